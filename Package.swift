@@ -1,0 +1,31 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "firestream",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "firestream", targets: ["firestream"]),
+        .library(name: "FirestreamConfig", targets: ["FirestreamConfig"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .target(
+            name: "FirestreamConfig",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "FirestreamCLI",
+            dependencies: [
+                "FirestreamConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "firestream", dependencies: ["FirestreamCLI"]),
+        .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig"]),
+        .testTarget(name: "FirestreamCLITests", dependencies: ["FirestreamCLI", "firestream"]),
+    ]
+)

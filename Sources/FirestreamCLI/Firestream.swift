@@ -1,0 +1,25 @@
+import ArgumentParser
+import FirestreamConfig
+
+/// The `firestream` command: a local-first streaming data platform in one binary.
+public struct Firestream: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "firestream",
+        abstract: "A local-first streaming data platform in one binary.",
+        discussion: """
+            Start a project, check its config, and look at the result with every default filled in:
+
+              firestream init my-pipeline --yes
+              cd my-pipeline
+              firestream validate
+              firestream config show --format yaml
+
+            Run `firestream help <command>` for the details and examples of each command.
+            The config keys are documented in docs/config.md.
+            """,
+        version: FirestreamVersion.current,
+        subcommands: [InitCommand.self, ValidateCommand.self, ConfigCommand.self]
+    )
+
+    public init() {}
+}

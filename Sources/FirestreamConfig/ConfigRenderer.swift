@@ -1,0 +1,157 @@
+import Yams
+
+/// Writes a config back out as JSON or YAML, keys in the documented order, every default present.
+public enum ConfigRenderer {
+    public static func render(_ config: ProjectConfig, as format: ConfigFormat) -> String {
+        render(tree(config), as: format)
+    }
+
+    public static func render(_ value: JSONValue, as format: ConfigFormat) -> String {
+        switch format {
+        case .json: JSONText.render(value) + "\n"
+        case .yaml: (try? Yams.serialize(node: yamlNode(value), indent: 2, width: -1, allowUnicode: true)) ?? ""
+        }
+    }
+
+    /// The config as an ordered JSON tree, exactly as `config show` prints it.
+    public static func tree(_ config: ProjectConfig) -> JSONValue {
+        .object([
+            ("name", .string(config.name)),
+            ("replicaCount", .number(String(config.replicaCount))),
+            (
+                "image",
+                .object([
+                    ("repository", .string(config.image.repository)),
+                    ("tag", .string(config.image.tag)),
+                    ("pullPolicy", .string(config.image.pullPolicy.rawValue)),
+                ])
+            ),
+            ("service", .object([("ports", .array(config.service.ports.map { .number(String($0)) }))])),
+            ("resources", tree(config.resources)),
+            ("ingress", .object([("enabled", .bool(config.ingress.enabled)), ("external", .bool(config.ingress.external))])),
+            ("services", .array(config.services.map(tree))),
+            ("topics", .array(config.topics.map(tree))),
+            ("apps", .array(config.apps.map(tree))),
+        ])
+    }
+
+    private static func tree(_ service: ServiceConfig) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("service_name", .string(service.serviceName.rawValue)),
+            ("enabled", .bool(service.enabled)),
+            ("replicaCount", .number(String(service.replicaCount))),
+            ("resources", tree(service.resources)),
+        ]
+        if let persistence = service.persistence {
+            members.append(("persistence", .object([("size", .string(persistence.size.text))])))
+        }
+        members.append(("values", service.values))
+        return .object(members)
+    }
+
+    private static func tree(_ resources: ResourceRequirements) -> JSONValue {
+        func list(_ list: ResourceList) -> JSONValue {
+            .object(
+                [("cpu", list.cpu), ("memory", list.memory)].compactMap { key, quantity in
+                    quantity.map { (key, JSONValue.string($0.text)) }
+                })
+        }
+        return .object([("requests", list(resources.requests)), ("limits", list(resources.limits))])
+    }
+
+    private static func tree(_ topic: TopicConfig) -> JSONValue {
+        .object([
+            ("name", .string(topic.name)),
+            ("partitions", .number(String(topic.partitions))),
+            (
+                "retention",
+                .object([
+                    ("time", .string(topic.retention.time?.text ?? "unlimited")),
+                    ("bytes", .string(topic.retention.bytes?.text ?? "unlimited")),
+                ])
+            ),
+        ])
+    }
+
+    private static func tree(_ app: AppConfig) -> JSONValue {
+        .object([
+            ("name", .string(app.name)), ("kind", .string(app.kind)), ("enabled", .bool(app.enabled)),
+            ("settings", app.settings),
+        ])
+    }
+
+    private static func yamlNode(_ value: JSONValue) -> Node {
+        switch value {
+        case .object(let members):
+            return .mapping(Node.Mapping(members.map { (Node($0.0), yamlNode($0.1)) }))
+        case .array(let items):
+            return .sequence(Node.Sequence(items.map(yamlNode)))
+        case .string(let text):
+            // A plain scalar that YAML would read as a number, bool or null must be quoted.
+            let plain = Node(text)
+            return plain.tag.rawValue == Tag.Name.str.rawValue && !text.isEmpty ? plain : Node(text, Tag(.str), .doubleQuoted)
+        case .number(let text): return Node(text, Tag(.int))
+        case .bool(let flag): return Node(flag ? "true" : "false", Tag(.bool))
+        case .null: return Node("null", Tag(.null))
+        }
+    }
+}
+
+/// Compact, stable JSON text with two-space indentation, for configs and machine-readable output.
+public enum JSONText {
+    public static func render(_ value: JSONValue, indent: String = "") -> String {
+        switch value {
+        case .object(let members):
+            if members.isEmpty { return "{}" }
+            let inner = indent + "  "
+            let body = members.map { "\(inner)\(quote($0.0)): \(render($0.1, indent: inner))" }
+            return "{\n" + body.joined(separator: ",\n") + "\n\(indent)}"
+        case .array(let items):
+            if items.isEmpty { return "[]" }
+            if items.allSatisfy(\.isScalar) { return "[" + items.map { render($0) }.joined(separator: ", ") + "]" }
+            let inner = indent + "  "
+            return "[\n" + items.map { inner + render($0, indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
+        case .string(let text): return quote(text)
+        case .number(let text): return text
+        case .bool(let flag): return flag ? "true" : "false"
+        case .null: return "null"
+        }
+    }
+
+    /// A JSON string literal for `text`.
+    public static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension JSONValue {
+    fileprivate var isScalar: Bool {
+        switch self {
+        case .object, .array: false
+        default: true
+        }
+    }
+}
+
+/// The two config file formats.
+public enum ConfigFormat: String, Sendable, CaseIterable {
+    case json
+    case yaml
+
+    /// The default file name for this format.
+    public var fileName: String { "firestream.\(rawValue)" }
+}

@@ -1,0 +1,137 @@
+import Foundation
+
+/// A Kubernetes resource quantity (`200m`, `0.5`, `128Mi`, `1e9`) with its value in base units
+/// (cores or bytes), so requests and limits can be compared.
+public struct Quantity: Sendable, Equatable, CustomStringConvertible {
+    /// The text exactly as written; it is what gets rendered into manifests.
+    public var text: String
+    /// The amount in base units: cores for CPU, bytes for memory and storage.
+    public var value: Double
+
+    public var description: String { text }
+
+    public static func == (lhs: Quantity, rhs: Quantity) -> Bool { lhs.value == rhs.value }
+
+    /// What the quantity measures; each kind accepts a different set of suffixes.
+    public enum Kind: Sendable {
+        case cpu
+        case bytes
+    }
+
+    /// Why a text is not a quantity of the requested kind, with a suggested fix.
+    public struct Problem: Error, Equatable {
+        public var message: String
+        public var hint: String?
+    }
+
+    private static let binarySuffixes: [(String, Double)] = [
+        ("Ki", 0x1p10), ("Mi", 0x1p20), ("Gi", 0x1p30), ("Ti", 0x1p40), ("Pi", 0x1p50), ("Ei", 0x1p60),
+    ]
+    private static let decimalSuffixes: [(String, Double)] = [
+        ("n", 1e-9), ("u", 1e-6), ("m", 1e-3), ("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12), ("P", 1e15), ("E", 1e18),
+    ]
+
+    /// Parses `text` following the Kubernetes quantity grammar, then applies the rules of `kind`.
+    public static func parse(_ text: String, as kind: Kind) throws(Problem) -> Quantity {
+        let trimmed = text
+        guard let (number, suffix) = split(trimmed), let mantissa = Double(number) else {
+            throw notAQuantity(text, kind)
+        }
+        guard mantissa >= 0, !number.hasPrefix("-") else {
+            throw Problem(message: "\"\(text)\" is negative; resource quantities must be zero or more", hint: nil)
+        }
+        var multiplier = 1.0
+        if let exponent = exponentSuffix(suffix) {
+            multiplier = pow10(exponent)
+        } else if let binary = binarySuffixes.first(where: { $0.0 == suffix }) {
+            multiplier = binary.1
+        } else if let decimal = decimalSuffixes.first(where: { $0.0 == suffix }) {
+            multiplier = decimal.1
+        } else if !suffix.isEmpty {
+            throw notAQuantity(text, kind)
+        }
+        let value = mantissa * multiplier
+        switch kind {
+        case .cpu:
+            guard suffix.isEmpty || suffix == "m" || exponentSuffix(suffix) != nil else { throw notAQuantity(text, kind) }
+            if value > 0 && value < 0.001 {
+                throw Problem(message: "\"\(text)\" is finer than Kubernetes allows for CPU (1m)", hint: "use at least \"1m\"")
+            }
+        case .bytes:
+            if ["m", "u", "n"].contains(suffix) {
+                throw Problem(
+                    message: "\"\(text)\" means \(number) milli-/micro-/nano-bytes, not megabytes",
+                    hint: "try \"\(number)Mi\" (mebibytes) or \"\(number)M\" (megabytes)")
+            }
+        }
+        return Quantity(text: text, value: value)
+    }
+
+    private static func notAQuantity(_ text: String, _ kind: Kind) -> Problem {
+        switch kind {
+        case .cpu:
+            return Problem(message: "\"\(text)\" is not a Kubernetes CPU quantity", hint: "try \"200m\" or \"0.5\"")
+        case .bytes:
+            let digits = String(text.prefix { $0.isNumber || $0 == "." })
+            let unit = text.dropFirst(digits.count).uppercased()
+            let guess: [String: String] = ["KB": "Ki", "MB": "Mi", "GB": "Gi", "TB": "Ti", "K": "Ki", "G": "Gi", "MIB": "Mi", "GIB": "Gi"]
+            if !digits.isEmpty, let suffix = guess[unit] {
+                return Problem(message: "\"\(text)\" is not a Kubernetes memory quantity", hint: "try \"\(digits)\(suffix)\"")
+            }
+            return Problem(message: "\"\(text)\" is not a Kubernetes memory quantity", hint: "try \"128Mi\", \"1Gi\", \"500M\" or \"1e9\"")
+        }
+    }
+
+    /// Splits `12.5Mi` into ("12.5", "Mi"); nil when the number part is malformed.
+    private static func split(_ text: String) -> (String, String)? {
+        var number = ""
+        var rest = Substring(text)
+        if let sign = rest.first, sign == "+" || sign == "-" {
+            number.append(sign)
+            rest = rest.dropFirst()
+        }
+        let digits = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+        guard digits.contains(where: \.isNumber), digits.filter({ $0 == "." }).count <= 1 else { return nil }
+        number += digits.hasSuffix(".") ? digits + "0" : String(digits)
+        if number.hasPrefix(".") || number.hasPrefix("+.") || number.hasPrefix("-.") {
+            number = number.replacingOccurrences(of: ".", with: "0.")
+        }
+        return (number, String(rest.dropFirst(digits.count)))
+    }
+
+    private static func exponentSuffix(_ suffix: String) -> Int? {
+        guard let first = suffix.first, first == "e" || first == "E" else { return nil }
+        return Int(suffix.dropFirst())
+    }
+
+    private static func pow10(_ exponent: Int) -> Double {
+        var result = 1.0
+        for _ in 0..<abs(exponent) { result *= 10 }
+        return exponent < 0 ? 1 / result : result
+    }
+}
+
+/// A span of time written as `500ms`, `30s`, `15m`, `12h`, `7d` or `2w`.
+public struct ConfigDuration: Sendable, Equatable, CustomStringConvertible {
+    public var text: String
+    public var milliseconds: Int64
+
+    public var description: String { text }
+
+    public static func == (lhs: ConfigDuration, rhs: ConfigDuration) -> Bool { lhs.milliseconds == rhs.milliseconds }
+
+    private static let units: [(String, Int64)] = [
+        ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000),
+    ]
+
+    /// Parses a positive whole number followed by a unit; nil when the text is not a duration.
+    public static func parse(_ text: String) -> ConfigDuration? {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, let amount = Int64(digits), amount > 0,
+            let unit = units.first(where: { $0.0 == text.dropFirst(digits.count) })
+        else { return nil }
+        let (product, overflow) = amount.multipliedReportingOverflow(by: unit.1)
+        guard !overflow else { return nil }
+        return ConfigDuration(text: text, milliseconds: product)
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import Testing
+
+/// Runs the real `firestream` binary built next to the test bundle.
+struct FirestreamProcess {
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static let binary: URL = {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("firestream")
+        if FileManager.default.isExecutableFile(atPath: besideTests.path) { return besideTests }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug/firestream")
+    }()
+
+    /// Runs `executable` (default: firestream) with `arguments` in `directory`, feeding `input`.
+    static func run(
+        _ arguments: [String], in directory: URL, input: String = "", executable: URL = binary
+    ) throws -> Outcome {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("fs-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let paths = ["in", "out", "err"].map { scratch.appendingPathComponent($0) }
+        try Data(input.utf8).write(to: paths[0])
+        for path in paths.dropFirst() { FileManager.default.createFile(atPath: path.path, contents: nil) }
+        process.standardInput = try FileHandle(forReadingFrom: paths[0])
+        process.standardOutput = try FileHandle(forWritingTo: paths[1])
+        process.standardError = try FileHandle(forWritingTo: paths[2])
+        try process.run()
+        process.waitUntilExit()
+        return Outcome(
+            status: process.terminationStatus,
+            stdout: try String(contentsOf: paths[1], encoding: .utf8),
+            stderr: try String(contentsOf: paths[2], encoding: .utf8))
+    }
+}
+
+/// A temporary directory removed when the test ends.
+final class Scratch {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        try Data(text.utf8).write(to: url.appendingPathComponent(name))
+    }
+
+    func read(_ name: String) throws -> String {
+        try String(contentsOf: url.appendingPathComponent(name), encoding: .utf8)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+@Suite struct CommandLineTests {
+    @Test func initWithYesWritesAConfigThatValidates() throws {
+        let scratch = try Scratch()
+        let created = try FirestreamProcess.run(
+            ["init", "pipeline", "--yes", "--services", "kafka,postgres"], in: scratch.url)
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.contains("Created pipeline/firestream.json for project \"pipeline\" (services: kafka, postgresql)"))
+        #expect(try scratch.read("pipeline/.gitignore").contains(".firestream/"))
+        let validated = try FirestreamProcess.run(["validate", "pipeline"], in: scratch.url)
+        #expect(validated.status == 0)
+        #expect(validated.stdout.contains("valid — project \"pipeline\", 2 service(s)"))
+    }
+
+    @Test func initRefusesToOverwriteWithoutForce() throws {
+        let scratch = try Scratch()
+        try scratch.write("firestream.json", #"{"name": "mine"}"#)
+        let refused = try FirestreamProcess.run(["init", "--yes"], in: scratch.url)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("already exists; pass --force to overwrite it"))
+        #expect(try scratch.read("firestream.json") == #"{"name": "mine"}"#)
+        let forced = try FirestreamProcess.run(["init", "--yes", "--force", "--name", "fresh"], in: scratch.url)
+        #expect(forced.status == 0)
+        #expect(try scratch.read("firestream.json").contains("\"name\": \"fresh\""))
+    }
+
+    @Test func initRejectsBadFlagsBeforeWriting() throws {
+        let scratch = try Scratch()
+        let badService = try FirestreamProcess.run(["init", "--yes", "--services", "kafka,mongo"], in: scratch.url)
+        #expect(badService.status != 0)
+        #expect(badService.stderr.contains("--services: unknown service \"mongo\""))
+        let badName = try FirestreamProcess.run(["init", "--yes", "--name", "Bad_Name"], in: scratch.url)
+        #expect(badName.status != 0)
+        #expect(badName.stderr.contains("(try \"bad-name\")"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).isEmpty)
+    }
+
+    @Test func initWithoutATerminalUsesDefaultsAndSaysSo() throws {
+        let scratch = try Scratch()
+        let outcome = try FirestreamProcess.run(["init", "--format", "yaml"], in: scratch.url)
+        #expect(outcome.status == 0)
+        #expect(outcome.stderr.contains("standard input is not a terminal"))
+        #expect(try scratch.read("firestream.yaml").contains("service_name: minio"))
+    }
+
+    @Test func interactiveInitThroughARealPseudoTerminal() throws {
+        let script = URL(fileURLWithPath: "/usr/bin/script")
+        try #require(FileManager.default.isExecutableFile(atPath: script.path), "util-linux `script` is needed for the PTY test")
+        let scratch = try Scratch()
+        // name (rejected, then fixed), kafka n, minio Enter, postgresql Enter, airflow y, spark Enter, contour Enter, format
+        let answers = "Bad Name\nmy-app\nn\n\n\ny\n\n\nyaml\n"
+        let command = "\(FirestreamProcess.binary.path) init proj"
+        let outcome = try FirestreamProcess.run(["-qec", command, "/dev/null"], in: scratch.url, input: answers, executable: script)
+        #expect(outcome.status == 0, "\(outcome.stdout)")
+        #expect(outcome.stdout.contains("Project name [proj]: "))
+        #expect(outcome.stdout.contains("\"Bad Name\" is not a valid name"))
+        #expect(outcome.stdout.contains("(services: minio, postgresql, airflow)"))
+        let validated = try FirestreamProcess.run(["config", "show", "proj"], in: scratch.url)
+        #expect(validated.status == 0)
+        #expect(validated.stdout.contains("\"name\": \"my-app\""))
+    }
+
+    @Test func validateReportsEveryErrorWithPositionsAndExitsNonZero() throws {
+        let scratch = try Scratch()
+        try scratch.write(
+            "firestream.json",
+            """
+            {
+              "replicas": 2,
+              "services": [{"service_name": "bigquery"}, {"service_name": "kafka", "resources": {"requests": {"memory": "1GB"}}}],
+            }
+            """)
+        let outcome = try FirestreamProcess.run(["validate"], in: scratch.url)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("firestream.json:2:3: error: replicas: unknown key \"replicas\""))
+        #expect(outcome.stderr.contains("hint: did you mean \"replicaCount\"?"))
+        #expect(outcome.stderr.contains("firestream.json:3:33: error: services[0].service_name: \"bigquery\" is a proprietary"))
+        #expect(outcome.stderr.contains("firestream.json:3:109: error: services[1].resources.requests.memory: \"1GB\""))
+        #expect(outcome.stderr.contains("firestream.json:3:118: error: trailing comma before '}'"))
+        #expect(outcome.stderr.contains("firestream.json: 4 errors"))
+    }
+
+    @Test func validateJSONIsMachineReadable() throws {
+        let scratch = try Scratch()
+        try scratch.write("firestream.yaml", "name: ok\nservice:\n  ports: [70000]\n")
+        let outcome = try FirestreamProcess.run(["validate", "--format", "json"], in: scratch.url)
+        #expect(outcome.status == 1)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        #expect(document["valid"] as? Bool == false)
+        #expect(document["errors"] as? Int == 1)
+        let first = try #require((document["diagnostics"] as? [[String: Any]])?.first)
+        #expect(first["path"] as? String == "service.ports[0]")
+        #expect(first["line"] as? Int == 3)
+        #expect(first["column"] as? Int == 11)
+        #expect(first["message"] as? String == "port 70000 is out of range (1–65535)")
+        #expect(first["file"] as? String == "firestream.yaml")
+    }
+
+    @Test func configShowFillsDefaultsAndItsOutputValidates() throws {
+        let scratch = try Scratch()
+        try scratch.write("firestream.json", #"{"name": "shown", "services": [{"service_name": "postgres"}]}"#)
+        let shown = try FirestreamProcess.run(["config", "show", "--format", "yaml"], in: scratch.url)
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout.contains("service_name: postgresql"))
+        #expect(shown.stdout.contains("pullPolicy: IfNotPresent"))
+        #expect(shown.stdout.contains("size: 8Gi"))
+        try scratch.write("shown.yaml", shown.stdout)
+        let again = try FirestreamProcess.run(["config", "show", "shown.yaml", "--format", "yaml"], in: scratch.url)
+        #expect(again.stdout == shown.stdout)
+    }
+
+    @Test func configShowRefusesAnInvalidConfig() throws {
+        let scratch = try Scratch()
+        try scratch.write("firestream.json", #"{"replicaCount": "two"}"#)
+        let outcome = try FirestreamProcess.run(["config", "show"], in: scratch.url)
+        #expect(outcome.status == 1)
+        #expect(outcome.stdout.isEmpty)
+        #expect(outcome.stderr.contains("replicaCount: expected a whole number, found a string"))
+    }
+
+    @Test func helpAndVersion() throws {
+        let scratch = try Scratch()
+        let version = try FirestreamProcess.run(["--version"], in: scratch.url)
+        #expect(version.stdout == "0.1.0\n")
+        let help = try FirestreamProcess.run(["--help"], in: scratch.url)
+        for command in ["init", "validate", "config"] { #expect(help.stdout.contains(command)) }
+        for command in ["init", "validate"] {
+            let commandHelp = try FirestreamProcess.run(["help", command], in: scratch.url)
+            #expect(commandHelp.status == 0)
+            #expect(commandHelp.stdout.contains("Examples:"))
+        }
+        let showHelp = try FirestreamProcess.run(["config", "show", "--help"], in: scratch.url)
+        #expect(showHelp.stdout.contains("Examples:"))
+    }
+}

@@ -1,0 +1,301 @@
+import Testing
+
+@testable import FirestreamConfig
+
+/// One invalid config and the exact diagnostics it must produce, in order.
+struct InvalidCase: CustomTestStringConvertible, Sendable {
+    var name: String
+    var format: ConfigFormat = .json
+    var text: String
+    /// (path or nil for syntax errors, "line:column", message)
+    var expected: [(String?, String, String)]
+    var hint: String?
+
+    var testDescription: String { name }
+}
+
+let invalidCases: [InvalidCase] = [
+    // MARK: JSON syntax
+    InvalidCase(
+        name: "trailing comma in an object", text: #"{"name": "a",}"#,
+        expected: [(nil, "1:13", "trailing comma before '}' is not allowed in JSON")], hint: "remove this ','"),
+    InvalidCase(
+        name: "trailing comma in an array", text: #"{"service": {"ports": [80, 443,]}}"#,
+        expected: [(nil, "1:31", "trailing comma before ']' is not allowed in JSON")]),
+    InvalidCase(
+        name: "unclosed brace at end of file", text: "{\n  \"name\": \"a\"\n",
+        expected: [(nil, "3:1", "unexpected end of file: the '{' opened at 1:1 is never closed")],
+        hint: "add '}' to close it"),
+    InvalidCase(
+        name: "one closing brace too many", text: #"{"name": "a"}}"#,
+        expected: [(nil, "1:14", "unbalanced '}': every bracket is already closed here")]),
+    InvalidCase(
+        name: "brace closes an array", text: #"{"service": {"ports": [80}}"#,
+        expected: [(nil, "1:26", "found '}' but the innermost open bracket is the '[' at 1:23")]),
+    InvalidCase(
+        name: "missing comma between members", text: #"{"name": "a" "replicaCount": 1}"#,
+        expected: [(nil, "1:14", "expected ',' or '}' after the value of \"name\", found a string")],
+        hint: "add a ',' between object members"),
+    InvalidCase(
+        name: "line comment", text: "{\n  // the project\n  \"name\": \"a\"\n}",
+        expected: [(nil, "2:3", "comments are not allowed in JSON")]),
+    InvalidCase(
+        name: "single-quoted string", text: #"{"name": 'a'}"#,
+        expected: [(nil, "1:10", "strings must use double quotes, not single quotes")], hint: "write \"a\""),
+    InvalidCase(
+        name: "unquoted key", text: #"{name: "a"}"#,
+        expected: [(nil, "1:2", "object keys must be double-quoted strings")], hint: "write \"name\""),
+    InvalidCase(
+        name: "bare word value", text: #"{"name": demo}"#,
+        expected: [(nil, "1:10", "unexpected 'demo': strings must be in double quotes")]),
+    InvalidCase(
+        name: "number with a unit", text: #"{"resources": {"requests": {"cpu": 200m}}}"#,
+        expected: [(nil, "1:36", "unexpected '200m': a number with a unit must be a string")], hint: "write \"200m\""),
+    InvalidCase(
+        name: "string broken by a newline", text: "{\"name\": \"abc\n}",
+        expected: [(nil, "1:14", "the string that starts at 1:10 is not closed before the end of the line")]),
+    InvalidCase(
+        name: "Python-style literal", text: #"{"ingress": {"enabled": True}}"#,
+        expected: [(nil, "1:25", "'True' is not a JSON literal")], hint: "write true (lower case)"),
+    InvalidCase(
+        name: "empty file", text: "  \n",
+        expected: [(nil, "2:1", "the file is empty")]),
+    InvalidCase(
+        name: "several recoverable syntax errors are all reported",
+        text: "{\n  name: \"a\",\n  \"replicaCount\": 1,\n}",
+        expected: [
+            (nil, "2:3", "object keys must be double-quoted strings"),
+            (nil, "3:20", "trailing comma before '}' is not allowed in JSON"),
+        ]),
+
+    // MARK: YAML syntax
+    InvalidCase(
+        name: "YAML key indented under a scalar", format: .yaml, text: "name: a\n  replicaCount: 1\n",
+        expected: [(nil, "2:15", "YAML syntax error: mapping values are not allowed in this context")]),
+    InvalidCase(
+        name: "YAML duplicate key", format: .yaml, text: "name: a\nname: b\n",
+        expected: [(nil, "1:1", "duplicate key \"name\" in one mapping")]),
+
+    // MARK: Structure and keys
+    InvalidCase(
+        name: "root is an array", text: "[1]",
+        expected: [("(root)", "1:1", "the config must be an object ({ … }), found an array")]),
+    InvalidCase(
+        name: "misspelled top-level key", text: #"{"replicas": 2}"#,
+        expected: [("replicas", "1:2", "unknown key \"replicas\"")], hint: "did you mean \"replicaCount\"?"),
+    InvalidCase(
+        name: "misspelled service key", text: #"{"services": [{"service_name": "kafka", "replica": 1}]}"#,
+        expected: [("services[0].replica", "1:41", "unknown key \"replica\"")], hint: "did you mean \"replicaCount\"?"),
+    InvalidCase(
+        name: "name instead of service_name", text: #"{"services": [{"name": "kafka"}]}"#,
+        expected: [
+            ("services[0]", "1:15", "missing required key \"service_name\""),
+            ("services[0].name", "1:16", "unknown key \"name\""),
+        ]),
+    InvalidCase(
+        name: "duplicate JSON key", text: #"{"name": "a", "name": "b"}"#,
+        expected: [("name", "1:15", "duplicate key \"name\" (first at 1:2)")]),
+    InvalidCase(
+        name: "image is a string", text: #"{"image": "nginx:1.25"}"#,
+        expected: [("image", "1:11", "expected an object, found a string")]),
+
+    // MARK: Services
+    InvalidCase(
+        name: "misspelled service", text: #"{"services": [{"service_name": "kafak"}]}"#,
+        expected: [("services[0].service_name", "1:32", "unknown service \"kafak\"")], hint: "did you mean \"kafka\"?"),
+    InvalidCase(
+        name: "proprietary service", text: #"{"services": [{"service_name": "bigquery"}]}"#,
+        expected: [
+            (
+                "services[0].service_name", "1:32",
+                "\"bigquery\" is a proprietary managed service and cannot be deployed by Firestream"
+            )
+        ], hint: "remove it; deployable services are kafka, minio, postgresql, airflow, spark, contour"),
+    InvalidCase(
+        name: "service declared twice through an alias",
+        text: #"{"services": [{"service_name": "postgres"}, {"service_name": "postgresql"}]}"#,
+        expected: [
+            ("services[1].service_name", "1:62", "service \"postgresql\" is declared twice (first at services[0])")
+        ]),
+    InvalidCase(
+        name: "service_name is a number", text: #"{"services": [{"service_name": 42}]}"#,
+        expected: [("services[0].service_name", "1:32", "expected a string, found a number")]),
+    InvalidCase(
+        name: "persistence on a stateless service",
+        text: #"{"services": [{"service_name": "contour", "persistence": {"size": "1Gi"}}]}"#,
+        expected: [("services[0].persistence", "1:58", "contour keeps no data, so it takes no persistence")]),
+    InvalidCase(
+        name: "zero volume size", text: #"{"services": [{"service_name": "kafka", "persistence": {"size": "0"}}]}"#,
+        expected: [("services[0].persistence.size", "1:65", "a volume size must be more than zero")]),
+    InvalidCase(
+        name: "chart values not an object", text: #"{"services": [{"service_name": "minio", "values": [1]}]}"#,
+        expected: [("services[0].values", "1:51", "expected an object of chart values, found an array")]),
+
+    // MARK: Quantities
+    InvalidCase(
+        name: "CPU with an unknown suffix", text: #"{"resources": {"requests": {"cpu": "200x"}}}"#,
+        expected: [("resources.requests.cpu", "1:36", "\"200x\" is not a Kubernetes CPU quantity")],
+        hint: "try \"200m\" or \"0.5\""),
+    InvalidCase(
+        name: "CPU in bytes", text: #"{"resources": {"limits": {"cpu": "1Gi"}}}"#,
+        expected: [("resources.limits.cpu", "1:34", "\"1Gi\" is not a Kubernetes CPU quantity")]),
+    InvalidCase(
+        name: "memory in MB", text: #"{"resources": {"requests": {"memory": "128MB"}}}"#,
+        expected: [("resources.requests.memory", "1:39", "\"128MB\" is not a Kubernetes memory quantity")],
+        hint: "try \"128Mi\""),
+    InvalidCase(
+        name: "memory in millibytes", text: #"{"resources": {"requests": {"memory": "128m"}}}"#,
+        expected: [
+            ("resources.requests.memory", "1:39", "\"128m\" means 128 milli-/micro-/nano-bytes, not megabytes")
+        ], hint: "try \"128Mi\" (mebibytes) or \"128M\" (megabytes)"),
+    InvalidCase(
+        name: "negative memory", text: #"{"resources": {"requests": {"memory": "-1Gi"}}}"#,
+        expected: [
+            ("resources.requests.memory", "1:39", "\"-1Gi\" is negative; resource quantities must be zero or more")
+        ]),
+    InvalidCase(
+        name: "CPU request over its limit",
+        text: #"{"resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "500m"}}}"#,
+        expected: [
+            ("resources.requests.cpu", "1:36", "request \"2\" exceeds the limit \"500m\" (resources.limits.cpu)")
+        ], hint: "raise the limit or lower the request"),
+    InvalidCase(
+        name: "default memory request over a written limit",
+        text: #"{"services": [{"service_name": "kafka", "resources": {"limits": {"memory": "512Mi"}}}]}"#,
+        expected: [
+            (
+                "services[0].resources.requests.memory", "1:76",
+                "request \"1Gi\" exceeds the limit \"512Mi\" (services[0].resources.limits.memory)"
+            )
+        ]),
+
+    // MARK: Numbers, ports, enums
+    InvalidCase(
+        name: "negative replicaCount", text: #"{"replicaCount": -1}"#,
+        expected: [("replicaCount", "1:18", "must be 0 or more, found -1")]),
+    InvalidCase(
+        name: "fractional replicaCount", text: #"{"replicaCount": 1.5}"#,
+        expected: [("replicaCount", "1:18", "expected a whole number, found 1.5")]),
+    InvalidCase(
+        name: "port out of range", text: #"{"service": {"ports": [8000, 70000]}}"#,
+        expected: [("service.ports[1]", "1:30", "port 70000 is out of range (1–65535)")]),
+    InvalidCase(
+        name: "port zero", text: #"{"service": {"ports": [0]}}"#,
+        expected: [("service.ports[0]", "1:24", "port 0 is out of range (1–65535)")]),
+    InvalidCase(
+        name: "port listed twice", text: #"{"service": {"ports": [80, 443, 80]}}"#,
+        expected: [("service.ports[2]", "1:33", "port 80 is listed twice (first at service.ports[0])")]),
+    InvalidCase(
+        name: "port as a string", text: #"{"service": {"ports": ["8000"]}}"#,
+        expected: [("service.ports[0]", "1:24", "expected a number, found a string")], hint: "write 8000 without quotes"),
+    InvalidCase(
+        name: "pull policy in the wrong case", text: #"{"image": {"pullPolicy": "always"}}"#,
+        expected: [("image.pullPolicy", "1:26", "\"always\" is not an image pull policy")],
+        hint: "did you mean \"Always\"?"),
+    InvalidCase(
+        name: "boolean written as a string", text: #"{"ingress": {"enabled": "true"}}"#,
+        expected: [("ingress.enabled", "1:25", "expected true or false, found a string")]),
+    InvalidCase(
+        name: "empty image tag", text: #"{"image": {"tag": ""}}"#,
+        expected: [("image.tag", "1:19", "must not be empty")]),
+
+    // MARK: Names
+    InvalidCase(
+        name: "name with capitals and underscore", text: #"{"name": "My_Project"}"#,
+        expected: [
+            ("name", "1:10", "\"My_Project\" is not a valid name: use only lower-case letters, digits and '-'")
+        ], hint: "try \"my-project\""),
+    InvalidCase(
+        name: "name ending in a dash", text: #"{"name": "pipeline-"}"#,
+        expected: [("name", "1:10", "\"pipeline-\" is not a valid name: it must start and end with a letter or digit")]),
+    InvalidCase(
+        name: "name over 63 characters", text: "{\"name\": \"\(String(repeating: "a", count: 64))\"}",
+        expected: [("name", "1:10", "\"\(String(repeating: "a", count: 64))\" is not a valid name: it has 64 characters; at most 63 are allowed")]),
+
+    // MARK: Topics and apps
+    InvalidCase(
+        name: "topic name with a space", text: #"{"topics": [{"name": "my topic"}]}"#,
+        expected: [
+            ("topics[0].name", "1:22", "\"my topic\" is not a valid topic name: use only ASCII letters, digits, '.', '_' and '-'")
+        ]),
+    InvalidCase(
+        name: "zero partitions", text: #"{"topics": [{"name": "wiener", "partitions": 0}]}"#,
+        expected: [("topics[0].partitions", "1:46", "must be 1 or more, found 0")]),
+    InvalidCase(
+        name: "retention written in words", text: #"{"topics": [{"name": "t", "retention": {"time": "7 days"}}]}"#,
+        expected: [("topics[0].retention.time", "1:49", "\"7 days\" is not a duration")]),
+    InvalidCase(
+        name: "topic declared twice", text: #"{"topics": [{"name": "t"}, {"name": "t"}]}"#,
+        expected: [("topics[1].name", "1:37", "topic \"t\" is declared twice (first at topics[0])")]),
+    InvalidCase(
+        name: "app without a kind", text: #"{"apps": [{"name": "wiener"}]}"#,
+        expected: [("apps[0]", "1:11", "missing required key \"kind\"")]),
+    InvalidCase(
+        name: "app settings not an object", text: #"{"apps": [{"name": "w", "kind": "wiener", "settings": 3}]}"#,
+        expected: [("apps[0].settings", "1:55", "expected an object of app settings, found a number")]),
+
+    // MARK: YAML positions
+    InvalidCase(
+        name: "YAML unknown key", format: .yaml, text: "name: demo\nservices:\n  - service_name: kafka\n    replicas: 3\n",
+        expected: [("services[0].replicas", "4:5", "unknown key \"replicas\"")], hint: "did you mean \"replicaCount\"?"),
+    InvalidCase(
+        name: "YAML bad CPU", format: .yaml,
+        text: "services:\n  - service_name: kafka\n    resources:\n      requests:\n        cpu: 200x\n",
+        expected: [("services[0].resources.requests.cpu", "5:14", "\"200x\" is not a Kubernetes CPU quantity")]),
+    InvalidCase(
+        name: "YAML port as text", format: .yaml, text: "service:\n  ports: [\"8000\"]\n",
+        expected: [("service.ports[0]", "2:11", "expected a number, found a string")]),
+]
+
+@Suite struct InvalidConfigTests {
+    @Test(arguments: invalidCases)
+    func reportsExactPathPositionAndMessage(_ invalid: InvalidCase) {
+        let (config, diagnostics) = ConfigLoader.parse(invalid.text, format: invalid.format, defaultName: "test")
+        #expect(config == nil)
+        let errors = diagnostics.filter { $0.severity == .error }
+        #expect(errors.count == invalid.expected.count, "\(errors)")
+        for (diagnostic, (path, position, message)) in zip(errors, invalid.expected) {
+            #expect(diagnostic.path?.description == path)
+            #expect(diagnostic.location?.description == position)
+            #expect(diagnostic.message == message)
+        }
+        if let hint = invalid.hint {
+            #expect(errors.first?.hint == hint)
+        }
+    }
+
+    @Test func hasAtLeastThirtyDistinctCases() {
+        #expect(Set(invalidCases.map(\.name)).count == invalidCases.count)
+        #expect(invalidCases.count >= 30)
+    }
+
+    @Test func reportsEveryProblemOfAFileInOneRun() {
+        let text = """
+            {
+              "name": "Bad Name",
+              "replicaCount": -2,
+              "image": {"pullPolicy": "Sometimes"},
+              "service": {"ports": [80, 80]},
+              "services": [
+                {"service_name": "kafak"},
+                {"service_name": "minio", "resources": {"requests": {"cpu": "lots"}}}
+              ]
+            }
+            """
+        let (_, diagnostics) = ConfigLoader.parse(text, format: .json, defaultName: "test")
+        #expect(
+            diagnostics.map { "\($0.path!) \($0.location!)" } == [
+                "name 2:11", "replicaCount 3:19", "image.pullPolicy 4:27", "service.ports[1] 5:29",
+                "services[0].service_name 7:22", "services[1].resources.requests.cpu 8:65",
+            ])
+    }
+
+    @Test func externalIngressWithoutIngressIsAWarningNotAnError() {
+        let (config, diagnostics) = ConfigLoader.parse(
+            #"{"ingress": {"external": true}}"#, format: .json, defaultName: "test")
+        #expect(config != nil)
+        #expect(diagnostics.count == 1)
+        #expect(diagnostics.first?.severity == .warning)
+        #expect(diagnostics.first?.path?.description == "ingress.external")
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+
+@testable import FirestreamConfig
+
+@Suite struct ValidConfigTests {
+    static let example = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("examples/firestream.json")
+
+    @Test func exampleValidatesWithoutDiagnostics() throws {
+        let report = ConfigLoader.load(Self.example.path)
+        #expect(report.diagnostics.isEmpty, "\(report.diagnostics)")
+        let config = try #require(report.config)
+        #expect(config.name == "firestream-demo")
+        #expect(config.services.map(\.serviceName) == [.kafka, .minio, .postgresql, .spark])
+        #expect(config.services[3].enabled == false)
+        #expect(config.topics.map(\.name) == ["metronome", "wiener"])
+        #expect(config.topics[1].retention.bytes?.value == 0x1p30)
+        #expect(config.apps.map(\.kind) == ["metronome", "wiener"])
+    }
+
+    @Test func roundTripsJSONToYAMLAndBack() throws {
+        let text = try String(contentsOf: Self.example, encoding: .utf8)
+        let (fromJSON, _) = ConfigLoader.parse(text, format: .json, defaultName: "x")
+        let model = try #require(fromJSON)
+        let yaml = ConfigRenderer.render(model, as: .yaml)
+        let (fromYAML, yamlDiagnostics) = ConfigLoader.parse(yaml, format: .yaml, defaultName: "x")
+        #expect(yamlDiagnostics.isEmpty, "\(yamlDiagnostics)\n\(yaml)")
+        #expect(fromYAML == model)
+        let json = ConfigRenderer.render(model, as: .json)
+        let (again, _) = ConfigLoader.parse(json, format: .json, defaultName: "x")
+        #expect(again == model)
+        #expect(ConfigRenderer.render(try #require(again), as: .json) == json)
+    }
+
+    @Test func yamlQuotesStringsThatWouldReadAsNumbersOrBooleans() throws {
+        var config = ProjectConfig(name: "q")
+        config.image.tag = "1.0"
+        config.apps = [AppConfig(name: "a", kind: "wiener", settings: .object([("flag", .string("true")), ("n", .string(""))]))]
+        let yaml = ConfigRenderer.render(config, as: .yaml)
+        let (back, diagnostics) = ConfigLoader.parse(yaml, format: .yaml, defaultName: "q")
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        #expect(back == config)
+        #expect(back?.image.tag == "1.0")
+    }
+
+    @Test func emptyObjectFillsEveryDefault() throws {
+        let (config, diagnostics) = ConfigLoader.parse("{}", format: .json, defaultName: "my-dir")
+        #expect(diagnostics.isEmpty)
+        let defaults = try #require(config)
+        #expect(defaults == ProjectConfig(name: "my-dir"))
+        #expect(defaults.replicaCount == 1)
+        #expect(defaults.image == ImageConfig(repository: "firestream", tag: FirestreamVersion.current, pullPolicy: .ifNotPresent))
+        #expect(defaults.service.ports == [8000])
+        #expect(defaults.resources.requests.cpu?.text == "100m")
+        #expect(defaults.resources.limits == ResourceList())
+        #expect(defaults.ingress == IngressConfig(enabled: false, external: false))
+    }
+
+    @Test func serviceDefaultsMergeWithWhatIsWritten() throws {
+        let text = #"{"services": [{"service_name": "kafka", "resources": {"requests": {"cpu": "2"}}}]}"#
+        let kafka = try #require(ConfigLoader.parse(text, format: .json, defaultName: "x").0?.services.first)
+        #expect(kafka.resources.requests.cpu?.text == "2")
+        #expect(kafka.resources.requests.memory?.text == "1Gi")
+        #expect(kafka.persistence?.size.text == "8Gi")
+        #expect(kafka.replicaCount == 1)
+        #expect(kafka.enabled)
+    }
+
+    @Test func aliasIsNormalizedAndNumbersAreAcceptedAsQuantities() throws {
+        let text = #"{"services": [{"service_name": "postgres", "resources": {"requests": {"cpu": 0.5, "memory": 1e9}}}]}"#
+        let service = try #require(ConfigLoader.parse(text, format: .json, defaultName: "x").0?.services.first)
+        #expect(service.serviceName == .postgresql)
+        #expect(service.resources.requests.cpu?.value == 0.5)
+        #expect(service.resources.requests.memory?.value == 1e9)
+        let shown = ConfigRenderer.render(ProjectConfig(name: "x", services: [service]), as: .json)
+        #expect(shown.contains("\"service_name\": \"postgresql\""))
+    }
+
+    @Test func unlimitedRetention() throws {
+        let text = #"{"topics": [{"name": "audit", "retention": {"time": "unlimited", "bytes": "unlimited"}}]}"#
+        let topic = try #require(ConfigLoader.parse(text, format: .json, defaultName: "x").0?.topics.first)
+        #expect(topic.retention.time == nil)
+        #expect(topic.retention.bytes == nil)
+        #expect(topic.partitions == 1)
+    }
+
+    @Test func yamlAndJSONOfTheSameConfigAreEqual() {
+        let json = #"{"name": "p", "services": [{"service_name": "minio", "enabled": false}], "ingress": {"enabled": true}}"#
+        let yaml = "name: p\nservices:\n  - service_name: minio\n    enabled: false\ningress:\n  enabled: true\n"
+        let a = ConfigLoader.parse(json, format: .json, defaultName: "x").0
+        let b = ConfigLoader.parse(yaml, format: .yaml, defaultName: "x").0
+        #expect(a != nil)
+        #expect(a == b)
+    }
+
+    @Test func jsonParserHandlesEscapesAndUnicode() throws {
+        let result = JSONParser.parse(#"{"a": "tab\there \u00e9 \ud83d\ude00 \"q\"", "b": [1, -2.5e3, true, null]}"#)
+        #expect(result.diagnostics.isEmpty)
+        guard case .object(let members) = try #require(result.root).value else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(members[0].value.value == .string("tab\there é 😀 \"q\""))
+        #expect(JSONValue(members[1].value) == .array([.number("1"), .number("-2.5e3"), .bool(true), .null]))
+    }
+
+    @Test func columnsCountCharactersNotBytes() {
+        let result = JSONParser.parse("{\"é\": \"ü\" x}")
+        #expect(result.diagnostics.first?.location == SourceLocation(line: 1, column: 11))
+    }
+}

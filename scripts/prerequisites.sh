@@ -1,0 +1,46 @@
+# Sourced by scripts/up and scripts/test: installs the system packages a step needs.
+# Usage: require COMMAND DEBIAN_PACKAGE BREW_PACKAGE   (repeat per tool), then install_required.
+# On Debian/Ubuntu as root it runs apt-get; otherwise it prints exactly what to install and stops.
+
+missing_debian=()
+missing_brew=()
+missing_commands=()
+
+require() {
+  local command=$1 debian=$2 brew=$3
+  if ! command -v "$command" >/dev/null 2>&1; then
+    missing_commands+=("$command")
+    missing_debian+=("$debian")
+    missing_brew+=("$brew")
+  fi
+}
+
+install_required() {
+  [ ${#missing_commands[@]} -eq 0 ] && return 0
+  echo "==> missing: ${missing_commands[*]}"
+  if [ "$(uname -s)" = "Darwin" ]; then
+    echo "Install them with: brew install ${missing_brew[*]}" >&2
+    exit 1
+  fi
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> apt-get install ${missing_debian[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_debian[@]}"
+    return 0
+  fi
+  echo "Install them with: sudo apt-get install ${missing_debian[*]}" >&2
+  exit 1
+}
+
+require_swift() {
+  if ! command -v swift >/dev/null 2>&1; then
+    echo "Swift 6 is required: install the toolchain from swift.org (or swiftly) and put swift on PATH." >&2
+    exit 1
+  fi
+  local version
+  version=$(swift --version 2>/dev/null | grep -oE 'Swift version [0-9]+' | grep -oE '[0-9]+$')
+  if [ -n "$version" ] && [ "$version" -lt 6 ]; then
+    echo "Swift 6 or newer is required; found $(swift --version 2>/dev/null | head -1)" >&2
+    exit 1
+  fi
+}
