@@ -8,6 +8,11 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Inspect the project config.",
+        discussion: """
+            Examples:
+              firestream config show                    # normalized JSON, every default filled in
+              firestream config show --format yaml
+            """,
         subcommands: [ShowCommand.self]
     )
 

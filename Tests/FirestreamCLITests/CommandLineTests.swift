@@ -188,7 +188,7 @@ final class Scratch {
         #expect(version.stdout == "0.1.0\n")
         let help = try FirestreamProcess.run(["--help"], in: scratch.url)
         for command in ["init", "validate", "config"] { #expect(help.stdout.contains(command)) }
-        for command in ["init", "validate"] {
+        for command in ["init", "validate", "config"] {
             let commandHelp = try FirestreamProcess.run(["help", command], in: scratch.url)
             #expect(commandHelp.status == 0)
             #expect(commandHelp.stdout.contains("Examples:"))
