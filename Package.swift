@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
+        .target(name: "KafkaWire"),
         .target(
             name: "FirestreamConfig",
             dependencies: [.product(name: "Yams", package: "Yams")]
@@ -25,6 +26,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "firestream", dependencies: ["FirestreamCLI"]),
+        .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire"]),
         .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig"]),
         .testTarget(name: "FirestreamCLITests", dependencies: ["FirestreamCLI", "firestream"]),
     ]
