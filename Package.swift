@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "firestream",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "firestream", targets: ["firestream"]),
         .library(name: "FirestreamConfig", targets: ["FirestreamConfig"]),
@@ -14,6 +14,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "KafkaWire"),
+        .target(name: "FirestreamLog", dependencies: ["KafkaWire"]),
         .target(
             name: "FirestreamConfig",
             dependencies: [.product(name: "Yams", package: "Yams")]
@@ -27,6 +28,7 @@ let package = Package(
         ),
         .executableTarget(name: "firestream", dependencies: ["FirestreamCLI"]),
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire"]),
+        .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog"]),
         .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig"]),
         .testTarget(name: "FirestreamCLITests", dependencies: ["FirestreamCLI", "firestream"]),
     ]

@@ -1,0 +1,166 @@
+import Foundation
+import Synchronization
+
+/// The embedded log: topics of partitions on local disk under one directory
+/// (`<directory>/topics/<topic>/<partition>/<base offset>.log`), with a shared group-commit flusher.
+public final class Log: Sendable {
+    public let directory: String
+    public let durability: DurabilityPolicy
+    private let flusher: Flusher?
+    private let clock: @Sendable () -> Int64
+    private let topicsByName: Mutex<[String: Topic]>
+    /// What recovery repaired while opening, across all partitions.
+    public let recoveryNotes: [RecoveryNote]
+    /// Durable consumer-group offsets.
+    public let consumerOffsets: ConsumerOffsets
+
+    /// Opens (or creates) the log in `directory`, recovering every partition.
+    public init(
+        directory: String, durability: DurabilityPolicy = .default, clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds
+    ) throws(LogError) {
+        self.directory = directory
+        self.durability = durability
+        self.clock = clock
+        if case .groupCommit(let window) = durability { flusher = Flusher(window: window) } else { flusher = nil }
+        let topicsDirectory = "\(directory)/topics"
+        do {
+            try FileManager.default.createDirectory(atPath: topicsDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw LogError.io(path: topicsDirectory, operation: "create directory", errno: EACCES)
+        }
+        consumerOffsets = try ConsumerOffsets(directory: "\(directory)/groups")
+        var topics: [String: Topic] = [:]
+        var notes: [RecoveryNote] = []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: topicsDirectory)) ?? [] where !name.hasPrefix(".") {
+            let path = "\(topicsDirectory)/\(name)/topic.json"
+            guard let data = FileManager.default.contents(atPath: path),
+                let metadata = try? JSONDecoder().decode(TopicMetadata.self, from: data)
+            else { continue }
+            let topic = try Self.openTopic(metadata, in: topicsDirectory, durability: durability, flusher: flusher, clock: clock)
+            notes += topic.partitions.flatMap(\.recoveryNotes)
+            topics[name] = topic
+        }
+        topicsByName = Mutex(topics)
+        recoveryNotes = notes
+    }
+
+    private static func openTopic(
+        _ metadata: TopicMetadata, in topicsDirectory: String, durability: DurabilityPolicy, flusher: Flusher?,
+        clock: @escaping @Sendable () -> Int64
+    ) throws(LogError) -> Topic {
+        var partitions: [PartitionLog] = []
+        for index in 0..<metadata.partitions {
+            partitions.append(
+                try PartitionLog(
+                    topic: metadata.name, partition: index, directory: "\(topicsDirectory)/\(metadata.name)/\(index)",
+                    settings: metadata.settings, durability: durability, flusher: flusher, clock: clock))
+        }
+        return Topic(name: metadata.name, settings: metadata.settings, partitions: partitions)
+    }
+
+    /// Names of all topics, sorted.
+    public var topicNames: [String] { topicsByName.withLock { $0.keys.sorted() } }
+
+    public func topic(_ name: String) throws(LogError) -> Topic {
+        guard let topic = topicsByName.withLock({ $0[name] }) else { throw LogError.unknownTopic(name) }
+        return topic
+    }
+
+    public func topicIfExists(_ name: String) -> Topic? { topicsByName.withLock { $0[name] } }
+
+    /// Creates a topic; its metadata is durable before this returns.
+    @discardableResult
+    public func createTopic(_ name: String, partitions: Int = 1, settings: PartitionSettings = PartitionSettings()) throws(LogError) -> Topic {
+        guard !name.isEmpty, name != ".", name != "..", name.count <= 249,
+            name.unicodeScalars.allSatisfy({ CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-").contains($0) })
+        else {
+            throw LogError.invalidTopic(name, reason: "use 1–249 ASCII letters, digits, '.', '_' or '-'")
+        }
+        guard (1...10_000).contains(partitions) else {
+            throw LogError.invalidTopic(name, reason: "partitions must be between 1 and 10000, got \(partitions)")
+        }
+        return try topicsByName.withLock { topics throws(LogError) in
+            if topics[name] != nil { throw LogError.topicExists(name) }
+            let metadata = TopicMetadata(name: name, partitions: partitions, settings: settings)
+            let topicDirectory = "\(directory)/topics/\(name)"
+            try metadata.write(to: topicDirectory)
+            let topic = try Self.openTopic(metadata, in: "\(directory)/topics", durability: durability, flusher: flusher, clock: clock)
+            topics[name] = topic
+            return topic
+        }
+    }
+
+    /// Returns the topic, creating it with `partitions` when it does not exist yet.
+    public func ensureTopic(_ name: String, partitions: Int = 1, settings: PartitionSettings = PartitionSettings()) throws(LogError) -> Topic {
+        if let topic = topicIfExists(name) { return topic }
+        do {
+            return try createTopic(name, partitions: partitions, settings: settings)
+        } catch .topicExists {
+            return try topic(name)
+        }
+    }
+
+    /// Deletes a topic and its data.
+    public func deleteTopic(_ name: String) throws(LogError) {
+        let topic = try topicsByName.withLock { topics throws(LogError) in
+            guard let topic = topics.removeValue(forKey: name) else { throw LogError.unknownTopic(name) }
+            return topic
+        }
+        for partition in topic.partitions { partition.close() }
+        let path = "\(directory)/topics/\(name)"
+        let graveyard = "\(directory)/topics/.deleted-\(name)-\(UUID().uuidString)"
+        guard rename(path, graveyard) == 0 else { throw LogError.io(path: path, operation: "rename", errno: errno) }
+        try? LogFile.syncDirectory("\(directory)/topics")
+        try? FileManager.default.removeItem(atPath: graveyard)
+    }
+
+    /// Applies every topic's retention; returns the number of segments deleted.
+    @discardableResult
+    public func enforceRetention() -> Int {
+        let now = clock()
+        return topicsByName.withLock { Array($0.values) }.flatMap(\.partitions).reduce(0) { $0 + $1.enforceRetention(now: now) }
+    }
+
+    /// Flushes what was appended, stops the flusher and releases all waiters.
+    public func close() {
+        flusher?.stop()
+        for topic in topicsByName.withLock({ Array($0.values) }) {
+            for partition in topic.partitions { partition.close() }
+        }
+    }
+}
+
+/// A topic's durable description, `topic.json` in its directory.
+struct TopicMetadata: Codable, Equatable {
+    var name: String
+    var partitions: Int
+    var settings: PartitionSettings
+
+    /// Writes atomically and durably: temp file, fsync, rename, fsync the directory.
+    func write(to topicDirectory: String) throws(LogError) {
+        do {
+            try FileManager.default.createDirectory(atPath: topicDirectory, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try DurableFile.replace("\(topicDirectory)/topic.json", with: try encoder.encode(self))
+        } catch let error as LogError {
+            throw error
+        } catch {
+            throw LogError.io(path: topicDirectory, operation: "write topic metadata", errno: EIO)
+        }
+        try LogFile.syncDirectory((topicDirectory as NSString).deletingLastPathComponent)
+    }
+}
+
+/// Small files replaced atomically and durably.
+enum DurableFile {
+    static func replace(_ path: String, with data: Data) throws(LogError) {
+        let temporary = "\(path).tmp"
+        let file = try LogFile(path: temporary)
+        try file.truncate(to: 0)
+        try file.write([UInt8](data), at: 0)
+        try file.sync()
+        guard rename(temporary, path) == 0 else { throw LogError.io(path: path, operation: "rename", errno: errno) }
+        try LogFile.syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+}

@@ -1,0 +1,397 @@
+import Foundation
+import KafkaWire
+import Synchronization
+
+/// Records read from a partition, and where to continue.
+public struct FetchedRecords: Sendable {
+    public var records: [ConsumerRecord]
+    /// The offset to read next.
+    public var nextOffset: Int64
+    /// The durable end of the partition when the read happened.
+    public var endOffset: Int64
+}
+
+/// One partition of a topic: an ordered list of segments, appended at the end and read anywhere.
+/// Readers only ever see durable records (below ``durableOffset``), so nothing a consumer saw can
+/// disappear in a crash.
+public final class PartitionLog: Sendable {
+    public let topic: String
+    public let partition: Int
+    let directory: String
+    let settings: PartitionSettings
+    private let durability: DurabilityPolicy
+    private let flusher: Flusher?
+    private let clock: @Sendable () -> Int64
+    private let state: Mutex<State>
+
+    private struct Waiter {
+        var id: Int
+        /// Resume once `durableOffset >= offset`.
+        var offset: Int64
+        var continuation: CheckedContinuation<Bool, Never>
+    }
+
+    private struct State {
+        var segments: [Segment]
+        var endOffset: Int64
+        var durableOffset: Int64
+        var unsyncedSealed: [Segment] = []
+        var directoryDirty = false
+        var waiters: [Waiter] = []
+        var cancelled: Set<Int> = []
+        var nextWaiterID = 0
+        var closed = false
+        var failure: LogError?
+    }
+
+    /// Opens the partition in `directory` (created when missing), recovering it first: the active
+    /// segment is scanned batch by batch, CRCs verified, and a torn or corrupt tail truncated.
+    init(
+        topic: String, partition: Int, directory: String, settings: PartitionSettings, durability: DurabilityPolicy,
+        flusher: Flusher?, clock: @escaping @Sendable () -> Int64
+    ) throws(LogError) {
+        self.topic = topic
+        self.partition = partition
+        self.directory = directory
+        self.settings = settings
+        self.durability = durability
+        self.flusher = flusher
+        self.clock = clock
+        let (segments, notes) = try Self.recover(topic: topic, partition: partition, directory: directory, settings: settings)
+        self.recoveryNotes = notes
+        let end = segments.last!.nextOffset
+        state = Mutex(State(segments: segments, endOffset: end, durableOffset: end))
+    }
+
+    /// What recovery repaired when the partition was opened.
+    public let recoveryNotes: [RecoveryNote]
+
+    private static func recover(
+        topic: String, partition: Int, directory: String, settings: PartitionSettings
+    ) throws(LogError) -> ([Segment], [RecoveryNote]) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw LogError.io(path: directory, operation: "create directory", errno: EIO)
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let bases = names.filter { $0.hasSuffix(".log") }.compactMap { Int64($0.dropLast(4)) }.sorted()
+        var segments: [Segment] = []
+        var notes: [RecoveryNote] = []
+        for (index, base) in bases.enumerated() {
+            let segment = try Segment(directory: directory, baseOffset: base, indexInterval: settings.indexIntervalBytes)
+            let isActive = index == bases.count - 1
+            let sizeBefore = segment.file.size
+            let result = isActive ? try segment.scanAndRepairIndexes() : try segment.loadSealed(nextBase: bases[index + 1])
+            if let problem = result.problem {
+                notes.append(
+                    RecoveryNote(
+                        topic: topic, partition: partition, segment: Segment.fileName(base, ".log"),
+                        truncatedBytes: isActive ? sizeBefore - result.validSize : 0, reason: problem))
+                if isActive { try segment.file.sync() }
+            }
+            segments.append(segment)
+        }
+        if segments.isEmpty {
+            segments.append(try Segment(directory: directory, baseOffset: 0, indexInterval: settings.indexIntervalBytes))
+            try LogFile.syncDirectory(directory)
+        }
+        return (segments, notes)
+    }
+
+    // MARK: Offsets
+
+    /// The first offset still stored (earlier ones were removed by retention).
+    public var startOffset: Int64 { state.withLock { $0.segments[0].baseOffset } }
+    /// The offset the next appended record will get.
+    public var endOffset: Int64 { state.withLock { $0.endOffset } }
+    /// Records below this offset are on stable storage and visible to readers.
+    public var durableOffset: Int64 { state.withLock { $0.durableOffset } }
+    /// Bytes in all segments.
+    public var sizeInBytes: Int64 { state.withLock { $0.segments.reduce(0) { $0 + $1.size } } }
+    public var segmentCount: Int { state.withLock { $0.segments.count } }
+
+    // MARK: Appending
+
+    /// Appends `records` as one batch and returns the first record's offset once the batch is
+    /// durable under the log's policy.
+    @discardableResult
+    public func append(_ records: [ProducerRecord]) async throws(LogError) -> Int64 {
+        var writer = ByteWriter(capacity: 64 + records.count * 64)
+        RecordBatch.encode(records, into: &writer)
+        let (base, last) = try appendBatch(&writer.bytes)
+        try await waitUntilDurable(last + 1)
+        return base
+    }
+
+    /// Appends one encoded batch without waiting for it to become durable; assigns its offsets
+    /// (rewriting the base offset in `batch`) and returns its first and last offset.
+    public func appendBatch(_ batch: inout [UInt8], verifyCRC: Bool = false) throws(LogError) -> (first: Int64, last: Int64) {
+        let result: Result<(Int64, Int64, [Waiter]), LogError> = batch.withUnsafeMutableBytes { raw in
+            var header: RecordBatchHeader
+            do {
+                header = try RecordBatch.header(UnsafeRawBufferPointer(raw))
+            } catch {
+                return .failure(.corruptBatch(path: "append to \(topic)/\(partition)", position: 0, reason: "\(error)"))
+            }
+            if verifyCRC && !RecordBatch.verify(UnsafeRawBufferPointer(raw), header: header) {
+                return .failure(.corruptBatch(path: "append to \(topic)/\(partition)", position: 0, reason: "CRC-32C mismatch"))
+            }
+            guard header.totalSize == raw.count else {
+                return .failure(.corruptBatch(path: "append to \(topic)/\(partition)", position: 0, reason: "length mismatch"))
+            }
+            let now = clock()
+            return state.withLock { state -> Result<(Int64, Int64, [Waiter]), LogError> in
+                if state.closed { return .failure(.closed) }
+                if let failure = state.failure { return .failure(failure) }
+                do {
+                    try rollIfNeeded(&state, adding: raw.count, now: now)
+                    let base = state.endOffset
+                    RecordBatch.setBaseOffset(base, in: raw)
+                    header.baseOffset = base
+                    try state.segments[state.segments.count - 1].append(UnsafeRawBufferPointer(raw), header: header, now: now)
+                    state.endOffset = header.lastOffset + 1
+                    var ready: [Waiter] = []
+                    if durability == .osBuffered {
+                        state.durableOffset = state.endOffset
+                        ready = takeReadyWaiters(&state)
+                    }
+                    return .success((base, header.lastOffset, ready))
+                } catch let error as LogError {
+                    return .failure(error)
+                } catch {
+                    return .failure(.closed)
+                }
+            }
+        }
+        let (first, last, ready) = try result.get()
+        for waiter in ready { waiter.continuation.resume(returning: true) }
+        if case .groupCommit = durability { flusher?.schedule(self) }
+        return (first, last)
+    }
+
+    private func rollIfNeeded(_ state: inout State, adding bytes: Int, now: Int64) throws(LogError) {
+        let active = state.segments[state.segments.count - 1]
+        guard active.size > 0 else { return }
+        let tooBig = active.size + Int64(bytes) > settings.segmentBytes
+        let tooOld = active.firstAppendAt.map { now - $0 >= settings.segmentMilliseconds } ?? false
+        guard tooBig || tooOld else { return }
+        let next = try Segment(directory: directory, baseOffset: state.endOffset, indexInterval: settings.indexIntervalBytes)
+        state.unsyncedSealed.append(active)
+        state.segments.append(next)
+        state.directoryDirty = true
+    }
+
+    // MARK: Durability
+
+    /// Suspends until every record below `offset` is durable. Throws when the log closed first
+    /// or a sync failed (the data must then be treated as not written).
+    public func waitUntilDurable(_ offset: Int64) async throws(LogError) {
+        if try await !waitForDurable(offset) {
+            throw state.withLock { $0.failure } ?? .closed
+        }
+    }
+
+    /// Suspends until a record at `offset` (or later) is readable; false when the log closed
+    /// or the task was cancelled first. This is how live tails wait: no polling.
+    public func waitForRecord(at offset: Int64) async -> Bool {
+        await waitForDurable(offset + 1)
+    }
+
+    private func waitForDurable(_ offset: Int64) async -> Bool {
+        let id = state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let immediate: Bool? = state.withLock { state in
+                    if state.cancelled.remove(id) != nil { return false }
+                    if state.durableOffset >= offset { return true }
+                    if state.closed || state.failure != nil { return false }
+                    state.waiters.append(Waiter(id: id, offset: offset, continuation: continuation))
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            let waiter: Waiter? = state.withLock { state in
+                if let index = state.waiters.firstIndex(where: { $0.id == id }) {
+                    return state.waiters.remove(at: index)
+                }
+                state.cancelled.insert(id)
+                return nil
+            }
+            waiter?.continuation.resume(returning: false)
+        }
+    }
+
+    private func takeReadyWaiters(_ state: inout State) -> [Waiter] {
+        let durable = state.durableOffset
+        let ready = state.waiters.filter { $0.offset <= durable }
+        if !ready.isEmpty { state.waiters.removeAll { $0.offset <= durable } }
+        return ready
+    }
+
+    /// Called by the flusher thread: syncs everything written so far and wakes whoever waited
+    /// for it. A failed sync poisons the partition: nothing after it is acknowledged.
+    func syncPending() {
+        let (sealed, active, end, directoryDirty) = state.withLock { state in
+            let captured = (state.unsyncedSealed, state.segments[state.segments.count - 1], state.endOffset, state.directoryDirty)
+            state.unsyncedSealed.removeAll()
+            state.directoryDirty = false
+            return captured
+        }
+        var failure: LogError?
+        do {
+            for segment in sealed { try segment.syncAll() }
+            try active.file.sync()
+            if directoryDirty { try LogFile.syncDirectory(directory) }
+        } catch {
+            failure = error
+        }
+        let ready: [Waiter] = state.withLock { state in
+            if let failure {
+                state.failure = failure
+                let all = state.waiters
+                state.waiters.removeAll()
+                return all
+            }
+            state.durableOffset = max(state.durableOffset, end)
+            return takeReadyWaiters(&state)
+        }
+        for waiter in ready { waiter.continuation.resume(returning: failure == nil) }
+    }
+
+    /// Stops accepting appends and releases every waiter.
+    func close() {
+        let waiters = state.withLock { state in
+            state.closed = true
+            let all = state.waiters
+            state.waiters.removeAll()
+            return all
+        }
+        for waiter in waiters { waiter.continuation.resume(returning: waiter.offset <= durableOffset) }
+    }
+
+    // MARK: Reading
+
+    /// Reads durable records from `offset`, about `maxBytes` of them (at least one batch).
+    /// Every batch's CRC is verified; a corrupt batch is an error, never served.
+    public func read(from offset: Int64, maxBytes: Int = 1 << 20) throws(LogError) -> FetchedRecords {
+        var cursor = offset
+        while true {
+            let snapshot: (Segment, Int64, Int64, Int64, Int64?)? = try state.withLock { state throws(LogError) in
+                let start = state.segments[0].baseOffset
+                guard cursor >= start else {
+                    throw LogError.offsetOutOfRange(requested: cursor, start: start, end: state.durableOffset)
+                }
+                guard cursor < state.durableOffset else { return nil }
+                let index = state.segments.lastIndex { $0.baseOffset <= cursor } ?? 0
+                let segment = state.segments[index]
+                let nextBase = index + 1 < state.segments.count ? state.segments[index + 1].baseOffset : nil
+                return (segment, segment.position(for: cursor), segment.size, state.durableOffset, nextBase)
+            }
+            guard let (segment, position, size, durable, nextBase) = snapshot else {
+                return FetchedRecords(records: [], nextOffset: cursor, endOffset: durableOffset)
+            }
+            let records = try readRecords(segment, from: position, upTo: size, offset: cursor, durable: durable, maxBytes: maxBytes)
+            if let last = records.last {
+                return FetchedRecords(records: records, nextOffset: last.offset + 1, endOffset: durable)
+            }
+            // Nothing at or after `cursor` in this segment: continue at the next one.
+            guard let nextBase, nextBase > cursor else {
+                return FetchedRecords(records: [], nextOffset: cursor, endOffset: durable)
+            }
+            cursor = nextBase
+        }
+    }
+
+    private func readRecords(
+        _ segment: Segment, from position: Int64, upTo size: Int64, offset: Int64, durable: Int64, maxBytes: Int
+    ) throws(LogError) -> [ConsumerRecord] {
+        var position = position
+        var records: [ConsumerRecord] = []
+        while position < size && records.isEmpty {
+            var chunk = try segment.file.read(at: position, count: Int(min(Int64(max(maxBytes, RecordBatchHeader.size)), size - position)))
+            // A first batch larger than maxBytes is read whole.
+            if let header = chunk.withUnsafeBytes({ try? RecordBatch.header($0) }), header.totalSize > chunk.count {
+                chunk = try segment.file.read(at: position, count: header.totalSize)
+            }
+            var consumed = 0
+            var stop = false
+            let failure: LogError? = chunk.withUnsafeBytes { raw in
+                while consumed < raw.count && !stop {
+                    let rest = UnsafeRawBufferPointer(rebasing: raw[consumed...])
+                    guard rest.count >= RecordBatchHeader.size, let header = try? RecordBatch.header(rest), rest.count >= header.totalSize
+                    else { break }
+                    guard RecordBatch.verify(rest, header: header) else {
+                        return .corruptBatch(path: segment.file.path, position: position + Int64(consumed), reason: "CRC-32C mismatch")
+                    }
+                    if header.baseOffset >= durable {
+                        stop = true
+                        break
+                    }
+                    if header.lastOffset >= offset {
+                        do {
+                            for record in try RecordBatch.records(rest, header: header) where record.offset >= offset && record.offset < durable {
+                                records.append(record)
+                            }
+                        } catch let error as WireError {
+                            return error.asLogError(path: segment.file.path, position: position + Int64(consumed))
+                        } catch {
+                            return .corruptBatch(path: segment.file.path, position: position + Int64(consumed), reason: "\(error)")
+                        }
+                    }
+                    consumed += header.totalSize
+                }
+                return nil
+            }
+            if let failure { throw failure }
+            if stop || consumed == 0 { break }
+            position += Int64(consumed)
+        }
+        return records
+    }
+
+    /// The first offset whose record timestamp is at or after `timestamp`, or nil when none is.
+    public func offset(forTimestamp timestamp: Int64) throws(LogError) -> Int64? {
+        let (segments, durable) = state.withLock { ($0.segments, $0.durableOffset) }
+        for segment in segments where segment.maxTimestamp >= timestamp {
+            var cursor = max(segment.baseOffset, startOffset)
+            let position = segment.position(forTimestamp: timestamp)
+            var records = try readRecords(segment, from: position, upTo: segment.size, offset: cursor, durable: durable, maxBytes: 1 << 20)
+            while !records.isEmpty {
+                if let hit = records.first(where: { $0.timestamp >= timestamp }) { return hit.offset }
+                cursor = records.last!.offset + 1
+                records = try read(from: cursor).records.filter { $0.offset < segment.nextOffset }
+            }
+        }
+        return nil
+    }
+
+    // MARK: Retention
+
+    /// Deletes sealed segments past the retention time or beyond the size limit; returns how many.
+    @discardableResult
+    public func enforceRetention(now: Int64) -> Int {
+        let removed: [Segment] = state.withLock { state in
+            var removed: [Segment] = []
+            var total = state.segments.reduce(0) { $0 + $1.size }
+            while state.segments.count > 1 {
+                let oldest = state.segments[0]
+                guard oldest.nextOffset <= state.durableOffset else { break }
+                let expired = settings.retentionMilliseconds.map { oldest.maxTimestamp < now - $0 } ?? false
+                let oversized = settings.retentionBytes.map { total - oldest.size >= $0 } ?? false
+                guard expired || oversized else { break }
+                removed.append(state.segments.removeFirst())
+                total -= oldest.size
+            }
+            return removed
+        }
+        for segment in removed {
+            for path in segment.paths { unlink(path) }
+        }
+        return removed.count
+    }
+}
