@@ -42,6 +42,15 @@ public final class PartitionLog: Sendable {
         var nextWaiterID = 0
         var closed = false
         var failure: LogError?
+        var producers: ProducerState
+    }
+
+    /// Where an append went: its offsets, or the offsets of the identical batch already stored.
+    public struct Appended: Sendable, Equatable {
+        public var first: Int64
+        public var last: Int64
+        /// The batch repeated an idempotent producer's sequence and was not written again.
+        public var duplicate: Bool
     }
 
     /// Opens the partition in `directory` (created when missing), recovering it first: the active
@@ -57,10 +66,11 @@ public final class PartitionLog: Sendable {
         self.durability = durability
         self.flusher = flusher
         self.clock = clock
-        let (segments, notes) = try Self.recover(topic: topic, partition: partition, directory: directory, settings: settings)
+        let (segments, notes, producers) = try Self.recover(
+            topic: topic, partition: partition, directory: directory, settings: settings)
         self.recoveryNotes = notes
         let end = segments.last!.nextOffset
-        state = Mutex(State(segments: segments, endOffset: end, durableOffset: end))
+        state = Mutex(State(segments: segments, endOffset: end, durableOffset: end, producers: producers))
     }
 
     /// What recovery repaired when the partition was opened.
@@ -68,7 +78,7 @@ public final class PartitionLog: Sendable {
 
     private static func recover(
         topic: String, partition: Int, directory: String, settings: PartitionSettings
-    ) throws(LogError) -> ([Segment], [RecoveryNote]) {
+    ) throws(LogError) -> ([Segment], [RecoveryNote], ProducerState) {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -78,11 +88,23 @@ public final class PartitionLog: Sendable {
         let bases = names.filter { $0.hasSuffix(".log") }.compactMap { Int64($0.dropLast(4)) }.sorted()
         var segments: [Segment] = []
         var notes: [RecoveryNote] = []
+        var producers = ProducerState()
         for (index, base) in bases.enumerated() {
             let segment = try Segment(directory: directory, baseOffset: base, indexInterval: settings.indexIntervalBytes)
             let isActive = index == bases.count - 1
             let sizeBefore = segment.file.size
-            let result = isActive ? try segment.scanAndRepairIndexes() : try segment.loadSealed(nextBase: bases[index + 1])
+            var result: Segment.ScanResult
+            if isActive {
+                if let snapshot = FileManager.default.contents(atPath: segment.snapshotPath), let loaded = ProducerState(snapshot: [UInt8](snapshot)) {
+                    producers = loaded
+                } else {
+                    // No usable snapshot: rebuild producer state from the sealed segments' batches.
+                    for sealed in segments { _ = try sealed.scan { producers.record($0) } }
+                }
+                result = try segment.scanAndRepairIndexes { producers.record($0) }
+            } else {
+                result = try segment.loadSealed(nextBase: bases[index + 1])
+            }
             if let problem = result.problem {
                 notes.append(
                     RecoveryNote(
@@ -96,7 +118,7 @@ public final class PartitionLog: Sendable {
             segments.append(try Segment(directory: directory, baseOffset: 0, indexInterval: settings.indexIntervalBytes))
             try LogFile.syncDirectory(directory)
         }
-        return (segments, notes)
+        return (segments, notes, producers)
     }
 
     // MARK: Offsets
@@ -119,15 +141,16 @@ public final class PartitionLog: Sendable {
     public func append(_ records: [ProducerRecord]) async throws(LogError) -> Int64 {
         var writer = ByteWriter(capacity: 64 + records.count * 64)
         RecordBatch.encode(records, into: &writer)
-        let (base, last) = try appendBatch(&writer.bytes)
-        try await waitUntilDurable(last + 1)
-        return base
+        let appended = try appendBatch(&writer.bytes)
+        try await waitUntilDurable(appended.last + 1)
+        return appended.first
     }
 
     /// Appends one encoded batch without waiting for it to become durable; assigns its offsets
-    /// (rewriting the base offset in `batch`) and returns its first and last offset.
-    public func appendBatch(_ batch: inout [UInt8], verifyCRC: Bool = false) throws(LogError) -> (first: Int64, last: Int64) {
-        let result: Result<(Int64, Int64, [Waiter]), LogError> = batch.withUnsafeMutableBytes { raw in
+    /// (rewriting the base offset in `batch`). A batch from an idempotent producer
+    /// (`producerId` ≥ 0) whose sequence is already stored is skipped and reported as a duplicate.
+    public func appendBatch(_ batch: inout [UInt8], verifyCRC: Bool = false) throws(LogError) -> Appended {
+        let result: Result<(Appended, [Waiter]), LogError> = batch.withUnsafeMutableBytes { raw in
             var header: RecordBatchHeader
             do {
                 header = try RecordBatch.header(UnsafeRawBufferPointer(raw))
@@ -141,9 +164,18 @@ public final class PartitionLog: Sendable {
                 return .failure(.corruptBatch(path: "append to \(topic)/\(partition)", position: 0, reason: "length mismatch"))
             }
             let now = clock()
-            return state.withLock { state -> Result<(Int64, Int64, [Waiter]), LogError> in
+            return state.withLock { state -> Result<(Appended, [Waiter]), LogError> in
                 if state.closed { return .failure(.closed) }
                 if let failure = state.failure { return .failure(failure) }
+                switch state.producers.check(header) {
+                case .append: break
+                case .duplicate(let lastOffset):
+                    return .success((Appended(first: lastOffset, last: lastOffset, duplicate: true), []))
+                case .outOfOrder(let expected, let got):
+                    return .failure(.outOfOrderSequence(topic: topic, partition: partition, producerId: header.producerId, expected: expected, got: got))
+                case .fenced:
+                    return .failure(.fencedProducer(topic: topic, partition: partition, producerId: header.producerId, epoch: header.producerEpoch))
+                }
                 do {
                     try rollIfNeeded(&state, adding: raw.count, now: now)
                     let base = state.endOffset
@@ -151,12 +183,13 @@ public final class PartitionLog: Sendable {
                     header.baseOffset = base
                     try state.segments[state.segments.count - 1].append(UnsafeRawBufferPointer(raw), header: header, now: now)
                     state.endOffset = header.lastOffset + 1
+                    state.producers.record(header)
                     var ready: [Waiter] = []
                     if durability == .osBuffered {
                         state.durableOffset = state.endOffset
                         ready = takeReadyWaiters(&state)
                     }
-                    return .success((base, header.lastOffset, ready))
+                    return .success((Appended(first: base, last: header.lastOffset, duplicate: false), ready))
                 } catch let error as LogError {
                     return .failure(error)
                 } catch {
@@ -164,10 +197,15 @@ public final class PartitionLog: Sendable {
                 }
             }
         }
-        let (first, last, ready) = try result.get()
+        let (appended, ready) = try result.get()
         for waiter in ready { waiter.continuation.resume(returning: true) }
-        if case .groupCommit = durability { flusher?.schedule(self) }
-        return (first, last)
+        if case .groupCommit = durability, !appended.duplicate { flusher?.schedule(self) }
+        return appended
+    }
+
+    /// The last sequence `producerId` wrote here, if it ever wrote (to resume after a restart).
+    public func lastSequence(of producerId: Int64) -> Int32? {
+        state.withLock { $0.producers.lastSequence(of: producerId) }
     }
 
     private func rollIfNeeded(_ state: inout State, adding bytes: Int, now: Int64) throws(LogError) {
@@ -177,6 +215,8 @@ public final class PartitionLog: Sendable {
         let tooOld = active.firstAppendAt.map { now - $0 >= settings.segmentMilliseconds } ?? false
         guard tooBig || tooOld else { return }
         let next = try Segment(directory: directory, baseOffset: state.endOffset, indexInterval: settings.indexIntervalBytes)
+        // Producer state as of the new segment's start, so recovery need not read older segments.
+        try DurableFile.replace(next.snapshotPath, with: Data(state.producers.encoded()))
         state.unsyncedSealed.append(active)
         state.segments.append(next)
         state.directoryDirty = true

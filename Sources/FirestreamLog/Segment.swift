@@ -38,7 +38,10 @@ final class Segment: @unchecked Sendable {
         timeIndexFile = try LogFile(path: "\(directory)/\(Self.fileName(baseOffset, ".timeindex"))")
     }
 
-    var paths: [String] { [file.path, offsetIndexFile.path, timeIndexFile.path] }
+    /// The producer-state snapshot taken when this segment was started.
+    var snapshotPath: String { String(file.path.dropLast(4)) + ".snapshot" }
+
+    var paths: [String] { [file.path, offsetIndexFile.path, timeIndexFile.path, snapshotPath] }
 
     // MARK: Appending
 
@@ -127,7 +130,7 @@ final class Segment: @unchecked Sendable {
 
     /// Rebuilds offsets and indexes by reading every batch, verifying lengths, offsets and CRCs.
     /// Stops at the first torn or corrupt batch; the caller truncates there.
-    func scan() throws(LogError) -> ScanResult {
+    func scan(onBatch: (RecordBatchHeader) -> Void = { _ in }) throws(LogError) -> ScanResult {
         offsetIndex.removeAll()
         timeIndex.removeAll()
         bytesSinceIndexEntry = 0
@@ -175,7 +178,10 @@ final class Segment: @unchecked Sendable {
                     consumed += header.totalSize
                 }
             }
-            for (header, at) in found { try noteBatch(header, at: at, persistIndex: false) }
+            for (header, at) in found {
+                try noteBatch(header, at: at, persistIndex: false)
+                onBatch(header)
+            }
             batches += found.count
             position += Int64(consumed)
             if let failure {
@@ -202,6 +208,7 @@ final class Segment: @unchecked Sendable {
                         break scanning
                     }
                     try noteBatch(header, at: position, persistIndex: false)
+                    onBatch(header)
                     batches += 1
                     position += Int64(header.totalSize)
                 }
@@ -275,8 +282,8 @@ final class Segment: @unchecked Sendable {
     }
 
     /// Full scan, then the `.log` is cut at the last intact batch and both indexes rewritten.
-    func scanAndRepairIndexes() throws(LogError) -> ScanResult {
-        let result = try scan()
+    func scanAndRepairIndexes(onBatch: (RecordBatchHeader) -> Void = { _ in }) throws(LogError) -> ScanResult {
+        let result = try scan(onBatch: onBatch)
         try truncateAndRewriteIndexes(to: result.validSize)
         return result
     }

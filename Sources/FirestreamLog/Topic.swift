@@ -34,9 +34,9 @@ public final class Topic: Sendable {
             var writer = ByteWriter(capacity: 64 * indices.count)
             RecordBatch.encode(indices.map { records[$0] }, into: &writer)
             let log = partitions[partitionIndex]
-            let (first, last) = try log.appendBatch(&writer.bytes)
-            for (position, index) in indices.enumerated() { placed[index] = (partitionIndex, first + Int64(position)) }
-            waits.append((log, last + 1))
+            let appended = try log.appendBatch(&writer.bytes)
+            for (position, index) in indices.enumerated() { placed[index] = (partitionIndex, appended.first + Int64(position)) }
+            waits.append((log, appended.last + 1))
         }
         for (log, offset) in waits { try await log.waitUntilDurable(offset) }
         return placed
