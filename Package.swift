@@ -15,6 +15,7 @@ let package = Package(
     targets: [
         .target(name: "KafkaWire"),
         .target(name: "FirestreamLog", dependencies: ["KafkaWire"]),
+        .target(name: "FirestreamStreams", dependencies: ["FirestreamLog", "KafkaWire"]),
         .target(
             name: "FirestreamConfig",
             dependencies: [.product(name: "Yams", package: "Yams")]
@@ -29,6 +30,7 @@ let package = Package(
         .executableTarget(name: "firestream", dependencies: ["FirestreamCLI"]),
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire"]),
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog"]),
+        .testTarget(name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams"]),
         .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig"]),
         .testTarget(name: "FirestreamCLITests", dependencies: ["FirestreamCLI", "firestream"]),
     ]

@@ -226,8 +226,9 @@ public final class PartitionLog: Sendable {
 
     /// Suspends until every record below `offset` is durable. Throws when the log closed first
     /// or a sync failed (the data must then be treated as not written).
+    /// Not cancellable: the records are written, and their writer is owed the answer.
     public func waitUntilDurable(_ offset: Int64) async throws(LogError) {
-        if try await !waitForDurable(offset) {
+        if await !waitForDurable(offset, cancellable: false) {
             throw state.withLock { $0.failure } ?? .closed
         }
     }
@@ -238,14 +239,14 @@ public final class PartitionLog: Sendable {
         await waitForDurable(offset + 1)
     }
 
-    private func waitForDurable(_ offset: Int64) async -> Bool {
+    private func waitForDurable(_ offset: Int64, cancellable: Bool = true) async -> Bool {
         let id = state.withLock { state in
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
-        return await withTaskCancellationHandler {
+        let wait = {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let immediate: Bool? = state.withLock { state in
+                let immediate: Bool? = self.state.withLock { state in
                     if state.cancelled.remove(id) != nil { return false }
                     if state.durableOffset >= offset { return true }
                     if state.closed || state.failure != nil { return false }
@@ -254,6 +255,10 @@ public final class PartitionLog: Sendable {
                 }
                 if let immediate { continuation.resume(returning: immediate) }
             }
+        }
+        guard cancellable else { return await wait() }
+        return await withTaskCancellationHandler {
+            await wait()
         } onCancel: {
             let waiter: Waiter? = state.withLock { state in
                 if let index = state.waiters.firstIndex(where: { $0.id == id }) {

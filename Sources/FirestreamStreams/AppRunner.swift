@@ -1,0 +1,109 @@
+import FirestreamLog
+
+/// Something the runtime runs until cancelled: an app or a source.
+public protocol Runnable: Sendable {
+    var name: String { get }
+    var counters: AppCounters { get }
+    /// Topics this runnable reads, writes, or keeps internally (created before anything runs).
+    func prepare(_ log: Log) throws
+    func run(_ log: Log) async throws
+}
+
+/// Runs every partition of a ``StreamApp`` in parallel, one task per input partition.
+public struct AppRunner<App: StreamApp>: Runnable {
+    public let app: App
+    public let limits: TaskLimits
+    public let counters = AppCounters()
+    private let clock: @Sendable () -> Int64
+
+    public init(_ app: App, limits: TaskLimits = TaskLimits(), clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds) {
+        self.app = app
+        self.limits = limits
+        self.clock = clock
+    }
+
+    public var name: String { app.name }
+
+    /// The internal topic holding the app's committed steps.
+    public var journalTopic: String { "__\(app.name).journal" }
+
+    public func prepare(_ log: Log) throws {
+        let inputs = try app.inputTopics.map { name -> Topic in
+            do {
+                return try log.topic(name)
+            } catch {
+                throw RuntimeError.missingInput(app: app.name, topic: name)
+            }
+        }
+        guard let partitions = inputs.first?.partitions.count else { throw RuntimeError.noInput(app: app.name) }
+        guard inputs.allSatisfy({ $0.partitions.count == partitions }) else {
+            throw RuntimeError.partitionMismatch(app: app.name, topics: app.inputTopics)
+        }
+        _ = try log.ensureTopic(app.outputTopic, partitions: partitions)
+        _ = try log.ensureTopic(app.deadLetterTopic, partitions: 1)
+        _ = try log.ensureTopic(journalTopic, partitions: partitions, settings: PartitionSettings(retentionMilliseconds: nil))
+    }
+
+    public func run(_ log: Log) async throws {
+        try prepare(log)
+        let inputs = try app.inputTopics.map { try log.topic($0) }
+        let outputs = [try log.topic(app.outputTopic), try log.topic(app.deadLetterTopic)]
+        let journal = try log.topic(journalTopic)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for partition in 0..<inputs[0].partitions.count {
+                let task = AppTask(
+                    app: app, partition: partition, inputs: inputs.map { $0.partitions[partition] },
+                    journal: journal.partitions[partition], outputs: outputs, clock: clock, limits: limits, counters: counters)
+                group.addTask {
+                    var task = task
+                    try await task.run()
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}
+
+/// Why an app could not start.
+public enum RuntimeError: Error, Equatable, CustomStringConvertible {
+    case missingInput(app: String, topic: String)
+    case noInput(app: String)
+    case partitionMismatch(app: String, topics: [String])
+    case unknownKind(app: String, kind: String, known: [String])
+    case badSetting(app: String, key: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missingInput(let app, let topic):
+            "app \"\(app)\" reads topic \"\(topic)\", which does not exist (declare it under \"topics\" or create it with `firestream topics create \(topic)`)"
+        case .noInput(let app): "app \"\(app)\" declares no input topic"
+        case .partitionMismatch(let app, let topics):
+            "app \"\(app)\" reads \(topics.joined(separator: ", ")), which have different partition counts"
+        case .unknownKind(let app, let kind, let known):
+            "apps[\"\(app)\"].kind: unknown app kind \"\(kind)\" (this binary knows \(known.joined(separator: ", ")))"
+        case .badSetting(let app, let key, let reason): "apps[\"\(app)\"].settings.\(key): \(reason)"
+        }
+    }
+}
+
+/// Runs a set of apps and sources together until the surrounding task is cancelled, then lets
+/// each finish its current step. The first failure stops them all.
+public struct StreamRuntime: Sendable {
+    public let log: Log
+    public let runnables: [any Runnable]
+
+    public init(log: Log, runnables: [any Runnable]) {
+        self.log = log
+        self.runnables = runnables
+    }
+
+    public func run() async throws {
+        for runnable in runnables { try runnable.prepare(log) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for runnable in runnables {
+                group.addTask { try await runnable.run(log) }
+            }
+            try await group.waitForAll()
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import KafkaWire
+
+/// One step of an app task, as one record in the task's journal partition. Appending it is the
+/// commit: it carries the new input positions, the final state of every key the step changed,
+/// timer changes, and the outputs with the producer sequences they are published under. Recovery
+/// replays steps; publishing is idempotent, so a crash anywhere loses and duplicates nothing.
+struct JournalStep: Equatable {
+    struct Output: Equatable {
+        /// 0: the app's output topic, 1: its dead-letter topic.
+        var topic: UInt8
+        var partition: Int
+        var key: [UInt8]?
+        var value: [UInt8]
+        var timestamp: Int64
+    }
+
+    struct Sequence: Equatable {
+        var topic: UInt8
+        var partition: Int
+        var baseSequence: Int32
+    }
+
+    /// Next offset to read per input topic (by index in `inputTopics`).
+    var inputNext: [Int64]
+    /// The newest journal offset whose outputs were known durable when this step was written.
+    var publishedThrough: Int64
+    /// Key → encoded state (nil: removed).
+    var states: [(key: String, value: [UInt8]?)]
+    /// Key → timeout deadline (nil: cleared).
+    var timers: [(key: String, deadline: Int64?)]
+    var outputs: [Output]
+    var sequences: [Sequence]
+
+    static func == (a: JournalStep, b: JournalStep) -> Bool {
+        a.inputNext == b.inputNext && a.publishedThrough == b.publishedThrough
+            && a.states.map(\.key) == b.states.map(\.key) && a.states.map(\.value) == b.states.map(\.value)
+            && a.timers.map(\.key) == b.timers.map(\.key) && a.timers.map(\.deadline) == b.timers.map(\.deadline)
+            && a.outputs == b.outputs && a.sequences == b.sequences
+    }
+
+    func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: 64 + outputs.reduce(0) { $0 + $1.value.count + 24 })
+        writer.write(UInt8(1))
+        writer.writeVarint(Int64(inputNext.count))
+        for next in inputNext { writer.writeVarint(next) }
+        writer.writeVarint(publishedThrough)
+        writer.writeVarint(Int64(states.count))
+        for (key, value) in states {
+            writeBytes(Array(key.utf8), &writer)
+            writeBytes(value, &writer)
+        }
+        writer.writeVarint(Int64(timers.count))
+        for (key, deadline) in timers {
+            writeBytes(Array(key.utf8), &writer)
+            writer.writeVarint(deadline ?? -1)
+        }
+        writer.writeVarint(Int64(outputs.count))
+        for output in outputs {
+            writer.write(output.topic)
+            writer.writeVarint(Int64(output.partition))
+            writeBytes(output.key, &writer)
+            writeBytes(output.value, &writer)
+            writer.writeVarint(output.timestamp)
+        }
+        writer.writeVarint(Int64(sequences.count))
+        for sequence in sequences {
+            writer.write(sequence.topic)
+            writer.writeVarint(Int64(sequence.partition))
+            writer.writeVarint(Int64(sequence.baseSequence))
+        }
+        return writer.bytes
+    }
+
+    init(
+        inputNext: [Int64], publishedThrough: Int64, states: [(key: String, value: [UInt8]?)],
+        timers: [(key: String, deadline: Int64?)], outputs: [Output], sequences: [Sequence]
+    ) {
+        self.inputNext = inputNext
+        self.publishedThrough = publishedThrough
+        self.states = states
+        self.timers = timers
+        self.outputs = outputs
+        self.sequences = sequences
+    }
+
+    init(decoding bytes: [UInt8]) throws(WireError) {
+        var step = JournalStep(inputNext: [], publishedThrough: -1, states: [], timers: [], outputs: [], sequences: [])
+        let failure: WireError? = bytes.withUnsafeBytes { raw in
+            var reader = ByteReader(raw)
+            do throws(WireError) {
+                guard try reader.read(UInt8.self) == 1 else { throw WireError("unknown journal step version", at: 0) }
+                for _ in 0..<(try count(&reader)) { step.inputNext.append(try reader.readVarint()) }
+                step.publishedThrough = try reader.readVarint()
+                for _ in 0..<(try count(&reader)) {
+                    let key = String(decoding: try readBytes(&reader) ?? [], as: UTF8.self)
+                    step.states.append((key, try readBytes(&reader)))
+                }
+                for _ in 0..<(try count(&reader)) {
+                    let key = String(decoding: try readBytes(&reader) ?? [], as: UTF8.self)
+                    let deadline = try reader.readVarint()
+                    step.timers.append((key, deadline < 0 ? nil : deadline))
+                }
+                for _ in 0..<(try count(&reader)) {
+                    step.outputs.append(
+                        Output(
+                            topic: try reader.read(UInt8.self), partition: Int(try reader.readVarint()), key: try readBytes(&reader),
+                            value: try readBytes(&reader) ?? [], timestamp: try reader.readVarint()))
+                }
+                for _ in 0..<(try count(&reader)) {
+                    step.sequences.append(
+                        Sequence(
+                            topic: try reader.read(UInt8.self), partition: Int(try reader.readVarint()),
+                            baseSequence: Int32(truncatingIfNeeded: try reader.readVarint())))
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+        self = step
+    }
+}
+
+private func count(_ reader: inout ByteReader) throws(WireError) -> Int {
+    let value = try reader.readVarint()
+    guard value >= 0, value <= Int64(reader.remaining) + 1 else { throw WireError("bad count \(value)", at: reader.position) }
+    return Int(value)
+}
+
+private func writeBytes(_ bytes: [UInt8]?, _ writer: inout ByteWriter) {
+    guard let bytes else {
+        writer.writeVarint(-1)
+        return
+    }
+    writer.writeVarint(Int64(bytes.count))
+    writer.write(bytes)
+}
+
+private func readBytes(_ reader: inout ByteReader) throws(WireError) -> [UInt8]? {
+    let length = try reader.readVarint()
+    return length < 0 ? nil : try reader.readBytes(Int(length))
+}

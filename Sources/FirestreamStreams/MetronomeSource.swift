@@ -1,0 +1,134 @@
+import FirestreamLog
+import KafkaWire
+
+/// The demo source: a metronome ticking at a fixed rate on the wall clock, joined to a small
+/// device table — each tick writes one reading per device, keyed by device id:
+/// `{device_id, event_time, index, magnitude ∈ [0,1), direction ∈ {0,1}}`.
+///
+/// Readings are a pure function of (seed, device, index), and each wake-up appends its ticks as
+/// one batch per partition, so a crash never leaves half a tick; after a restart it continues
+/// from the last tick stored (seconds the process was down are skipped, not back-filled).
+public struct MetronomeSource: Runnable {
+    public let name: String
+    public let topic: String
+    public let devices: [String]
+    public let ticksPerSecond: Double
+    public let seed: UInt64
+    public let counters = AppCounters()
+    private let clock: @Sendable () -> Int64
+
+    public init(
+        name: String = "metronome", topic: String = "metronome", devices: [String], ticksPerSecond: Double = 1, seed: UInt64,
+        clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds
+    ) {
+        precondition(ticksPerSecond > 0 && !devices.isEmpty)
+        self.name = name
+        self.topic = topic
+        self.devices = devices
+        self.ticksPerSecond = ticksPerSecond
+        self.seed = seed
+        self.clock = clock
+    }
+
+    /// `count` device ids that stay the same for a project (derived from its name).
+    public static func deviceIDs(count: Int, seed: UInt64) -> [String] {
+        (0..<count).map { index in
+            var mixer = SplitMix(seed ^ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+            let hex = String(mixer.next() & 0xFF_FFFF, radix: 16)
+            return "device-" + String(repeating: "0", count: 6 - hex.count) + hex
+        }
+    }
+
+    /// A stable seed from a project name.
+    public static func seed(forProject name: String) -> UInt64 { UInt64(stableProducerId("project/\(name)")) }
+
+    public func prepare(_ log: Log) throws {
+        _ = try log.ensureTopic(topic, partitions: 1)
+    }
+
+    /// The reading of `device` at tick `index`.
+    public func reading(device: String, index: Int64) -> (magnitude: Double, direction: Int) {
+        var mixer = SplitMix(seed ^ UInt64(bitPattern: stableProducerId(device)) ^ UInt64(bitPattern: index) &* 0xD1B5_4A32_D192_ED03)
+        let bits = mixer.next()
+        return (Double(bits >> 11) * 0x1p-53, Int(mixer.next() & 1))
+    }
+
+    public func run(_ log: Log) async throws {
+        try prepare(log)
+        let target = try log.topic(topic)
+        let interval = 1000.0 / ticksPerSecond
+        let producerId = stableProducerId("source/\(name)")
+        var byPartition: [Int: [String]] = [:]
+        for device in devices { byPartition[target.partition(forKey: Array(device.utf8)), default: []].append(device) }
+
+        // Resume after the last tick any partition holds.
+        var nextIndex: Int64 = 0
+        var lastTime: Int64?
+        for partition in target.partitions where partition.durableOffset > partition.startOffset {
+            guard let last = try partition.read(from: partition.durableOffset - 1, maxBytes: 4096).records.last,
+                let object = try? FlatJSONObject(parsing: last.value ?? []),
+                let index = object.number("index"), let time = object.number("event_time")
+            else { continue }
+            nextIndex = max(nextIndex, Int64(index) + 1)
+            lastTime = max(lastTime ?? 0, Int64(time))
+        }
+        var origin = Double(max(clock(), lastTime.map { $0 + Int64(interval.rounded(.up)) } ?? 0))
+        var ticksSinceOrigin: Int64 = 0
+
+        while !Task.isCancelled {
+            let now = clock()
+            let due = origin + Double(ticksSinceOrigin) * interval
+            if Double(now) < due {
+                try? await Task.sleep(for: .milliseconds(max(1, Int64((due - Double(now)).rounded(.up)))))
+                continue
+            }
+            let count = min(Int64((Double(now) - due) / interval) + 1, 10_000)
+            var waits: [(PartitionLog, Int64)] = []
+            for (partitionIndex, partitionDevices) in byPartition.sorted(by: { $0.key < $1.key }) {
+                var records: [ProducerRecord] = []
+                records.reserveCapacity(Int(count) * partitionDevices.count)
+                for tick in 0..<count {
+                    let index = nextIndex + tick
+                    let time = Int64((origin + Double(ticksSinceOrigin + tick) * interval).rounded(.down))
+                    for device in partitionDevices {
+                        let (magnitude, direction) = reading(device: device, index: index)
+                        var json = FlatJSONWriter()
+                        json.field("device_id", device)
+                        json.field("event_time", time)
+                        json.field("index", index)
+                        json.field("magnitude", magnitude)
+                        json.field("direction", Int64(direction))
+                        records.append(ProducerRecord(key: Array(device.utf8), value: json.finished(), timestamp: time))
+                    }
+                }
+                let partition = target.partitions[partitionIndex]
+                let sequence = partition.lastSequence(of: producerId).map { advance($0, by: 1) } ?? 0
+                var batch = RecordBatch.encode(records, producerId: producerId, producerEpoch: 0, baseSequence: sequence)
+                let appended = try partition.appendBatch(&batch)
+                waits.append((partition, appended.last + 1))
+            }
+            for (partition, offset) in waits { try await partition.waitUntilDurable(offset) }
+            nextIndex += count
+            ticksSinceOrigin += count
+            if ticksSinceOrigin > 1_000_000 {
+                origin += Double(ticksSinceOrigin) * interval
+                ticksSinceOrigin = 0
+            }
+            counters.outputs.add(Int(count) * devices.count, ordering: .relaxed)
+            counters.steps.add(1, ordering: .relaxed)
+        }
+    }
+}
+
+/// SplitMix64: a tiny, well-mixed deterministic generator.
+struct SplitMix {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,276 @@
+import FirestreamLog
+import Foundation
+import KafkaWire
+import Testing
+
+@testable import FirestreamStreams
+
+final class DataDirectory {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-streams-\(UUID().uuidString)").path
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Metronome-shaped readings: `ticks` ticks of `devices` devices, one second apart.
+func readings(devices: [String], ticks: Range<Int>, seed: UInt64 = 1) -> [ProducerRecord] {
+    let source = MetronomeSource(devices: devices, seed: seed)
+    return ticks.flatMap { tick in
+        devices.map { device in
+            let (magnitude, direction) = source.reading(device: device, index: Int64(tick))
+            let time = 1_700_000_000_000 + Int64(tick) * 1000
+            var json = FlatJSONWriter()
+            json.field("device_id", device)
+            json.field("event_time", time)
+            json.field("index", Int64(tick))
+            json.field("magnitude", magnitude)
+            json.field("direction", Int64(direction))
+            return ProducerRecord(key: Array(device.utf8), value: json.finished(), timestamp: time)
+        }
+    }
+}
+
+/// The Wiener positions computed directly, without the runtime: the reference for every test.
+func referencePositions(_ records: [ProducerRecord]) -> [String: Double] {
+    let app = WienerApp()
+    var states: [String: WienerApp.State] = [:]
+    var positions: [String: Double] = [:]
+    for record in records {
+        let reading = try! app.decode(record.value!)
+        var state = states[reading.deviceID]
+        var context = ProcessingContext(now: 0, timestamp: 0)
+        for point in app.process(reading, state: &state, context: &context) { positions[point.deviceID] = point.measurement }
+        states[reading.deviceID] = state
+    }
+    return positions
+}
+
+/// Every durable record of a topic, all partitions.
+func allRecords(_ topic: Topic) throws -> [ConsumerRecord] {
+    var result: [ConsumerRecord] = []
+    for partition in topic.partitions {
+        var next = partition.startOffset
+        while next < partition.durableOffset {
+            let fetched = try partition.read(from: next)
+            if fetched.records.isEmpty { break }
+            result += fetched.records
+            next = fetched.nextOffset
+        }
+    }
+    return result
+}
+
+/// Runs `runnable` until `topic` holds `count` records (or `limit` passes), then stops it.
+func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches count: Int, limit: Duration = .seconds(10)) async throws {
+    let task = Task { try await runnable.run(log) }
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if let target = log.topicIfExists(topic), target.recordCount >= count { break }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    task.cancel()
+    try await task.value
+}
+
+@Suite struct StreamRuntimeTests {
+    let devices = ["device-a", "device-b", "device-c"]
+
+    @Test func wienerFollowsTheFormula() {
+        let app = WienerApp()
+        var state: WienerApp.State?
+        var context = ProcessingContext(now: 0, timestamp: 0)
+        let first = WienerApp.Reading(deviceID: "d", eventTime: 1000, magnitude: 0.5, direction: 1)
+        #expect(app.process(first, state: &state, context: &context).isEmpty)
+        let second = WienerApp.Reading(deviceID: "d", eventTime: 3000, magnitude: 0.25, direction: 0)
+        let points = app.process(second, state: &state, context: &context)
+        #expect(points == [WienerApp.Point(deviceID: "d", eventTime: 3000, measurement: -0.5, increment: -0.5)])
+        let third = WienerApp.Reading(deviceID: "d", eventTime: 3500, magnitude: 1.0, direction: 1)
+        #expect(app.process(third, state: &state, context: &context).first?.measurement == 0.0)
+    }
+
+    @Test func journalStepsRoundTrip() throws {
+        let step = JournalStep(
+            inputNext: [42, 7], publishedThrough: 3, states: [("a", Array("{}".utf8)), ("gone", nil)],
+            timers: [("a", 1_700_000_000_123), ("b", nil)],
+            outputs: [.init(topic: 0, partition: 2, key: Array("a".utf8), value: Array("v".utf8), timestamp: 9), .init(topic: 1, partition: 0, key: nil, value: [], timestamp: -1)],
+            sequences: [.init(topic: 0, partition: 2, baseSequence: Int32.max), .init(topic: 1, partition: 0, baseSequence: 0)])
+        #expect(try JournalStep(decoding: step.encoded()) == step)
+        #expect(throws: WireError.self) { try JournalStep(decoding: Array(step.encoded().dropLast(3))) }
+    }
+
+    @Test func wienerRunsEndToEndAndResumesWithoutDuplicates() async throws {
+        let data = DataDirectory()
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        let input = try log.createTopic("metronome", partitions: 2)
+        let firstHalf = readings(devices: devices, ticks: 0..<200)
+        _ = try await input.append(firstHalf)
+        let runner = AppRunner(WienerApp(), limits: TaskLimits(maxRecordsPerStep: 64))
+        try await run(runner, on: log, until: "wiener", reaches: 597)
+        let output = try log.topic("wiener")
+        #expect(output.recordCount == 597)  // 3 devices × 199 increments
+
+        // Restart with more input: state resumes, nothing is emitted twice.
+        let secondHalf = readings(devices: devices, ticks: 200..<300)
+        _ = try await input.append(secondHalf)
+        try await run(AppRunner(WienerApp()), on: log, until: "wiener", reaches: 897)
+        let records = try allRecords(output)
+        #expect(records.count == 897)
+        let points = try records.map { try FlatJSONObject(parsing: $0.value!) }
+        let pairs = points.map { "\($0.string("device_id")!)@\(Int64($0.number("event_time")!))" }
+        #expect(Set(pairs).count == pairs.count)
+        let expected = referencePositions(firstHalf + secondHalf)
+        for device in devices {
+            let last = points.filter { $0.string("device_id") == device }.max { $0.number("event_time")! < $1.number("event_time")! }
+            #expect(abs(last!.number("measurement")! - expected[device]!) < 1e-9)
+        }
+        // Outputs are keyed by device, on Kafka's partition for the key.
+        for record in records {
+            let device = String(decoding: record.key!, as: UTF8.self)
+            #expect(try output.partition(output.partition(forKey: record.key)).read(from: record.offset).records.first?.key.map { String(decoding: $0, as: UTF8.self) } == device)
+        }
+    }
+
+    @Test func aCommittedButUnpublishedStepIsPublishedOnceOnRestart() async throws {
+        let data = DataDirectory()
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        let input = try log.createTopic("metronome")
+        _ = try await input.append(readings(devices: devices, ticks: 0..<10))
+        let runner = AppRunner(WienerApp())
+        try await run(runner, on: log, until: "wiener", reaches: 27)
+        let output = try log.topic("wiener")
+        #expect(output.recordCount == 27)
+
+        // Simulate a crash right after a journal commit, before its outputs were published:
+        // append a step to the journal by hand, continuing the task's sequences.
+        let journal = try log.topic(runner.journalTopic).partitions[0]
+        let producer = stableProducerId("app/wiener/0")
+        let next = advance(output.partitions[0].lastSequence(of: producer)!, by: 1)
+        let step = JournalStep(
+            inputNext: [30], publishedThrough: -1, states: [], timers: [],
+            outputs: [.init(topic: 0, partition: 0, key: Array("device-a".utf8), value: Array("{\"crash\":1}".utf8), timestamp: 5)],
+            sequences: [.init(topic: 0, partition: 0, baseSequence: next)])
+        _ = try await journal.append([ProducerRecord(key: nil, value: step.encoded(), timestamp: 5)])
+
+        for _ in 0..<2 {
+            let restarted = Task { try await AppRunner(WienerApp()).run(log) }
+            try await Task.sleep(for: .milliseconds(200))
+            restarted.cancel()
+            try await restarted.value
+        }
+        let values = try allRecords(output).map { String(decoding: $0.value!, as: UTF8.self) }
+        #expect(values.count == 28)
+        #expect(values.filter { $0 == "{\"crash\":1}" }.count == 1)
+    }
+
+    @Test func undecodableRecordsGoToTheDeadLetterTopic() async throws {
+        let data = DataDirectory()
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        let input = try log.createTopic("metronome")
+        var records = readings(devices: ["d"], ticks: 0..<3)
+        records.insert(ProducerRecord(key: nil, value: Array("{not json".utf8), timestamp: 1), at: 1)
+        records.insert(ProducerRecord(key: nil, value: Array("{\"device_id\":\"d\"}".utf8), timestamp: 2), at: 2)
+        _ = try await input.append(records)
+        try await run(AppRunner(WienerApp()), on: log, until: "wiener", reaches: 2)
+        #expect(try log.topic("wiener").recordCount == 2)
+        let dead = try allRecords(try log.topic("wiener.dlq")).map { try FlatJSONObject(parsing: $0.value!) }
+        #expect(dead.count == 2)
+        #expect(dead[0].number("offset") == 1)
+        #expect(dead[0].string("value") == "{not json")
+        #expect(dead[0].string("error")?.hasPrefix("cannot decode: invalid JSON") == true)
+        #expect(dead[1].string("error")?.contains("event_time") == true)
+    }
+
+    /// Counts records per key and reports a key once it has been idle for 150 ms.
+    struct IdleDetector: StreamApp {
+        struct Event: Codable, Sendable { var user: String }
+        struct Report: Codable, Sendable, Equatable { var user: String; var events: Int }
+        struct State: Codable, Sendable { var events: Int }
+        let name = "idle"
+        let inputTopics = ["clicks"]
+        let outputTopic = "idle-users"
+
+        func key(for input: Event) -> String? { input.user }
+        func key(for output: Report) -> String? { output.user }
+
+        func process(_ input: Event, state: inout State?, context: inout ProcessingContext) -> [Report] {
+            state = State(events: (state?.events ?? 0) + 1)
+            context.setTimeout(afterMilliseconds: 150)
+            return []
+        }
+
+        func timedOut(key: String, state: inout State?, context: inout ProcessingContext) -> [Report] {
+            defer { state = nil }
+            return [Report(user: key, events: state?.events ?? 0)]
+        }
+    }
+
+    @Test func timeoutsFireOnIdleKeysWithoutNewInput() async throws {
+        let data = DataDirectory()
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        let clicks = try log.createTopic("clicks")
+        let event = { (user: String) in ProducerRecord(key: nil, value: Array("{\"user\":\"\(user)\"}".utf8), timestamp: 1) }
+        _ = try await clicks.append([event("ann"), event("bob"), event("ann")])
+        let started = ContinuousClock.now
+        try await run(AppRunner(IdleDetector()), on: log, until: "idle-users", reaches: 2)
+        #expect(ContinuousClock.now - started >= .milliseconds(150))
+        let reports = try allRecords(try log.topic("idle-users")).map {
+            try JSONDecoder().decode(IdleDetector.Report.self, from: Data($0.value!))
+        }
+        #expect(Set(reports.map(\.user)) == ["ann", "bob"])
+        #expect(reports.first { $0.user == "ann" }?.events == 2)
+        // The state was cleared by the timeout and the timer is gone: a restart reports nothing new.
+        try await run(AppRunner(IdleDetector()), on: log, until: "idle-users", reaches: 3, limit: .milliseconds(400))
+        #expect(try log.topic("idle-users").recordCount == 2)
+    }
+
+    struct Temperature: Codable, Sendable, Equatable {
+        var sensor: String
+        var celsius: Double
+    }
+
+    @Test func statelessMapAndFilter() async throws {
+        let data = DataDirectory()
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        let input = try log.createTopic("temperatures")
+        let values = [12.0, 31.5, 40.0, -3.0]
+        _ = try await input.append(values.map { ProducerRecord(key: nil, value: Array("{\"sensor\":\"s\",\"celsius\":\($0)}".utf8), timestamp: 1) })
+        let hot = StatelessApp<Temperature, Temperature>.filter(name: "hot", from: "temperatures", to: "hot") { $0.celsius > 30 }
+        try await run(AppRunner(hot), on: log, until: "hot", reaches: 2)
+        let fahrenheit = StatelessApp<Temperature, Temperature>.map(name: "fahrenheit", from: "hot", to: "hot-f", key: { $0.sensor }) {
+            Temperature(sensor: $0.sensor, celsius: $0.celsius * 9 / 5 + 32)
+        }
+        try await run(AppRunner(fahrenheit), on: log, until: "hot-f", reaches: 2)
+        let converted = try allRecords(try log.topic("hot-f")).map { try JSONDecoder().decode(Temperature.self, from: Data($0.value!)) }
+        #expect(converted.map(\.celsius) == [88.7, 104.0])
+    }
+
+    @Test func metronomeIsDeterministicAndResumesAfterItsLastTick() async throws {
+        let data = DataDirectory()
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        let ids = MetronomeSource.deviceIDs(count: 5, seed: 99)
+        #expect(ids == MetronomeSource.deviceIDs(count: 5, seed: 99))
+        #expect(Set(ids).count == 5)
+        #expect(ids != MetronomeSource.deviceIDs(count: 5, seed: 100))
+        let source = MetronomeSource(devices: ids, ticksPerSecond: 200, seed: 99)
+        try await run(source, on: log, until: "metronome", reaches: 50)
+        let before = try allRecords(try log.topic("metronome")).map { try FlatJSONObject(parsing: $0.value!) }
+        try await run(MetronomeSource(devices: ids, ticksPerSecond: 200, seed: 99), on: log, until: "metronome", reaches: before.count + 50)
+        let after = try allRecords(try log.topic("metronome")).map { try FlatJSONObject(parsing: $0.value!) }
+        let indexes = after.map { Int64($0.number("index")!) }
+        // Every tick holds all five devices, indexes never repeat and never go back.
+        for tick in Set(indexes) { #expect(indexes.count { $0 == tick } == 5) }
+        #expect(indexes == indexes.sorted())
+        for reading in after {
+            let (magnitude, direction) = source.reading(device: reading.string("device_id")!, index: Int64(reading.number("index")!))
+            #expect(reading.number("magnitude") == magnitude)
+            #expect(reading.number("direction") == Double(direction))
+            #expect((0..<1).contains(magnitude))
+        }
+        let times = after.map { Int64($0.number("event_time")!) }
+        #expect(times == times.sorted())
+    }
+}
