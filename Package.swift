@@ -21,9 +21,15 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
         .target(
+            name: "FirestreamEmbedded",
+            dependencies: ["FirestreamConfig", "FirestreamLog", "FirestreamStreams"]
+        ),
+        .target(
             name: "FirestreamCLI",
             dependencies: [
                 "FirestreamConfig",
+                "FirestreamEmbedded",
+                "FirestreamLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -32,6 +38,9 @@ let package = Package(
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog"]),
         .testTarget(name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams"]),
         .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig"]),
-        .testTarget(name: "FirestreamCLITests", dependencies: ["FirestreamCLI", "firestream"]),
+        .testTarget(
+            name: "FirestreamCLITests",
+            dependencies: ["FirestreamCLI", "firestream", "FirestreamLog", "FirestreamStreams", "KafkaWire"]
+        ),
     ]
 )

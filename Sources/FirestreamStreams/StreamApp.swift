@@ -43,7 +43,8 @@ public struct ProcessingContext: Sendable {
     /// Absolute deadline for this key's timeout, if one is set.
     public private(set) var timeoutAt: Int64?
 
-    init(now: Int64, timestamp: Int64) {
+    /// A context for calling an app's logic directly, e.g. in its unit tests.
+    public init(now: Int64, timestamp: Int64) {
         self.now = now
         self.timestamp = timestamp
     }

@@ -8,6 +8,13 @@ public struct WienerApp: StreamApp {
         public var eventTime: Int64
         public var magnitude: Double
         public var direction: Int
+
+        public init(deviceID: String, eventTime: Int64, magnitude: Double, direction: Int) {
+            self.deviceID = deviceID
+            self.eventTime = eventTime
+            self.magnitude = magnitude
+            self.direction = direction
+        }
     }
 
     public struct Point: Sendable, Equatable {
@@ -15,6 +22,13 @@ public struct WienerApp: StreamApp {
         public var eventTime: Int64
         public var measurement: Double
         public var increment: Double
+
+        public init(deviceID: String, eventTime: Int64, measurement: Double, increment: Double) {
+            self.deviceID = deviceID
+            self.eventTime = eventTime
+            self.measurement = measurement
+            self.increment = increment
+        }
     }
 
     public struct State: Codable, Sendable, Equatable {

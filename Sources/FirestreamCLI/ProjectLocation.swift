@@ -1,0 +1,38 @@
+import ArgumentParser
+import FirestreamConfig
+import Foundation
+
+/// The project a runtime command works on: its config (defaults when there is no file) and
+/// its data directory (`.firestream/` beside the config unless `--data-dir` says otherwise).
+struct ProjectLocation {
+    var config: ProjectConfig
+    var dataDirectory: String
+
+    /// With `config` nil, a project directory without a config file runs on defaults; a config
+    /// file that exists but is invalid is always an error, reported like `firestream validate`.
+    static func resolve(config path: String?, dataDir: String?) throws -> ProjectLocation {
+        let cwd = ConfigLoader.currentDirectory
+        let hasConfig: Bool
+        if path != nil {
+            hasConfig = true
+        } else {
+            hasConfig = ConfigLoader.fileNames.contains { FileManager.default.fileExists(atPath: cwd.appendingPathComponent($0).path) }
+        }
+        var projectDirectory = cwd
+        let config: ProjectConfig
+        if hasConfig {
+            let report = ConfigLoader.load(path)
+            if !report.diagnostics.isEmpty { printError(DiagnosticRenderer.text(report), terminator: "") }
+            guard let loaded = report.config else { throw ExitCode.failure }
+            config = loaded
+            if case .success(let file) = ConfigLoader.locate(path, workingDirectory: cwd) {
+                projectDirectory = file.deletingLastPathComponent()
+            }
+        } else {
+            let name = NameRules.suggestedLabel(from: cwd.lastPathComponent)
+            config = ProjectConfig(name: name.isEmpty ? "firestream" : name)
+        }
+        let data = dataDir.map { ConfigLoader.resolve($0, against: cwd).path } ?? projectDirectory.appendingPathComponent(".firestream").path
+        return ProjectLocation(config: config, dataDirectory: data)
+    }
+}

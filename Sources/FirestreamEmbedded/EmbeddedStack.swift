@@ -1,0 +1,113 @@
+import FirestreamConfig
+import FirestreamLog
+import FirestreamStreams
+import Foundation
+
+/// Everything `firestream up` runs in one process: the log in the project's data directory, the
+/// project's topics, and its apps (the built-in demo when it declares none).
+public struct EmbeddedStack: Sendable {
+    public struct Options: Sendable {
+        public var dataDirectory: String
+        public var durability: DurabilityPolicy
+        public var overrides: AppCatalog.Overrides
+        /// Seconds between status lines (0: none).
+        public var statusInterval: Int
+
+        public init(
+            dataDirectory: String, durability: DurabilityPolicy = .default, overrides: AppCatalog.Overrides = .init(),
+            statusInterval: Int = 10
+        ) {
+            self.dataDirectory = dataDirectory
+            self.durability = durability
+            self.overrides = overrides
+            self.statusInterval = statusInterval
+        }
+    }
+
+    public let config: ProjectConfig
+    public let options: Options
+
+    public init(config: ProjectConfig, options: Options) {
+        self.config = config
+        self.options = options
+    }
+
+    /// The apps that will run: the config's enabled apps, or the demo when it declares none.
+    public var apps: [AppConfig] {
+        config.apps.isEmpty ? AppCatalog.demo(project: config.name) : config.apps.filter(\.enabled)
+    }
+
+    /// Runs until the calling task is cancelled (Ctrl-C / SIGTERM), then lets every app finish its
+    /// step, waits for outputs to be durable, and closes the log. `report` receives progress lines.
+    public func run(report: @escaping @Sendable (String) -> Void) async throws {
+        let lock = try DataDirectoryLock(directory: options.dataDirectory)
+        let log = try Log(directory: options.dataDirectory, durability: options.durability)
+        defer {
+            log.close()
+            withExtendedLifetime(lock) {}
+        }
+        for note in log.recoveryNotes { report("recovered \(note)") }
+        for topic in config.topics {
+            let settings = PartitionSettings(
+                retentionMilliseconds: topic.retention.time?.milliseconds, retentionBytes: topic.retention.bytes.map { Int64($0.value) })
+            _ = try log.ensureTopic(topic.name, partitions: topic.partitions, settings: settings)
+        }
+        let runnables = try apps.map { try AppCatalog.runnable(for: $0, project: config.name, overrides: options.overrides) }
+        let runtime = StreamRuntime(log: log, runnables: runnables)
+        for runnable in runnables { try runnable.prepare(log) }
+
+        report("Firestream \(FirestreamVersion.current) — project \"\(config.name)\"")
+        report("  data:   \(options.dataDirectory) (durability: \(describe(options.durability)))")
+        report("  topics: \(log.topicNames.filter { !$0.hasPrefix("__") }.joined(separator: ", "))")
+        for runnable in runnables { report("  app:    \(describe(runnable))") }
+        report("Running. Press Ctrl-C to stop.")
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await runtime.run() }
+            group.addTask {
+                // Housekeeping: retention once a minute, status lines.
+                var elapsed = 0
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    elapsed += 1
+                    if elapsed % 60 == 0 { log.enforceRetention() }
+                    if options.statusInterval > 0, elapsed % options.statusInterval == 0 {
+                        report(status(runnables))
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+        report("Stopped: every app finished its step and its outputs are durable. \(status(runnables))")
+    }
+
+    private func status(_ runnables: [any Runnable]) -> String {
+        runnables.map { runnable in
+            let counters = runnable.counters
+            if runnable is MetronomeSource {
+                return "\(runnable.name): \(counters.outputs.load(ordering: .relaxed)) readings"
+            }
+            return "\(runnable.name): \(counters.records.load(ordering: .relaxed)) in, \(counters.outputs.load(ordering: .relaxed)) out, \(counters.deadLetters.load(ordering: .relaxed)) dead letters"
+        }.joined(separator: "; ")
+    }
+
+    private func describe(_ runnable: any Runnable) -> String {
+        if let source = runnable as? MetronomeSource {
+            let rate = source.ticksPerSecond == source.ticksPerSecond.rounded() ? String(Int(source.ticksPerSecond)) : String(source.ticksPerSecond)
+            return "\(source.name) (source) → \(source.topic): \(source.devices.count) devices, \(rate) tick(s)/s"
+        }
+        if let runner = runnable as? AppRunner<WienerApp> {
+            return "\(runner.name) (wiener) \(runner.app.inputTopics.joined(separator: ", ")) → \(runner.app.outputTopic)"
+        }
+        return runnable.name
+    }
+
+    private func describe(_ policy: DurabilityPolicy) -> String {
+        switch policy {
+        case .groupCommit(let window): window == .zero ? "fsync, group commit" : "fsync, group commit window \(window)"
+        case .osBuffered: "OS-buffered, no fsync"
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import FirestreamLog
+import FirestreamStreams
+import Foundation
+import KafkaWire
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Kills the real `firestream up` with SIGKILL at random moments while the demo runs fast, and
+/// checks the results are exactly those of a run that never crashed.
+@Suite(.serialized) struct CrashRecoveryTests {
+    /// A seeded generator so a failure can be replayed (the seed is printed).
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static func start(_ arguments: [String], in directory: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = FirestreamProcess.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    @Test func outputsAreExactlyOnceAcrossRepeatedSIGKILL() async throws {
+        let scratch = try Scratch()
+        let data = scratch.url.appendingPathComponent("data").path
+        let seed = UInt64(ProcessInfo.processInfo.environment["FIRESTREAM_CRASH_SEED"] ?? "") ?? 20_261_125
+        var random = Generator(state: seed)
+        let arguments = ["up", "--rate", "500", "--status-interval", "0", "--data-dir", data]
+        let kills = 15
+        for _ in 0..<kills {
+            let child = try Self.start(arguments, in: scratch.url)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 150...700, using: &random)))
+            kill(child.processIdentifier, SIGKILL)
+            child.waitUntilExit()
+            #expect(child.terminationReason == .uncaughtSignal)
+        }
+        // A last run ends gracefully.
+        let last = try Self.start(arguments, in: scratch.url)
+        try await Task.sleep(for: .milliseconds(500))
+        kill(last.processIdentifier, SIGINT)
+        last.waitUntilExit()
+        #expect(last.terminationStatus == 0)
+
+        // Restart only the Wiener app, in this process, until it has consumed every reading.
+        let log = try Log(directory: data)
+        defer { log.close() }
+        let readings = try log.topic("metronome").partitions[0]
+        let wiener = try log.topic("wiener")
+        let devices = 5
+        let expectedOutputs = Int(readings.durableOffset) - devices
+        #expect(expectedOutputs > 1000, "the demo produced too little to test (seed \(seed))")
+        let app = Task { try await AppRunner(WienerApp()).run(log) }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while wiener.recordCount < expectedOutputs && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        app.cancel()
+        try await app.value
+
+        // The crash-free reference, computed from the readings actually stored.
+        let model = WienerApp()
+        var states: [String: WienerApp.State] = [:]
+        var expected: [String: [WienerApp.Point]] = [:]
+        var ticks: [Int64: Int] = [:]
+        var next: Int64 = 0
+        while next < readings.durableOffset {
+            let fetched = try readings.read(from: next)
+            for record in fetched.records {
+                let reading = try model.decode(record.value!)
+                let object = try FlatJSONObject(parsing: record.value!)
+                ticks[Int64(object.number("index")!), default: 0] += 1
+                var state = states[reading.deviceID]
+                var context = ProcessingContext(now: 0, timestamp: 0)
+                expected[reading.deviceID, default: []] += model.process(reading, state: &state, context: &context)
+                states[reading.deviceID] = state
+            }
+            next = fetched.nextOffset
+        }
+        #expect(ticks.values.allSatisfy { $0 == devices }, "a tick is missing readings or has duplicates (seed \(seed))")
+        #expect(expected.count == devices)
+
+        var actual: [String: [WienerApp.Point]] = [:]
+        var seen: Set<String> = []
+        var duplicates = 0
+        next = 0
+        let partition = wiener.partitions[0]
+        while next < partition.durableOffset {
+            let fetched = try partition.read(from: next)
+            for record in fetched.records {
+                let object = try FlatJSONObject(parsing: record.value!)
+                let point = WienerApp.Point(
+                    deviceID: object.string("device_id")!, eventTime: Int64(object.number("event_time")!),
+                    measurement: object.number("measurement")!, increment: object.number("increment")!)
+                if !seen.insert("\(point.deviceID)@\(point.eventTime)").inserted { duplicates += 1 }
+                actual[point.deviceID, default: []].append(point)
+            }
+            next = fetched.nextOffset
+        }
+        #expect(duplicates == 0, "wiener holds \(duplicates) duplicate outputs (seed \(seed))")
+        #expect(wiener.recordCount == expectedOutputs, "(seed \(seed))")
+        for (device, points) in expected {
+            #expect(actual[device] == points, "device \(device) diverges from the crash-free reference (seed \(seed))")
+            #expect(actual[device]?.last?.measurement == points.last?.measurement)
+        }
+    }
+}
