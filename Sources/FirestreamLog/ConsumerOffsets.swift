@@ -6,13 +6,17 @@ import Synchronization
 public final class ConsumerOffsets: Sendable {
     private let directory: String
     private let groups: Mutex<[String: [String: [Int: Int64]]]>
+    private let readOnly: Bool
 
-    init(directory: String) throws(LogError) {
+    init(directory: String, readOnly: Bool = false) throws(LogError) {
         self.directory = directory
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw LogError.io(path: directory, operation: "create directory", errno: EACCES)
+        self.readOnly = readOnly
+        if !readOnly {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw LogError.io(path: directory, operation: "create directory", errno: EACCES)
+            }
         }
         var loaded: [String: [String: [Int: Int64]]] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".json") {
@@ -33,6 +37,7 @@ public final class ConsumerOffsets: Sendable {
 
     /// Durably records that `group` has consumed `topic`/`partition` up to (excluding) `offset`.
     public func commit(group: String, topic: String, partition: Int, offset: Int64) throws(LogError) {
+        if readOnly { throw LogError.readOnly(directory) }
         guard !group.isEmpty, !group.contains("/"), !group.hasPrefix(".") else {
             throw LogError.invalidTopic(group, reason: "a group name must not be empty, contain '/' or start with '.'")
         }

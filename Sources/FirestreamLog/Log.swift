@@ -14,21 +14,31 @@ public final class Log: Sendable {
     /// Durable consumer-group offsets.
     public let consumerOffsets: ConsumerOffsets
 
-    /// Opens (or creates) the log in `directory`, recovering every partition.
+    /// Never writes: for reading a log that another process (`firestream up`) owns.
+    public let readOnly: Bool
+
+    /// Opens (or creates) the log in `directory`, recovering every partition. With `readOnly`,
+    /// nothing is created, repaired or written, and partitions follow the writer via `refresh()`.
     public init(
-        directory: String, durability: DurabilityPolicy = .default, clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds
+        directory: String, durability: DurabilityPolicy = .default, readOnly: Bool = false,
+        clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds
     ) throws(LogError) {
         self.directory = directory
         self.durability = durability
+        self.readOnly = readOnly
         self.clock = clock
-        if case .groupCommit(let window) = durability { flusher = Flusher(window: window) } else { flusher = nil }
+        if case .groupCommit(let window) = durability, !readOnly { flusher = Flusher(window: window) } else { flusher = nil }
         let topicsDirectory = "\(directory)/topics"
-        do {
-            try FileManager.default.createDirectory(atPath: topicsDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw LogError.io(path: topicsDirectory, operation: "create directory", errno: EACCES)
+        if readOnly {
+            guard FileManager.default.fileExists(atPath: topicsDirectory) else { throw LogError.noData(directory) }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: topicsDirectory, withIntermediateDirectories: true)
+            } catch {
+                throw LogError.io(path: topicsDirectory, operation: "create directory", errno: EACCES)
+            }
         }
-        consumerOffsets = try ConsumerOffsets(directory: "\(directory)/groups")
+        consumerOffsets = try ConsumerOffsets(directory: "\(directory)/groups", readOnly: readOnly)
         var topics: [String: Topic] = [:]
         var notes: [RecoveryNote] = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: topicsDirectory)) ?? [] where !name.hasPrefix(".") {
@@ -36,7 +46,8 @@ public final class Log: Sendable {
             guard let data = FileManager.default.contents(atPath: path),
                 let metadata = try? JSONDecoder().decode(TopicMetadata.self, from: data)
             else { continue }
-            let topic = try Self.openTopic(metadata, in: topicsDirectory, durability: durability, flusher: flusher, clock: clock)
+            let topic = try Self.openTopic(
+                metadata, in: topicsDirectory, durability: durability, flusher: flusher, clock: clock, readOnly: readOnly)
             notes += topic.partitions.flatMap(\.recoveryNotes)
             topics[name] = topic
         }
@@ -46,14 +57,14 @@ public final class Log: Sendable {
 
     private static func openTopic(
         _ metadata: TopicMetadata, in topicsDirectory: String, durability: DurabilityPolicy, flusher: Flusher?,
-        clock: @escaping @Sendable () -> Int64
+        clock: @escaping @Sendable () -> Int64, readOnly: Bool = false
     ) throws(LogError) -> Topic {
         var partitions: [PartitionLog] = []
         for index in 0..<metadata.partitions {
             partitions.append(
                 try PartitionLog(
                     topic: metadata.name, partition: index, directory: "\(topicsDirectory)/\(metadata.name)/\(index)",
-                    settings: metadata.settings, durability: durability, flusher: flusher, clock: clock))
+                    settings: metadata.settings, durability: durability, flusher: flusher, clock: clock, readOnly: readOnly))
         }
         return Topic(name: metadata.name, settings: metadata.settings, partitions: partitions)
     }
@@ -79,6 +90,7 @@ public final class Log: Sendable {
         guard (1...10_000).contains(partitions) else {
             throw LogError.invalidTopic(name, reason: "partitions must be between 1 and 10000, got \(partitions)")
         }
+        if readOnly { throw LogError.readOnly(directory) }
         return try topicsByName.withLock { topics throws(LogError) in
             if topics[name] != nil { throw LogError.topicExists(name) }
             let metadata = TopicMetadata(name: name, partitions: partitions, settings: settings)
@@ -102,6 +114,7 @@ public final class Log: Sendable {
 
     /// Deletes a topic and its data.
     public func deleteTopic(_ name: String) throws(LogError) {
+        if readOnly { throw LogError.readOnly(directory) }
         let topic = try topicsByName.withLock { topics throws(LogError) in
             guard let topic = topics.removeValue(forKey: name) else { throw LogError.unknownTopic(name) }
             return topic

@@ -8,6 +8,8 @@ public enum LogError: Error, Equatable, CustomStringConvertible {
     case offsetOutOfRange(requested: Int64, start: Int64, end: Int64)
     case corruptBatch(path: String, position: Int64, reason: String)
     case closed
+    case readOnly(String)
+    case noData(String)
     case outOfOrderSequence(topic: String, partition: Int, producerId: Int64, expected: Int32, got: Int32)
     case fencedProducer(topic: String, partition: Int, producerId: Int64, epoch: Int16)
 
@@ -24,6 +26,8 @@ public enum LogError: Error, Equatable, CustomStringConvertible {
         case .corruptBatch(let path, let position, let reason):
             "corrupt record batch in \(path) at byte \(position): \(reason); it will not be served"
         case .closed: "the log is closed"
+        case .readOnly(let directory): "the log in \(directory) is open read-only"
+        case .noData(let directory): "no log data in \(directory) yet (run `firestream up` first)"
         case .outOfOrderSequence(let topic, let partition, let producer, let expected, let got):
             "producer \(producer) sent sequence \(got) to \(topic)/\(partition), expected \(expected)"
         case .fencedProducer(let topic, let partition, let producer, let epoch):

@@ -10,9 +10,9 @@ final class LogFile: @unchecked Sendable {
     let path: String
     private let descriptor: Int32
 
-    init(path: String, create: Bool = true) throws(LogError) {
+    init(path: String, create: Bool = true, readOnly: Bool = false) throws(LogError) {
         self.path = path
-        let flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0)
+        let flags = readOnly ? O_RDONLY | O_CLOEXEC : O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0)
         let fd = open(path, flags, 0o644)
         guard fd >= 0 else { throw LogError.io(path: path, operation: "open", errno: errno) }
         descriptor = fd

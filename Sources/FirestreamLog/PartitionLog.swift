@@ -23,6 +23,8 @@ public final class PartitionLog: Sendable {
     private let flusher: Flusher?
     private let clock: @Sendable () -> Int64
     private let state: Mutex<State>
+    /// Opened for reading a log another process writes: never writes, follows with ``refresh()``.
+    public let readOnly: Bool
 
     private struct Waiter {
         var id: Int
@@ -57,8 +59,9 @@ public final class PartitionLog: Sendable {
     /// segment is scanned batch by batch, CRCs verified, and a torn or corrupt tail truncated.
     init(
         topic: String, partition: Int, directory: String, settings: PartitionSettings, durability: DurabilityPolicy,
-        flusher: Flusher?, clock: @escaping @Sendable () -> Int64
+        flusher: Flusher?, clock: @escaping @Sendable () -> Int64, readOnly: Bool = false
     ) throws(LogError) {
+        self.readOnly = readOnly
         self.topic = topic
         self.partition = partition
         self.directory = directory
@@ -67,7 +70,7 @@ public final class PartitionLog: Sendable {
         self.flusher = flusher
         self.clock = clock
         let (segments, notes, producers) = try Self.recover(
-            topic: topic, partition: partition, directory: directory, settings: settings)
+            topic: topic, partition: partition, directory: directory, settings: settings, readOnly: readOnly)
         self.recoveryNotes = notes
         let end = segments.last!.nextOffset
         state = Mutex(State(segments: segments, endOffset: end, durableOffset: end, producers: producers))
@@ -77,12 +80,14 @@ public final class PartitionLog: Sendable {
     public let recoveryNotes: [RecoveryNote]
 
     private static func recover(
-        topic: String, partition: Int, directory: String, settings: PartitionSettings
+        topic: String, partition: Int, directory: String, settings: PartitionSettings, readOnly: Bool
     ) throws(LogError) -> ([Segment], [RecoveryNote], ProducerState) {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw LogError.io(path: directory, operation: "create directory", errno: EIO)
+        if !readOnly {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw LogError.io(path: directory, operation: "create directory", errno: EIO)
+            }
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         let bases = names.filter { $0.hasSuffix(".log") }.compactMap { Int64($0.dropLast(4)) }.sorted()
@@ -90,7 +95,7 @@ public final class PartitionLog: Sendable {
         var notes: [RecoveryNote] = []
         var producers = ProducerState()
         for (index, base) in bases.enumerated() {
-            let segment = try Segment(directory: directory, baseOffset: base, indexInterval: settings.indexIntervalBytes)
+            let segment = try Segment(directory: directory, baseOffset: base, indexInterval: settings.indexIntervalBytes, readOnly: readOnly)
             let isActive = index == bases.count - 1
             let sizeBefore = segment.file.size
             var result: Segment.ScanResult
@@ -105,7 +110,7 @@ public final class PartitionLog: Sendable {
             } else {
                 result = try segment.loadSealed(nextBase: bases[index + 1])
             }
-            if let problem = result.problem {
+            if let problem = result.problem, !readOnly {
                 notes.append(
                     RecoveryNote(
                         topic: topic, partition: partition, segment: Segment.fileName(base, ".log"),
@@ -115,6 +120,7 @@ public final class PartitionLog: Sendable {
             segments.append(segment)
         }
         if segments.isEmpty {
+            if readOnly { throw LogError.noData(directory) }
             segments.append(try Segment(directory: directory, baseOffset: 0, indexInterval: settings.indexIntervalBytes))
             try LogFile.syncDirectory(directory)
         }
@@ -167,6 +173,7 @@ public final class PartitionLog: Sendable {
             return state.withLock { state -> Result<(Appended, [Waiter]), LogError> in
                 if state.closed { return .failure(.closed) }
                 if let failure = state.failure { return .failure(failure) }
+                if readOnly { return .failure(.readOnly(directory)) }
                 switch state.producers.check(header) {
                 case .append: break
                 case .duplicate(let lastOffset):
@@ -317,6 +324,33 @@ public final class PartitionLog: Sendable {
             return all
         }
         for waiter in waiters { waiter.continuation.resume(returning: waiter.offset <= durableOffset) }
+    }
+
+    // MARK: Following another writer
+
+    /// For a read-only partition: picks up batches and segments another process appended since
+    /// the last look, and wakes readers waiting for them. Returns the new end offset.
+    @discardableResult
+    public func refresh() throws(LogError) -> Int64 {
+        precondition(readOnly, "refresh() is for read-only partitions; a writer knows its own end")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let bases = names.filter { $0.hasSuffix(".log") }.compactMap { Int64($0.dropLast(4)) }.sorted()
+        let ready: [Waiter] = try state.withLock { state throws(LogError) in
+            _ = try state.segments[state.segments.count - 1].scanOn()
+            for base in bases where base > state.segments[state.segments.count - 1].baseOffset {
+                let segment = try Segment(directory: directory, baseOffset: base, indexInterval: settings.indexIntervalBytes, readOnly: true)
+                _ = try segment.scan()
+                state.segments.append(segment)
+            }
+            // Segments the writer's retention deleted (the newest one always stays).
+            let oldest = min(bases.first ?? 0, state.segments[state.segments.count - 1].baseOffset)
+            state.segments.removeAll { $0.baseOffset < oldest }
+            state.endOffset = state.segments[state.segments.count - 1].nextOffset
+            state.durableOffset = state.endOffset
+            return takeReadyWaiters(&state)
+        }
+        for waiter in ready { waiter.continuation.resume(returning: true) }
+        return durableOffset
     }
 
     // MARK: Reading

@@ -29,13 +29,17 @@ final class Segment: @unchecked Sendable {
     }
 
     /// Opens (or creates) the segment files in `directory`.
-    init(directory: String, baseOffset: Int64, indexInterval: Int) throws(LogError) {
+    /// Read-only segments never write: no index repair, no truncation.
+    let readOnly: Bool
+
+    init(directory: String, baseOffset: Int64, indexInterval: Int, readOnly: Bool = false) throws(LogError) {
         self.baseOffset = baseOffset
         self.nextOffset = baseOffset
         self.indexInterval = indexInterval
-        file = try LogFile(path: "\(directory)/\(Self.fileName(baseOffset, ".log"))")
-        offsetIndexFile = try LogFile(path: "\(directory)/\(Self.fileName(baseOffset, ".index"))")
-        timeIndexFile = try LogFile(path: "\(directory)/\(Self.fileName(baseOffset, ".timeindex"))")
+        self.readOnly = readOnly
+        file = try LogFile(path: "\(directory)/\(Self.fileName(baseOffset, ".log"))", readOnly: readOnly)
+        offsetIndexFile = try LogFile(path: "\(directory)/\(Self.fileName(baseOffset, ".index"))", readOnly: readOnly)
+        timeIndexFile = try LogFile(path: "\(directory)/\(Self.fileName(baseOffset, ".timeindex"))", readOnly: readOnly)
     }
 
     /// The producer-state snapshot taken when this segment was started.
@@ -136,8 +140,15 @@ final class Segment: @unchecked Sendable {
         bytesSinceIndexEntry = 0
         maxTimestamp = -1
         nextOffset = baseOffset
+        size = 0
+        return try scanOn(onBatch: onBatch)
+    }
+
+    /// Continues scanning after the last batch already known (for readers following a log that
+    /// another process writes); returns what it found.
+    func scanOn(onBatch: (RecordBatchHeader) -> Void = { _ in }) throws(LogError) -> ScanResult {
         let fileSize = file.size
-        var position: Int64 = 0
+        var position: Int64 = size
         var batches = 0
         var problem: String?
         let chunkSize = 8 << 20
@@ -165,7 +176,7 @@ final class Segment: @unchecked Sendable {
                         needMore = true
                         return
                     }
-                    let expected = found.last.map { $0.0.lastOffset + 1 } ?? (batches == 0 ? baseOffset : nextOffset)
+                    let expected = found.last.map { $0.0.lastOffset + 1 } ?? nextOffset
                     if header.baseOffset != expected {
                         failure = "batch base offset \(header.baseOffset), expected \(expected)"
                         return
@@ -272,7 +283,7 @@ final class Segment: @unchecked Sendable {
     private func scanSealed(nextBase: Int64) throws(LogError) -> ScanResult {
         let fileSize = file.size
         var result = try scan()
-        try truncateAndRewriteIndexes(to: result.validSize, cutLog: false)
+        if !readOnly { try truncateAndRewriteIndexes(to: result.validSize, cutLog: false) }
         if result.problem != nil {
             size = fileSize
             nextOffset = nextBase
@@ -284,6 +295,7 @@ final class Segment: @unchecked Sendable {
     /// Full scan, then the `.log` is cut at the last intact batch and both indexes rewritten.
     func scanAndRepairIndexes(onBatch: (RecordBatchHeader) -> Void = { _ in }) throws(LogError) -> ScanResult {
         let result = try scan(onBatch: onBatch)
+        if readOnly { return result }
         try truncateAndRewriteIndexes(to: result.validSize)
         return result
     }

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `firestream up` and `firestream topics` through the real binary.
+@Suite(.serialized) struct RuntimeCommandTests {
+    /// Starts `firestream up` in `directory`, capturing its output into files.
+    final class Running {
+        let process = Process()
+        let output: URL
+
+        init(_ arguments: [String], in directory: URL) throws {
+            output = directory.appendingPathComponent("up-\(UUID().uuidString).log")
+            FileManager.default.createFile(atPath: output.path, contents: nil)
+            process.executableURL = FirestreamProcess.binary
+            process.arguments = arguments
+            process.currentDirectoryURL = directory
+            let handle = try FileHandle(forWritingTo: output)
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+        }
+
+        var text: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+
+        /// Sends SIGINT and waits; returns the exit status.
+        func stop() -> Int32 {
+            kill(process.processIdentifier, SIGINT)
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    @Test func upRunsTheDemoAndStopsCleanly() async throws {
+        let scratch = try Scratch()
+        let up = try Running(["up", "--rate", "50", "--status-interval", "1"], in: scratch.url)
+        try await Task.sleep(for: .milliseconds(1300))
+        #expect(up.stop() == 0)
+        let text = up.text
+        #expect(text.contains("project \"\(scratch.url.lastPathComponent.lowercased().replacingOccurrences(of: "_", with: "-"))\"") || text.contains("project \""))
+        #expect(text.contains("app:    metronome (source) → metronome: 5 devices, 50 tick(s)/s"))
+        #expect(text.contains("app:    wiener (wiener) metronome → wiener"))
+        #expect(text.contains("Stopped: every app finished its step"))
+        #expect(FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent(".firestream/topics/wiener/0").path))
+
+        let listed = try FirestreamProcess.run(["topics", "list"], in: scratch.url)
+        #expect(listed.status == 0)
+        #expect(listed.stdout.contains("metronome"))
+        #expect(!listed.stdout.contains("__wiener.journal"))
+        let tail = try FirestreamProcess.run(["topics", "tail", "wiener", "--from-beginning", "--format", "json"], in: scratch.url)
+        let lines = tail.stdout.split(separator: "\n")
+        #expect(lines.count > 20)
+        let objects = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(objects.map { $0["offset"] as! Int } == Array(0..<objects.count))
+        #expect(objects.allSatisfy { ($0["value"] as? [String: Any])?["measurement"] is Double })
+        let last = try FirestreamProcess.run(["topics", "tail", "metronome", "--last", "3"], in: scratch.url)
+        #expect(last.stdout.split(separator: "\n").count == 3)
+        let described = try FirestreamProcess.run(["topics", "describe", "wiener"], in: scratch.url)
+        #expect(described.stdout.contains("retention:  1w"))
+    }
+
+    @Test func oneDataDirectoryOneWriter() async throws {
+        let scratch = try Scratch()
+        let first = try Running(["up", "--status-interval", "0"], in: scratch.url)
+        try await Task.sleep(for: .milliseconds(600))
+        let second = try FirestreamProcess.run(["up"], in: scratch.url)
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("another firestream process (pid \(first.process.processIdentifier)) is using"))
+        let create = try FirestreamProcess.run(["topics", "create", "clicks"], in: scratch.url)
+        #expect(create.status == 1)
+        #expect(create.stderr.contains("stop it first"))
+        #expect(first.stop() == 0)
+        let created = try FirestreamProcess.run(["topics", "create", "clicks", "--partitions", "3"], in: scratch.url)
+        #expect(created.stdout == "created topic clicks with 3 partitions\n")
+        let refused = try FirestreamProcess.run(["topics", "delete", "clicks"], in: scratch.url)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("pass --yes to confirm"))
+        let deleted = try FirestreamProcess.run(["topics", "delete", "clicks", "--yes"], in: scratch.url)
+        #expect(deleted.status == 0)
+    }
+
+    @Test func tailFollowsARunningUp() async throws {
+        let scratch = try Scratch()
+        let up = try Running(["up", "--rate", "20", "--status-interval", "0"], in: scratch.url)
+        defer { _ = up.stop() }
+        try await Task.sleep(for: .milliseconds(600))
+        let follower = Process()
+        follower.executableURL = FirestreamProcess.binary
+        follower.arguments = ["topics", "tail", "wiener", "--last", "0", "--follow", "--format", "json"]
+        follower.currentDirectoryURL = scratch.url
+        let pipe = Pipe()
+        follower.standardOutput = pipe
+        try follower.run()
+        try await Task.sleep(for: .milliseconds(1500))
+        kill(follower.processIdentifier, SIGINT)
+        follower.waitUntilExit()
+        let lines = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        // 20 ticks/s × 5 devices for ~1.5 s: well over 50 records arrived while following.
+        #expect(lines.count > 50)
+        let offsets = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.map { $0["offset"] as! Int }
+        #expect(offsets == Array(offsets[0]..<(offsets[0] + offsets.count)))
+    }
+
+    @Test func upRefusesAnInvalidConfig() throws {
+        let scratch = try Scratch()
+        try scratch.write("firestream.json", #"{"apps": [{"name": "w", "kind": "wiener", "settings": {"input": 3}}]}"#)
+        let outcome = try FirestreamProcess.run(["up"], in: scratch.url)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("apps[\"w\"].settings.input: expected a non-empty string"))
+        try scratch.write("firestream.json", #"{"replicas": 1}"#)
+        let invalid = try FirestreamProcess.run(["up"], in: scratch.url)
+        #expect(invalid.status == 1)
+        #expect(invalid.stderr.contains("firestream.json:1:2: error: replicas: unknown key"))
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import KafkaWire
+import Testing
+
+@testable import FirestreamLog
+
+@Suite struct ReadOnlyLogTests {
+    @Test func followsAWriterWithoutEverWriting() async throws {
+        let data = DataDirectory()
+        let writer = try Log(directory: data.path)
+        defer { writer.close() }
+        let partition = try writer.createTopic("t", settings: PartitionSettings(segmentBytes: 300)).partitions[0]
+        try await partition.append([record("first")])
+
+        let reader = try Log(directory: data.path, readOnly: true)
+        let follower = try reader.topic("t").partitions[0]
+        #expect(try follower.read(from: 0).records.map(text) == ["first"])
+        for index in 0..<10 { try await partition.append([record("more-\(index)-" + String(repeating: "r", count: 40))]) }
+        #expect(follower.durableOffset == 1)
+        #expect(try follower.refresh() == 11)
+        #expect(follower.segmentCount > 1)
+        #expect(try drain(follower).map(text).last?.hasPrefix("more-9") == true)
+        var batch = RecordBatch.encode([record("nope")])
+        #expect(throws: LogError.readOnly(follower.directory)) { try follower.appendBatch(&batch) }
+        #expect(throws: LogError.self) { try reader.createTopic("u") }
+    }
+
+    @Test func aTornTailIsIgnoredButNotRepaired() async throws {
+        let data = DataDirectory()
+        do {
+            let log = try Log(directory: data.path)
+            let partition = try log.createTopic("t").partitions[0]
+            try await partition.append([record("whole")])
+            try await partition.append([record("torn")])
+            log.close()
+        }
+        let file = data.segmentFiles("t")[0]
+        let size = try FileManager.default.attributesOfItem(atPath: file)[.size] as! Int64
+        truncate(file, off_t(size - 5))
+        let reader = try Log(directory: data.path, readOnly: true)
+        #expect(try reader.topic("t").partitions[0].read(from: 0).records.map(text) == ["whole"])
+        #expect(try FileManager.default.attributesOfItem(atPath: file)[.size] as! Int64 == size - 5)
+    }
+
+    @Test func aMissingDataDirectoryIsReportedNotCreated() {
+        let data = DataDirectory()
+        #expect(throws: LogError.noData(data.path)) { try Log(directory: data.path, readOnly: true) }
+        #expect(!FileManager.default.fileExists(atPath: data.path))
+    }
+}
