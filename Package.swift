@@ -34,6 +34,10 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "firestream", dependencies: ["FirestreamCLI"]),
+        .executableTarget(
+            name: "firestream-bench", dependencies: ["FirestreamLog", "FirestreamStreams", "KafkaWire"],
+            path: "Sources/FirestreamBenchmarks"
+        ),
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire"]),
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog"]),
         .testTarget(name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams"]),

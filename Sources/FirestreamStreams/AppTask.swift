@@ -71,11 +71,29 @@ struct AppTask<App: StreamApp> {
 
     /// Recovers, then processes until cancelled; on cancellation finishes the current step and
     /// waits for its outputs to be durable before returning.
+    ///
+    /// Steps are pipelined: step k+1 is computed while step k's journal append is being synced;
+    /// k's outputs are published only once k is durable, so nothing becomes visible uncommitted.
     mutating func run() async throws {
         try recover()
+        var committing: (step: JournalStep, offset: Int64)?
         while !Task.isCancelled {
-            if try await step() { continue }
-            await waitForWork()
+            let next = try prepareStep()
+            if let (step, offset) = committing {
+                try await journal.waitUntilDurable(offset + 1)
+                inFlight.append((offset, try publish(step)))
+                committing = nil
+            }
+            guard let next else {
+                await waitForWork()
+                continue
+            }
+            var batch = RecordBatch.encode([ProducerRecord(key: nil, value: next.encoded(), timestamp: clock())])
+            committing = (next, try journal.appendBatch(&batch).first)
+        }
+        if let (step, offset) = committing {
+            try await journal.waitUntilDurable(offset + 1)
+            inFlight.append((offset, try publish(step)))
         }
         for (_, waits) in inFlight {
             for (log, offset) in waits { try? await log.waitUntilDurable(offset) }
@@ -99,9 +117,10 @@ struct AppTask<App: StreamApp> {
                 if !step.inputNext.isEmpty { inputNext = step.inputNext }
                 for (key, value) in step.states { rawStates[key] = value }
                 for (key, deadline) in step.timers { timers[key] = deadline }
-                for sequence in step.sequences {
-                    let count = step.outputs.count { $0.topic == sequence.topic && $0.partition == sequence.partition }
-                    nextSequence[OutputPartition(topic: sequence.topic, partition: sequence.partition)] = advance(sequence.baseSequence, by: count)
+                for batch in step.batches {
+                    let header = try batch.bytes.withUnsafeBytes { raw throws(WireError) in try RecordBatch.header(raw) }
+                    nextSequence[OutputPartition(topic: batch.topic, partition: batch.partition)] =
+                        advance(header.baseSequence, by: Int(header.recordCount))
                 }
                 publishedThrough = max(publishedThrough, step.publishedThrough)
                 pending.append((record.offset, step))
@@ -121,10 +140,10 @@ struct AppTask<App: StreamApp> {
 
     // MARK: Steps
 
-    /// Processes available input and due timers as one committed step; false when idle.
-    mutating func step() async throws -> Bool {
+    /// Processes available input and due timers into the next step to commit; nil when idle.
+    mutating func prepareStep() throws -> JournalStep? {
         let now = clock()
-        var produced: [JournalStep.Output] = []
+        var produced = Outputs()
         var changed: [String] = []
         var changedSet: Set<String> = []
         var timerChanges: [String: Int64?] = [:]
@@ -157,7 +176,7 @@ struct AppTask<App: StreamApp> {
                 do {
                     decoded = try app.decode(record.value ?? [])
                 } catch {
-                    produced.append(deadLetter(record, topic: app.inputTopics[index], error: "cannot decode: \(error)"))
+                    produced.add(deadLetter(record, topic: app.inputTopics[index], error: "cannot decode: \(error)"), to: 1, partition: 0)
                     continue
                 }
                 let key = app.key(for: decoded)
@@ -167,12 +186,13 @@ struct AppTask<App: StreamApp> {
                 do {
                     results = try app.process(decoded, state: &state, context: &context)
                 } catch {
-                    produced.append(deadLetter(record, topic: app.inputTopics[index], error: "\(error)"))
+                    produced.add(deadLetter(record, topic: app.inputTopics[index], error: "\(error)"), to: 1, partition: 0)
                     continue
                 }
                 if let key { note(key: key, state: state, timeout: context.timeoutAt) }
                 for result in results {
-                    produced.append(try output(result, timestamp: record.timestamp, partitions: outputPartitions))
+                    let (target, output) = try output(result, timestamp: record.timestamp, partitions: outputPartitions)
+                    produced.add(output, to: 0, partition: target)
                 }
             }
         }
@@ -182,19 +202,25 @@ struct AppTask<App: StreamApp> {
             var context = ProcessingContext(now: now, timestamp: now)
             let results = try app.timedOut(key: key, state: &state, context: &context)
             note(key: key, state: state, timeout: context.timeoutAt)
-            for result in results { produced.append(try output(result, timestamp: now, partitions: outputPartitions)) }
+            for result in results {
+                let (target, output) = try output(result, timestamp: now, partitions: outputPartitions)
+                produced.add(output, to: 0, partition: target)
+            }
             fired += 1
         }
-        guard consumed > 0 || fired > 0 else { return false }
+        guard consumed > 0 || fired > 0 else { return nil }
 
-        var sequences: [JournalStep.Sequence] = []
-        var seen: Set<OutputPartition> = []
-        for item in produced where seen.insert(OutputPartition(topic: item.topic, partition: item.partition)).inserted {
-            let target = OutputPartition(topic: item.topic, partition: item.partition)
+        // Each output partition's records become one batch, encoded once, under the task's
+        // producer id and the partition's next sequence.
+        var batches: [JournalStep.Batch] = []
+        for target in produced.order {
+            let records = produced.records[target]!
             let base = nextSequence[target] ?? 0
-            let count = produced.count { $0.topic == item.topic && $0.partition == item.partition }
-            nextSequence[target] = advance(base, by: count)
-            sequences.append(JournalStep.Sequence(topic: item.topic, partition: item.partition, baseSequence: base))
+            nextSequence[target] = advance(base, by: records.count)
+            batches.append(
+                JournalStep.Batch(
+                    topic: target.topic, partition: target.partition,
+                    bytes: RecordBatch.encode(records, producerId: producerId, producerEpoch: 0, baseSequence: base)))
         }
         while let first = inFlight.first, first.waits.allSatisfy({ $0.0.durableOffset >= $0.1 }) {
             publishedThrough = first.journalOffset
@@ -204,49 +230,58 @@ struct AppTask<App: StreamApp> {
         let encodedStates = try changed.map { key in (key: key, value: try states[key].map { [UInt8](try encoder.encode($0)) }) }
         let step = JournalStep(
             inputNext: inputNext, publishedThrough: publishedThrough, states: encodedStates,
-            timers: timerChanges.sorted { $0.key < $1.key }.map { (key: $0.key, deadline: $0.value) }, outputs: produced,
-            sequences: sequences)
-
-        var batch = RecordBatch.encode([ProducerRecord(key: nil, value: step.encoded(), timestamp: now)])
-        let committed = try journal.appendBatch(&batch)
-        try await journal.waitUntilDurable(committed.last + 1)
-        inFlight.append((committed.first, try publish(step)))
+            timers: timerChanges.sorted { $0.key < $1.key }.map { (key: $0.key, deadline: $0.value) }, batches: batches)
 
         counters.records.add(consumed, ordering: .relaxed)
-        counters.outputs.add(produced.count { $0.topic == 0 }, ordering: .relaxed)
-        counters.deadLetters.add(produced.count { $0.topic == 1 }, ordering: .relaxed)
+        counters.outputs.add(produced.count(topic: 0), ordering: .relaxed)
+        counters.deadLetters.add(produced.count(topic: 1), ordering: .relaxed)
         counters.timeouts.add(fired, ordering: .relaxed)
         counters.steps.add(1, ordering: .relaxed)
-        return true
+        return step
     }
 
-    /// Appends a step's outputs, one idempotent batch per output partition, without waiting.
+    /// Appends a step's output batches without waiting; batches the log already holds (a replay
+    /// after a crash) are dropped by their producer sequence.
     private func publish(_ step: JournalStep) throws -> [(PartitionLog, Int64)] {
         var waits: [(PartitionLog, Int64)] = []
-        for sequence in step.sequences {
-            let records = step.outputs.filter { $0.topic == sequence.topic && $0.partition == sequence.partition }.map {
-                ProducerRecord(key: $0.key, value: $0.value, timestamp: $0.timestamp)
-            }
-            guard !records.isEmpty else { continue }
-            var batch = RecordBatch.encode(records, producerId: producerId, producerEpoch: 0, baseSequence: sequence.baseSequence)
-            let log = try outputs[Int(sequence.topic)].partition(sequence.partition)
-            let appended = try log.appendBatch(&batch)
+        for batch in step.batches {
+            var bytes = batch.bytes
+            let log = try outputs[Int(batch.topic)].partition(batch.partition)
+            let appended = try log.appendBatch(&bytes)
             if !appended.duplicate { waits.append((log, appended.last + 1)) }
         }
         return waits
     }
 
-    private func output(_ result: App.Output, timestamp: Int64, partitions: Int) throws -> JournalStep.Output {
-        let key = app.key(for: result).map { Array($0.utf8) }
-        let target = key.map { Murmur2.partition(for: $0, partitions: partitions) } ?? partition % partitions
-        return JournalStep.Output(topic: 0, partition: target, key: key, value: try app.encode(result), timestamp: timestamp)
+    /// A step's outputs grouped by output partition, in first-use order.
+    private struct Outputs {
+        var order: [OutputPartition] = []
+        var records: [OutputPartition: [ProducerRecord]] = [:]
+
+        mutating func add(_ record: ProducerRecord, to topic: UInt8, partition: Int) {
+            let target = OutputPartition(topic: topic, partition: partition)
+            if records[target]?.append(record) == nil {
+                order.append(target)
+                records[target] = [record]
+            }
+        }
+
+        func count(topic: UInt8) -> Int {
+            records.reduce(0) { $0 + ($1.key.topic == topic ? $1.value.count : 0) }
+        }
     }
 
-    private func deadLetter(_ record: ConsumerRecord, topic: String, error: String) -> JournalStep.Output {
+    private func output(_ result: App.Output, timestamp: Int64, partitions: Int) throws -> (Int, ProducerRecord) {
+        let key = app.key(for: result).map { Array($0.utf8) }
+        let target = key.map { Murmur2.partition(for: $0, partitions: partitions) } ?? partition % partitions
+        return (target, ProducerRecord(key: key, value: try app.encode(result), timestamp: timestamp))
+    }
+
+    private func deadLetter(_ record: ConsumerRecord, topic: String, error: String) -> ProducerRecord {
         let original = String(decoding: record.value ?? [], as: UTF8.self)
         let value =
             "{\"app\":\(quoted(app.name)),\"topic\":\(quoted(topic)),\"partition\":\(partition),\"offset\":\(record.offset),\"error\":\(quoted(error)),\"value\":\(quoted(original))}"
-        return JournalStep.Output(topic: 1, partition: 0, key: record.key, value: Array(value.utf8), timestamp: record.timestamp)
+        return ProducerRecord(key: record.key, value: Array(value.utf8), timestamp: record.timestamp)
     }
 
     /// Suspends until input arrives on any input partition or the earliest timer is due.

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A small, fast reader and writer for flat JSON objects (string, number, boolean and null
 /// values), the shape of the demo's records. Apps with nested data use Codable instead.
 public struct FlatJSONObject {
@@ -32,14 +38,40 @@ public struct FlatJSONObject {
 
     /// Parses one flat object; nested objects and arrays are rejected.
     public init(parsing bytes: [UInt8]) throws(ParseError) {
+        var fields: [(key: String, value: Value)] = []
+        try Self.scan(bytes) { key, value in fields.append((String(decoding: key, as: UTF8.self), value)) }
+        self.fields = fields
+    }
+
+    /// Calls `visit` with each key (raw UTF-8, valid only during the call) and value, without
+    /// building the object: the allocation-free path for decoders on hot paths.
+    public static func scan(_ bytes: [UInt8], _ visit: (UnsafeRawBufferPointer, Value) throws(ParseError) -> Void) throws(ParseError) {
+        let failure: ParseError? = bytes.withUnsafeBytes { raw in
+            var scanner = Scanner(bytes: raw)
+            do throws(ParseError) {
+                try scanner.object(visit)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    private struct Scanner {
+        let bytes: UnsafeRawBufferPointer
         var index = 0
+
         func fail(_ message: String) -> ParseError { ParseError(position: index, message: message) }
-        func skipSpace() {
+
+        mutating func skipSpace() {
             while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
                 index += 1
             }
         }
-        func parseString() throws(ParseError) -> String {
+
+        /// The raw bytes of a string (between the quotes) and whether it holds escapes.
+        mutating func rawString() throws(ParseError) -> (Range<Int>, escaped: Bool) {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string") }
             index += 1
             let start = index
@@ -52,104 +84,132 @@ public struct FlatJSONObject {
                 index += 1
             }
             guard index < bytes.count else { throw fail("unterminated string") }
-            let raw = bytes[start..<index]
             index += 1
-            guard escaped else { return String(decoding: raw, as: UTF8.self) }
+            return (start..<(index - 1), escaped)
+        }
+
+        func unescape(_ range: Range<Int>) throws(ParseError) -> String {
             var out: [UInt8] = []
-            var i = raw.startIndex
-            while i < raw.endIndex {
-                if raw[i] == UInt8(ascii: "\\"), i + 1 < raw.endIndex {
-                    let next = raw[i + 1]
-                    switch next {
-                    case UInt8(ascii: "n"): out.append(0x0A)
-                    case UInt8(ascii: "t"): out.append(0x09)
-                    case UInt8(ascii: "r"): out.append(0x0D)
-                    case UInt8(ascii: "b"): out.append(0x08)
-                    case UInt8(ascii: "f"): out.append(0x0C)
-                    case UInt8(ascii: "u"):
-                        guard i + 5 < raw.endIndex, let code = UInt32(String(decoding: raw[(i + 2)...(i + 5)], as: UTF8.self), radix: 16) else {
-                            throw fail("bad \\u escape")
-                        }
-                        out.append(contentsOf: Array(String(UnicodeScalar(code).map(Character.init) ?? "\u{FFFD}").utf8))
-                        i += 6
-                        continue
-                    default: out.append(next)
-                    }
-                    i += 2
-                } else {
-                    out.append(raw[i])
+            var i = range.lowerBound
+            while i < range.upperBound {
+                guard bytes[i] == UInt8(ascii: "\\"), i + 1 < range.upperBound else {
+                    out.append(bytes[i])
                     i += 1
+                    continue
                 }
+                switch bytes[i + 1] {
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "u"):
+                    guard i + 5 < range.upperBound,
+                        let code = UInt32(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(i + 2)...(i + 5)]), as: UTF8.self), radix: 16)
+                    else { throw ParseError(position: i, message: "bad \\u escape") }
+                    out.append(contentsOf: Array(String(UnicodeScalar(code).map(Character.init) ?? "\u{FFFD}").utf8))
+                    i += 6
+                    continue
+                default: out.append(bytes[i + 1])
+                }
+                i += 2
             }
             return String(decoding: out, as: UTF8.self)
         }
-        skipSpace()
-        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { throw fail("expected '{'") }
-        index += 1
-        skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+
+        mutating func object(_ visit: (UnsafeRawBufferPointer, Value) throws(ParseError) -> Void) throws(ParseError) {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { throw fail("expected '{'") }
             index += 1
-        } else {
-            while true {
-                skipSpace()
-                let key = try parseString()
-                skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                skipSpace()
-                guard index < bytes.count else { throw fail("unexpected end") }
-                let value: Value
-                switch bytes[index] {
-                case UInt8(ascii: "\""): value = .string(try parseString())
-                case UInt8(ascii: "t") where bytes[index...].starts(with: Array("true".utf8)):
-                    index += 4
-                    value = .bool(true)
-                case UInt8(ascii: "f") where bytes[index...].starts(with: Array("false".utf8)):
-                    index += 5
-                    value = .bool(false)
-                case UInt8(ascii: "n") where bytes[index...].starts(with: Array("null".utf8)):
-                    index += 4
-                    value = .null
-                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    let start = index
-                    while index < bytes.count, let byte = Optional(bytes[index]),
-                        (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")
-                            || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
-                    {
-                        index += 1
-                    }
-                    guard let number = Self.parseNumber(bytes[start..<index]) else { throw fail("bad number") }
-                    value = .number(number)
-                default:
-                    throw fail("expected a string, number, true, false or null (nested values are not supported here)")
-                }
-                fields.append((key, value))
-                skipSpace()
-                guard index < bytes.count else { throw fail("unexpected end") }
-                if bytes[index] == UInt8(ascii: ",") {
+            } else {
+                while true {
+                    skipSpace()
+                    let (keyRange, keyEscaped) = try rawString()
+                    skipSpace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                     index += 1
-                    continue
+                    skipSpace()
+                    guard index < bytes.count else { throw fail("unexpected end") }
+                    let value: Value
+                    switch bytes[index] {
+                    case UInt8(ascii: "\""):
+                        let (range, escaped) = try rawString()
+                        value = .string(escaped ? try unescape(range) : String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self))
+                    case UInt8(ascii: "t") where literal("true"):
+                        value = .bool(true)
+                    case UInt8(ascii: "f") where literal("false"):
+                        value = .bool(false)
+                    case UInt8(ascii: "n") where literal("null"):
+                        value = .null
+                    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                        let start = index
+                        while index < bytes.count {
+                            let byte = bytes[index]
+                            guard (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")
+                                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
+                            else { break }
+                            index += 1
+                        }
+                        guard let number = FlatJSONObject.parseNumber(UnsafeRawBufferPointer(rebasing: bytes[start..<index])) else {
+                            throw fail("bad number")
+                        }
+                        value = .number(number)
+                    default:
+                        throw fail("expected a string, number, true, false or null (nested values are not supported here)")
+                    }
+                    if keyEscaped {
+                        let key = Array(try unescape(keyRange).utf8)
+                        let failure = key.withUnsafeBytes { raw -> ParseError? in
+                            do throws(ParseError) {
+                                try visit(raw, value)
+                                return nil
+                            } catch {
+                                return error
+                            }
+                        }
+                        if let failure { throw failure }
+                    } else {
+                        try visit(UnsafeRawBufferPointer(rebasing: bytes[keyRange]), value)
+                    }
+                    skipSpace()
+                    guard index < bytes.count else { throw fail("unexpected end") }
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
+                    guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
+                    index += 1
+                    break
                 }
-                guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
-                index += 1
-                break
             }
+            skipSpace()
+            guard index == bytes.count else { throw fail("unexpected content after the object") }
         }
-        skipSpace()
-        guard index == bytes.count else { throw fail("unexpected content after the object") }
+
+        mutating func literal(_ word: StaticString) -> Bool {
+            let length = word.utf8CodeUnitCount
+            guard index + length <= bytes.count else { return false }
+            for offset in 0..<length where bytes[index + offset] != word.utf8Start[offset] { return false }
+            index += length
+            return true
+        }
     }
 
-    /// Integers exactly (fast path), anything else through the standard library.
-    private static func parseNumber(_ digits: ArraySlice<UInt8>) -> Double? {
+    /// Integers exactly (fast path), anything else with strtod (correctly rounded) from a
+    /// stack buffer, without allocating.
+    fileprivate static func parseNumber(_ digits: UnsafeRawBufferPointer) -> Double? {
         var value: Int64 = 0
         var negative = false
-        var index = digits.startIndex
-        if index < digits.endIndex, digits[index] == UInt8(ascii: "-") {
+        var index = 0
+        if index < digits.count, digits[index] == UInt8(ascii: "-") {
             negative = true
             index += 1
         }
-        var simple = index < digits.endIndex && digits.count - (negative ? 1 : 0) <= 18
-        while simple && index < digits.endIndex {
+        var simple = index < digits.count && digits.count - (negative ? 1 : 0) <= 18
+        while simple && index < digits.count {
             let byte = digits[index]
             guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else {
                 simple = false
@@ -159,7 +219,15 @@ public struct FlatJSONObject {
             index += 1
         }
         if simple { return Double(negative ? -value : value) }
-        return Double(String(decoding: digits, as: UTF8.self))
+        guard digits.count < 64 else { return Double(String(decoding: digits, as: UTF8.self)) }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer -> Double? in
+            for (offset, byte) in digits.enumerated() { buffer[offset] = CChar(bitPattern: byte) }
+            buffer[digits.count] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let result = strtod(buffer.baseAddress!, &end)
+            guard let end, end - buffer.baseAddress! == digits.count else { return nil }
+            return result
+        }
     }
 }
 
@@ -181,18 +249,53 @@ public struct FlatJSONWriter {
 
     public mutating func field(_ name: StaticString, _ value: String) {
         key(name)
-        bytes.append(contentsOf: Array(quoted(value).utf8))
+        appendQuoted(value)
     }
 
     public mutating func field(_ name: StaticString, _ value: Int64) {
         key(name)
-        bytes.append(contentsOf: Array(String(value).utf8))
+        appendInteger(value)
     }
 
     /// Shortest representation that reads back as the same Double.
     public mutating func field(_ name: StaticString, _ value: Double) {
         key(name)
-        bytes.append(contentsOf: Array((value.isFinite ? "\(value)" : "null").utf8))
+        if !value.isFinite {
+            bytes.append(contentsOf: "null".utf8)
+        } else if value == value.rounded(.towardZero), abs(value) < 1e15 {
+            appendInteger(Int64(value))
+            bytes.append(contentsOf: ".0".utf8)
+        } else {
+            bytes.append(contentsOf: value.description.utf8)
+        }
+    }
+
+    /// Appends a JSON string; text needing no escapes is copied byte for byte.
+    private mutating func appendQuoted(_ value: String) {
+        var value = value
+        let plain = value.withUTF8 { raw in raw.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") } }
+        if plain {
+            bytes.append(UInt8(ascii: "\""))
+            value.withUTF8 { bytes.append(contentsOf: $0) }
+            bytes.append(UInt8(ascii: "\""))
+        } else {
+            bytes.append(contentsOf: quoted(value).utf8)
+        }
+    }
+
+    private mutating func appendInteger(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64) = (0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[15 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            bytes.append(contentsOf: buffer[(16 - count)...])
+        }
     }
 
     public func finished() -> [UInt8] { bytes + [UInt8(ascii: "}")] }

@@ -2,22 +2,16 @@ import KafkaWire
 
 /// One step of an app task, as one record in the task's journal partition. Appending it is the
 /// commit: it carries the new input positions, the final state of every key the step changed,
-/// timer changes, and the outputs with the producer sequences they are published under. Recovery
-/// replays steps; publishing is idempotent, so a crash anywhere loses and duplicates nothing.
+/// timer changes, and the step's outputs as the exact record batches (producer id and sequence
+/// included) to append to each output partition. Recovery replays steps and appends those same
+/// batches again; the log drops the ones it has, so a crash anywhere loses and duplicates nothing.
 struct JournalStep: Equatable {
-    struct Output: Equatable {
+    struct Batch: Equatable {
         /// 0: the app's output topic, 1: its dead-letter topic.
         var topic: UInt8
         var partition: Int
-        var key: [UInt8]?
-        var value: [UInt8]
-        var timestamp: Int64
-    }
-
-    struct Sequence: Equatable {
-        var topic: UInt8
-        var partition: Int
-        var baseSequence: Int32
+        /// A complete record batch, encoded once when the step ran.
+        var bytes: [UInt8]
     }
 
     /// Next offset to read per input topic (by index in `inputTopics`).
@@ -28,18 +22,17 @@ struct JournalStep: Equatable {
     var states: [(key: String, value: [UInt8]?)]
     /// Key → timeout deadline (nil: cleared).
     var timers: [(key: String, deadline: Int64?)]
-    var outputs: [Output]
-    var sequences: [Sequence]
+    var batches: [Batch]
 
     static func == (a: JournalStep, b: JournalStep) -> Bool {
         a.inputNext == b.inputNext && a.publishedThrough == b.publishedThrough
             && a.states.map(\.key) == b.states.map(\.key) && a.states.map(\.value) == b.states.map(\.value)
             && a.timers.map(\.key) == b.timers.map(\.key) && a.timers.map(\.deadline) == b.timers.map(\.deadline)
-            && a.outputs == b.outputs && a.sequences == b.sequences
+            && a.batches == b.batches
     }
 
     func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: 64 + outputs.reduce(0) { $0 + $1.value.count + 24 })
+        var writer = ByteWriter(capacity: 64 + states.count * 64 + batches.reduce(0) { $0 + $1.bytes.count + 8 })
         writer.write(UInt8(1))
         writer.writeVarint(Int64(inputNext.count))
         for next in inputNext { writer.writeVarint(next) }
@@ -54,37 +47,28 @@ struct JournalStep: Equatable {
             writeBytes(Array(key.utf8), &writer)
             writer.writeVarint(deadline ?? -1)
         }
-        writer.writeVarint(Int64(outputs.count))
-        for output in outputs {
-            writer.write(output.topic)
-            writer.writeVarint(Int64(output.partition))
-            writeBytes(output.key, &writer)
-            writeBytes(output.value, &writer)
-            writer.writeVarint(output.timestamp)
-        }
-        writer.writeVarint(Int64(sequences.count))
-        for sequence in sequences {
-            writer.write(sequence.topic)
-            writer.writeVarint(Int64(sequence.partition))
-            writer.writeVarint(Int64(sequence.baseSequence))
+        writer.writeVarint(Int64(batches.count))
+        for batch in batches {
+            writer.write(batch.topic)
+            writer.writeVarint(Int64(batch.partition))
+            writeBytes(batch.bytes, &writer)
         }
         return writer.bytes
     }
 
     init(
         inputNext: [Int64], publishedThrough: Int64, states: [(key: String, value: [UInt8]?)],
-        timers: [(key: String, deadline: Int64?)], outputs: [Output], sequences: [Sequence]
+        timers: [(key: String, deadline: Int64?)], batches: [Batch]
     ) {
         self.inputNext = inputNext
         self.publishedThrough = publishedThrough
         self.states = states
         self.timers = timers
-        self.outputs = outputs
-        self.sequences = sequences
+        self.batches = batches
     }
 
     init(decoding bytes: [UInt8]) throws(WireError) {
-        var step = JournalStep(inputNext: [], publishedThrough: -1, states: [], timers: [], outputs: [], sequences: [])
+        var step = JournalStep(inputNext: [], publishedThrough: -1, states: [], timers: [], batches: [])
         let failure: WireError? = bytes.withUnsafeBytes { raw in
             var reader = ByteReader(raw)
             do throws(WireError) {
@@ -101,16 +85,8 @@ struct JournalStep: Equatable {
                     step.timers.append((key, deadline < 0 ? nil : deadline))
                 }
                 for _ in 0..<(try count(&reader)) {
-                    step.outputs.append(
-                        Output(
-                            topic: try reader.read(UInt8.self), partition: Int(try reader.readVarint()), key: try readBytes(&reader),
-                            value: try readBytes(&reader) ?? [], timestamp: try reader.readVarint()))
-                }
-                for _ in 0..<(try count(&reader)) {
-                    step.sequences.append(
-                        Sequence(
-                            topic: try reader.read(UInt8.self), partition: Int(try reader.readVarint()),
-                            baseSequence: Int32(truncatingIfNeeded: try reader.readVarint())))
+                    step.batches.append(
+                        Batch(topic: try reader.read(UInt8.self), partition: Int(try reader.readVarint()), bytes: try readBytes(&reader) ?? []))
                 }
                 return nil
             } catch {

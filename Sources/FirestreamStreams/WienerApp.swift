@@ -51,11 +51,23 @@ public struct WienerApp: StreamApp {
     }
 
     public func decode(_ value: [UInt8]) throws -> Reading {
-        let object = try FlatJSONObject(parsing: value)
-        guard let device = object.string("device_id") else { throw BadReading(description: "missing string \"device_id\"") }
-        guard let time = object.number("event_time") else { throw BadReading(description: "missing number \"event_time\"") }
-        guard let magnitude = object.number("magnitude") else { throw BadReading(description: "missing number \"magnitude\"") }
-        guard let direction = object.number("direction"), direction == 0 || direction == 1 else {
+        var device: String?
+        var time: Double?
+        var magnitude: Double?
+        var direction: Double?
+        try FlatJSONObject.scan(value) { key, field in
+            switch (key.count, field) {
+            case (9, .string(let text)) where key.elementsEqual("device_id".utf8): device = text
+            case (10, .number(let number)) where key.elementsEqual("event_time".utf8): time = number
+            case (9, .number(let number)) where key.elementsEqual("magnitude".utf8): magnitude = number
+            case (9, .number(let number)) where key.elementsEqual("direction".utf8): direction = number
+            default: break
+            }
+        }
+        guard let device else { throw BadReading(description: "missing string \"device_id\"") }
+        guard let time else { throw BadReading(description: "missing number \"event_time\"") }
+        guard let magnitude else { throw BadReading(description: "missing number \"magnitude\"") }
+        guard let direction, direction == 0 || direction == 1 else {
             throw BadReading(description: "\"direction\" must be 0 or 1")
         }
         return Reading(deviceID: device, eventTime: Int64(time), magnitude: magnitude, direction: Int(direction))

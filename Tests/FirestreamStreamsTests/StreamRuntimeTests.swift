@@ -87,11 +87,11 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
     }
 
     @Test func journalStepsRoundTrip() throws {
+        let batch = RecordBatch.encode([ProducerRecord(key: Array("a".utf8), value: Array("v".utf8), timestamp: 9)], producerId: 3, producerEpoch: 0, baseSequence: Int32.max)
         let step = JournalStep(
             inputNext: [42, 7], publishedThrough: 3, states: [("a", Array("{}".utf8)), ("gone", nil)],
             timers: [("a", 1_700_000_000_123), ("b", nil)],
-            outputs: [.init(topic: 0, partition: 2, key: Array("a".utf8), value: Array("v".utf8), timestamp: 9), .init(topic: 1, partition: 0, key: nil, value: [], timestamp: -1)],
-            sequences: [.init(topic: 0, partition: 2, baseSequence: Int32.max), .init(topic: 1, partition: 0, baseSequence: 0)])
+            batches: [.init(topic: 0, partition: 2, bytes: batch), .init(topic: 1, partition: 0, bytes: [])])
         #expect(try JournalStep(decoding: step.encoded()) == step)
         #expect(throws: WireError.self) { try JournalStep(decoding: Array(step.encoded().dropLast(3))) }
     }
@@ -145,10 +145,11 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
         let journal = try log.topic(runner.journalTopic).partitions[0]
         let producer = stableProducerId("app/wiener/0")
         let next = advance(output.partitions[0].lastSequence(of: producer)!, by: 1)
+        let crashed = RecordBatch.encode(
+            [ProducerRecord(key: Array("device-a".utf8), value: Array("{\"crash\":1}".utf8), timestamp: 5)], producerId: producer,
+            producerEpoch: 0, baseSequence: next)
         let step = JournalStep(
-            inputNext: [30], publishedThrough: -1, states: [], timers: [],
-            outputs: [.init(topic: 0, partition: 0, key: Array("device-a".utf8), value: Array("{\"crash\":1}".utf8), timestamp: 5)],
-            sequences: [.init(topic: 0, partition: 0, baseSequence: next)])
+            inputNext: [30], publishedThrough: -1, states: [], timers: [], batches: [.init(topic: 0, partition: 0, bytes: crashed)])
         _ = try await journal.append([ProducerRecord(key: nil, value: step.encoded(), timestamp: 5)])
 
         for _ in 0..<2 {

@@ -1,0 +1,186 @@
+import FirestreamLog
+import FirestreamStreams
+import Foundation
+import KafkaWire
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Benchmarks of the hot paths (not tests): they print throughput figures.
+///
+///   swift run -c release firestream-bench [wiener|log|all] [--records N] [--dir PATH]
+@main
+struct Benchmarks {
+    static func main() async throws {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        let which = arguments.first.map { $0.hasPrefix("--") ? "all" : arguments.removeFirst() } ?? "all"
+        var records = 1_000_000
+        var directory = FileManager.default.temporaryDirectory.path
+        while !arguments.isEmpty {
+            let flag = arguments.removeFirst()
+            guard let value = arguments.first else { fail("\(flag) needs a value") }
+            arguments.removeFirst()
+            switch flag {
+            case "--records":
+                guard let number = Int(value), number >= 10 else { fail("--records takes a number (at least 10)") }
+                records = number
+            case "--dir": directory = value
+            default: fail("unknown option \(flag); usage: firestream-bench [wiener|log|all] [--records N] [--dir PATH]")
+            }
+        }
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; data in \(directory)")
+        if which == "wiener" || which == "all" { try await wiener(records: records, in: directory) }
+        if which == "log" || which == "all" { try await log(in: directory) }
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("firestream-bench: \(message)\n".utf8))
+        exit(2)
+    }
+
+    static func scratch(_ base: String) -> String {
+        let path = "\(base)/firestream-bench-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    // MARK: Wiener end to end
+
+    static func wiener(records: Int, in base: String) async throws {
+        let path = scratch(base)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let devices = MetronomeSource.deviceIDs(count: 5, seed: 7)
+        let source = MetronomeSource(devices: devices, seed: 7)
+        let ticks = records / devices.count
+        print("\n== wiener: \(ticks * devices.count) pre-generated metronome records, JSON decode + state + JSON encode + durable append")
+        var values: [ProducerRecord] = []
+        values.reserveCapacity(ticks * devices.count)
+        for tick in 0..<ticks {
+            let time = 1_700_000_000_000 + Int64(tick) * 1000
+            for device in devices {
+                let (magnitude, direction) = source.reading(device: device, index: Int64(tick))
+                var json = FlatJSONWriter()
+                json.field("device_id", device)
+                json.field("event_time", time)
+                json.field("index", Int64(tick))
+                json.field("magnitude", magnitude)
+                json.field("direction", Int64(direction))
+                values.append(ProducerRecord(key: Array(device.utf8), value: json.finished(), timestamp: time))
+            }
+        }
+        let log = try Log(directory: path)
+        defer { log.close() }
+        let input = try log.createTopic("metronome")
+        for start in stride(from: 0, to: values.count, by: 5000) {
+            _ = try await input.partitions[0].append(Array(values[start..<min(start + 5000, values.count)]))
+        }
+        let inputBytes = input.partitions[0].sizeInBytes
+
+        // Where the time goes: each stage alone, single-threaded, on the same records.
+        let app = WienerApp()
+        let clock = ContinuousClock()
+        var decoded: [WienerApp.Reading] = []
+        decoded.reserveCapacity(values.count)
+        let decodeTime = try clock.measure { for value in values { decoded.append(try app.decode(value.value!)) } }
+        var states: [String: WienerApp.State] = [:]
+        var points: [WienerApp.Point] = []
+        points.reserveCapacity(values.count)
+        let processTime = clock.measure {
+            for reading in decoded {
+                var state = states[reading.deviceID]
+                var context = ProcessingContext(now: 0, timestamp: 0)
+                points += app.process(reading, state: &state, context: &context)
+                states[reading.deviceID] = state
+            }
+        }
+        var encodedBytes = 0
+        let encodeTime = try clock.measure { for point in points { encodedBytes += try app.encode(point).count } }
+        let rate = { (count: Int, time: Duration) in String(format: "%.2f M/s", Double(count) / seconds(time) / 1e6) }
+        print("  stage alone: decode \(rate(values.count, decodeTime)), state \(rate(values.count, processTime)), encode \(rate(points.count, encodeTime))")
+
+        let runner = AppRunner(WienerApp())
+        try runner.prepare(log)
+        let started = clock.now
+        let task = Task { try await runner.run(log) }
+        let output = try log.topic("wiener")
+        let expected = Int64(values.count - devices.count)
+        while output.recordCount < expected { try await Task.sleep(for: .milliseconds(2)) }
+        let elapsed = clock.now - started
+        task.cancel()
+        try await task.value
+        let journalBytes = try log.topic(runner.journalTopic).partitions[0].sizeInBytes
+        print(
+            String(
+                format: "  end to end: %d events in %.3f s = %.0f events/s (%d steps; read %.1f MB, wrote %.1f MB output + %.1f MB journal)",
+                values.count, seconds(elapsed), Double(values.count) / seconds(elapsed), runner.counters.steps.load(ordering: .relaxed),
+                Double(inputBytes) / 1e6, Double(output.partitions[0].sizeInBytes) / 1e6, Double(journalBytes) / 1e6))
+    }
+
+    // MARK: Raw log
+
+    static func log(in base: String) async throws {
+        let total = 512 << 20
+        let recordSize = 1024
+        let perBatch = 256
+        print("\n== log: \(total >> 20) MiB of \(recordSize)-byte records, \(perBatch) per batch (\(perBatch * recordSize >> 10) KiB batches), fsync group commit")
+        let payload = [UInt8](repeating: 0x61, count: recordSize - 40)
+        let batches = total / (recordSize * perBatch)
+        let clock = ContinuousClock()
+
+        // The disk's own sequential write speed, with one fsync at the end, for comparison.
+        let rawPath = scratch(base)
+        defer { try? FileManager.default.removeItem(atPath: rawPath) }
+        let chunk = [UInt8](repeating: 0x62, count: perBatch * recordSize)
+        let fd = open("\(rawPath)/raw", O_CREAT | O_WRONLY, 0o644)
+        let rawTime = clock.measure {
+            for _ in 0..<batches { _ = chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+            fsync(fd)
+        }
+        close(fd)
+        let rawRate = Double(total) / seconds(rawTime) / 1e6
+        print(String(format: "  disk baseline (write(2) + one fsync): %.0f MB/s", rawRate))
+
+        for pipelined in [true, false] {
+            let path = scratch(base)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let log = try Log(directory: path)
+            let partition = try log.createTopic("bench", settings: PartitionSettings(segmentBytes: 128 << 20)).partitions[0]
+            let encoded = (0..<perBatch).map { index in ProducerRecord(key: Array("k\(index)".utf8), value: payload, timestamp: 1_700_000_000_000) }
+            var template = ByteWriter(capacity: perBatch * recordSize + 64)
+            RecordBatch.encode(encoded, into: &template)
+            let batchBytes = template.bytes.count
+            let count = pipelined ? batches : batches / 8
+            let time = try await clock.measure {
+                var last: Int64 = 0
+                for _ in 0..<count {
+                    var batch = template.bytes
+                    last = try partition.appendBatch(&batch).last
+                    if !pipelined { try await partition.waitUntilDurable(last + 1) }
+                }
+                try await partition.waitUntilDurable(last + 1)
+            }
+            let mb = Double(count * batchBytes) / 1e6
+            let label = pipelined ? "append, pipelined (await once at the end)" : "append, one producer awaiting each batch"
+            print(String(format: "  %@: %.0f MB/s (%.0f%% of baseline), %.0f records/s", label, mb / seconds(time), mb / seconds(time) / rawRate * 100, Double(count * perBatch) / seconds(time)))
+
+            if pipelined {
+                var next: Int64 = 0
+                var bytesRead = 0
+                let readTime = try clock.measure {
+                    while next < partition.durableOffset {
+                        let fetched = try partition.read(from: next, maxBytes: 1 << 20)
+                        for record in fetched.records { bytesRead += record.value?.count ?? 0 }
+                        next = fetched.nextOffset
+                    }
+                }
+                print(String(format: "  read (page cache, CRC verified, records decoded): %.0f MB/s of values", Double(bytesRead) / seconds(readTime) / 1e6))
+            }
+            log.close()
+        }
+    }
+}
