@@ -13,7 +13,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        .target(name: "KafkaWire"),
+        .target(name: "CRC32CHardware"),
+        .target(name: "KafkaWire", dependencies: ["CRC32CHardware"]),
         .target(name: "FirestreamLog", dependencies: ["KafkaWire"]),
         .target(name: "FirestreamStreams", dependencies: ["FirestreamLog", "KafkaWire"]),
         .target(

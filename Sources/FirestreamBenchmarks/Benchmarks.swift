@@ -154,7 +154,7 @@ struct Benchmarks {
             var template = ByteWriter(capacity: perBatch * recordSize + 64)
             RecordBatch.encode(encoded, into: &template)
             let batchBytes = template.bytes.count
-            let count = pipelined ? batches : batches / 8
+            let count = batches
             let time = try await clock.measure {
                 var last: Int64 = 0
                 for _ in 0..<count {

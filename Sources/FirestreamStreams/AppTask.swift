@@ -141,6 +141,8 @@ struct AppTask<App: StreamApp> {
     // MARK: Steps
 
     /// Processes available input and due timers into the next step to commit; nil when idle.
+    /// Pre-specialized for the built-in app, so its loop runs without generic dispatch.
+    @_specialize(where App == WienerApp)
     mutating func prepareStep() throws -> JournalStep? {
         let now = clock()
         var produced = Outputs()
@@ -213,8 +215,7 @@ struct AppTask<App: StreamApp> {
         // Each output partition's records become one batch, encoded once, under the task's
         // producer id and the partition's next sequence.
         var batches: [JournalStep.Batch] = []
-        for target in produced.order {
-            let records = produced.records[target]!
+        for (target, records) in zip(produced.order, produced.records) {
             let base = nextSequence[target] ?? 0
             nextSequence[target] = advance(base, by: records.count)
             batches.append(
@@ -256,18 +257,30 @@ struct AppTask<App: StreamApp> {
     /// A step's outputs grouped by output partition, in first-use order.
     private struct Outputs {
         var order: [OutputPartition] = []
-        var records: [OutputPartition: [ProducerRecord]] = [:]
+        var records: [[ProducerRecord]] = []
+        private var slots: [OutputPartition: Int] = [:]
+        /// Consecutive outputs usually go to the same partition: skip the lookup then.
+        private var last: (target: OutputPartition, slot: Int)?
 
         mutating func add(_ record: ProducerRecord, to topic: UInt8, partition: Int) {
             let target = OutputPartition(topic: topic, partition: partition)
-            if records[target]?.append(record) == nil {
+            let slot: Int
+            if let last, last.target == target {
+                slot = last.slot
+            } else if let known = slots[target] {
+                slot = known
+            } else {
+                slot = order.count
+                slots[target] = slot
                 order.append(target)
-                records[target] = [record]
+                records.append([])
             }
+            last = (target, slot)
+            records[slot].append(record)
         }
 
         func count(topic: UInt8) -> Int {
-            records.reduce(0) { $0 + ($1.key.topic == topic ? $1.value.count : 0) }
+            zip(order, records).reduce(0) { $0 + ($1.0.topic == topic ? $1.1.count : 0) }
         }
     }
 

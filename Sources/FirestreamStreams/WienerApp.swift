@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The demo's stateful app: per device it keeps the previous reading's time and a running
 /// position (starting at 0); for each reading after the first it advances the position by
 /// `dW = (direction == 1 ? 1 : −1) · magnitude · dt` with `dt = (tₙ − tₙ₋₁) / 1000` and emits
@@ -56,11 +62,11 @@ public struct WienerApp: StreamApp {
         var magnitude: Double?
         var direction: Double?
         try FlatJSONObject.scan(value) { key, field in
-            switch (key.count, field) {
-            case (9, .string(let text)) where key.elementsEqual("device_id".utf8): device = text
-            case (10, .number(let number)) where key.elementsEqual("event_time".utf8): time = number
-            case (9, .number(let number)) where key.elementsEqual("magnitude".utf8): magnitude = number
-            case (9, .number(let number)) where key.elementsEqual("direction".utf8): direction = number
+            switch field {
+            case .string(let text) where matches(key, "device_id"): device = text
+            case .number(let number) where matches(key, "event_time"): time = number
+            case .number(let number) where matches(key, "magnitude"): magnitude = number
+            case .number(let number) where matches(key, "direction"): direction = number
             default: break
             }
         }
@@ -71,6 +77,10 @@ public struct WienerApp: StreamApp {
             throw BadReading(description: "\"direction\" must be 0 or 1")
         }
         return Reading(deviceID: device, eventTime: Int64(time), magnitude: magnitude, direction: Int(direction))
+    }
+
+    private func matches(_ key: UnsafeRawBufferPointer, _ name: StaticString) -> Bool {
+        key.count == name.utf8CodeUnitCount && memcmp(key.baseAddress!, name.utf8Start, key.count) == 0
     }
 
     public func encode(_ point: Point) throws -> [UInt8] {

@@ -1,6 +1,11 @@
+import CRC32CHardware
+
 /// CRC-32C (Castagnoli), the checksum Kafka record batches carry over everything after the CRC
-/// field. Slice-by-8 tables: eight bytes per step, no hardware intrinsics needed.
+/// field. Uses the CPU's CRC-32C instructions when it has them (SSE4.2, ARMv8 CRC), otherwise
+/// slice-by-8 tables (eight bytes per step).
 public enum CRC32C {
+    /// Whether checksums run on the CPU's CRC-32C instructions.
+    public static let usesHardware = firestream_crc32c_hardware_available() != 0
     private static let tables: [[UInt32]] = {
         var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for byte in 0..<256 {
@@ -31,6 +36,13 @@ public enum CRC32C {
 
     /// Continues a checksum over more bytes (`crc` is a previous result; start from 0).
     public static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
+        if usesHardware { return ~firestream_crc32c_hardware_update(~crc, base, bytes.count) }
+        return updateWithTables(crc, bytes)
+    }
+
+    /// The portable slice-by-8 implementation (also the reference the hardware path is tested against).
+    static func updateWithTables(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc = ~crc
         var index = 0
         let count = bytes.count

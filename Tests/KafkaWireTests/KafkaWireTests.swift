@@ -37,6 +37,8 @@ func hexBytes(_ hex: String) -> [UInt8] {
             let both = data[split..<length].withUnsafeBytes { CRC32C.update(first, $0) }
             #expect(whole == both, "length \(length)")
             #expect(whole == bitwiseCRC(Array(data[0..<length])), "length \(length)")
+            let tables = data[0..<length].withUnsafeBytes { CRC32C.updateWithTables(0, $0) }
+            #expect(tables == whole, "table path, length \(length)")
         }
     }
 
