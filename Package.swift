@@ -7,6 +7,9 @@ let package = Package(
     products: [
         .executable(name: "firestream", targets: ["firestream"]),
         .library(name: "FirestreamConfig", targets: ["FirestreamConfig"]),
+        .library(name: "FirestreamLog", targets: ["FirestreamLog"]),
+        .library(name: "FirestreamStreams", targets: ["FirestreamStreams"]),
+        .library(name: "FirestreamCLI", targets: ["FirestreamCLI", "FirestreamEmbedded"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,13 +38,18 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "firestream", dependencies: ["FirestreamCLI"]),
+        .target(name: "FirestreamExamples", dependencies: ["FirestreamStreams"], path: "examples/FirestreamExamples"),
+        .executableTarget(
+            name: "firestream-sessions", dependencies: ["FirestreamCLI", "FirestreamEmbedded", "FirestreamExamples", "FirestreamStreams"],
+            path: "examples/firestream-sessions"
+        ),
         .executableTarget(
             name: "firestream-bench", dependencies: ["FirestreamLog", "FirestreamStreams", "KafkaWire"],
             path: "Sources/FirestreamBenchmarks"
         ),
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire"]),
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog"]),
-        .testTarget(name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams"]),
+        .testTarget(name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams", "FirestreamExamples"]),
         .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig"]),
         .testTarget(
             name: "FirestreamCLITests",

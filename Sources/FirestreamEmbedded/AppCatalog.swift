@@ -1,9 +1,23 @@
 import FirestreamConfig
 import FirestreamStreams
+import Synchronization
 
-/// The app kinds this binary can run, built from the config's `apps` entries.
+/// The app kinds this binary can run, built from the config's `apps` entries: the built-in ones,
+/// and those a custom binary registers before starting the CLI (see docs/apps.md).
 public enum AppCatalog {
-    public static let kinds = ["metronome", "wiener"]
+    /// Builds a runnable from an app's config entry and the project name.
+    public typealias Factory = @Sendable (_ app: AppConfig, _ settings: Settings, _ project: String) throws -> any Runnable
+
+    public static let builtInKinds = ["metronome", "wiener"]
+    private static let registered = Mutex<[String: Factory]>([:])
+
+    /// Makes `kind` runnable by `firestream up`; call before `Firestream.main()`.
+    public static func register(kind: String, _ factory: @escaping Factory) {
+        registered.withLock { $0[kind] = factory }
+    }
+
+    /// Every kind this binary knows.
+    public static var kinds: [String] { builtInKinds + registered.withLock { $0.keys.sorted() } }
 
     /// Options that override the config for the built-in demo (`firestream up --rate`).
     public struct Overrides: Sendable {
@@ -36,20 +50,27 @@ public enum AppCatalog {
                     name: app.name, input: try settings.string("input", default: "metronome"),
                     output: try settings.string("output", default: "wiener")))
         default:
-            throw RuntimeError.unknownKind(app: app.name, kind: app.kind, known: kinds)
+            guard let factory = registered.withLock({ $0[app.kind] }) else {
+                throw RuntimeError.unknownKind(app: app.name, kind: app.kind, known: kinds)
+            }
+            return try factory(app, settings, project)
         }
     }
 
-    /// Typed access to an app's free-form settings.
-    struct Settings {
-        let app: AppConfig
+    /// Typed access to an app's free-form `settings`; errors name the app and the key.
+    public struct Settings: Sendable {
+        public let app: AppConfig
+
+        public init(app: AppConfig) {
+            self.app = app
+        }
 
         private func value(_ key: String) -> JSONValue? {
             guard case .object(let members) = app.settings else { return nil }
             return members.first { $0.0 == key }?.1
         }
 
-        func number(_ key: String, default fallback: Double, in range: ClosedRange<Double>) throws -> Double {
+        public func number(_ key: String, default fallback: Double, in range: ClosedRange<Double>) throws -> Double {
             guard let raw = value(key) else { return fallback }
             guard case .number(let text) = raw, let number = Double(text), range.contains(number) else {
                 throw RuntimeError.badSetting(app: app.name, key: key, reason: "expected a number between \(range.lowerBound) and \(range.upperBound)")
@@ -57,7 +78,7 @@ public enum AppCatalog {
             return number
         }
 
-        func integer(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
+        public func integer(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
             let number = try self.number(key, default: Double(fallback), in: Double(range.lowerBound)...Double(range.upperBound))
             guard number == number.rounded() else {
                 throw RuntimeError.badSetting(app: app.name, key: key, reason: "expected a whole number")
@@ -65,7 +86,7 @@ public enum AppCatalog {
             return Int(number)
         }
 
-        func string(_ key: String, default fallback: String) throws -> String {
+        public func string(_ key: String, default fallback: String) throws -> String {
             guard let raw = value(key) else { return fallback }
             guard case .string(let text) = raw, !text.isEmpty else {
                 throw RuntimeError.badSetting(app: app.name, key: key, reason: "expected a non-empty string")

@@ -59,7 +59,7 @@ public struct EmbeddedStack: Sendable {
         report("Firestream \(FirestreamVersion.current) — project \"\(config.name)\"")
         report("  data:   \(options.dataDirectory) (durability: \(describe(options.durability)))")
         report("  topics: \(log.topicNames.filter { !$0.hasPrefix("__") }.joined(separator: ", "))")
-        for runnable in runnables { report("  app:    \(describe(runnable))") }
+        for runnable in runnables { report("  app:    \(runnable.summary)") }
         report("Running. Press Ctrl-C to stop.")
 
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -91,17 +91,6 @@ public struct EmbeddedStack: Sendable {
             }
             return "\(runnable.name): \(counters.records.load(ordering: .relaxed)) in, \(counters.outputs.load(ordering: .relaxed)) out, \(counters.deadLetters.load(ordering: .relaxed)) dead letters"
         }.joined(separator: "; ")
-    }
-
-    private func describe(_ runnable: any Runnable) -> String {
-        if let source = runnable as? MetronomeSource {
-            let rate = source.ticksPerSecond == source.ticksPerSecond.rounded() ? String(Int(source.ticksPerSecond)) : String(source.ticksPerSecond)
-            return "\(source.name) (source) → \(source.topic): \(source.devices.count) devices, \(rate) tick(s)/s"
-        }
-        if let runner = runnable as? AppRunner<WienerApp> {
-            return "\(runner.name) (wiener) \(runner.app.inputTopics.joined(separator: ", ")) → \(runner.app.outputTopic)"
-        }
-        return runnable.name
     }
 
     private func describe(_ policy: DurabilityPolicy) -> String {

@@ -3,6 +3,8 @@ import FirestreamLog
 /// Something the runtime runs until cancelled: an app or a source.
 public protocol Runnable: Sendable {
     var name: String { get }
+    /// One line for people: what it is, what it reads and writes.
+    var summary: String { get }
     var counters: AppCounters { get }
     /// Topics this runnable reads, writes, or keeps internally (created before anything runs).
     func prepare(_ log: Log) throws
@@ -23,6 +25,10 @@ public struct AppRunner<App: StreamApp>: Runnable {
     }
 
     public var name: String { app.name }
+
+    public var summary: String {
+        "\(app.name) (\(App.self)) \(app.inputTopics.joined(separator: ", ")) → \(app.outputTopic)"
+    }
 
     /// The internal topic holding the app's committed steps.
     public var journalTopic: String { "__\(app.name).journal" }

@@ -30,6 +30,11 @@ public struct MetronomeSource: Runnable {
         self.clock = clock
     }
 
+    public var summary: String {
+        let rate = ticksPerSecond == ticksPerSecond.rounded() ? String(Int(ticksPerSecond)) : String(ticksPerSecond)
+        return "\(name) (source) → \(topic): \(devices.count) devices, \(rate) tick(s)/s"
+    }
+
     /// `count` device ids that stay the same for a project (derived from its name).
     public static func deviceIDs(count: Int, seed: UInt64) -> [String] {
         (0..<count).map { index in

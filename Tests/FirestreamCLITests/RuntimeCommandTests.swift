@@ -42,7 +42,7 @@ import Testing
         let text = up.text
         #expect(text.contains("project \"\(scratch.url.lastPathComponent.lowercased().replacingOccurrences(of: "_", with: "-"))\"") || text.contains("project \""))
         #expect(text.contains("app:    metronome (source) → metronome: 5 devices, 50 tick(s)/s"))
-        #expect(text.contains("app:    wiener (wiener) metronome → wiener"))
+        #expect(text.contains("app:    wiener (WienerApp) metronome → wiener"))
         #expect(text.contains("Stopped: every app finished its step"))
         #expect(FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent(".firestream/topics/wiener/0").path))
 

@@ -1,0 +1,20 @@
+import FirestreamCLI
+import FirestreamEmbedded
+import FirestreamExamples
+import FirestreamStreams
+
+/// A `firestream` binary that also knows the `click-sessions` app kind: the whole CLI, plus one
+/// registration. Build your own the same way (see docs/apps.md).
+@main
+struct SessionsMain {
+    static func main() async {
+        AppCatalog.register(kind: "click-sessions") { app, settings, _ in
+            AppRunner(
+                ClickSessions(
+                    name: app.name, input: try settings.string("input", default: "clicks"),
+                    output: try settings.string("output", default: "sessions"),
+                    gapMilliseconds: Int64(try settings.integer("gapMilliseconds", default: 30_000, in: 1...86_400_000))))
+        }
+        await Firestream.main()
+    }
+}
