@@ -5,13 +5,13 @@ import Testing
 
 /// The config examples in the docs must stay valid as the rules change.
 @Suite struct DocumentationTests {
-    static let docs = URL(fileURLWithPath: #filePath)
+    static let root = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("docs/config.md")
+    static let docs = root.appendingPathComponent("docs/config.md")
 
-    /// Fenced code blocks of `language` in the file.
-    static func blocks(_ language: String) throws -> [String] {
-        let text = try String(contentsOf: docs, encoding: .utf8)
+    /// Fenced code blocks of `language` in a doc.
+    static func blocks(_ language: String, in file: URL = docs) throws -> [String] {
+        let text = try String(contentsOf: file, encoding: .utf8)
         return text.components(separatedBy: "```\(language)\n").dropFirst().map {
             $0.components(separatedBy: "\n```").first ?? ""
         }
@@ -23,6 +23,15 @@ import Testing
         #expect(!json.isEmpty && !yaml.isEmpty)
         for (text, format) in json.map({ ($0, ConfigFormat.json) }) + yaml.map({ ($0, ConfigFormat.yaml) }) {
             let (config, diagnostics) = ConfigLoader.parse(text, format: format, defaultName: "docs")
+            #expect(config != nil && diagnostics.isEmpty, "\(diagnostics)\n\(text)")
+        }
+    }
+
+    @Test func configSnippetsInTheAppsGuideValidate() throws {
+        let snippets = try Self.blocks("json", in: Self.root.appendingPathComponent("docs/apps.md")).filter { $0.contains("\"apps\"") }
+        #expect(!snippets.isEmpty)
+        for text in snippets {
+            let (config, diagnostics) = ConfigLoader.parse(text, format: .json, defaultName: "docs")
             #expect(config != nil && diagnostics.isEmpty, "\(diagnostics)\n\(text)")
         }
     }
