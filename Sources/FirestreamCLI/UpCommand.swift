@@ -3,6 +3,7 @@ import Dispatch
 import FirestreamConfig
 import FirestreamEmbedded
 import FirestreamLog
+import FirestreamStreams
 import Foundation
 
 /// How `up` acknowledges appends.
@@ -49,9 +50,24 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Seconds between status lines; 0 for none.")
     var statusInterval: Int = 10
 
+    @Option(help: ArgumentHelp("Journal bytes between app state snapshots, e.g. 64Mi (the default).",
+        discussion: "Smaller: faster restarts and less disk for journals, more writes."))
+    var snapshotEvery: String = "64Mi"
+
     func validate() throws {
         if let rate, !(rate > 0 && rate <= 1_000_000) { throw ValidationError("--rate must be between 0 and 1000000 ticks per second") }
         if statusInterval < 0 { throw ValidationError("--status-interval must be 0 or more") }
+        _ = try snapshotBytes()
+    }
+
+    private func snapshotBytes() throws -> Int64 {
+        do {
+            let bytes = try Quantity.parse(snapshotEvery, as: .bytes).value
+            guard bytes >= 1024 else { throw ValidationError("--snapshot-every must be at least 1Ki") }
+            return Int64(bytes)
+        } catch let problem as Quantity.Problem {
+            throw ValidationError("--snapshot-every: \(problem.message)\(problem.hint.map { " (\($0))" } ?? "")")
+        }
     }
 
     func run() async throws {
@@ -60,7 +76,8 @@ struct UpCommand: AsyncParsableCommand {
             config: project.config,
             options: EmbeddedStack.Options(
                 dataDirectory: project.dataDirectory, durability: durability == .fsync ? .default : .osBuffered,
-                overrides: AppCatalog.Overrides(metronomeRate: rate), statusInterval: statusInterval))
+                overrides: AppCatalog.Overrides(metronomeRate: rate, limits: TaskLimits(snapshotEveryBytes: try snapshotBytes())),
+                statusInterval: statusInterval))
         let running = Task { try await stack.run(report: { printLine($0) }) }
         let stop = SignalTrap(signals: [SIGINT, SIGTERM]) { count in
             if count == 1 {

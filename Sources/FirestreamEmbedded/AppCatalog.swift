@@ -5,8 +5,15 @@ import Synchronization
 /// The app kinds this binary can run, built from the config's `apps` entries: the built-in ones,
 /// and those a custom binary registers before starting the CLI (see docs/apps.md).
 public enum AppCatalog {
-    /// Builds a runnable from an app's config entry and the project name.
-    public typealias Factory = @Sendable (_ app: AppConfig, _ settings: Settings, _ project: String) throws -> any Runnable
+    /// Builds a runnable from an app's config entry.
+    public typealias Factory = @Sendable (_ app: AppConfig, _ settings: Settings, _ context: Context) throws -> any Runnable
+
+    /// What every app factory may use besides the app's own config entry.
+    public struct Context: Sendable {
+        public var project: String
+        /// Runtime tuning chosen on the command line; pass it to `AppRunner`.
+        public var limits: TaskLimits
+    }
 
     public static let builtInKinds = ["metronome", "wiener"]
     private static let registered = Mutex<[String: Factory]>([:])
@@ -19,10 +26,15 @@ public enum AppCatalog {
     /// Every kind this binary knows.
     public static var kinds: [String] { builtInKinds + registered.withLock { $0.keys.sorted() } }
 
-    /// Options that override the config for the built-in demo (`firestream up --rate`).
+    /// Command-line choices that apply on top of the config (`firestream up --rate`, `--snapshot-every`).
     public struct Overrides: Sendable {
         public var metronomeRate: Double?
-        public init(metronomeRate: Double? = nil) { self.metronomeRate = metronomeRate }
+        public var limits: TaskLimits
+
+        public init(metronomeRate: Double? = nil, limits: TaskLimits = TaskLimits()) {
+            self.metronomeRate = metronomeRate
+            self.limits = limits
+        }
     }
 
     /// The demo that runs when a project declares no apps: metronome → `metronome`, wiener → `wiener`.
@@ -48,12 +60,13 @@ public enum AppCatalog {
             return AppRunner(
                 WienerApp(
                     name: app.name, input: try settings.string("input", default: "metronome"),
-                    output: try settings.string("output", default: "wiener")))
+                    output: try settings.string("output", default: "wiener")),
+                limits: overrides.limits)
         default:
             guard let factory = registered.withLock({ $0[app.kind] }) else {
                 throw RuntimeError.unknownKind(app: app.name, kind: app.kind, known: kinds)
             }
-            return try factory(app, settings, project)
+            return try factory(app, settings, Context(project: project, limits: overrides.limits))
         }
     }
 

@@ -451,6 +451,23 @@ public final class PartitionLog: Sendable {
 
     // MARK: Retention
 
+    /// Deletes sealed segments holding only offsets below `offset` (for logs whose owner knows
+    /// what it no longer needs, such as an app journal after a snapshot); returns how many.
+    @discardableResult
+    public func deleteSegments(below offset: Int64) -> Int {
+        let removed: [Segment] = state.withLock { state in
+            var removed: [Segment] = []
+            while state.segments.count > 1, state.segments[0].nextOffset <= offset {
+                removed.append(state.segments.removeFirst())
+            }
+            return removed
+        }
+        for segment in removed {
+            for path in segment.paths { unlink(path) }
+        }
+        return removed.count
+    }
+
     /// Deletes sealed segments past the retention time or beyond the size limit; returns how many.
     @discardableResult
     public func enforceRetention(now: Int64) -> Int {

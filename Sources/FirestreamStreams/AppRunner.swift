@@ -47,7 +47,10 @@ public struct AppRunner<App: StreamApp>: Runnable {
         }
         _ = try log.ensureTopic(app.outputTopic, partitions: partitions)
         _ = try log.ensureTopic(app.deadLetterTopic, partitions: 1)
-        _ = try log.ensureTopic(journalTopic, partitions: partitions, settings: PartitionSettings(retentionMilliseconds: nil))
+        // Kept until a snapshot step covers it (the task deletes older segments itself).
+        _ = try log.ensureTopic(
+            journalTopic, partitions: partitions,
+            settings: PartitionSettings(segmentBytes: limits.journalSegmentBytes, retentionMilliseconds: nil))
     }
 
     public func run(_ log: Log) async throws {

@@ -20,10 +20,18 @@ public struct TaskLimits: Sendable {
     public var maxRecordsPerStep = 8192
     /// Bytes fetched from an input partition per read.
     public var maxFetchBytes = 1 << 20
+    /// Journal bytes between snapshots: smaller means faster restarts and less disk, more writes.
+    /// Journal segments before the newest durable snapshot are deleted.
+    public var snapshotEveryBytes: Int64 = 64 << 20
 
-    public init(maxRecordsPerStep: Int = 8192, maxFetchBytes: Int = 1 << 20) {
+    /// Segment size of the journal topic, the unit in which it is deleted: a quarter of the
+    /// snapshot interval (4 KiB to 16 MiB), so at most about 1.25 intervals stay on disk.
+    public var journalSegmentBytes: Int64 { min(16 << 20, max(4096, snapshotEveryBytes / 4)) }
+
+    public init(maxRecordsPerStep: Int = 8192, maxFetchBytes: Int = 1 << 20, snapshotEveryBytes: Int64 = 64 << 20) {
         self.maxRecordsPerStep = maxRecordsPerStep
         self.maxFetchBytes = maxFetchBytes
+        self.snapshotEveryBytes = snapshotEveryBytes
     }
 }
 
@@ -47,6 +55,8 @@ struct AppTask<App: StreamApp> {
     /// Published steps whose outputs are not yet known durable.
     private var inFlight: [(journalOffset: Int64, waits: [(PartitionLog, Int64)])] = []
     private var publishedThrough: Int64 = -1
+    /// Journal bytes written since the last snapshot step.
+    private var bytesSinceSnapshot: Int64 = 0
 
     struct OutputPartition: Hashable {
         var topic: UInt8
@@ -83,13 +93,20 @@ struct AppTask<App: StreamApp> {
                 try await journal.waitUntilDurable(offset + 1)
                 inFlight.append((offset, try publish(step)))
                 committing = nil
+                if step.snapshot {
+                    // The durable snapshot covers everything before it, except steps whose
+                    // outputs may not have landed yet (recovery publishes those again).
+                    journal.deleteSegments(below: min(offset, inFlight.first?.journalOffset ?? offset))
+                }
             }
             guard let next else {
                 await waitForWork()
                 continue
             }
-            var batch = RecordBatch.encode([ProducerRecord(key: nil, value: next.encoded(), timestamp: clock())])
+            let value = next.encoded()
+            var batch = RecordBatch.encode([ProducerRecord(key: nil, value: value, timestamp: clock())])
             committing = (next, try journal.appendBatch(&batch).first)
+            bytesSinceSnapshot = next.snapshot ? 0 : bytesSinceSnapshot + Int64(value.count)
         }
         if let (step, offset) = committing {
             try await journal.waitUntilDurable(offset + 1)
@@ -114,6 +131,16 @@ struct AppTask<App: StreamApp> {
             if fetched.records.isEmpty { break }
             for record in fetched.records {
                 let step = try JournalStep(decoding: record.value ?? [])
+                if step.snapshot {
+                    rawStates.removeAll()
+                    timers.removeAll()
+                    nextSequence.removeAll()
+                    bytesSinceSnapshot = 0
+                    for sequence in step.sequences {
+                        nextSequence[OutputPartition(topic: sequence.topic, partition: sequence.partition)] = sequence.next
+                    }
+                }
+                bytesSinceSnapshot += Int64(record.value?.count ?? 0)
                 if !step.inputNext.isEmpty { inputNext = step.inputNext }
                 for (key, value) in step.states { rawStates[key] = value }
                 for (key, deadline) in step.timers { timers[key] = deadline }
@@ -228,10 +255,25 @@ struct AppTask<App: StreamApp> {
             inFlight.removeFirst()
         }
         let encoder = JSONEncoder()
-        let encodedStates = try changed.map { key in (key: key, value: try states[key].map { [UInt8](try encoder.encode($0)) }) }
-        let step = JournalStep(
-            inputNext: inputNext, publishedThrough: publishedThrough, states: encodedStates,
-            timers: timerChanges.sorted { $0.key < $1.key }.map { (key: $0.key, deadline: $0.value) }, batches: batches)
+        let snapshot = bytesSinceSnapshot >= limits.snapshotEveryBytes
+        let encodedStates: [(key: String, value: [UInt8]?)]
+        let timerEntries: [(key: String, deadline: Int64?)]
+        if snapshot {
+            encodedStates = try states.sorted { $0.key < $1.key }.map { (key: $0.key, value: [UInt8](try encoder.encode($0.value))) }
+            timerEntries = timers.sorted { $0.key < $1.key }.map { (key: $0.key, deadline: $0.value) }
+        } else {
+            encodedStates = try changed.map { key in (key: key, value: try states[key].map { [UInt8](try encoder.encode($0)) }) }
+            timerEntries = timerChanges.sorted { $0.key < $1.key }.map { (key: $0.key, deadline: $0.value) }
+        }
+        var step = JournalStep(
+            inputNext: inputNext, publishedThrough: publishedThrough, states: encodedStates, timers: timerEntries, batches: batches)
+        if snapshot {
+            step.snapshot = true
+            // Every output partition's next sequence, including those this step did not write
+            // (recovery re-applies this step's own batches after the reset).
+            step.sequences = nextSequence.map { ($0.key.topic, $0.key.partition, $0.value) }
+                .sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        }
 
         counters.records.add(consumed, ordering: .relaxed)
         counters.outputs.add(produced.count(topic: 0), ordering: .relaxed)

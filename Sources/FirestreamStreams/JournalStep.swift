@@ -14,6 +14,11 @@ struct JournalStep: Equatable {
         var bytes: [UInt8]
     }
 
+    /// A snapshot step holds the task's complete state, timers and producer sequences, so
+    /// recovery can start from it and the journal before it can be deleted.
+    var snapshot = false
+    /// For snapshots: the next producer sequence of every output partition written so far.
+    var sequences: [(topic: UInt8, partition: Int, next: Int32)] = []
     /// Next offset to read per input topic (by index in `inputTopics`).
     var inputNext: [Int64]
     /// The newest journal offset whose outputs were known durable when this step was written.
@@ -28,12 +33,21 @@ struct JournalStep: Equatable {
         a.inputNext == b.inputNext && a.publishedThrough == b.publishedThrough
             && a.states.map(\.key) == b.states.map(\.key) && a.states.map(\.value) == b.states.map(\.value)
             && a.timers.map(\.key) == b.timers.map(\.key) && a.timers.map(\.deadline) == b.timers.map(\.deadline)
-            && a.batches == b.batches
+            && a.batches == b.batches && a.snapshot == b.snapshot
+            && a.sequences.map(\.topic) == b.sequences.map(\.topic) && a.sequences.map(\.partition) == b.sequences.map(\.partition)
+            && a.sequences.map(\.next) == b.sequences.map(\.next)
     }
 
     func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + states.count * 64 + batches.reduce(0) { $0 + $1.bytes.count + 8 })
-        writer.write(UInt8(1))
+        writer.write(UInt8(2))
+        writer.write(UInt8(snapshot ? 1 : 0))
+        writer.writeVarint(Int64(sequences.count))
+        for sequence in sequences {
+            writer.write(sequence.topic)
+            writer.writeVarint(Int64(sequence.partition))
+            writer.writeVarint(Int64(sequence.next))
+        }
         writer.writeVarint(Int64(inputNext.count))
         for next in inputNext { writer.writeVarint(next) }
         writer.writeVarint(publishedThrough)
@@ -72,7 +86,12 @@ struct JournalStep: Equatable {
         let failure: WireError? = bytes.withUnsafeBytes { raw in
             var reader = ByteReader(raw)
             do throws(WireError) {
-                guard try reader.read(UInt8.self) == 1 else { throw WireError("unknown journal step version", at: 0) }
+                guard try reader.read(UInt8.self) == 2 else { throw WireError("unknown journal step version", at: 0) }
+                step.snapshot = try reader.read(UInt8.self) & 1 == 1
+                for _ in 0..<(try count(&reader)) {
+                    step.sequences.append(
+                        (try reader.read(UInt8.self), Int(try reader.readVarint()), Int32(truncatingIfNeeded: try reader.readVarint())))
+                }
                 for _ in 0..<(try count(&reader)) { step.inputNext.append(try reader.readVarint()) }
                 step.publishedThrough = try reader.readVarint()
                 for _ in 0..<(try count(&reader)) {

@@ -39,7 +39,8 @@ import Testing
         let data = scratch.url.appendingPathComponent("data").path
         let seed = UInt64(ProcessInfo.processInfo.environment["FIRESTREAM_CRASH_SEED"] ?? "") ?? 20_261_125
         var random = Generator(state: seed)
-        let arguments = ["up", "--rate", "500", "--status-interval", "0", "--data-dir", data]
+        // Tiny snapshot interval: snapshots and journal deletions happen all the time, crashes included.
+        let arguments = ["up", "--rate", "500", "--status-interval", "0", "--snapshot-every", "16Ki", "--data-dir", data]
         let kills = 15
         for _ in 0..<kills {
             let child = try Self.start(arguments, in: scratch.url)
@@ -63,7 +64,7 @@ import Testing
         let devices = 5
         let expectedOutputs = Int(readings.durableOffset) - devices
         #expect(expectedOutputs > 1000, "the demo produced too little to test (seed \(seed))")
-        let app = Task { try await AppRunner(WienerApp()).run(log) }
+        let app = Task { try await AppRunner(WienerApp(), limits: TaskLimits(snapshotEveryBytes: 16 * 1024)).run(log) }
         let deadline = ContinuousClock.now + .seconds(20)
         while wiener.recordCount < expectedOutputs && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
@@ -112,6 +113,8 @@ import Testing
         }
         #expect(duplicates == 0, "wiener holds \(duplicates) duplicate outputs (seed \(seed))")
         #expect(wiener.recordCount == expectedOutputs, "(seed \(seed))")
+        let journal = try log.topic("__wiener.journal").partitions[0]
+        #expect(journal.startOffset > 0, "snapshots never let the journal shrink (seed \(seed))")
         for (device, points) in expected {
             #expect(actual[device] == points, "device \(device) diverges from the crash-free reference (seed \(seed))")
             #expect(actual[device]?.last?.measurement == points.last?.measurement)

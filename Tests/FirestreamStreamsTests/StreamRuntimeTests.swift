@@ -88,10 +88,13 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
 
     @Test func journalStepsRoundTrip() throws {
         let batch = RecordBatch.encode([ProducerRecord(key: Array("a".utf8), value: Array("v".utf8), timestamp: 9)], producerId: 3, producerEpoch: 0, baseSequence: Int32.max)
-        let step = JournalStep(
+        var step = JournalStep(
             inputNext: [42, 7], publishedThrough: 3, states: [("a", Array("{}".utf8)), ("gone", nil)],
             timers: [("a", 1_700_000_000_123), ("b", nil)],
             batches: [.init(topic: 0, partition: 2, bytes: batch), .init(topic: 1, partition: 0, bytes: [])])
+        #expect(try JournalStep(decoding: step.encoded()) == step)
+        step.snapshot = true
+        step.sequences = [(0, 2, 17), (1, 0, Int32.max)]
         #expect(try JournalStep(decoding: step.encoded()) == step)
         #expect(throws: WireError.self) { try JournalStep(decoding: Array(step.encoded().dropLast(3))) }
     }
@@ -127,6 +130,51 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
             let device = String(decoding: record.key!, as: UTF8.self)
             #expect(try output.partition(output.partition(forKey: record.key)).read(from: record.offset).records.first?.key.map { String(decoding: $0, as: UTF8.self) } == device)
         }
+    }
+
+    @Test func snapshotsLetTheJournalShrinkAndRecoveryStillMatches() async throws {
+        let data = DataDirectory()
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        let input = try log.createTopic("metronome")
+        let first = readings(devices: devices, ticks: 0..<400)
+        _ = try await input.append(first)
+        let limits = TaskLimits(maxRecordsPerStep: 12, snapshotEveryBytes: 4096)
+        let runner = AppRunner(WienerApp(), limits: limits)
+        try await run(runner, on: log, until: "wiener", reaches: 1197)
+        let journal = try log.topic(runner.journalTopic).partitions[0]
+        #expect(journal.startOffset > 50, "old journal segments were deleted")
+        #expect(journal.sizeInBytes < 64 * 1024)
+
+        let second = readings(devices: devices, ticks: 400..<500)
+        _ = try await input.append(second)
+        try await run(AppRunner(WienerApp(), limits: limits), on: log, until: "wiener", reaches: 1497)
+        let points = try allRecords(try log.topic("wiener")).map { try FlatJSONObject(parsing: $0.value!) }
+        #expect(points.count == 1497)
+        let pairs = points.map { "\($0.string("device_id")!)@\(Int64($0.number("event_time")!))" }
+        #expect(Set(pairs).count == pairs.count)
+        let expected = referencePositions(first + second)
+        for device in devices {
+            let last = points.filter { $0.string("device_id") == device }.max { $0.number("event_time")! < $1.number("event_time")! }
+            #expect(abs(last!.number("measurement")! - expected[device]!) < 1e-9)
+        }
+    }
+
+    /// The dead-letter partition is written rarely, so most snapshots carry its sequence without a
+    /// batch of their own: after the journal before them is gone, that sequence must survive.
+    @Test func snapshotsKeepTheSequencesOfQuietOutputPartitions() async throws {
+        let data = DataDirectory()
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        let input = try log.createTopic("metronome")
+        let bad = ProducerRecord(key: nil, value: Array("{broken".utf8), timestamp: 1)
+        _ = try await input.append([bad, bad] + readings(devices: devices, ticks: 0..<300))
+        let limits = TaskLimits(maxRecordsPerStep: 12, snapshotEveryBytes: 4096)
+        try await run(AppRunner(WienerApp(), limits: limits), on: log, until: "wiener", reaches: 897)
+        #expect(try log.topic("__wiener.journal").partitions[0].startOffset > 0)
+        _ = try await input.append([bad] + readings(devices: devices, ticks: 300..<310))
+        try await run(AppRunner(WienerApp(), limits: limits), on: log, until: "wiener", reaches: 927)
+        #expect(try log.topic("wiener.dlq").recordCount == 3)
     }
 
     @Test func aCommittedButUnpublishedStepIsPublishedOnceOnRestart() async throws {

@@ -8,12 +8,13 @@ import FirestreamStreams
 @main
 struct SessionsMain {
     static func main() async {
-        AppCatalog.register(kind: "click-sessions") { app, settings, _ in
+        AppCatalog.register(kind: "click-sessions") { app, settings, context in
             AppRunner(
                 ClickSessions(
                     name: app.name, input: try settings.string("input", default: "clicks"),
                     output: try settings.string("output", default: "sessions"),
-                    gapMilliseconds: Int64(try settings.integer("gapMilliseconds", default: 30_000, in: 1...86_400_000))))
+                    gapMilliseconds: Int64(try settings.integer("gapMilliseconds", default: 30_000, in: 1...86_400_000))),
+                limits: context.limits)
         }
         await Firestream.main()
     }
