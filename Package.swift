@@ -18,21 +18,23 @@ let package = Package(
     targets: [
         .target(name: "CRC32CHardware"),
         .target(name: "KafkaWire", dependencies: ["CRC32CHardware"]),
+        .target(name: "FirestreamJSON"),
         .target(name: "FirestreamLog", dependencies: ["KafkaWire"]),
-        .target(name: "FirestreamStreams", dependencies: ["FirestreamLog", "KafkaWire"]),
+        .target(name: "FirestreamStreams", dependencies: ["FirestreamJSON", "FirestreamLog", "KafkaWire"]),
         .target(
             name: "FirestreamConfig",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["FirestreamJSON", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "FirestreamEmbedded",
-            dependencies: ["FirestreamConfig", "FirestreamLog", "FirestreamStreams"]
+            dependencies: ["FirestreamConfig", "FirestreamJSON", "FirestreamLog", "FirestreamStreams"]
         ),
         .target(
             name: "FirestreamCLI",
             dependencies: [
                 "FirestreamConfig",
                 "FirestreamEmbedded",
+                "FirestreamJSON",
                 "FirestreamLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -44,16 +46,16 @@ let package = Package(
             path: "examples/firestream-sessions"
         ),
         .executableTarget(
-            name: "firestream-bench", dependencies: ["FirestreamLog", "FirestreamStreams", "KafkaWire"],
+            name: "firestream-bench", dependencies: ["FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire"],
             path: "Sources/FirestreamBenchmarks"
         ),
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire"]),
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog"]),
-        .testTarget(name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams", "FirestreamExamples"]),
-        .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig"]),
+        .testTarget(name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams", "FirestreamExamples", "FirestreamJSON"]),
+        .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig", "FirestreamJSON"]),
         .testTarget(
             name: "FirestreamCLITests",
-            dependencies: ["FirestreamCLI", "firestream", "FirestreamLog", "FirestreamStreams", "KafkaWire"]
+            dependencies: ["FirestreamCLI", "firestream", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire"]
         ),
     ]
 )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FirestreamConfig
 import FirestreamEmbedded
+import FirestreamJSON
 import FirestreamLog
 import Foundation
 import KafkaWire

@@ -1,3 +1,4 @@
+import FirestreamJSON
 import Foundation
 
 /// Turns a parsed config tree into a ``ProjectConfig``, checking every rule and collecting every

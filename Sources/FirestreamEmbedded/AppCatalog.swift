@@ -1,4 +1,5 @@
 import FirestreamConfig
+import FirestreamJSON
 import FirestreamStreams
 import Synchronization
 

@@ -1,3 +1,4 @@
+import FirestreamJSON
 import FirestreamLog
 import Foundation
 import KafkaWire
@@ -333,10 +334,14 @@ struct AppTask<App: StreamApp> {
     }
 
     private func deadLetter(_ record: ConsumerRecord, topic: String, error: String) -> ProducerRecord {
-        let original = String(decoding: record.value ?? [], as: UTF8.self)
-        let value =
-            "{\"app\":\(quoted(app.name)),\"topic\":\(quoted(topic)),\"partition\":\(partition),\"offset\":\(record.offset),\"error\":\(quoted(error)),\"value\":\(quoted(original))}"
-        return ProducerRecord(key: record.key, value: Array(value.utf8), timestamp: record.timestamp)
+        var json = FlatJSONWriter()
+        json.field("app", app.name)
+        json.field("topic", topic)
+        json.field("partition", Int64(partition))
+        json.field("offset", record.offset)
+        json.field("error", error)
+        json.field("value", String(decoding: record.value ?? [], as: UTF8.self))
+        return ProducerRecord(key: record.key, value: json.finished(), timestamp: record.timestamp)
     }
 
     /// Suspends until input arrives on any input partition or the earliest timer is due.
@@ -370,21 +375,4 @@ func stableProducerId(_ name: String) -> Int64 {
         hash = hash &* 0x100_0000_01b3
     }
     return Int64(bitPattern: hash & 0x7fff_ffff_ffff_ffff)
-}
-
-/// A JSON string literal.
-func quoted(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }

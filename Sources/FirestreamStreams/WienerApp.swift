@@ -4,6 +4,8 @@
     import Darwin
 #endif
 
+import FirestreamJSON
+
 /// The demo's stateful app: per device it keeps the previous reading's time and a running
 /// position (starting at 0); for each reading after the first it advances the position by
 /// `dW = (direction == 1 ? 1 : −1) · magnitude · dt` with `dt = (tₙ − tₙ₋₁) / 1000` and emits

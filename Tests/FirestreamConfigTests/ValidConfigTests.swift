@@ -1,3 +1,4 @@
+import FirestreamJSON
 import Foundation
 import Testing
 

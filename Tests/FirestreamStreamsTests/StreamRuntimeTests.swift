@@ -1,3 +1,4 @@
+import FirestreamJSON
 import FirestreamLog
 import Foundation
 import KafkaWire

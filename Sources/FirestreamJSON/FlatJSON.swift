@@ -279,7 +279,7 @@ public struct FlatJSONWriter {
             value.withUTF8 { bytes.append(contentsOf: $0) }
             bytes.append(UInt8(ascii: "\""))
         } else {
-            bytes.append(contentsOf: quoted(value).utf8)
+            bytes.append(contentsOf: JSONText.quote(value).utf8)
         }
     }
 
