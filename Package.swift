@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "firestream", targets: ["firestream"]),
         .library(name: "FirestreamConfig", targets: ["FirestreamConfig"]),
+        .library(name: "FirestreamJSON", targets: ["FirestreamJSON"]),
         .library(name: "FirestreamLog", targets: ["FirestreamLog"]),
         .library(name: "FirestreamStreams", targets: ["FirestreamStreams"]),
         .library(name: "FirestreamCLI", targets: ["FirestreamCLI", "FirestreamEmbedded"]),
