@@ -15,6 +15,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .target(name: "CRC32CHardware"),
@@ -27,14 +29,23 @@ let package = Package(
             dependencies: ["FirestreamJSON", .product(name: "Yams", package: "Yams")]
         ),
         .target(
+            name: "FirestreamGateway",
+            dependencies: [
+                "FirestreamConfig", "FirestreamJSON", "FirestreamLog", "KafkaWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .target(
             name: "FirestreamEmbedded",
-            dependencies: ["FirestreamConfig", "FirestreamJSON", "FirestreamLog", "FirestreamStreams"]
+            dependencies: ["FirestreamConfig", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams"]
         ),
         .target(
             name: "FirestreamCLI",
             dependencies: [
                 "FirestreamConfig",
                 "FirestreamEmbedded",
+                "FirestreamGateway",
                 "FirestreamJSON",
                 "FirestreamLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -54,6 +65,7 @@ let package = Package(
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog"]),
         .testTarget(name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams", "FirestreamExamples", "FirestreamJSON"]),
         .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig", "FirestreamJSON"]),
+        .testTarget(name: "FirestreamGatewayTests", dependencies: ["FirestreamGateway", "FirestreamLog", "KafkaWire"]),
         .testTarget(
             name: "FirestreamCLITests",
             dependencies: ["FirestreamCLI", "firestream", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire"]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import FirestreamConfig
 import FirestreamEmbedded
+import FirestreamGateway
 import FirestreamLog
 import FirestreamStreams
 import Foundation
@@ -22,7 +23,9 @@ struct UpCommand: AsyncParsableCommand {
             opens the log under .firestream/ beside it, creates the declared topics and runs the
             declared apps — or, when the config declares none, the built-in demo: a metronome
             writing one reading per device per tick to topic `metronome`, and the `wiener` app
-            turning them into a Wiener process per device in topic `wiener`.
+            turning them into a Wiener process per device in topic `wiener`. An HTTP gateway
+            listens on 127.0.0.1:8000: GET /topics, GET /topics/{topic}/records,
+            POST /topics/{topic} (JSON, arrays or NDJSON; acknowledged once durable), /healthz.
 
             Ctrl-C (or SIGTERM) stops it gracefully: each app finishes its step, outputs are made
             durable, and it exits 0. A second Ctrl-C exits at once (nothing acknowledged is lost).
@@ -30,6 +33,7 @@ struct UpCommand: AsyncParsableCommand {
             Examples:
               firestream up                               # the project in this directory
               firestream up --rate 100                    # the demo metronome at 100 ticks/s
+              firestream up --port 8080 --host 0.0.0.0    # HTTP on all interfaces, port 8080
               firestream up --config deploy/firestream.yaml --data-dir /var/lib/firestream
               firestream topics tail wiener --follow      # in another terminal
             """
@@ -50,6 +54,15 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Seconds between status lines; 0 for none.")
     var statusInterval: Int = 10
 
+    @Option(help: "Address the HTTP gateway listens on; 0.0.0.0 exposes it to the network.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "HTTP port; 0 picks a free one.")
+    var port: Int = 8000
+
+    @Flag(help: "Run without the HTTP gateway.")
+    var noHTTP = false
+
     @Option(help: ArgumentHelp("Journal bytes between app state snapshots, e.g. 64Mi (the default).",
         discussion: "Smaller: faster restarts and less disk for journals, more writes."))
     var snapshotEvery: String = "64Mi"
@@ -57,6 +70,7 @@ struct UpCommand: AsyncParsableCommand {
     func validate() throws {
         if let rate, !(rate > 0 && rate <= 1_000_000) { throw ValidationError("--rate must be between 0 and 1000000 ticks per second") }
         if statusInterval < 0 { throw ValidationError("--status-interval must be 0 or more") }
+        if !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
         _ = try snapshotBytes()
     }
 
@@ -77,7 +91,7 @@ struct UpCommand: AsyncParsableCommand {
             options: EmbeddedStack.Options(
                 dataDirectory: project.dataDirectory, durability: durability == .fsync ? .default : .osBuffered,
                 overrides: AppCatalog.Overrides(metronomeRate: rate, limits: TaskLimits(snapshotEveryBytes: try snapshotBytes())),
-                statusInterval: statusInterval))
+                statusInterval: statusInterval, gateway: noHTTP ? nil : Gateway.Options(host: host, port: port)))
         let running = Task { try await stack.run(report: { printLine($0) }) }
         let stop = SignalTrap(signals: [SIGINT, SIGTERM]) { count in
             if count == 1 {

@@ -243,7 +243,7 @@ public struct ConfigDecoder {
                 error(at: item, itemPath, "expected a topic object ({\"name\": …}), found \(item.kindDescription)")
                 continue
             }
-            let fields = object(item, itemPath, keys: ["name", "partitions", "retention"])
+            let fields = object(item, itemPath, keys: ["name", "partitions", "retention", "key"])
             guard let nameNode = required("name", in: fields, of: item, itemPath),
                 let name = string(nameNode, itemPath / "name"), checkTopicName(name, nameNode, itemPath / "name")
             else { continue }
@@ -259,6 +259,15 @@ public struct ConfigDecoder {
                 topic.partitions = count
             }
             if let node = fields["retention"] { topic.retention = retention(node, itemPath / "retention") }
+            if let node = fields["key"], let pointer = string(node, itemPath / "key") {
+                if pointer.hasPrefix("/") && pointer.count > 1 {
+                    topic.key = pointer
+                } else {
+                    error(
+                        at: node, itemPath / "key", "\"\(pointer)\" is not a JSON pointer to a field",
+                        hint: "write it as \"/\(pointer.drop { $0 == "/" })\" (RFC 6901: a '/' before each field name)")
+                }
+            }
             result.append(topic)
         }
         return result

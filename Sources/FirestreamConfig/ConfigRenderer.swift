@@ -61,7 +61,7 @@ public enum ConfigRenderer {
     }
 
     private static func tree(_ topic: TopicConfig) -> JSONValue {
-        .object([
+        var members: [(String, JSONValue)] = [
             ("name", .string(topic.name)),
             ("partitions", .number(String(topic.partitions))),
             (
@@ -71,7 +71,9 @@ public enum ConfigRenderer {
                     ("bytes", .string(topic.retention.bytes?.text ?? "unlimited")),
                 ])
             ),
-        ])
+        ]
+        if let key = topic.key { members.append(("key", .string(key))) }
+        return .object(members)
     }
 
     private static func tree(_ app: AppConfig) -> JSONValue {

@@ -144,11 +144,14 @@ public struct TopicConfig: Sendable, Equatable {
     public var name: String
     public var partitions: Int
     public var retention: Retention
+    /// RFC 6901 JSON pointer (`/device_id`) to the field that keys records ingested over HTTP.
+    public var key: String?
 
-    public init(name: String, partitions: Int = 1, retention: Retention = Retention()) {
+    public init(name: String, partitions: Int = 1, retention: Retention = Retention(), key: String? = nil) {
         self.name = name
         self.partitions = partitions
         self.retention = retention
+        self.key = key
     }
 }
 

@@ -1,4 +1,5 @@
 import FirestreamConfig
+import FirestreamGateway
 import FirestreamLog
 import FirestreamStreams
 import Foundation
@@ -12,15 +13,18 @@ public struct EmbeddedStack: Sendable {
         public var overrides: AppCatalog.Overrides
         /// Seconds between status lines (0: none).
         public var statusInterval: Int
+        /// The HTTP gateway; nil runs without one.
+        public var gateway: Gateway.Options?
 
         public init(
             dataDirectory: String, durability: DurabilityPolicy = .default, overrides: AppCatalog.Overrides = .init(),
-            statusInterval: Int = 10
+            statusInterval: Int = 10, gateway: Gateway.Options? = Gateway.Options()
         ) {
             self.dataDirectory = dataDirectory
             self.durability = durability
             self.overrides = overrides
             self.statusInterval = statusInterval
+            self.gateway = gateway
         }
     }
 
@@ -60,10 +64,21 @@ public struct EmbeddedStack: Sendable {
         report("  data:   \(options.dataDirectory) (durability: \(describe(options.durability)))")
         report("  topics: \(log.topicNames.filter { !$0.hasPrefix("__") }.joined(separator: ", "))")
         for runnable in runnables { report("  app:    \(runnable.summary)") }
-        report("Running. Press Ctrl-C to stop.")
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await runtime.run() }
+            if let options = options.gateway {
+                let keyPointers = Dictionary(uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.map { (topic.name, $0) } })
+                let gateway = Gateway(log: log, options: options, keyPointers: keyPointers)
+                group.addTask {
+                    try await gateway.run { port in
+                        report("  http:   http://\(options.host == "0.0.0.0" ? "localhost" : options.host):\(port) (listening on \(options.host))")
+                        report("Running. Press Ctrl-C to stop.")
+                    }
+                }
+            } else {
+                report("Running. Press Ctrl-C to stop.")
+            }
             group.addTask {
                 // Housekeeping: retention once a minute, status lines.
                 var elapsed = 0

@@ -19,6 +19,15 @@ public enum JSONText {
         }
     }
 
+    /// The same value on one line without spaces, as records are stored.
+    public static func compact(_ value: JSONValue) -> String {
+        switch value {
+        case .object(let members): "{" + members.map { "\(quote($0.0)):\(compact($0.1))" }.joined(separator: ",") + "}"
+        case .array(let items): "[" + items.map(compact).joined(separator: ",") + "]"
+        default: render(value)
+        }
+    }
+
     /// A JSON string literal for `text`.
     public static func quote(_ text: String) -> String {
         var out = "\""

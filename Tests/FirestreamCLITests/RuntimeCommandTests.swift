@@ -36,7 +36,7 @@ import Testing
 
     @Test func upRunsTheDemoAndStopsCleanly() async throws {
         let scratch = try Scratch()
-        let up = try Running(["up", "--rate", "50", "--status-interval", "1"], in: scratch.url)
+        let up = try Running(["up", "--port", "0", "--rate", "50", "--status-interval", "1"], in: scratch.url)
         try await Task.sleep(for: .milliseconds(1300))
         #expect(up.stop() == 0)
         let text = up.text
@@ -64,9 +64,9 @@ import Testing
 
     @Test func oneDataDirectoryOneWriter() async throws {
         let scratch = try Scratch()
-        let first = try Running(["up", "--status-interval", "0"], in: scratch.url)
+        let first = try Running(["up", "--port", "0", "--status-interval", "0"], in: scratch.url)
         try await Task.sleep(for: .milliseconds(600))
-        let second = try FirestreamProcess.run(["up"], in: scratch.url)
+        let second = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
         #expect(second.status == 1)
         #expect(second.stderr.contains("another firestream process (pid \(first.process.processIdentifier)) is using"))
         let create = try FirestreamProcess.run(["topics", "create", "clicks"], in: scratch.url)
@@ -84,7 +84,7 @@ import Testing
 
     @Test func tailFollowsARunningUp() async throws {
         let scratch = try Scratch()
-        let up = try Running(["up", "--rate", "20", "--status-interval", "0"], in: scratch.url)
+        let up = try Running(["up", "--port", "0", "--rate", "20", "--status-interval", "0"], in: scratch.url)
         defer { _ = up.stop() }
         try await Task.sleep(for: .milliseconds(600))
         let follower = Process()
@@ -104,14 +104,30 @@ import Testing
         #expect(offsets == Array(offsets[0]..<(offsets[0] + offsets.count)))
     }
 
+    @Test func aBusyPortIsExplained() async throws {
+        let scratch = try Scratch()
+        let first = try Running(["up", "--port", "0", "--status-interval", "0"], in: scratch.url)
+        var port: String?
+        for _ in 0..<100 where port == nil {
+            try await Task.sleep(for: .milliseconds(20))
+            port = first.text.split(separator: "\n").first { $0.contains("http:   http://127.0.0.1:") }.map { String($0.split(separator: ":").last!.prefix { $0.isNumber }) }
+        }
+        let busy = try #require(port)
+        let other = try Scratch()
+        let second = try FirestreamProcess.run(["up", "--port", busy], in: other.url)
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(busy): address already in use"))
+        #expect(first.stop() == 0)
+    }
+
     @Test func upRefusesAnInvalidConfig() throws {
         let scratch = try Scratch()
         try scratch.write("firestream.json", #"{"apps": [{"name": "w", "kind": "wiener", "settings": {"input": 3}}]}"#)
-        let outcome = try FirestreamProcess.run(["up"], in: scratch.url)
+        let outcome = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("apps[\"w\"].settings.input: expected a non-empty string"))
         try scratch.write("firestream.json", #"{"replicas": 1}"#)
-        let invalid = try FirestreamProcess.run(["up"], in: scratch.url)
+        let invalid = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
         #expect(invalid.status == 1)
         #expect(invalid.stderr.contains("firestream.json:1:2: error: replicas: unknown key"))
     }

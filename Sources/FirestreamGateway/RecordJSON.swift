@@ -1,0 +1,19 @@
+import FirestreamConfig
+import FirestreamJSON
+import KafkaWire
+
+/// A stored record as JSON, the same shape everywhere it leaves the process (REST, WebSocket,
+/// `topics tail --format json`): `{topic, partition, offset, key, timestamp, value}`. A value that
+/// is valid JSON is embedded as JSON; anything else as a string.
+public enum RecordJSON {
+    public static func render(topic: String, partition: Int, _ record: ConsumerRecord) -> String {
+        var value = "null"
+        if let bytes = record.value {
+            let text = String(decoding: bytes, as: UTF8.self)
+            let parsed = JSONParser.parse(text)
+            value = parsed.root != nil && parsed.diagnostics.isEmpty ? text : JSONText.quote(text)
+        }
+        let key = record.key.map { JSONText.quote(String(decoding: $0, as: UTF8.self)) } ?? "null"
+        return "{\"topic\":\(JSONText.quote(topic)),\"partition\":\(partition),\"offset\":\(record.offset),\"key\":\(key),\"timestamp\":\(record.timestamp),\"value\":\(value)}"
+    }
+}
