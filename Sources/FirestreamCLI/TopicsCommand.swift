@@ -1,6 +1,7 @@
 import ArgumentParser
 import FirestreamConfig
 import FirestreamEmbedded
+import FirestreamGateway
 import FirestreamJSON
 import FirestreamLog
 import Foundation
@@ -237,7 +238,7 @@ struct TopicsCommand: AsyncParsableCommand {
             }
             while true {
                 for (partition, record) in try tail.next() {
-                    printLine(format == .json ? jsonLine(topic, partition, record) : textLine(topic, partition, record))
+                    printLine(format == .json ? RecordJSON.render(topic: topic, partition: partition, record) : textLine(topic, partition, record))
                 }
                 guard follow, await tail.waitForMore() else { break }
             }
@@ -259,17 +260,6 @@ private func textLine(_ topic: String, _ partition: Int, _ record: ConsumerRecor
     let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? "-"
     let value = record.value.map { String(decoding: $0, as: UTF8.self) } ?? "null"
     return "\(topic)/\(partition)@\(record.offset)  \(formatTimestamp(record.timestamp))  \(key)  \(value)"
-}
-
-private func jsonLine(_ topic: String, _ partition: Int, _ record: ConsumerRecord) -> String {
-    var value = "null"
-    if let bytes = record.value {
-        let text = String(decoding: bytes, as: UTF8.self)
-        let parsed = JSONParser.parse(text)
-        value = parsed.root != nil && parsed.diagnostics.isEmpty ? text : JSONText.quote(text)
-    }
-    let key = record.key.map { JSONText.quote(String(decoding: $0, as: UTF8.self)) } ?? "null"
-    return "{\"topic\":\(JSONText.quote(topic)),\"partition\":\(partition),\"offset\":\(record.offset),\"key\":\(key),\"timestamp\":\(record.timestamp),\"value\":\(value)}"
 }
 
 private func formatTimestamp(_ milliseconds: Int64) -> String {
