@@ -63,16 +63,7 @@ struct Benchmarks {
         values.reserveCapacity(ticks * devices.count)
         for tick in 0..<ticks {
             let time = 1_700_000_000_000 + Int64(tick) * 1000
-            for device in devices {
-                let (magnitude, direction) = source.reading(device: device, index: Int64(tick))
-                var json = FlatJSONWriter()
-                json.field("device_id", device)
-                json.field("event_time", time)
-                json.field("index", Int64(tick))
-                json.field("magnitude", magnitude)
-                json.field("direction", Int64(direction))
-                values.append(ProducerRecord(key: Array(device.utf8), value: json.finished(), timestamp: time))
-            }
+            for device in devices { values.append(source.record(device: device, index: Int64(tick), time: time)) }
         }
         let log = try Log(directory: path)
         defer { log.close() }

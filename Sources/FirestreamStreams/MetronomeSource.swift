@@ -52,6 +52,18 @@ public struct MetronomeSource: Runnable {
         _ = try log.ensureTopic(topic, partitions: 1)
     }
 
+    /// The record the metronome writes for `device` at tick `index`, stamped `time`.
+    public func record(device: String, index: Int64, time: Int64) -> ProducerRecord {
+        let (magnitude, direction) = reading(device: device, index: index)
+        var json = FlatJSONWriter()
+        json.field("device_id", device)
+        json.field("event_time", time)
+        json.field("index", index)
+        json.field("magnitude", magnitude)
+        json.field("direction", Int64(direction))
+        return ProducerRecord(key: Array(device.utf8), value: json.finished(), timestamp: time)
+    }
+
     /// The reading of `device` at tick `index`.
     public func reading(device: String, index: Int64) -> (magnitude: Double, direction: Int) {
         var mixer = SplitMix(seed ^ UInt64(bitPattern: stableProducerId(device)) ^ UInt64(bitPattern: index) &* 0xD1B5_4A32_D192_ED03)
@@ -96,16 +108,7 @@ public struct MetronomeSource: Runnable {
                 for tick in 0..<count {
                     let index = nextIndex + tick
                     let time = Int64((origin + Double(ticksSinceOrigin + tick) * interval).rounded(.down))
-                    for device in partitionDevices {
-                        let (magnitude, direction) = reading(device: device, index: index)
-                        var json = FlatJSONWriter()
-                        json.field("device_id", device)
-                        json.field("event_time", time)
-                        json.field("index", index)
-                        json.field("magnitude", magnitude)
-                        json.field("direction", Int64(direction))
-                        records.append(ProducerRecord(key: Array(device.utf8), value: json.finished(), timestamp: time))
-                    }
+                    for device in partitionDevices { records.append(record(device: device, index: index, time: time)) }
                 }
                 let partition = target.partitions[partitionIndex]
                 let sequence = partition.lastSequence(of: producerId).map { advance($0, by: 1) } ?? 0
@@ -126,11 +129,11 @@ public struct MetronomeSource: Runnable {
     }
 }
 
-/// SplitMix64: a tiny, well-mixed deterministic generator.
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+/// SplitMix64: a tiny, well-mixed deterministic generator, for reproducible data and tests.
+public struct SplitMix: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(_ seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -12,18 +12,6 @@ import Testing
 /// Kills the real `firestream up` with SIGKILL at random moments while the demo runs fast, and
 /// checks the results are exactly those of a run that never crashed.
 @Suite(.serialized) struct CrashRecoveryTests {
-    /// A seeded generator so a failure can be replayed (the seed is printed).
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func start(_ arguments: [String], in directory: URL) throws -> Process {
         let process = Process()
         process.executableURL = FirestreamProcess.binary
@@ -39,7 +27,7 @@ import Testing
         let scratch = try Scratch()
         let data = scratch.url.appendingPathComponent("data").path
         let seed = UInt64(ProcessInfo.processInfo.environment["FIRESTREAM_CRASH_SEED"] ?? "") ?? 20_261_125
-        var random = Generator(state: seed)
+        var random = SplitMix(seed)  // seeded, so a failure can be replayed (the seed is in every message)
         // Tiny snapshot interval: snapshots and journal deletions happen all the time, crashes included.
         let arguments = ["up", "--no-http", "--rate", "500", "--status-interval", "0", "--snapshot-every", "16Ki", "--data-dir", data]
         let kills = 15

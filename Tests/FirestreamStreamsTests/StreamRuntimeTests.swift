@@ -15,17 +15,7 @@ final class DataDirectory {
 func readings(devices: [String], ticks: Range<Int>, seed: UInt64 = 1) -> [ProducerRecord] {
     let source = MetronomeSource(devices: devices, seed: seed)
     return ticks.flatMap { tick in
-        devices.map { device in
-            let (magnitude, direction) = source.reading(device: device, index: Int64(tick))
-            let time = 1_700_000_000_000 + Int64(tick) * 1000
-            var json = FlatJSONWriter()
-            json.field("device_id", device)
-            json.field("event_time", time)
-            json.field("index", Int64(tick))
-            json.field("magnitude", magnitude)
-            json.field("direction", Int64(direction))
-            return ProducerRecord(key: Array(device.utf8), value: json.finished(), timestamp: time)
-        }
+        devices.map { source.record(device: $0, index: Int64(tick), time: 1_700_000_000_000 + Int64(tick) * 1000) }
     }
 }
 
