@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(name: "CRC32CHardware"),
@@ -33,6 +36,7 @@ let package = Package(
             dependencies: [
                 "FirestreamConfig", "FirestreamJSON", "FirestreamLog", "KafkaWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
@@ -65,7 +69,13 @@ let package = Package(
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog"]),
         .testTarget(name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams", "FirestreamExamples", "FirestreamJSON"]),
         .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig", "FirestreamJSON"]),
-        .testTarget(name: "FirestreamGatewayTests", dependencies: ["FirestreamGateway", "FirestreamLog", "KafkaWire"]),
+        .testTarget(
+            name: "FirestreamGatewayTests",
+            dependencies: [
+                "FirestreamGateway", "FirestreamLog", "KafkaWire", .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "FirestreamCLITests",
             dependencies: ["FirestreamCLI", "firestream", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire"]

@@ -24,8 +24,13 @@ struct UpCommand: AsyncParsableCommand {
             declared apps — or, when the config declares none, the built-in demo: a metronome
             writing one reading per device per tick to topic `metronome`, and the `wiener` app
             turning them into a Wiener process per device in topic `wiener`. An HTTP gateway
-            listens on 127.0.0.1:8000: GET /topics, GET /topics/{topic}/records,
-            POST /topics/{topic} (JSON, arrays or NDJSON; acknowledged once durable), /healthz.
+            listens on 127.0.0.1:8000: the live dashboard at /, WebSocket streams at
+            /ws/topics/{topic}?from=latest|earliest|-N|<offset>, WebSocket ingest at
+            /ws/ingest/{topic}, GET /topics, GET /topics/{topic}/records, POST /topics/{topic}
+            (JSON, arrays or NDJSON; acknowledged once durable), /metrics, /healthz.
+
+            The dashboard needs Plotly.js, found in the Python package `plotly`
+            (python3 -m pip install plotly) or given with --plotly-js.
 
             Ctrl-C (or SIGTERM) stops it gracefully: each app finishes its step, outputs are made
             durable, and it exits 0. A second Ctrl-C exits at once (nothing acknowledged is lost).
@@ -63,6 +68,9 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Run without the HTTP gateway.")
     var noHTTP = false
 
+    @Option(help: "Plotly.js for the dashboard (default: plotly/package_data/plotly.min.js of the Python package).")
+    var plotlyJs: String?
+
     @Option(help: ArgumentHelp("Journal bytes between app state snapshots, e.g. 64Mi (the default).",
         discussion: "Smaller: faster restarts and less disk for journals, more writes."))
     var snapshotEvery: String = "64Mi"
@@ -86,12 +94,20 @@ struct UpCommand: AsyncParsableCommand {
 
     func run() async throws {
         let project = try ProjectLocation.resolve(config: config, dataDir: dataDir)
+        var gateway: Gateway.Options?
+        if !noHTTP {
+            let plotly = PlotlyAsset.locate(explicit: plotlyJs)
+            if case .missing(let why) = plotly {
+                printLine("note: the dashboard is off. \(why) Install it with: python3 -m pip install plotly (or pass --plotly-js PATH).")
+            }
+            gateway = Gateway.Options(host: host, port: port, plotly: plotly)
+        }
         let stack = EmbeddedStack(
             config: project.config,
             options: EmbeddedStack.Options(
                 dataDirectory: project.dataDirectory, durability: durability == .fsync ? .default : .osBuffered,
                 overrides: AppCatalog.Overrides(metronomeRate: rate, limits: TaskLimits(snapshotEveryBytes: try snapshotBytes())),
-                statusInterval: statusInterval, gateway: noHTTP ? nil : Gateway.Options(host: host, port: port)))
+                statusInterval: statusInterval, gateway: gateway))
         let running = Task { try await stack.run(report: { printLine($0) }) }
         let stop = SignalTrap(signals: [SIGINT, SIGTERM]) { count in
             if count == 1 {

@@ -243,7 +243,7 @@ public struct ConfigDecoder {
                 error(at: item, itemPath, "expected a topic object ({\"name\": …}), found \(item.kindDescription)")
                 continue
             }
-            let fields = object(item, itemPath, keys: ["name", "partitions", "retention", "key"])
+            let fields = object(item, itemPath, keys: ["name", "partitions", "retention", "key", "signature"])
             guard let nameNode = required("name", in: fields, of: item, itemPath),
                 let name = string(nameNode, itemPath / "name"), checkTopicName(name, nameNode, itemPath / "name")
             else { continue }
@@ -268,9 +268,50 @@ public struct ConfigDecoder {
                         hint: "write it as \"/\(pointer.drop { $0 == "/" })\" (RFC 6901: a '/' before each field name)")
                 }
             }
+            if let node = fields["signature"] { topic.signature = signature(node, itemPath / "signature") }
             result.append(topic)
         }
         return result
+    }
+
+    private mutating func signature(_ node: ConfigNode, _ path: ConfigPath) -> SignatureConfig? {
+        let fields = object(node, path, keys: ["scheme", "secret_env", "header", "tolerance"])
+        guard case .object = node.value else { return nil }
+        guard let envNode = required("secret_env", in: fields, of: node, path), let env = nonEmptyString(envNode, path / "secret_env") else {
+            return nil
+        }
+        var config = SignatureConfig(secretEnv: env)
+        if env.contains(where: { !($0.isLetter || $0.isNumber || $0 == "_") }) {
+            error(
+                at: envNode, path / "secret_env", "\"\(env)\" is not an environment variable name",
+                hint: "name the variable that holds the secret (letters, digits, _), never the secret itself")
+        }
+        if let schemeNode = fields["scheme"], let text = string(schemeNode, path / "scheme") {
+            if let scheme = SignatureConfig.Scheme(rawValue: text) {
+                config.scheme = scheme
+            } else {
+                error(
+                    at: schemeNode, path / "scheme", "unknown signature scheme \"\(text)\"",
+                    hint: suggestion(for: text, among: SignatureConfig.Scheme.allCases.map(\.rawValue), listing: "schemes are"))
+            }
+        }
+        if let headerNode = fields["header"], let header = nonEmptyString(headerNode, path / "header") {
+            if config.scheme != .hmacSHA256 {
+                error(at: headerNode, path / "header", "header applies only to the hmac-sha256 scheme (\(config.scheme.rawValue) fixes its own)")
+            } else if header.contains(where: { $0 == ":" || $0 == " " || !$0.isASCII }) {
+                error(at: headerNode, path / "header", "\"\(header)\" is not an HTTP header name")
+            } else {
+                config.header = header
+            }
+        }
+        if let toleranceNode = fields["tolerance"], let text = string(toleranceNode, path / "tolerance") {
+            if let duration = ConfigDuration.parse(text) {
+                config.tolerance = duration
+            } else {
+                error(at: toleranceNode, path / "tolerance", "\"\(text)\" is not a duration", hint: "e.g. \"5m\" or \"300s\"")
+            }
+        }
+        return config
     }
 
     private mutating func retention(_ node: ConfigNode, _ path: ConfigPath) -> Retention {

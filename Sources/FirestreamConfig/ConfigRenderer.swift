@@ -73,6 +73,17 @@ public enum ConfigRenderer {
             ),
         ]
         if let key = topic.key { members.append(("key", .string(key))) }
+        if let signature = topic.signature { members.append(("signature", tree(signature))) }
+        return .object(members)
+    }
+
+    private static func tree(_ signature: SignatureConfig) -> JSONValue {
+        var members: [(String, JSONValue)] = [("scheme", .string(signature.scheme.rawValue)), ("secret_env", .string(signature.secretEnv))]
+        switch signature.scheme {
+        case .hmacSHA256: members.append(("header", .string(signature.header)))
+        case .stripe: members.append(("tolerance", .string(signature.tolerance.text)))
+        case .github: break
+        }
         return .object(members)
     }
 

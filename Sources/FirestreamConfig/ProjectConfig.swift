@@ -146,12 +146,45 @@ public struct TopicConfig: Sendable, Equatable {
     public var retention: Retention
     /// RFC 6901 JSON pointer (`/device_id`) to the field that keys records ingested over HTTP.
     public var key: String?
+    /// The HMAC signature every HTTP ingest request must carry, if any.
+    public var signature: SignatureConfig?
 
-    public init(name: String, partitions: Int = 1, retention: Retention = Retention(), key: String? = nil) {
+    public init(name: String, partitions: Int = 1, retention: Retention = Retention(), key: String? = nil, signature: SignatureConfig? = nil) {
         self.name = name
         self.partitions = partitions
         self.retention = retention
         self.key = key
+        self.signature = signature
+    }
+}
+
+/// How webhook requests to a topic (or from an effect) are signed with HMAC-SHA256. The secret
+/// itself never sits in the config: `secretEnv` names the environment variable holding it.
+public struct SignatureConfig: Sendable, Equatable {
+    public enum Scheme: String, Sendable, CaseIterable {
+        /// `X-Hub-Signature-256: sha256=<hex>`.
+        case github
+        /// `Stripe-Signature: t=<seconds>,v1=<hex of HMAC("t.body")>`.
+        case stripe
+        /// `<header>: sha256=<hex>` (default header `X-Firestream-Signature`).
+        case hmacSHA256 = "hmac-sha256"
+    }
+
+    public var scheme: Scheme
+    public var secretEnv: String
+    /// Header for `hmac-sha256`.
+    public var header: String
+    /// Allowed clock difference for `stripe` timestamps.
+    public var tolerance: ConfigDuration
+
+    public init(
+        scheme: Scheme = .hmacSHA256, secretEnv: String, header: String = "X-Firestream-Signature",
+        tolerance: ConfigDuration = ConfigDuration.parse("5m")!
+    ) {
+        self.scheme = scheme
+        self.secretEnv = secretEnv
+        self.header = header
+        self.tolerance = tolerance
     }
 }
 

@@ -56,6 +56,7 @@ public struct EmbeddedStack: Sendable {
                 retentionMilliseconds: topic.retention.time?.milliseconds, retentionBytes: topic.retention.bytes.map { Int64($0.value) })
             _ = try log.ensureTopic(topic.name, partitions: topic.partitions, settings: settings)
         }
+        let signatures = try signatureChecks()
         let runnables = try apps.map { try AppCatalog.runnable(for: $0, project: config.name, overrides: options.overrides) }
         let runtime = StreamRuntime(log: log, runnables: runnables)
         for runnable in runnables { try runnable.prepare(log) }
@@ -69,7 +70,15 @@ public struct EmbeddedStack: Sendable {
             group.addTask { try await runtime.run() }
             if let options = options.gateway {
                 let keyPointers = Dictionary(uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.map { (topic.name, $0) } })
-                let gateway = Gateway(log: log, options: options, keyPointers: keyPointers)
+                let gateway = Gateway(
+                    log: log, options: options, keyPointers: keyPointers, signatures: signatures,
+                    appPositions: {
+                        runnables.flatMap { runnable in
+                            runnable.counters.inputPositions.map {
+                                GatewayMetrics.AppPosition(app: runnable.name, topic: $0.key.topic, partition: $0.key.partition, next: $0.value)
+                            }
+                        }
+                    })
                 group.addTask {
                     try await gateway.run { port in
                         report("  http:   http://\(options.host == "0.0.0.0" ? "localhost" : options.host):\(port) (listening on \(options.host))")
@@ -98,6 +107,26 @@ public struct EmbeddedStack: Sendable {
         report("Stopped: every app finished its step and its outputs are durable. \(status(runnables))")
     }
 
+    /// The configured signature checks, with their secrets read from the environment.
+    private func signatureChecks() throws -> [String: SignatureCheck] {
+        var checks: [String: SignatureCheck] = [:]
+        for topic in config.topics {
+            guard let signature = topic.signature else { continue }
+            guard let secret = ProcessInfo.processInfo.environment[signature.secretEnv], !secret.isEmpty else {
+                throw StackError(
+                    "topics \"\(topic.name)\": signature.secret_env names \(signature.secretEnv), which is not set; export \(signature.secretEnv)=<secret> before firestream up")
+            }
+            let scheme: SignatureCheck.Scheme
+            switch signature.scheme {
+            case .github: scheme = .github
+            case .stripe: scheme = .stripe(toleranceSeconds: signature.tolerance.milliseconds / 1000)
+            case .hmacSHA256: scheme = .hmacSHA256(header: signature.header)
+            }
+            checks[topic.name] = SignatureCheck(scheme: scheme, secret: Array(secret.utf8))
+        }
+        return checks
+    }
+
     private func status(_ runnables: [any Runnable]) -> String {
         runnables.map { runnable in
             let counters = runnable.counters
@@ -114,4 +143,10 @@ public struct EmbeddedStack: Sendable {
         case .osBuffered: "OS-buffered, no fsync"
         }
     }
+}
+
+/// A problem with the project that stops `up` before anything runs.
+public struct StackError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
 }

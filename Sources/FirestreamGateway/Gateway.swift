@@ -5,7 +5,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KafkaWire
+import HummingbirdWebSocket
 import NIOCore
+import Synchronization
 
 /// The HTTP side of `firestream up`: health, topic listing, REST consume and durable ingest,
 /// served from the same process as the log.
@@ -16,16 +18,36 @@ public struct Gateway: Sendable {
         public var host: String
         /// 0 picks a free port (tests).
         public var port: Int
-        /// Largest request body accepted (413 above).
+        /// Largest request body, and largest WebSocket ingest message, accepted (413 above).
         public var maxBodyBytes: Int
         /// Create unknown topics on ingest instead of answering 404.
         public var autoCreateTopics: Bool
+        /// Rendered records kept per watched partition for WebSocket subscribers; a subscriber
+        /// that falls further behind than this gets a `gap` notice and skips ahead.
+        public var feedBufferBytes: Int
+        /// Largest WebSocket frame of records sent to a subscriber.
+        public var maxFrameBytes: Int
+        /// A subscriber whose socket accepts nothing for this long is disconnected.
+        public var stallTimeout: Duration
+        /// WebSocket ping period; a peer that does not answer is disconnected.
+        public var pingInterval: Duration
+        /// Plotly.js for the dashboard (nil: not looked up, the dashboard explains how).
+        public var plotly: PlotlyAsset.Location?
 
-        public init(host: String = "127.0.0.1", port: Int = 8000, maxBodyBytes: Int = 1 << 20, autoCreateTopics: Bool = false) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 8000, maxBodyBytes: Int = 1 << 20, autoCreateTopics: Bool = false,
+            feedBufferBytes: Int = 8 << 20, maxFrameBytes: Int = 256 << 10, stallTimeout: Duration = .seconds(10),
+            pingInterval: Duration = .seconds(30), plotly: PlotlyAsset.Location? = nil
+        ) {
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
             self.autoCreateTopics = autoCreateTopics
+            self.feedBufferBytes = feedBufferBytes
+            self.maxFrameBytes = maxFrameBytes
+            self.stallTimeout = stallTimeout
+            self.pingInterval = pingInterval
+            self.plotly = plotly
         }
     }
 
@@ -33,11 +55,23 @@ public struct Gateway: Sendable {
     public let options: Options
     /// Per topic: the JSON pointer whose value keys ingested records (from the config).
     public let keyPointers: [String: String]
+    /// Per topic: the signature ingest requests must carry (from the config).
+    public let signatures: [String: SignatureCheck]
+    public let metrics: GatewayMetrics
+    /// The apps' input positions, for the lag gauge of `/metrics`.
+    public let appPositions: @Sendable () -> [GatewayMetrics.AppPosition]
+    private let plotlyScript = PlotlyScript()
 
-    public init(log: Log, options: Options, keyPointers: [String: String] = [:]) {
+    public init(
+        log: Log, options: Options, keyPointers: [String: String] = [:], signatures: [String: SignatureCheck] = [:],
+        metrics: GatewayMetrics = GatewayMetrics(), appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }
+    ) {
         self.log = log
         self.options = options
         self.keyPointers = keyPointers
+        self.signatures = signatures
+        self.metrics = metrics
+        self.appPositions = appPositions
     }
 
     /// The gateway could not start listening.
@@ -52,8 +86,15 @@ public struct Gateway: Sendable {
 
     /// Serves until the calling task is cancelled; `onListening` receives the bound port.
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let hub = FeedHub(log: log, capacityBytes: options.feedBufferBytes)
+        defer { hub.stop() }
+        let router = router(hub: hub)
         let application = Application(
-            router: router(),
+            router: router,
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: router,
+                configuration: .init(
+                    ws: WebSocketServerConfiguration(maxFrameSize: options.maxBodyBytes, autoPing: .enabled(timePeriod: options.pingInterval)))),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "firestream"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) })
         do {
@@ -63,13 +104,44 @@ public struct Gateway: Sendable {
         }
     }
 
-    func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    func router(hub: FeedHub) -> Router<GatewayContext> {
+        let router = Router(context: GatewayContext.self)
+        router.add(middleware: StatusCountingMiddleware(metrics: metrics))
+        router.get("/") { _, _ in dashboard() }
+        router.get("plotly.min.js") { _, _ in try plotly() }
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ in "ready\n" }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render(log: log, apps: appPositions()))))
+        }
         router.get("topics") { _, _ in json(listTopics()) }
         router.get("topics/:topic/records") { request, context in try consume(request, context) }
         router.post("topics/:topic") { request, context in try await ingest(request, context) }
+        router.ws("ws/topics/:topic") { request, context in
+            _ = try subscription(request, context)
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let (topic, partitions, positions) = try subscription(context.request, context.requestContext)
+            let now = wallClockMilliseconds()
+            var starts: [Int: Int64] = [:]
+            for index in partitions { starts[index] = positions.start(in: topic.partitions[index], index: index, now: now) }
+            let stream = TopicStream(topic: topic, partitions: partitions, starts: starts, hub: hub, options: options, metrics: metrics)
+            try await stream.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+        }
+        router.ws("ws/ingest/:topic") { request, context in
+            let name = try context.parameters.require("topic")
+            if signatures[name] != nil {
+                throw Failure(401, "topic \"\(name)\" accepts only signed requests; POST them to /topics/\(name)")
+            }
+            _ = try resolveTopic(name)
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let name = try context.requestContext.parameters.require("topic")
+            let key = context.request.uri.queryParameters["key"].map(String.init) ?? context.request.headers[keyHeader]
+            try await WebSocketIngest(gateway: self, topicName: name, key: key).run(inbound: inbound, outbound: outbound)
+        }
         return router
     }
 
@@ -83,7 +155,46 @@ public struct Gateway: Sendable {
         return "{\"topics\":[" + items.joined(separator: ",") + "]}"
     }
 
-    private func consume(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    private func dashboard() -> Response {
+        let page: String
+        let status: HTTPResponse.Status
+        switch options.plotly ?? .missing("Plotly.js was not looked up.") {
+        case .file: (page, status) = (DashboardPage.html, .ok)
+        case .missing(let why): (page, status) = (DashboardPage.missingPlotly(why), .serviceUnavailable)
+        }
+        return Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: page)))
+    }
+
+    private func plotly() throws -> Response {
+        guard case .file(let path) = options.plotly ?? .missing("") else {
+            throw Failure(404, "Plotly.js is not installed: python3 -m pip install plotly, or firestream up --plotly-js PATH")
+        }
+        let script = try plotlyScript.load(path)
+        return Response(
+            status: .ok, headers: [.contentType: "application/javascript", .cacheControl: "max-age=86400"],
+            body: ResponseBody(byteBuffer: script))
+    }
+
+    /// The topic, partitions and start rule of a `/ws/topics/{topic}` request; throws 400/404.
+    private func subscription(_ request: Request, _ context: GatewayContext) throws -> (Topic, [Int], StartPositions) {
+        let name = try context.parameters.require("topic")
+        guard let topic = log.topicIfExists(name) else { throw Failure(404, "unknown topic \"\(name)\"") }
+        let query = request.uri.queryParameters
+        var partitions = Array(topic.partitions.indices)
+        if let raw = query["partition"].map(String.init) {
+            guard let index = Int(raw), topic.partitions.indices.contains(index) else {
+                throw Failure(400, "partition must be between 0 and \(topic.partitions.count - 1), got \"\(raw)\"")
+            }
+            partitions = [index]
+        }
+        switch StartPositions.parse(from: query["from"].map(String.init), since: query["since"].map(String.init)) {
+        case .success(let positions): return (topic, partitions, positions)
+        case .failure(let problem): throw Failure(400, problem.message)
+        }
+    }
+
+    private func consume(_ request: Request, _ context: GatewayContext) throws -> Response {
         let name = try context.parameters.require("topic")
         guard let topic = log.topicIfExists(name) else { return failure(404, "unknown topic \"\(name)\"") }
         let query = request.uri.queryParameters
@@ -121,7 +232,7 @@ public struct Gateway: Sendable {
         return json(body)
     }
 
-    private func ingest(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func ingest(_ request: Request, _ context: GatewayContext) async throws -> Response {
         let name = try context.parameters.require("topic")
         let framing: IngestBody.Framing
         switch Result(catching: { () throws(IngestBody.Refusal) in try IngestBody.Framing(contentType: request.headers[.contentType]) }) {
@@ -135,36 +246,105 @@ public struct Gateway: Sendable {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             return failure(413, "the body is larger than \(options.maxBodyBytes) bytes")
         }
+        if let check = signatures[name] {
+            let body = Array(buffer.readableBytesView)
+            if let problem = check.problem(body: body, headers: request.headers, nowSeconds: wallClockMilliseconds() / 1000) {
+                metrics.signatureFailures.add(1, ordering: .relaxed)
+                return failure(401, problem)
+            }
+        }
         let key = request.uri.queryParameters["key"].map(String.init) ?? request.headers[keyHeader]
-        let text = String(buffer: buffer)
-        let pointer = key == nil ? keyPointers[name] : nil
         let records: [IngestBody.Record]
-        switch Result(catching: { () throws(IngestBody.Refusal) in try IngestBody.parse(text, framing: framing, key: key, keyPointer: pointer) }) {
+        switch Result(catching: { () throws(IngestBody.Refusal) in
+            try IngestBody.parse(String(buffer: buffer), framing: framing, key: key, keyPointer: key == nil ? keyPointers[name] : nil)
+        }) {
         case .success(let value): records = value
         case .failure(let refusal): return failure(refusal.status, refusal.message)
         }
         let topic: Topic
-        if let existing = log.topicIfExists(name) {
-            topic = existing
-        } else if options.autoCreateTopics {
-            do {
-                topic = try log.ensureTopic(name)
-            } catch {
-                return failure(400, "\(error)")
-            }
-        } else {
-            return failure(404, "unknown topic \"\(name)\" (create it, declare it in the config, or enable auto-create)")
+        do {
+            topic = try resolveTopic(name)
+        } catch let refusal as Failure {
+            return failure(refusal.status.code, refusal.message)
         }
+        let placed = try await append(records, to: topic, bytes: buffer.readableBytes)
+        return json("{\"records\":" + placedJSON(placed) + "}")
+    }
+
+    /// The topic to ingest into: existing, or created when auto-create is on; 404 otherwise.
+    func resolveTopic(_ name: String) throws -> Topic {
+        if let existing = log.topicIfExists(name) { return existing }
+        guard options.autoCreateTopics else {
+            throw Failure(404, "unknown topic \"\(name)\" (create it, declare it in the config, or enable auto-create)")
+        }
+        do {
+            return try log.ensureTopic(name)
+        } catch {
+            throw Failure(400, "\(error)")
+        }
+    }
+
+    /// Appends and returns once durable.
+    func append(_ records: [IngestBody.Record], to topic: Topic, bytes: Int) async throws -> [(partition: Int, offset: Int64)] {
         let now = wallClockMilliseconds()
         let placed = try await topic.append(
             records.map { ProducerRecord(key: $0.key.map { Array($0.utf8) }, value: Array($0.value.utf8), timestamp: now) })
-        let body = "{\"records\":[" + placed.map { "{\"partition\":\($0.partition),\"offset\":\($0.offset)}" }.joined(separator: ",") + "]}"
-        return json(body)
+        metrics.ingestedRecords.add(records.count, ordering: .relaxed)
+        metrics.ingestedBytes.add(bytes, ordering: .relaxed)
+        return placed
     }
 }
 
+/// The request context of every route: Hummingbird's basics, WebSocket upgrade support, and the
+/// connection's channel (a stalled subscriber is disconnected through it).
+struct GatewayContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<GatewayContext>
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        channel = source.channel
+    }
+}
+
+/// A refusal with its status, answered as `{"status": …, "error": …}` like every other.
+struct Failure: HTTPResponseError {
+    var status: HTTPResponse.Status
+    var message: String
+
+    init(_ status: Int, _ message: String) {
+        self.status = HTTPResponse.Status(code: status)
+        self.message = message
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        failure(status.code, message)
+    }
+}
+
+/// Plotly.js read once and kept (it is about 4.8 MB).
+private final class PlotlyScript: Sendable {
+    private let cached = Mutex<ByteBuffer?>(nil)
+
+    func load(_ path: String) throws -> ByteBuffer {
+        if let buffer = cached.withLock({ $0 }) { return buffer }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Failure(404, "cannot read Plotly.js at \(path)")
+        }
+        let buffer = ByteBuffer(bytes: data)
+        cached.withLock { $0 = buffer }
+        return buffer
+    }
+}
+
+func placedJSON(_ placed: [(partition: Int, offset: Int64)]) -> String {
+    "[" + placed.map { "{\"partition\":\($0.partition),\"offset\":\($0.offset)}" }.joined(separator: ",") + "]"
+}
+
 /// Header carrying the record key when `?key=` is not used.
-private let keyHeader = HTTPField.Name("X-Firestream-Key")!
+let keyHeader = HTTPField.Name("X-Firestream-Key")!
 
 private func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
     Response(
@@ -172,6 +352,6 @@ private func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response
         body: ResponseBody(byteBuffer: ByteBuffer(string: body + "\n")))
 }
 
-private func failure(_ status: Int, _ message: String) -> Response {
+func failure(_ status: Int, _ message: String) -> Response {
     json("{\"status\":\(status),\"error\":\(JSONText.quote(message))}", status: HTTPResponse.Status(code: status))
 }

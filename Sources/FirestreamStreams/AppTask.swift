@@ -11,8 +11,22 @@ public final class AppCounters: Sendable {
     public let deadLetters = Atomic<Int>(0)
     public let steps = Atomic<Int>(0)
     public let timeouts = Atomic<Int>(0)
+    /// The next input offset each task will read, by input partition (for lag in `/metrics`).
+    private let positions = Mutex<[InputPosition: Int64]>([:])
+
+    public struct InputPosition: Hashable, Sendable {
+        public var topic: String
+        public var partition: Int
+    }
 
     public init() {}
+
+    /// Where the app stands in each of its input partitions.
+    public var inputPositions: [InputPosition: Int64] { positions.withLock { $0 } }
+
+    func record(position: Int64, topic: String, partition: Int) {
+        positions.withLock { $0[InputPosition(topic: topic, partition: partition)] = position }
+    }
 }
 
 /// Tuning of the per-partition loop.
@@ -164,6 +178,7 @@ struct AppTask<App: StreamApp> {
         for (offset, step) in pending {
             inFlight.append((offset, try publish(step)))
         }
+        for (input, next) in zip(inputs, inputNext) { counters.record(position: next, topic: input.topic, partition: input.partition) }
     }
 
     // MARK: Steps
@@ -281,6 +296,7 @@ struct AppTask<App: StreamApp> {
         counters.deadLetters.add(produced.count(topic: 1), ordering: .relaxed)
         counters.timeouts.add(fired, ordering: .relaxed)
         counters.steps.add(1, ordering: .relaxed)
+        for (input, next) in zip(inputs, inputNext) { counters.record(position: next, topic: input.topic, partition: input.partition) }
         return step
     }
 

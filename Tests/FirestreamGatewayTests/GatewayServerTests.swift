@@ -17,9 +17,11 @@ final class LiveGateway: Sendable {
     let task: Task<Void, any Error>
     let port: Int
 
-    init(options: Gateway.Options = Gateway.Options(port: 0), keyPointers: [String: String] = [:]) async throws {
+    init(
+        options: Gateway.Options = Gateway.Options(port: 0), keyPointers: [String: String] = [:], signatures: [String: SignatureCheck] = [:]
+    ) async throws {
         log = try Log(directory: directory)
-        let gateway = Gateway(log: log, options: options, keyPointers: keyPointers)
+        let gateway = Gateway(log: log, options: options, keyPointers: keyPointers, signatures: signatures)
         let bound = Mutex<Int?>(nil)
         task = Task { try await gateway.run { port in bound.withLock { $0 = port } } }
         let deadline = ContinuousClock.now + .seconds(10)

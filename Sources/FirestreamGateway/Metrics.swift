@@ -1,0 +1,118 @@
+import FirestreamLog
+import Foundation
+import Hummingbird
+import Synchronization
+
+/// Counters of the gateway, served with the log's and the apps' figures at `/metrics` in the
+/// Prometheus text format.
+public final class GatewayMetrics: Sendable {
+    let webSocketClients = Atomic<Int>(0)
+    let framesSent = Atomic<Int>(0)
+    let recordsSent = Atomic<Int>(0)
+    let recordsSkipped = Atomic<Int>(0)
+    let gaps = Atomic<Int>(0)
+    let slowClientsClosed = Atomic<Int>(0)
+    let ingestedRecords = Atomic<Int>(0)
+    let ingestedBytes = Atomic<Int>(0)
+    let signatureFailures = Atomic<Int>(0)
+    private let responses = Mutex<[Int: Int]>([:])
+
+    public init() {}
+
+    func recordFrames(count: Int) {
+        framesSent.add(1, ordering: .relaxed)
+        recordsSent.add(count, ordering: .relaxed)
+    }
+
+    func recordResponse(_ status: Int) {
+        responses.withLock { $0[status, default: 0] += 1 }
+    }
+
+    /// One app's position in one input partition, for the lag gauge.
+    public struct AppPosition: Sendable {
+        public var app: String
+        public var topic: String
+        public var partition: Int
+        public var next: Int64
+
+        public init(app: String, topic: String, partition: Int, next: Int64) {
+            self.app = app
+            self.topic = topic
+            self.partition = partition
+            self.next = next
+        }
+    }
+
+    func render(log: Log, apps: [AppPosition]) -> String {
+        var out = ""
+        func family(_ name: String, _ type: String, _ help: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        func sample(_ name: String, _ labels: [(String, String)] = [], _ value: some Numeric) {
+            let rendered = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",") + "}"
+            out += "\(name)\(rendered) \(value)\n"
+        }
+        let topics = log.topicNames.compactMap { log.topicIfExists($0) }
+        family("firestream_log_end_offset", "counter", "Records appended to each partition (its durable end offset).")
+        for topic in topics {
+            for (index, partition) in topic.partitions.enumerated() {
+                sample("firestream_log_end_offset", [("topic", topic.name), ("partition", "\(index)")], partition.durableOffset)
+            }
+        }
+        family("firestream_log_bytes", "gauge", "Bytes on disk per topic.")
+        for topic in topics {
+            sample("firestream_log_bytes", [("topic", topic.name)], topic.partitions.reduce(Int64(0)) { $0 + $1.sizeInBytes })
+        }
+        family("firestream_app_lag_records", "gauge", "Records an app has not consumed yet, per input partition.")
+        for position in apps {
+            guard let topic = log.topicIfExists(position.topic), topic.partitions.indices.contains(position.partition) else { continue }
+            let lag = max(0, topic.partitions[position.partition].durableOffset - position.next)
+            sample(
+                "firestream_app_lag_records",
+                [("app", position.app), ("topic", position.topic), ("partition", "\(position.partition)")], lag)
+        }
+        family("firestream_http_responses_total", "counter", "HTTP responses by status code.")
+        for (status, count) in responses.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            sample("firestream_http_responses_total", [("code", "\(status)")], count)
+        }
+        let counters: [(String, String, String, Int)] = [
+            ("firestream_ws_clients", "gauge", "WebSocket subscribers connected now.", webSocketClients.load(ordering: .relaxed)),
+            ("firestream_ws_frames_sent_total", "counter", "WebSocket frames sent to subscribers.", framesSent.load(ordering: .relaxed)),
+            ("firestream_ws_records_sent_total", "counter", "Records sent to WebSocket subscribers.", recordsSent.load(ordering: .relaxed)),
+            ("firestream_ws_records_dropped_total", "counter", "Records skipped for subscribers that fell behind (gap notices).", recordsSkipped.load(ordering: .relaxed)),
+            ("firestream_ws_gaps_total", "counter", "Gap notices sent to slow subscribers.", gaps.load(ordering: .relaxed)),
+            ("firestream_ws_slow_clients_closed_total", "counter", "Subscribers closed because a write stalled.", slowClientsClosed.load(ordering: .relaxed)),
+            ("firestream_ingest_records_total", "counter", "Records appended through HTTP and WebSocket ingest.", ingestedRecords.load(ordering: .relaxed)),
+            ("firestream_ingest_bytes_total", "counter", "Request bytes accepted by ingest.", ingestedBytes.load(ordering: .relaxed)),
+            ("firestream_signature_failures_total", "counter", "Ingest requests refused for a missing or wrong signature.", signatureFailures.load(ordering: .relaxed)),
+        ]
+        for (name, type, help, value) in counters {
+            family(name, type, help)
+            sample(name, [], value)
+        }
+        return out
+    }
+
+    private func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+}
+
+/// Counts every HTTP response by status for `/metrics`.
+struct StatusCountingMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: GatewayMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            let response = try await next(request, context)
+            metrics.recordResponse(response.status.code)
+            return response
+        } catch let error as any HTTPResponseError {
+            metrics.recordResponse(error.status.code)
+            throw error
+        } catch {
+            metrics.recordResponse(500)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import HTTPTypes
+
+/// Verifies a webhook's HMAC-SHA256 signature before its body is accepted (401 otherwise).
+///
+/// - `github`: `X-Hub-Signature-256: sha256=<hex of HMAC(body)>`.
+/// - `stripe`: `Stripe-Signature: t=<unix seconds>,v1=<hex of HMAC("<t>.<body>")>`; the
+///   timestamp must be within `tolerance` of now (replay protection).
+/// - `hmac-sha256`: `<header>: sha256=<hex of HMAC(body)>`, by default `X-Firestream-Signature`,
+///   which is what Firestream's own webhook effect sends.
+public struct SignatureCheck: Sendable, Equatable {
+    public enum Scheme: Sendable, Equatable {
+        case github
+        case stripe(toleranceSeconds: Int64)
+        case hmacSHA256(header: String)
+    }
+
+    public var scheme: Scheme
+    public var secret: [UInt8]
+
+    public init(scheme: Scheme, secret: [UInt8]) {
+        self.scheme = scheme
+        self.secret = secret
+    }
+
+    /// The header a signer must set.
+    public var headerName: String {
+        switch scheme {
+        case .github: "X-Hub-Signature-256"
+        case .stripe: "Stripe-Signature"
+        case .hmacSHA256(let header): header
+        }
+    }
+
+    /// Nil when `body` is signed correctly; otherwise why not (for the 401 body).
+    public func problem(body: [UInt8], headers: HTTPFields, nowSeconds: Int64) -> String? {
+        guard let name = HTTPField.Name(headerName), let value = headers[name] else {
+            return "missing \(headerName) header: this topic only accepts signed requests"
+        }
+        switch scheme {
+        case .github, .hmacSHA256:
+            guard value.hasPrefix("sha256=") else { return "\(headerName) must be sha256=<hex digest>" }
+            let expected = HMACSHA256.hex(for: body, key: secret)
+            return HMACSHA256.constantTimeEqual(Array(value.dropFirst(7).lowercased().utf8), Array(expected.utf8))
+                ? nil : "\(headerName) does not match the body (wrong secret, or the body was changed)"
+        case .stripe(let tolerance):
+            var timestamp: Int64?
+            var signatures: [Substring] = []
+            for part in value.split(separator: ",") {
+                let pair = part.split(separator: "=", maxSplits: 1)
+                guard pair.count == 2 else { continue }
+                switch String(pair[0]).trimmingCharacters(in: .whitespaces) {
+                case "t": timestamp = Int64(pair[1])
+                case "v1": signatures.append(pair[1])
+                default: continue
+                }
+            }
+            guard let timestamp, !signatures.isEmpty else { return "Stripe-Signature must carry t=<timestamp> and v1=<hex digest>" }
+            guard abs(nowSeconds - timestamp) <= tolerance else {
+                return "Stripe-Signature timestamp is \(abs(nowSeconds - timestamp)) s away from now (tolerance \(tolerance) s)"
+            }
+            let expected = Array(HMACSHA256.hex(for: Array("\(timestamp).".utf8) + body, key: secret).utf8)
+            return signatures.contains { HMACSHA256.constantTimeEqual(Array($0.lowercased().utf8), expected) }
+                ? nil : "Stripe-Signature does not match the body (wrong secret, or the body was changed)"
+        }
+    }
+}

@@ -1,0 +1,218 @@
+import FirestreamJSON
+import FirestreamLog
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+/// Where a WebSocket subscriber starts in each partition: parsed from `?from=` and `?since=`.
+///
+/// `from` is `latest` (default), `earliest`, `-N` (the last N records of each partition), an
+/// offset applied to every partition, or a list `0:120,1:77` (the dashboard resumes with this:
+/// the next offset it wants per partition). `since` is a duration (`5m`, `30s`) back from now.
+struct StartPositions: Equatable {
+    enum Rule: Equatable {
+        case latest, earliest
+        case last(Int64)
+        case offset(Int64)
+        case perPartition([Int: Int64])
+        case since(milliseconds: Int64)
+    }
+
+    var rule: Rule
+
+    /// Nil with a message when the query is malformed.
+    static func parse(from: String?, since: String?) -> Result<StartPositions, QueryError> {
+        if let since {
+            guard from == nil else { return .failure(QueryError("use either from or since, not both")) }
+            guard let duration = parseDuration(since) else {
+                return .failure(QueryError("since must be a duration such as 30s, 5m or 2h, got \"\(since)\""))
+            }
+            return .success(StartPositions(rule: .since(milliseconds: duration)))
+        }
+        guard let from else { return .success(StartPositions(rule: .latest)) }
+        switch from {
+        case "latest": return .success(StartPositions(rule: .latest))
+        case "earliest": return .success(StartPositions(rule: .earliest))
+        default: break
+        }
+        if from.contains(":") {
+            var offsets: [Int: Int64] = [:]
+            for item in from.split(separator: ",") {
+                let parts = item.split(separator: ":")
+                guard parts.count == 2, let partition = Int(parts[0]), partition >= 0, let offset = Int64(parts[1]), offset >= 0 else {
+                    return .failure(QueryError("from=\(from): each item must be partition:offset, e.g. 0:120,1:77"))
+                }
+                offsets[partition] = offset
+            }
+            return .success(StartPositions(rule: .perPartition(offsets)))
+        }
+        guard let number = Int64(from) else {
+            return .failure(QueryError("from must be latest, earliest, -N, an offset or partition:offset pairs, got \"\(from)\""))
+        }
+        return .success(StartPositions(rule: number < 0 ? .last(-number) : .offset(number)))
+    }
+
+    /// The first offset to send from `partition`, clamped to what it holds.
+    func start(in partition: PartitionLog, index: Int, now: Int64) -> Int64 {
+        let first = partition.startOffset
+        let end = partition.durableOffset
+        let wanted: Int64
+        switch rule {
+        case .latest: wanted = end
+        case .earliest: wanted = first
+        case .last(let count): wanted = end - count
+        case .offset(let offset): wanted = offset
+        case .perPartition(let offsets): wanted = offsets[index] ?? end
+        case .since(let milliseconds): wanted = (try? partition.offset(forTimestamp: now - milliseconds)) ?? end
+        }
+        return min(max(wanted, first), end)
+    }
+
+    private static func parseDuration(_ text: String) -> Int64? {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for (unit, scale) in units where text.hasSuffix(unit) {
+            if let value = Int64(text.dropLast(unit.count)), value >= 0 { return value * scale }
+        }
+        return nil
+    }
+}
+
+struct QueryError: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// One WebSocket subscriber of a topic: a task per partition pulls frames from the shared feed
+/// (or from the log while catching up) and writes them. The client's socket is its only queue:
+/// when it falls so far behind that the feed no longer holds its position, it gets a `gap`
+/// notice and skips to the newest records; when a write makes no progress for `stallTimeout`,
+/// the connection is closed. Either way the other clients never wait for it.
+struct TopicStream {
+    let topic: Topic
+    let partitions: [Int]
+    let starts: [Int: Int64]
+    let hub: FeedHub
+    let options: Gateway.Options
+    let metrics: GatewayMetrics
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
+        let progress = WriteProgress()
+        let subscribed = partitions.map { "{\"partition\":\($0),\"from\":\(starts[$0]!)}" }.joined(separator: ",")
+        try await progress.write(
+            outbound, ByteBuffer(string: "{\"subscribed\":{\"topic\":\(JSONText.quote(topic.name)),\"partitions\":[\(subscribed)]}}"))
+        metrics.webSocketClients.add(1, ordering: .relaxed)
+        defer { metrics.webSocketClients.subtract(1, ordering: .relaxed) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // Reading keeps pings, pongs and the close handshake flowing; the client sends nothing else.
+                for try await _ in inbound {}
+            }
+            group.addTask {
+                // The watchdog: a write stuck longer than the stall timeout closes the connection.
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .milliseconds(min(1000, options.stallTimeout.milliseconds)))
+                    if progress.stalled(longerThan: options.stallTimeout) {
+                        metrics.slowClientsClosed.add(1, ordering: .relaxed)
+                        channel.close(promise: nil)
+                        return
+                    }
+                }
+            }
+            for index in partitions {
+                let feed = hub.feed(topic, partition: index)
+                let start = starts[index]!
+                group.addTask { try await streamPartition(feed, from: start, outbound: outbound, progress: progress) }
+            }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func streamPartition(_ feed: PartitionFeed, from start: Int64, outbound: WebSocketOutboundWriter, progress: WriteProgress) async throws {
+        var cursor = start
+        var live = false
+        while !Task.isCancelled {
+            switch await feed.next(from: cursor, maxBytes: options.maxFrameBytes) {
+            case .closed:
+                return
+            case .records(let frame, let count, let next):
+                try await progress.write(outbound, frame)
+                metrics.recordFrames(count: count)
+                cursor = next
+                live = true
+            case .behind(let ringStart, let newest):
+                if live {
+                    // It fell out of the feed while live: skip ahead, say so, keep going.
+                    let notice = "{\"gap\":{\"topic\":\(JSONText.quote(feed.topic)),\"partition\":\(feed.partition),\"from\":\(cursor),\"to\":\(newest),\"skipped\":\(newest - cursor)}}"
+                    metrics.recordsSkipped.add(Int(newest - cursor), ordering: .relaxed)
+                    metrics.gaps.add(1, ordering: .relaxed)
+                    try await progress.write(outbound, ByteBuffer(string: notice))
+                    cursor = newest
+                } else {
+                    cursor = try await catchUp(feed, from: cursor, until: ringStart, outbound: outbound, progress: progress)
+                }
+            }
+        }
+    }
+
+    /// Replays history older than the feed straight from the log, at the client's pace.
+    private func catchUp(_ feed: PartitionFeed, from cursor: Int64, until end: Int64, outbound: WebSocketOutboundWriter, progress: WriteProgress) async throws -> Int64 {
+        let fetched: FetchedRecords
+        do {
+            fetched = try feed.log.read(from: cursor, maxBytes: options.maxFrameBytes)
+        } catch {
+            if case .offsetOutOfRange(_, let start, _) = error, start > cursor {
+                // Retention removed these records while the client was catching up.
+                let notice = "{\"gap\":{\"topic\":\(JSONText.quote(feed.topic)),\"partition\":\(feed.partition),\"from\":\(cursor),\"to\":\(start),\"skipped\":\(start - cursor)}}"
+                try await progress.write(outbound, ByteBuffer(string: notice))
+                return start
+            }
+            throw error
+        }
+        let records = fetched.records.prefix { $0.offset < end }
+        guard !records.isEmpty else { return max(cursor + 1, min(fetched.nextOffset, end)) }
+        let rendered = records.map { RecordJSON.render(topic: feed.topic, partition: feed.partition, $0) }
+        let text = rendered.count == 1 ? rendered[0] : "[" + rendered.joined(separator: ",") + "]"
+        try await progress.write(outbound, ByteBuffer(string: text))
+        metrics.recordFrames(count: rendered.count)
+        return records.last!.offset + 1
+    }
+}
+
+/// Tracks whether a connection's writes are making progress.
+final class WriteProgress: Sendable {
+    private let inFlight = Atomic<Int>(0)
+    private let lastProgress = Atomic<Int64>(monotonicMilliseconds())
+
+    func write(_ outbound: WebSocketOutboundWriter, _ frame: ByteBuffer) async throws {
+        if inFlight.add(1, ordering: .relaxed).oldValue == 0 {
+            lastProgress.store(monotonicMilliseconds(), ordering: .relaxed)
+        }
+        defer {
+            inFlight.subtract(1, ordering: .relaxed)
+            lastProgress.store(monotonicMilliseconds(), ordering: .relaxed)
+        }
+        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
+    }
+
+    func stalled(longerThan limit: Duration) -> Bool {
+        inFlight.load(ordering: .relaxed) > 0 && monotonicMilliseconds() - lastProgress.load(ordering: .relaxed) > limit.milliseconds
+    }
+}
+
+func monotonicMilliseconds() -> Int64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,109 @@
+import FirestreamLog
+import Foundation
+import HTTPTypes
+import Testing
+
+@testable import FirestreamGateway
+
+@Suite struct HMACTests {
+    @Test func sha256AndHMACMatchPublishedVectors() {
+        #expect(HMACSHA256.hexString(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(HMACSHA256.hexString(SHA256.hash([UInt8]())) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        #expect(HMACSHA256.hexString(SHA256.hash(long)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        // RFC 4231 test cases 1, 2 and 6.
+        #expect(HMACSHA256.hex(for: Array("Hi There".utf8), key: [UInt8](repeating: 0x0b, count: 20))
+            == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        #expect(HMACSHA256.hex(for: Array("what do ya want for nothing?".utf8), key: Array("Jefe".utf8))
+            == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(HMACSHA256.hex(for: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8), key: [UInt8](repeating: 0xaa, count: 131))
+            == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    }
+}
+
+@Suite(.serialized) struct SignedIngestTests {
+    let secret = Array("s3cret".utf8)
+
+    @Test func githubStyleSignaturesAreChecked() async throws {
+        let gateway = try await LiveGateway(signatures: ["hooks": SignatureCheck(scheme: .github, secret: secret)])
+        defer { Task { await gateway.stop() } }
+        let topic = try gateway.log.createTopic("hooks")
+        let body = #"{"action":"opened"}"#
+        let unsigned = try await gateway.send("POST", "/topics/hooks", body: body)
+        #expect(unsigned.status == 401)
+        #expect(try gateway.json(unsigned.body)["error"] as? String == "missing X-Hub-Signature-256 header: this topic only accepts signed requests")
+        let wrong = try await gateway.send("POST", "/topics/hooks", body: body, headers: ["X-Hub-Signature-256": "sha256=" + HMACSHA256.hex(for: Array(body.utf8), key: Array("other".utf8))])
+        #expect(wrong.status == 401)
+        let tampered = try await gateway.send("POST", "/topics/hooks", body: body + " ", headers: ["X-Hub-Signature-256": "sha256=" + HMACSHA256.hex(for: Array(body.utf8), key: secret)])
+        #expect(tampered.status == 401)
+        #expect(topic.recordCount == 0)
+        let good = try await gateway.send("POST", "/topics/hooks", body: body, headers: ["X-Hub-Signature-256": "sha256=" + HMACSHA256.hex(for: Array(body.utf8), key: secret)])
+        #expect(good.status == 200)
+        #expect(topic.recordCount == 1)
+        #expect(try await gateway.send("GET", "/ws/ingest/hooks").status == 401)
+        let metrics = try await gateway.metricsText()
+        #expect(metrics.contains("firestream_signature_failures_total 3"))
+        #expect(metrics.contains("firestream_http_responses_total{code=\"401\"} 4"))
+    }
+
+    @Test func stripeStyleSignaturesCheckTheTimestamp() async throws {
+        let gateway = try await LiveGateway(signatures: ["pay": SignatureCheck(scheme: .stripe(toleranceSeconds: 300), secret: secret)])
+        defer { Task { await gateway.stop() } }
+        let topic = try gateway.log.createTopic("pay")
+        let body = #"{"type":"charge.succeeded"}"#
+        let now = Int64(Date().timeIntervalSince1970)
+        func header(_ t: Int64) -> String { "t=\(t),v1=" + HMACSHA256.hex(for: Array("\(t).\(body)".utf8), key: secret) }
+        #expect(try await gateway.send("POST", "/topics/pay", body: body, headers: ["Stripe-Signature": header(now)]).status == 200)
+        let stale = try await gateway.send("POST", "/topics/pay", body: body, headers: ["Stripe-Signature": header(now - 3600)])
+        #expect(stale.status == 401)
+        #expect((try gateway.json(stale.body)["error"] as? String)?.contains("tolerance 300 s") == true)
+        #expect(try await gateway.send("POST", "/topics/pay", body: body, headers: ["Stripe-Signature": "t=\(now)"]).status == 401)
+        #expect(topic.recordCount == 1)
+    }
+}
+
+@Suite(.serialized) struct DashboardAndMetricsTests {
+    @Test func dashboardExplainsAMissingPlotly() async throws {
+        let gateway = try await LiveGateway(options: Gateway.Options(port: 0, plotly: .missing("Plotly.js was not found: the Python package plotly is not installed for python3.")))
+        defer { Task { await gateway.stop() } }
+        let page = try await gateway.send("GET", "/")
+        #expect(page.status == 503)
+        #expect(page.body.contains("python3 -m pip install plotly"))
+        #expect(page.body.contains("not installed for python3"))
+        #expect(try await gateway.send("GET", "/plotly.min.js").status == 404)
+    }
+
+    @Test func dashboardAndItsScriptAreServed() async throws {
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("plotly-\(UUID().uuidString).js").path
+        try "window.Plotly = {};".write(toFile: script, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        let gateway = try await LiveGateway(options: Gateway.Options(port: 0, plotly: PlotlyAsset.locate(explicit: script)))
+        defer { Task { await gateway.stop() } }
+        let page = try await gateway.send("GET", "/")
+        #expect(page.status == 200)
+        #expect(page.body.contains("<script src=\"/plotly.min.js\"></script>"))
+        #expect(try await gateway.send("GET", "/plotly.min.js").body == "window.Plotly = {};")
+        #expect(PlotlyAsset.locate(explicit: "/nonexistent/plotly.js") == .missing("Plotly.js was not found at /nonexistent/plotly.js (given with --plotly-js or FIRESTREAM_PLOTLY_JS)."))
+    }
+
+    @Test func metricsCoverTheLogTheAppsAndTheGateway() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-metrics-\(UUID().uuidString)").path
+        let log = try Log(directory: directory)
+        defer {
+            log.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let partition = try log.createTopic("in").partitions[0]
+        try await appendNumbered(partition, 0..<10)
+        let metrics = GatewayMetrics()
+        metrics.recordResponse(200)
+        metrics.recordResponse(404)
+        metrics.recordResponse(200)
+        let text = metrics.render(log: log, apps: [GatewayMetrics.AppPosition(app: "wiener", topic: "in", partition: 0, next: 4)])
+        #expect(text.contains("firestream_log_end_offset{topic=\"in\",partition=\"0\"} 10"))
+        #expect(text.contains("firestream_app_lag_records{app=\"wiener\",topic=\"in\",partition=\"0\"} 6"))
+        #expect(text.contains("firestream_http_responses_total{code=\"200\"} 2"))
+        #expect(text.contains("firestream_http_responses_total{code=\"404\"} 1"))
+        #expect(text.contains("# TYPE firestream_ws_clients gauge"))
+    }
+}
