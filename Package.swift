@@ -78,7 +78,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FirestreamCLITests",
-            dependencies: ["FirestreamCLI", "firestream", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire"]
+            dependencies: [
+                "FirestreamCLI", "firestream", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire",
+                .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ]
 )

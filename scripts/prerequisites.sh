@@ -44,3 +44,14 @@ require_swift() {
     exit 1
   fi
 }
+
+# Plotly.js for the dashboard, from the PyPI package `plotly` (never committed to this repo).
+require_plotly() {
+  if python3 -c 'import importlib.util, sys; sys.exit(0 if importlib.util.find_spec("plotly") else 1)' 2>/dev/null; then
+    return 0
+  fi
+  echo "==> python3 -m pip install plotly (the dashboard's Plotly.js)"
+  if ! python3 -m pip install --quiet plotly 2>/dev/null && ! python3 -m pip install --quiet --user plotly 2>/dev/null; then
+    python3 -m pip install --quiet --break-system-packages plotly
+  fi
+}
