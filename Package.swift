@@ -41,8 +41,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "FirestreamConnectors",
+            dependencies: [
+                "FirestreamConfig", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire",
+                .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .target(
             name: "FirestreamEmbedded",
-            dependencies: ["FirestreamConfig", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams"]
+            dependencies: ["FirestreamConfig", "FirestreamConnectors", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams"]
         ),
         .target(
             name: "FirestreamCLI",
@@ -68,6 +76,13 @@ let package = Package(
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire"]),
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog"]),
         .testTarget(name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams", "FirestreamExamples", "FirestreamJSON"]),
+        .testTarget(
+            name: "FirestreamConnectorsTests",
+            dependencies: [
+                "FirestreamConnectors", "FirestreamConfig", "FirestreamGateway", "FirestreamLog", "KafkaWire",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            ]
+        ),
         .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig", "FirestreamJSON"]),
         .testTarget(
             name: "FirestreamGatewayTests",

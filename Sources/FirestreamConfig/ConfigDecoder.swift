@@ -21,7 +21,7 @@ public struct ConfigDecoder {
 
     // MARK: The project
 
-    private mutating func project(_ root: ConfigNode) -> ProjectConfig {
+    mutating func project(_ root: ConfigNode) -> ProjectConfig {
         let path = ConfigPath.root
         var config = ProjectConfig(name: defaultName)
         guard case .object = root.value else {
@@ -30,7 +30,7 @@ public struct ConfigDecoder {
         }
         let fields = object(
             root, path,
-            keys: ["name", "replicaCount", "image", "service", "resources", "ingress", "services", "topics", "apps"])
+            keys: ["name", "replicaCount", "image", "service", "resources", "ingress", "services", "topics", "apps", "sources", "effects"])
         if let node = fields["name"], let name = string(node, path / "name") {
             if checkLabel(name, node, path / "name") { config.name = name }
         }
@@ -46,10 +46,13 @@ public struct ConfigDecoder {
         if let node = fields["services"] { config.services = services(node, path / "services") }
         if let node = fields["topics"] { config.topics = topics(node, path / "topics") }
         if let node = fields["apps"] { config.apps = apps(node, path / "apps") }
+        if let node = fields["sources"] { config.sources = sources(node, path / "sources") }
+        if let node = fields["effects"] { config.effects = effects(node, path / "effects") }
+        checkConnectorNames(config, root)
         return config
     }
 
-    private mutating func image(_ node: ConfigNode, _ path: ConfigPath) -> ImageConfig {
+    mutating func image(_ node: ConfigNode, _ path: ConfigPath) -> ImageConfig {
         var image = ImageConfig()
         let fields = object(node, path, keys: ["repository", "tag", "pullPolicy"])
         if let node = fields["repository"], let text = nonEmptyString(node, path / "repository") {
@@ -69,7 +72,7 @@ public struct ConfigDecoder {
         return image
     }
 
-    private mutating func serviceSpec(_ node: ConfigNode, _ path: ConfigPath) -> ServiceSpec {
+    mutating func serviceSpec(_ node: ConfigNode, _ path: ConfigPath) -> ServiceSpec {
         var spec = ServiceSpec()
         let fields = object(node, path, keys: ["ports"])
         guard let portsNode = fields["ports"], let items = array(portsNode, path / "ports") else { return spec }
@@ -95,7 +98,7 @@ public struct ConfigDecoder {
         return spec
     }
 
-    private mutating func resources(
+    mutating func resources(
         _ node: ConfigNode, _ path: ConfigPath, defaults: ResourceRequirements
     ) -> ResourceRequirements {
         var result = defaults
@@ -122,7 +125,7 @@ public struct ConfigDecoder {
         return result
     }
 
-    private mutating func resourceList(_ node: ConfigNode, _ path: ConfigPath, defaults: ResourceList) -> ResourceList {
+    mutating func resourceList(_ node: ConfigNode, _ path: ConfigPath, defaults: ResourceList) -> ResourceList {
         var list = defaults
         let fields = object(node, path, keys: ["cpu", "memory"])
         if let node = fields["cpu"] { list.cpu = quantity(node, path / "cpu", as: .cpu) ?? list.cpu }
@@ -130,7 +133,7 @@ public struct ConfigDecoder {
         return list
     }
 
-    private mutating func ingress(_ node: ConfigNode, _ path: ConfigPath) -> IngressConfig {
+    mutating func ingress(_ node: ConfigNode, _ path: ConfigPath) -> IngressConfig {
         var ingress = IngressConfig()
         let fields = object(node, path, keys: ["enabled", "external"])
         if let node = fields["enabled"], let flag = bool(node, path / "enabled") { ingress.enabled = flag }
@@ -145,7 +148,7 @@ public struct ConfigDecoder {
 
     // MARK: Services, topics, apps
 
-    private mutating func services(_ node: ConfigNode, _ path: ConfigPath) -> [ServiceConfig] {
+    mutating func services(_ node: ConfigNode, _ path: ConfigPath) -> [ServiceConfig] {
         guard let items = array(node, path) else { return [] }
         var result: [ServiceConfig] = []
         var firstIndex: [ServiceKind: Int] = [:]
@@ -199,7 +202,7 @@ public struct ConfigDecoder {
         return result
     }
 
-    private mutating func serviceKind(_ name: String, _ node: ConfigNode, _ path: ConfigPath) -> ServiceKind? {
+    mutating func serviceKind(_ name: String, _ node: ConfigNode, _ path: ConfigPath) -> ServiceKind? {
         if let kind = ServiceKind(named: name) { return kind }
         let known = ServiceKind.allCases.map(\.rawValue)
         if ServiceKind.proprietary.contains(name.lowercased()) {
@@ -214,7 +217,7 @@ public struct ConfigDecoder {
         return nil
     }
 
-    private mutating func persistence(_ node: ConfigNode, _ path: ConfigPath, kind: ServiceKind) -> Persistence? {
+    mutating func persistence(_ node: ConfigNode, _ path: ConfigPath, kind: ServiceKind) -> Persistence? {
         let fields = object(node, path, keys: ["size"])
         guard kind.isStateful else {
             error(
@@ -233,7 +236,7 @@ public struct ConfigDecoder {
         return persistence
     }
 
-    private mutating func topics(_ node: ConfigNode, _ path: ConfigPath) -> [TopicConfig] {
+    mutating func topics(_ node: ConfigNode, _ path: ConfigPath) -> [TopicConfig] {
         guard let items = array(node, path) else { return [] }
         var result: [TopicConfig] = []
         var firstIndex: [String: Int] = [:]
@@ -274,16 +277,16 @@ public struct ConfigDecoder {
         return result
     }
 
-    private mutating func signature(_ node: ConfigNode, _ path: ConfigPath) -> SignatureConfig? {
-        let fields = object(node, path, keys: ["scheme", "secret_env", "header", "tolerance"])
+    mutating func signature(_ node: ConfigNode, _ path: ConfigPath) -> SignatureConfig? {
+        let fields = object(node, path, keys: ["scheme", "secretEnv", "header", "tolerance"])
         guard case .object = node.value else { return nil }
-        guard let envNode = required("secret_env", in: fields, of: node, path), let env = nonEmptyString(envNode, path / "secret_env") else {
+        guard let envNode = required("secretEnv", in: fields, of: node, path), let env = nonEmptyString(envNode, path / "secretEnv") else {
             return nil
         }
         var config = SignatureConfig(secretEnv: env)
         if env.contains(where: { !($0.isLetter || $0.isNumber || $0 == "_") }) {
             error(
-                at: envNode, path / "secret_env", "\"\(env)\" is not an environment variable name",
+                at: envNode, path / "secretEnv", "\"\(env)\" is not an environment variable name",
                 hint: "name the variable that holds the secret (letters, digits, _), never the secret itself")
         }
         if let schemeNode = fields["scheme"], let text = string(schemeNode, path / "scheme") {
@@ -314,7 +317,7 @@ public struct ConfigDecoder {
         return config
     }
 
-    private mutating func retention(_ node: ConfigNode, _ path: ConfigPath) -> Retention {
+    mutating func retention(_ node: ConfigNode, _ path: ConfigPath) -> Retention {
         var retention = Retention()
         let fields = object(node, path, keys: ["time", "bytes"])
         if let node = fields["time"], let text = string(node, path / "time") {
@@ -338,7 +341,7 @@ public struct ConfigDecoder {
         return retention
     }
 
-    private mutating func apps(_ node: ConfigNode, _ path: ConfigPath) -> [AppConfig] {
+    mutating func apps(_ node: ConfigNode, _ path: ConfigPath) -> [AppConfig] {
         guard let items = array(node, path) else { return [] }
         var result: [AppConfig] = []
         var firstIndex: [String: Int] = [:]
@@ -378,7 +381,7 @@ public struct ConfigDecoder {
     // MARK: Names
 
     /// Checks a DNS-1123 label (Kubernetes object names); reports and returns false otherwise.
-    private mutating func checkLabel(_ name: String, _ node: ConfigNode, _ path: ConfigPath) -> Bool {
+    mutating func checkLabel(_ name: String, _ node: ConfigNode, _ path: ConfigPath) -> Bool {
         if let problem = NameRules.dns1123LabelProblem(name) {
             let fixed = NameRules.suggestedLabel(from: name)
             error(
@@ -389,7 +392,7 @@ public struct ConfigDecoder {
         return true
     }
 
-    private mutating func checkTopicName(_ name: String, _ node: ConfigNode, _ path: ConfigPath) -> Bool {
+    mutating func checkTopicName(_ name: String, _ node: ConfigNode, _ path: ConfigPath) -> Bool {
         if let problem = NameRules.topicNameProblem(name) {
             error(at: node, path, "\"\(name)\" is not a valid topic name: \(problem)")
             return false
@@ -401,7 +404,7 @@ public struct ConfigDecoder {
 
     /// The members of an object with the allowed `keys`; reports a wrong type, duplicate keys and
     /// unknown keys (with a "did you mean").
-    private mutating func object(_ node: ConfigNode, _ path: ConfigPath, keys: [String]) -> [String: ConfigNode] {
+    mutating func object(_ node: ConfigNode, _ path: ConfigPath, keys: [String]) -> [String: ConfigNode] {
         guard case .object(let members) = node.value else {
             error(at: node, path, "expected an object, found \(node.kindDescription)")
             return [:]
@@ -427,7 +430,7 @@ public struct ConfigDecoder {
         return fields
     }
 
-    private mutating func required(
+    mutating func required(
         _ key: String, in fields: [String: ConfigNode], of node: ConfigNode, _ path: ConfigPath
     ) -> ConfigNode? {
         if let value = fields[key] { return value }
@@ -435,12 +438,12 @@ public struct ConfigDecoder {
         return nil
     }
 
-    private func member(_ key: String, of node: ConfigNode) -> ConfigNode? {
+    func member(_ key: String, of node: ConfigNode) -> ConfigNode? {
         guard case .object(let members) = node.value else { return nil }
         return members.first { $0.key == key }?.value
     }
 
-    private mutating func array(_ node: ConfigNode, _ path: ConfigPath) -> [ConfigNode]? {
+    mutating func array(_ node: ConfigNode, _ path: ConfigPath) -> [ConfigNode]? {
         guard case .array(let items) = node.value else {
             error(at: node, path, "expected an array ([ … ]), found \(node.kindDescription)")
             return nil
@@ -448,7 +451,7 @@ public struct ConfigDecoder {
         return items
     }
 
-    private mutating func string(_ node: ConfigNode, _ path: ConfigPath) -> String? {
+    mutating func string(_ node: ConfigNode, _ path: ConfigPath) -> String? {
         switch node.value {
         case .string(let text): return text
         case .number(let text):
@@ -459,7 +462,7 @@ public struct ConfigDecoder {
         return nil
     }
 
-    private mutating func nonEmptyString(_ node: ConfigNode, _ path: ConfigPath) -> String? {
+    mutating func nonEmptyString(_ node: ConfigNode, _ path: ConfigPath) -> String? {
         guard let text = string(node, path) else { return nil }
         if text.trimmingCharacters(in: .whitespaces).isEmpty {
             error(at: node, path, "must not be empty")
@@ -468,7 +471,7 @@ public struct ConfigDecoder {
         return text
     }
 
-    private mutating func int(_ node: ConfigNode, _ path: ConfigPath, in range: ClosedRange<Int>? = nil) -> Int? {
+    mutating func int(_ node: ConfigNode, _ path: ConfigPath, in range: ClosedRange<Int>? = nil) -> Int? {
         let value: Int
         switch node.value {
         case .number(let text):
@@ -495,7 +498,7 @@ public struct ConfigDecoder {
         return value
     }
 
-    private mutating func bool(_ node: ConfigNode, _ path: ConfigPath) -> Bool? {
+    mutating func bool(_ node: ConfigNode, _ path: ConfigPath) -> Bool? {
         switch node.value {
         case .bool(let flag): return flag
         case .string(let text) where ["true", "false"].contains(text.lowercased()):
@@ -506,7 +509,7 @@ public struct ConfigDecoder {
         return nil
     }
 
-    private mutating func quantity(_ node: ConfigNode, _ path: ConfigPath, as kind: Quantity.Kind) -> Quantity? {
+    mutating func quantity(_ node: ConfigNode, _ path: ConfigPath, as kind: Quantity.Kind) -> Quantity? {
         let text: String
         switch node.value {
         case .string(let written), .number(let written): text = written
@@ -524,22 +527,22 @@ public struct ConfigDecoder {
 
     // MARK: Reporting
 
-    private func suggestion(for word: String, among candidates: [String], listing intro: String) -> String {
+    func suggestion(for word: String, among candidates: [String], listing intro: String) -> String {
         if let close = Suggestion.closest(to: word, in: candidates) {
             return "did you mean \"\(close)\"?"
         }
         return "\(intro) \(candidates.joined(separator: ", "))"
     }
 
-    private mutating func error(at node: ConfigNode, _ path: ConfigPath, _ message: String, hint: String? = nil) {
+    mutating func error(at node: ConfigNode, _ path: ConfigPath, _ message: String, hint: String? = nil) {
         error(at: node.location, path, message, hint: hint)
     }
 
-    private mutating func error(at location: SourceLocation, _ path: ConfigPath, _ message: String, hint: String? = nil) {
+    mutating func error(at location: SourceLocation, _ path: ConfigPath, _ message: String, hint: String? = nil) {
         diagnostics.append(Diagnostic(.error, path: path, at: location, message, hint: hint))
     }
 
-    private mutating func warning(at node: ConfigNode, _ path: ConfigPath, _ message: String, hint: String? = nil) {
+    mutating func warning(at node: ConfigNode, _ path: ConfigPath, _ message: String, hint: String? = nil) {
         diagnostics.append(Diagnostic(.warning, path: path, at: node.location, message, hint: hint))
     }
 }

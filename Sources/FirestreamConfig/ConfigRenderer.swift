@@ -33,7 +33,51 @@ public enum ConfigRenderer {
             ("services", .array(config.services.map(tree))),
             ("topics", .array(config.topics.map(tree))),
             ("apps", .array(config.apps.map(tree))),
-        ])
+        ] + (config.sources.isEmpty ? [] : [("sources", .array(config.sources.map(tree)))])
+            + (config.effects.isEmpty ? [] : [("effects", .array(config.effects.map(tree)))]))
+    }
+
+    private static func tree(_ source: SourceConfig) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("name", .string(source.name)), ("kind", .string(source.kind.rawValue)), ("enabled", .bool(source.enabled)),
+            ("topic", .string(source.topic)), ("url", .string(source.url)),
+        ]
+        if let key = source.key { members.append(("key", .string(key))) }
+        if !source.headers.isEmpty { members.append(("headers", headers(source.headers))) }
+        switch source.kind {
+        case .websocket:
+            if let subscribe = source.subscribe { members.append(("subscribe", .string(subscribe))) }
+            members.append(("reconnect", tree(source.reconnect)))
+        case .rest:
+            members.append(("interval", .string(source.interval.text)))
+            if let items = source.items { members.append(("items", .string(items))) }
+            if let dedupe = source.dedupe { members.append(("dedupe", .string(dedupe))) }
+        }
+        return .object(members)
+    }
+
+    private static func tree(_ effect: EffectConfig) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("name", .string(effect.name)), ("kind", .string(effect.kind.rawValue)), ("enabled", .bool(effect.enabled)),
+            ("topic", .string(effect.topic)), ("url", .string(effect.url)),
+        ]
+        if !effect.headers.isEmpty { members.append(("headers", headers(effect.headers))) }
+        members += [
+            ("body", .string(effect.body.rawValue)), ("start", .string(effect.start.rawValue)),
+            ("batch", .number(String(effect.batch))), ("maxAttempts", .number(String(effect.maxAttempts))),
+            ("backoff", tree(effect.backoff)), ("timeout", .string(effect.timeout.text)),
+        ]
+        if let signature = effect.signature { members.append(("signature", tree(signature))) }
+        members.append(("deadLetter", .string(effect.deadLetter)))
+        return .object(members)
+    }
+
+    private static func tree(_ backoff: Backoff) -> JSONValue {
+        .object([("initial", .string(backoff.initial.text)), ("max", .string(backoff.max.text))])
+    }
+
+    private static func headers(_ headers: [String: String]) -> JSONValue {
+        .object(headers.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
     }
 
     private static func tree(_ service: ServiceConfig) -> JSONValue {
@@ -78,7 +122,7 @@ public enum ConfigRenderer {
     }
 
     private static func tree(_ signature: SignatureConfig) -> JSONValue {
-        var members: [(String, JSONValue)] = [("scheme", .string(signature.scheme.rawValue)), ("secret_env", .string(signature.secretEnv))]
+        var members: [(String, JSONValue)] = [("scheme", .string(signature.scheme.rawValue)), ("secretEnv", .string(signature.secretEnv))]
         switch signature.scheme {
         case .hmacSHA256: members.append(("header", .string(signature.header)))
         case .stripe: members.append(("tolerance", .string(signature.tolerance.text)))

@@ -16,6 +16,10 @@ public struct ProjectConfig: Sendable, Equatable {
     public var topics: [TopicConfig]
     /// Stream apps to run.
     public var apps: [AppConfig]
+    /// Connectors that bring data in (WebSocket clients, REST pollers).
+    public var sources: [SourceConfig] = []
+    /// Connectors that send records out (webhooks).
+    public var effects: [EffectConfig] = []
 
     public init(
         name: String, replicaCount: Int = 1, image: ImageConfig = ImageConfig(), service: ServiceSpec = ServiceSpec(),

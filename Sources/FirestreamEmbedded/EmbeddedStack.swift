@@ -1,4 +1,5 @@
 import FirestreamConfig
+import FirestreamConnectors
 import FirestreamGateway
 import FirestreamLog
 import FirestreamStreams
@@ -36,9 +37,11 @@ public struct EmbeddedStack: Sendable {
         self.options = options
     }
 
-    /// The apps that will run: the config's enabled apps, or the demo when it declares none.
+    /// The apps that will run: the config's enabled apps, or the demo when it declares no apps,
+    /// sources or effects.
     public var apps: [AppConfig] {
-        config.apps.isEmpty ? AppCatalog.demo(project: config.name) : config.apps.filter(\.enabled)
+        config.apps.isEmpty && config.sources.isEmpty && config.effects.isEmpty
+            ? AppCatalog.demo(project: config.name) : config.apps.filter(\.enabled)
     }
 
     /// Runs until the calling task is cancelled (Ctrl-C / SIGTERM), then lets every app finish its
@@ -58,6 +61,7 @@ public struct EmbeddedStack: Sendable {
         }
         let signatures = try signatureChecks()
         let runnables = try apps.map { try AppCatalog.runnable(for: $0, project: config.name, overrides: options.overrides) }
+            + connectors(report: report)
         let runtime = StreamRuntime(log: log, runnables: runnables)
         for runnable in runnables { try runnable.prepare(log) }
 
@@ -107,6 +111,29 @@ public struct EmbeddedStack: Sendable {
         report("Stopped: every app finished its step and its outputs are durable. \(status(runnables))")
     }
 
+    /// The config's enabled sources and effects.
+    private func connectors(report: @escaping @Sendable (String) -> Void) throws -> [any Runnable] {
+        var runnables: [any Runnable] = []
+        for source in config.sources where source.enabled {
+            switch source.kind {
+            case .websocket: runnables.append(WebSocketSource(source, report: report))
+            case .rest: runnables.append(RestPollingSource(source, report: report))
+            }
+        }
+        for effect in config.effects where effect.enabled {
+            var secret: [UInt8]?
+            if let signature = effect.signature {
+                guard let value = ProcessInfo.processInfo.environment[signature.secretEnv], !value.isEmpty else {
+                    throw StackError(
+                        "effects \"\(effect.name)\": signature.secretEnv names \(signature.secretEnv), which is not set; export \(signature.secretEnv)=<secret> before firestream up")
+                }
+                secret = Array(value.utf8)
+            }
+            runnables.append(WebhookEffect(effect, secret: secret, report: report))
+        }
+        return runnables
+    }
+
     /// The configured signature checks, with their secrets read from the environment.
     private func signatureChecks() throws -> [String: SignatureCheck] {
         var checks: [String: SignatureCheck] = [:]
@@ -114,7 +141,7 @@ public struct EmbeddedStack: Sendable {
             guard let signature = topic.signature else { continue }
             guard let secret = ProcessInfo.processInfo.environment[signature.secretEnv], !secret.isEmpty else {
                 throw StackError(
-                    "topics \"\(topic.name)\": signature.secret_env names \(signature.secretEnv), which is not set; export \(signature.secretEnv)=<secret> before firestream up")
+                    "topics \"\(topic.name)\": signature.secretEnv names \(signature.secretEnv), which is not set; export \(signature.secretEnv)=<secret> before firestream up")
             }
             let scheme: SignatureCheck.Scheme
             switch signature.scheme {

@@ -82,7 +82,17 @@ public enum IngestBody {
 
     /// The value at an RFC 6901 pointer, as key text: strings as they are, numbers and booleans
     /// as written. Nil when the path does not exist or leads to an object, array or null.
-    static func resolve(_ pointer: String, in value: JSONValue) -> String? {
+    public static func resolve(_ pointer: String, in value: JSONValue) -> String? {
+        switch node(at: pointer, in: value) {
+        case .string(let text): return text
+        case .number(let text): return text
+        case .bool(let flag): return flag ? "true" : "false"
+        default: return nil
+        }
+    }
+
+    /// The value at an RFC 6901 pointer; nil when the path does not exist.
+    public static func node(at pointer: String, in value: JSONValue) -> JSONValue? {
         guard pointer.hasPrefix("/") else { return nil }
         var current = value
         for token in pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
@@ -98,11 +108,6 @@ public enum IngestBody {
                 return nil
             }
         }
-        switch current {
-        case .string(let text): return text
-        case .number(let text): return text
-        case .bool(let flag): return flag ? "true" : "false"
-        default: return nil
-        }
+        return current
     }
 }

@@ -7,13 +7,16 @@ import KafkaWire
 /// is valid JSON is embedded as JSON; anything else as a string.
 public enum RecordJSON {
     public static func render(topic: String, partition: Int, _ record: ConsumerRecord) -> String {
-        var value = "null"
-        if let bytes = record.value {
-            let text = String(decoding: bytes, as: UTF8.self)
-            let parsed = JSONParser.parse(text)
-            value = parsed.root != nil && parsed.diagnostics.isEmpty ? text : JSONText.quote(text)
-        }
+        let value = value(record)
         let key = record.key.map { JSONText.quote(String(decoding: $0, as: UTF8.self)) } ?? "null"
         return "{\"topic\":\(JSONText.quote(topic)),\"partition\":\(partition),\"offset\":\(record.offset),\"key\":\(key),\"timestamp\":\(record.timestamp),\"value\":\(value)}"
+    }
+
+    /// The record's value as JSON: itself when it is JSON, else a string; `null` when absent.
+    public static func value(_ record: ConsumerRecord) -> String {
+        guard let bytes = record.value else { return "null" }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let parsed = JSONParser.parse(text)
+        return parsed.root != nil && parsed.diagnostics.isEmpty ? text : JSONText.quote(text)
     }
 }

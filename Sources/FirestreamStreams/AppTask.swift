@@ -24,7 +24,7 @@ public final class AppCounters: Sendable {
     /// Where the app stands in each of its input partitions.
     public var inputPositions: [InputPosition: Int64] { positions.withLock { $0 } }
 
-    func record(position: Int64, topic: String, partition: Int) {
+    public func record(position: Int64, topic: String, partition: Int) {
         positions.withLock { $0[InputPosition(topic: topic, partition: partition)] = position }
     }
 }

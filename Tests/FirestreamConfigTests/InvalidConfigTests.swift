@@ -234,6 +234,40 @@ let invalidCases: [InvalidCase] = [
         name: "app settings not an object", text: #"{"apps": [{"name": "w", "kind": "wiener", "settings": 3}]}"#,
         expected: [("apps[0].settings", "1:55", "expected an object of app settings, found a number")]),
 
+    // MARK: Sources, effects, signatures
+    InvalidCase(
+        name: "source kind misspelt", text: #"{"sources": [{"name": "s", "kind": "websockt", "topic": "t", "url": "ws://x/y"}]}"#,
+        expected: [("sources[0].kind", "1:36", "unknown source kind \"websockt\"")], hint: "did you mean \"websocket\"?"),
+    InvalidCase(
+        name: "websocket source with an http URL", text: #"{"sources": [{"name": "s", "kind": "websocket", "topic": "t", "url": "http://x/y"}]}"#,
+        expected: [("sources[0].url", "1:70", "\"http://x/y\" is not a ws or wss URL")]),
+    InvalidCase(
+        name: "rest source with a websocket-only key", text: #"{"sources": [{"name": "s", "kind": "rest", "topic": "t", "url": "http://x/y", "subscribe": "hi"}]}"#,
+        expected: [("sources[0].subscribe", "1:79", "unknown key \"subscribe\"")]),
+    InvalidCase(
+        name: "rest interval in words", text: #"{"sources": [{"name": "s", "kind": "rest", "topic": "t", "url": "http://x/y", "interval": "often"}]}"#,
+        expected: [("sources[0].interval", "1:91", "\"often\" is not a duration")]),
+    InvalidCase(
+        name: "dedupe that is not a pointer", text: #"{"sources": [{"name": "s", "kind": "rest", "topic": "t", "url": "http://x/y", "dedupe": "id"}]}"#,
+        expected: [("sources[0].dedupe", "1:89", "\"id\" is not a JSON pointer")]),
+    InvalidCase(
+        name: "webhook without a url", text: #"{"effects": [{"name": "e", "kind": "webhook", "topic": "t"}]}"#,
+        expected: [("effects[0]", "1:14", "missing required key \"url\"")]),
+    InvalidCase(
+        name: "webhook batch of zero", text: #"{"effects": [{"name": "e", "kind": "webhook", "topic": "t", "url": "https://x/h", "batch": 0}]}"#,
+        expected: [("effects[0].batch", "1:92", "must be 1 or more, found 0")]),
+    InvalidCase(
+        name: "webhook back-off upside down",
+        text: #"{"effects": [{"name": "e", "kind": "webhook", "topic": "t", "url": "https://x/h", "backoff": {"initial": "1m", "max": "1s"}}]}"#,
+        expected: [("effects[0].backoff", "1:119", "max (1s) is shorter than initial (1m)")]),
+    InvalidCase(
+        name: "signature secret written inline", text: #"{"topics": [{"name": "t", "signature": {"secretEnv": "abc-123!"}}]}"#,
+        expected: [("topics[0].signature.secretEnv", "1:54", "\"abc-123!\" is not an environment variable name")]),
+    InvalidCase(
+        name: "connector name clashes with an app",
+        text: #"{"apps": [{"name": "w", "kind": "wiener"}], "effects": [{"name": "w", "kind": "webhook", "topic": "t", "url": "http://x/y"}]}"#,
+        expected: [("effects", "1:56", "the name \"w\" is used twice among apps, sources and effects")]),
+
     // MARK: YAML positions
     InvalidCase(
         name: "YAML unknown key", format: .yaml, text: "name: demo\nservices:\n  - service_name: kafka\n    replicas: 3\n",

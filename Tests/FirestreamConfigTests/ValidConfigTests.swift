@@ -112,3 +112,34 @@ import Testing
         #expect(result.diagnostics.first?.location == SourceLocation(line: 1, column: 11))
     }
 }
+
+@Suite struct ConnectorConfigTests {
+    @Test func sourcesEffectsAndSignaturesDecodeWithDefaultsAndRoundTrip() throws {
+        let text = """
+            {
+              "topics": [{"name": "hooks", "signature": {"scheme": "github", "secretEnv": "HOOK_SECRET"}}],
+              "sources": [
+                {"name": "ticker", "kind": "websocket", "topic": "ticks", "url": "wss://example.com/feed", "subscribe": "{\\"op\\":\\"sub\\"}"},
+                {"name": "weather", "kind": "rest", "topic": "weather", "url": "https://example.com/obs", "interval": "1m", "items": "/data", "dedupe": "/id"}
+              ],
+              "effects": [
+                {"name": "alerts", "kind": "webhook", "topic": "wiener", "url": "https://example.com/hook", "batch": 50,
+                 "signature": {"secretEnv": "ALERT_SECRET"}}
+              ]
+            }
+            """
+        let (config, diagnostics) = ConfigLoader.parse(text, format: .json, defaultName: "x")
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        let parsed = try #require(config)
+        #expect(parsed.topics[0].signature == SignatureConfig(scheme: .github, secretEnv: "HOOK_SECRET"))
+        #expect(parsed.sources.map(\.kind) == [.websocket, .rest])
+        #expect(parsed.sources[0].reconnect.max.text == "30s")
+        #expect(parsed.sources[1].interval.milliseconds == 60_000)
+        let effect = parsed.effects[0]
+        #expect(effect.batch == 50 && effect.maxAttempts == 5 && effect.deadLetter == "alerts.dlq" && effect.body == .records)
+        #expect(effect.signature?.header == "X-Firestream-Signature")
+        let rendered = JSONText.render(ConfigRenderer.tree(parsed))
+        let (again, _) = ConfigLoader.parse(rendered, format: .json, defaultName: "x")
+        #expect(again == parsed)
+    }
+}

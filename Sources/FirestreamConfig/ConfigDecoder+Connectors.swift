@@ -1,0 +1,173 @@
+import FirestreamJSON
+
+/// Decoding of `sources` and `effects`: each kind has its own keys, and every URL, duration,
+/// pointer and topic name is checked with its position.
+extension ConfigDecoder {
+    mutating func sources(_ node: ConfigNode, _ path: ConfigPath) -> [SourceConfig] {
+        guard let items = array(node, path) else { return [] }
+        var result: [SourceConfig] = []
+        for (index, item) in items.enumerated() {
+            let itemPath = path / index
+            guard case .object = item.value else {
+                error(at: item, itemPath, "expected a source object ({\"name\": …, \"kind\": …}), found \(item.kindDescription)")
+                continue
+            }
+            let kindNames = SourceConfig.Kind.allCases.map(\.rawValue)
+            guard let kindNode = member("kind", of: item) else {
+                error(at: item, itemPath, "missing required key \"kind\"", hint: "one of: \(kindNames.joined(separator: ", "))")
+                continue
+            }
+            guard let kindText = string(kindNode, itemPath / "kind") else { continue }
+            guard let kind = SourceConfig.Kind(rawValue: kindText) else {
+                error(at: kindNode, itemPath / "kind", "unknown source kind \"\(kindText)\"", hint: suggestion(for: kindText, among: kindNames, listing: "source kinds are"))
+                continue
+            }
+            let common = ["name", "kind", "enabled", "topic", "url", "key", "headers"]
+            let specific = kind == .websocket ? ["subscribe", "reconnect"] : ["interval", "items", "dedupe"]
+            let fields = object(item, itemPath, keys: common + specific)
+            guard let (name, topic, url) = connectorBasics(fields, item, itemPath, schemes: kind == .websocket ? ["ws", "wss"] : ["http", "https"])
+            else { continue }
+            var source = SourceConfig(name: name, kind: kind, topic: topic, url: url)
+            if let node = fields["enabled"], let flag = bool(node, itemPath / "enabled") { source.enabled = flag }
+            if let node = fields["key"] { source.key = pointer(node, itemPath / "key") }
+            if let node = fields["headers"] { source.headers = headers(node, itemPath / "headers") }
+            if let node = fields["subscribe"], let text = string(node, itemPath / "subscribe") { source.subscribe = text }
+            if let node = fields["reconnect"] { source.reconnect = backoff(node, itemPath / "reconnect", defaults: source.reconnect) }
+            if let node = fields["interval"], let duration = duration(node, itemPath / "interval") { source.interval = duration }
+            if let node = fields["items"] { source.items = pointer(node, itemPath / "items") }
+            if let node = fields["dedupe"] { source.dedupe = pointer(node, itemPath / "dedupe") }
+            result.append(source)
+        }
+        return result
+    }
+
+    mutating func effects(_ node: ConfigNode, _ path: ConfigPath) -> [EffectConfig] {
+        guard let items = array(node, path) else { return [] }
+        var result: [EffectConfig] = []
+        for (index, item) in items.enumerated() {
+            let itemPath = path / index
+            guard case .object = item.value else {
+                error(at: item, itemPath, "expected an effect object ({\"name\": …, \"kind\": \"webhook\"}), found \(item.kindDescription)")
+                continue
+            }
+            let fields = object(
+                item, itemPath,
+                keys: ["name", "kind", "enabled", "topic", "url", "headers", "body", "start", "batch", "maxAttempts", "backoff", "timeout", "signature", "deadLetter"])
+            guard let kindNode = required("kind", in: fields, of: item, itemPath), let kindText = string(kindNode, itemPath / "kind") else { continue }
+            guard let kind = EffectConfig.Kind(rawValue: kindText) else {
+                error(
+                    at: kindNode, itemPath / "kind", "unknown effect kind \"\(kindText)\"",
+                    hint: suggestion(for: kindText, among: EffectConfig.Kind.allCases.map(\.rawValue), listing: "effect kinds are"))
+                continue
+            }
+            guard let (name, topic, url) = connectorBasics(fields, item, itemPath, schemes: ["http", "https"]) else { continue }
+            var effect = EffectConfig(name: name, kind: kind, topic: topic, url: url)
+            if let node = fields["enabled"], let flag = bool(node, itemPath / "enabled") { effect.enabled = flag }
+            if let node = fields["headers"] { effect.headers = headers(node, itemPath / "headers") }
+            if let node = fields["body"], let value: EffectConfig.Body = choice(node, itemPath / "body") { effect.body = value }
+            if let node = fields["start"], let value: EffectConfig.Start = choice(node, itemPath / "start") { effect.start = value }
+            if let node = fields["batch"], let count = int(node, itemPath / "batch", in: 1...10_000) { effect.batch = count }
+            if let node = fields["maxAttempts"], let count = int(node, itemPath / "maxAttempts", in: 1...1000) { effect.maxAttempts = count }
+            if let node = fields["backoff"] { effect.backoff = backoff(node, itemPath / "backoff", defaults: effect.backoff) }
+            if let node = fields["timeout"], let value = duration(node, itemPath / "timeout") { effect.timeout = value }
+            if let node = fields["signature"], let value = signature(node, itemPath / "signature") {
+                if value.scheme == .stripe {
+                    error(at: node, itemPath / "signature" / "scheme", "effects sign with hmac-sha256 or github, not stripe")
+                } else {
+                    effect.signature = value
+                }
+            }
+            if let node = fields["deadLetter"], let text = string(node, itemPath / "deadLetter"), checkTopicName(text, node, itemPath / "deadLetter") {
+                effect.deadLetter = text
+            }
+            result.append(effect)
+        }
+        return result
+    }
+
+    /// Name, topic and URL, required by every connector.
+    private mutating func connectorBasics(_ fields: [String: ConfigNode], _ item: ConfigNode, _ path: ConfigPath, schemes: [String])
+        -> (String, String, String)?
+    {
+        let nameNode = required("name", in: fields, of: item, path)
+        let topicNode = required("topic", in: fields, of: item, path)
+        let urlNode = required("url", in: fields, of: item, path)
+        guard let nameNode, let name = string(nameNode, path / "name"), checkLabel(name, nameNode, path / "name") else { return nil }
+        guard let topicNode, let topic = string(topicNode, path / "topic"), checkTopicName(topic, topicNode, path / "topic") else { return nil }
+        guard let urlNode, let url = string(urlNode, path / "url") else { return nil }
+        let scheme = url.split(separator: ":", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+        guard schemes.contains(scheme), url.contains("://"), url.split(separator: "/", omittingEmptySubsequences: true).count >= 2 else {
+            error(
+                at: urlNode, path / "url", "\"\(url)\" is not a \(schemes.joined(separator: " or ")) URL",
+                hint: "e.g. \"\(schemes[0])://example.com/path\"")
+            return nil
+        }
+        return (name, topic, url)
+    }
+
+    private mutating func pointer(_ node: ConfigNode, _ path: ConfigPath) -> String? {
+        guard let text = string(node, path) else { return nil }
+        guard text.hasPrefix("/") else {
+            error(at: node, path, "\"\(text)\" is not a JSON pointer", hint: "write it as \"/\(text)\" (RFC 6901: a '/' before each field name)")
+            return nil
+        }
+        return text
+    }
+
+    private mutating func duration(_ node: ConfigNode, _ path: ConfigPath) -> ConfigDuration? {
+        guard let text = string(node, path) else { return nil }
+        guard let value = ConfigDuration.parse(text) else {
+            error(at: node, path, "\"\(text)\" is not a duration", hint: "a whole number and a unit (ms, s, m, h, d), e.g. \"30s\"")
+            return nil
+        }
+        return value
+    }
+
+    private mutating func backoff(_ node: ConfigNode, _ path: ConfigPath, defaults: Backoff) -> Backoff {
+        var result = defaults
+        let fields = object(node, path, keys: ["initial", "max"])
+        if let value = fields["initial"].flatMap({ duration($0, path / "initial") }) { result.initial = value }
+        if let value = fields["max"].flatMap({ duration($0, path / "max") }) { result.max = value }
+        if result.max.milliseconds < result.initial.milliseconds, let node = fields["max"] ?? fields["initial"] {
+            error(at: node, path, "max (\(result.max)) is shorter than initial (\(result.initial))")
+        }
+        return result
+    }
+
+    private mutating func headers(_ node: ConfigNode, _ path: ConfigPath) -> [String: String] {
+        guard case .object(let members) = node.value else {
+            error(at: node, path, "expected an object of header names and values, found \(node.kindDescription)")
+            return [:]
+        }
+        var result: [String: String] = [:]
+        for member in members {
+            guard let value = string(member.value, path / member.key) else { continue }
+            if member.key.isEmpty || member.key.contains(where: { $0 == ":" || $0 == " " || !$0.isASCII }) {
+                error(at: member.keyLocation, path / member.key, "\"\(member.key)\" is not an HTTP header name")
+                continue
+            }
+            result[member.key] = value
+        }
+        return result
+    }
+
+    private mutating func choice<T: RawRepresentable & CaseIterable>(_ node: ConfigNode, _ path: ConfigPath) -> T? where T.RawValue == String {
+        guard let text = string(node, path) else { return nil }
+        if let value = T(rawValue: text) { return value }
+        let names = T.allCases.map(\.rawValue)
+        error(at: node, path, "\"\(text)\" is not one of: \(names.joined(separator: ", "))", hint: suggestion(for: text, among: names, listing: "choices are"))
+        return nil
+    }
+
+    /// Connector names share one namespace with apps (they appear side by side in status lines).
+    mutating func checkConnectorNames(_ config: ProjectConfig, _ root: ConfigNode) {
+        var seen = Set(config.apps.map(\.name))
+        let names = config.sources.map { ($0.name, "sources") } + config.effects.map { ($0.name, "effects") }
+        for (name, section) in names {
+            if !seen.insert(name).inserted {
+                let node = member(section, of: root) ?? root
+                error(at: node, ConfigPath.root / section, "the name \"\(name)\" is used twice among apps, sources and effects", hint: "give each its own name")
+            }
+        }
+    }
+}

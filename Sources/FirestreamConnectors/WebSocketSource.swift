@@ -1,0 +1,85 @@
+import FirestreamConfig
+import FirestreamGateway
+import FirestreamLog
+import FirestreamStreams
+import Foundation
+import HTTPTypes
+import KafkaWire
+import Logging
+import WSClient
+
+/// Connects to a WebSocket server and appends every text message (one JSON value, or an array
+/// of them) to a topic, durably, in arrival order. Messages that are not JSON go to `<name>.dlq`
+/// with the reason. A dropped connection is retried with exponential back-off and jitter; the
+/// back-off resets after a connection that stayed up for 30 seconds.
+public struct WebSocketSource: Runnable {
+    public let config: SourceConfig
+    public let counters = AppCounters()
+    private let report: @Sendable (String) -> Void
+
+    public init(_ config: SourceConfig, report: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.config = config
+        self.report = report
+    }
+
+    public var name: String { config.name }
+    public var summary: String { "\(config.name) (websocket source) \(config.url) → \(config.topic)" }
+    var deadLetterTopic: String { "\(config.name).dlq" }
+
+    public func prepare(_ log: Log) throws {
+        _ = try log.ensureTopic(config.topic)
+        _ = try log.ensureTopic(deadLetterTopic)
+    }
+
+    public func run(_ log: Log) async throws {
+        try prepare(log)
+        let topic = try log.topic(config.topic)
+        let deadLetters = try log.topic(deadLetterTopic)
+        let schedule = RetrySchedule(initialMilliseconds: config.reconnect.initial.milliseconds, maxMilliseconds: config.reconnect.max.milliseconds)
+        var headers = HTTPFields()
+        for (name, value) in config.headers { if let field = HTTPField.Name(name) { headers[field] = value } }
+        let logger = Logger(label: "firestream.source.\(config.name)") { _ in SwiftLogNoOpLogHandler() }
+        var failures = 0
+        while !Task.isCancelled {
+            let connectedAt = ContinuousClock.now
+            do {
+                try await WebSocketClient.connect(
+                    url: config.url, configuration: .init(maxFrameSize: 16 << 20, additionalHeaders: headers), logger: logger
+                ) { inbound, outbound, _ in
+                    report("\(config.name): connected to \(config.url)")
+                    if let subscribe = config.subscribe { try await outbound.write(.text(subscribe)) }
+                    for try await message in inbound.messages(maxSize: 16 << 20) {
+                        guard case .text(let text) = message else { continue }
+                        try await accept(text, topic: topic, deadLetters: deadLetters)
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                report("\(config.name): \(config.url): \(error)")
+            }
+            if Task.isCancelled { return }
+            failures = ContinuousClock.now - connectedAt > .seconds(30) ? 1 : failures + 1
+            let wait = schedule.delay(afterAttempt: failures)
+            report("\(config.name): disconnected; reconnecting in \(wait) ms")
+            try? await Task.sleep(for: .milliseconds(wait))
+        }
+    }
+
+    /// Appends one message's records (durably) or dead-letters it.
+    func accept(_ text: String, topic: Topic, deadLetters: Topic) async throws {
+        counters.records.add(1, ordering: .relaxed)
+        let now = wallClockMilliseconds()
+        switch Result(catching: { () throws(IngestBody.Refusal) in try IngestBody.parse(text, framing: .json, keyPointer: config.key) }) {
+        case .success(let records):
+            _ = try await topic.append(records.map { ProducerRecord(key: $0.key.map { Array($0.utf8) }, value: Array($0.value.utf8), timestamp: now) })
+            counters.outputs.add(records.count, ordering: .relaxed)
+        case .failure(let refusal):
+            _ = try await deadLetters.append([
+                ProducerRecord(
+                    key: nil, value: Array(text.utf8), headers: [RecordHeader(key: "firestream.error", value: Array(refusal.message.utf8))],
+                    timestamp: now)
+            ])
+            counters.deadLetters.add(1, ordering: .relaxed)
+        }
+    }
+}

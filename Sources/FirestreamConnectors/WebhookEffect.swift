@@ -1,0 +1,151 @@
+import FirestreamConfig
+import FirestreamGateway
+import FirestreamLog
+import FirestreamStreams
+import Foundation
+import KafkaWire
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Sends a topic's records to a URL: POSTs of up to `batch` records, retried with exponential
+/// back-off and jitter (a 429/503 `Retry-After` is honoured), signed with HMAC-SHA256 when
+/// configured. After `maxAttempts` failures — or at once for a 4xx that retrying cannot fix —
+/// the batch goes to the dead-letter topic with the reason in a header. The effect's position is
+/// committed (consumer group `effect-<name>`) only after its batch was delivered or dead-lettered,
+/// so a restart resends at most the batch in flight: delivery is at least once.
+public struct WebhookEffect: Runnable {
+    public let config: EffectConfig
+    /// The signing secret, read from the environment by the caller.
+    public let secret: [UInt8]?
+    public let counters = AppCounters()
+    private let report: @Sendable (String) -> Void
+    private let sleep: @Sendable (Int64) async throws -> Void
+
+    public init(
+        _ config: EffectConfig, secret: [UInt8]? = nil, report: @escaping @Sendable (String) -> Void = { _ in },
+        sleep: @escaping @Sendable (Int64) async throws -> Void = { try await Task.sleep(for: .milliseconds($0)) }
+    ) {
+        self.config = config
+        self.secret = secret
+        self.report = report
+        self.sleep = sleep
+    }
+
+    public var name: String { config.name }
+    public var summary: String { "\(config.name) (webhook) \(config.topic) → \(config.url), dead letters → \(config.deadLetter)" }
+    var group: String { "effect-\(config.name)" }
+
+    public func prepare(_ log: Log) throws {
+        _ = try log.ensureTopic(config.topic)
+        _ = try log.ensureTopic(config.deadLetter)
+    }
+
+    public func run(_ log: Log) async throws {
+        try prepare(log)
+        let topic = try log.topic(config.topic)
+        let deadLetters = try log.topic(config.deadLetter)
+        let exchange = HTTPExchange()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, partition) in topic.partitions.enumerated() {
+                group.addTask { try await deliver(partition, index: index, log: log, deadLetters: deadLetters, exchange: exchange) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private func deliver(_ partition: PartitionLog, index: Int, log: Log, deadLetters: Topic, exchange: HTTPExchange) async throws {
+        var next =
+            log.consumerOffsets.committed(group: group, topic: config.topic, partition: index)
+            ?? (config.start == .earliest ? partition.startOffset : partition.durableOffset)
+        while !Task.isCancelled {
+            guard await partition.waitForRecord(at: next) else { return }
+            let records: [ConsumerRecord]
+            do {
+                records = Array(try partition.read(from: next, maxBytes: 4 << 20).records.prefix(config.batch))
+            } catch {
+                if case .offsetOutOfRange(_, let start, _) = error, start > next {
+                    report("\(config.name): records \(next)..<\(start) of \(config.topic)/\(index) were removed by retention before delivery")
+                    next = start
+                    continue
+                }
+                throw error
+            }
+            guard let last = records.last else { continue }
+            counters.records.add(records.count, ordering: .relaxed)
+            switch await send(records, partition: index, exchange: exchange) {
+            case .success:
+                counters.outputs.add(records.count, ordering: .relaxed)
+            case .failure(let reason):
+                if Task.isCancelled { return }  // stopping mid-retry: resend after restart, never dead-letter
+                report("\(config.name): \(records.count) record(s) from \(config.topic)/\(index) at \(records[0].offset) go to \(config.deadLetter): \(reason)")
+                _ = try await deadLetters.append(records.map { deadLetter($0, partition: index, reason: reason.description) })
+                counters.deadLetters.add(records.count, ordering: .relaxed)
+            }
+            next = last.offset + 1
+            try log.consumerOffsets.commit(group: group, topic: config.topic, partition: index, offset: next)
+            counters.record(position: next, topic: config.topic, partition: index)
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Delivers one batch, retrying as configured.
+    private func send(_ records: [ConsumerRecord], partition: Int, exchange: HTTPExchange) async -> Result<Void, Failure> {
+        let body = Data(render(records, partition: partition).utf8)
+        var request = URLRequest(url: URL(string: config.url)!)
+        request.httpMethod = "POST"
+        request.httpBody = body
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        for (name, value) in config.headers { request.setValue(value, forHTTPHeaderField: name) }
+        if let signature = config.signature, let secret {
+            let header = signature.scheme == .github ? "X-Hub-Signature-256" : signature.header
+            request.setValue("sha256=" + HMACSHA256.hex(for: Array(body), key: secret), forHTTPHeaderField: header)
+        }
+        request.setValue("\(config.topic)/\(partition)/\(records[0].offset)", forHTTPHeaderField: "X-Firestream-Batch")
+        let schedule = RetrySchedule(initialMilliseconds: config.backoff.initial.milliseconds, maxMilliseconds: config.backoff.max.milliseconds)
+        var lastProblem = ""
+        for attempt in 1...config.maxAttempts {
+            var wait = schedule.delay(afterAttempt: attempt)
+            switch await exchange.send(request, timeout: .milliseconds(config.timeout.milliseconds)) {
+            case .success(let reply) where (200..<300).contains(reply.status):
+                return .success(())
+            case .success(let reply):
+                lastProblem = "HTTP \(reply.status)" + (reply.body.isEmpty ? "" : ": " + String(decoding: reply.body.prefix(200), as: UTF8.self))
+                if reply.status == 429 || reply.status == 503, let asked = RetrySchedule.retryAfter(reply.header("Retry-After")) {
+                    wait = min(asked, 300_000)
+                } else if (400..<500).contains(reply.status), reply.status != 408, reply.status != 429 {
+                    return .failure(Failure(description: "\(lastProblem) (not retried: the request itself was refused)"))
+                }
+            case .failure(let problem):
+                lastProblem = problem.description
+            }
+            if attempt == config.maxAttempts { break }
+            report("\(config.name): attempt \(attempt) of \(config.maxAttempts) failed (\(lastProblem)); retrying in \(wait) ms")
+            do { try await sleep(wait) } catch { return .failure(Failure(description: "stopped while retrying")) }
+        }
+        return .failure(Failure(description: "\(config.maxAttempts) attempts failed, the last with \(lastProblem)"))
+    }
+
+    private func render(_ records: [ConsumerRecord], partition: Int) -> String {
+        switch config.body {
+        case .records:
+            return "[" + records.map { RecordJSON.render(topic: config.topic, partition: partition, $0) }.joined(separator: ",") + "]"
+        case .values:
+            return "[" + records.map { RecordJSON.value($0) }.joined(separator: ",") + "]"
+        }
+    }
+
+    private func deadLetter(_ record: ConsumerRecord, partition: Int, reason: String) -> ProducerRecord {
+        ProducerRecord(
+            key: record.key, value: record.value,
+            headers: record.headers + [
+                RecordHeader(key: "firestream.error", value: Array(reason.utf8)),
+                RecordHeader(key: "firestream.source", value: Array("\(config.topic)/\(partition)/\(record.offset)".utf8)),
+            ],
+            timestamp: record.timestamp)
+    }
+}
