@@ -38,6 +38,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -70,7 +71,11 @@ let package = Package(
             path: "examples/firestream-sessions"
         ),
         .executableTarget(
-            name: "firestream-bench", dependencies: ["FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire"],
+            name: "firestream-bench",
+            dependencies: [
+                "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire",
+                .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/FirestreamBenchmarks"
         ),
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire"]),

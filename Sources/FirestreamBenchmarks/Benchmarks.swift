@@ -11,6 +11,7 @@ import KafkaWire
 /// Benchmarks of the hot paths (not tests): they print throughput figures.
 ///
 ///   swift run -c release firestream-bench [wiener|log|all] [--records N] [--dir PATH]
+///   swift run -c release firestream-bench fanout [--clients 1000] [--rate 10000] [--seconds 10]
 @main
 struct Benchmarks {
     static func main() async throws {
@@ -18,6 +19,9 @@ struct Benchmarks {
         let which = arguments.first.map { $0.hasPrefix("--") ? "all" : arguments.removeFirst() } ?? "all"
         var records = 1_000_000
         var directory = FileManager.default.temporaryDirectory.path
+        var clients = 1000
+        var rate = 10_000
+        var seconds = 10
         while !arguments.isEmpty {
             let flag = arguments.removeFirst()
             guard let value = arguments.first else { fail("\(flag) needs a value") }
@@ -27,12 +31,19 @@ struct Benchmarks {
                 guard let number = Int(value), number >= 10 else { fail("--records takes a number (at least 10)") }
                 records = number
             case "--dir": directory = value
-            default: fail("unknown option \(flag); usage: firestream-bench [wiener|log|all] [--records N] [--dir PATH]")
+            case "--clients": clients = Int(value) ?? 0
+            case "--rate": rate = Int(value) ?? 0
+            case "--seconds": seconds = Int(value) ?? 0
+            default: fail("unknown option \(flag); usage: firestream-bench [wiener|log|all|fanout] [--records N] [--dir PATH] [--clients N --rate N --seconds N]")
             }
         }
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; data in \(directory)")
         if which == "wiener" || which == "all" { try await wiener(records: records, in: directory) }
         if which == "log" || which == "all" { try await log(in: directory) }
+        if which == "fanout" {
+            guard clients > 0, rate > 0, seconds > 0 else { fail("--clients, --rate and --seconds take positive numbers") }
+            try await FanOutBenchmark.run(clients: clients, rate: rate, seconds: seconds, in: directory)
+        }
     }
 
     static func fail(_ message: String) -> Never {

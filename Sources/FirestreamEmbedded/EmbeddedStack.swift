@@ -71,7 +71,11 @@ public struct EmbeddedStack: Sendable {
         for runnable in runnables { report("  app:    \(runnable.summary)") }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await runtime.run() }
+            group.addTask {
+                try await runtime.run()
+                // Nothing left to run (a project of topics only): keep serving until stopped.
+                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+            }
             if let options = options.gateway {
                 let keyPointers = Dictionary(uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.map { (topic.name, $0) } })
                 let gateway = Gateway(

@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KafkaWire
+import Logging
 import HummingbirdWebSocket
 import NIOCore
 import Synchronization
@@ -96,7 +97,9 @@ public struct Gateway: Sendable {
                 configuration: .init(
                     ws: WebSocketServerConfiguration(maxFrameSize: options.maxBodyBytes, autoPing: .enabled(timePeriod: options.pingInterval)))),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "firestream"),
-            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) })
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+            // Firestream reports what matters itself; the server's own start/stop lines are noise.
+            logger: Logger(label: "firestream.http") { _ in SwiftLogNoOpLogHandler() })
         do {
             try await application.run()
         } catch let error as IOError {

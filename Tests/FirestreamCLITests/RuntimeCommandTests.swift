@@ -12,10 +12,11 @@ import Testing
         let process = Process()
         let output: URL
 
-        init(_ arguments: [String], in directory: URL) throws {
+        init(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws {
             output = directory.appendingPathComponent("up-\(UUID().uuidString).log")
             FileManager.default.createFile(atPath: output.path, contents: nil)
             process.executableURL = FirestreamProcess.binary
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             process.arguments = arguments
             process.currentDirectoryURL = directory
             let handle = try FileHandle(forWritingTo: output)
