@@ -171,8 +171,14 @@ func appendNumbered(_ partition: PartitionLog, _ range: Range<Int>, padding: Int
         while ContinuousClock.now < deadline, try await gateway.metricsText().contains("firestream_ws_slow_clients_closed_total 0") {
             try await Task.sleep(for: .milliseconds(100))
         }
-        let metrics = try await gateway.metricsText()
+        var metrics = try await gateway.metricsText()
         #expect(metrics.contains("firestream_ws_slow_clients_closed_total 1"), "\(metrics)")
+        // Its connection is really gone: no subscriber is left once the reader has left too.
+        while ContinuousClock.now < deadline, !metrics.contains("firestream_ws_clients 0") {
+            try await Task.sleep(for: .milliseconds(100))
+            metrics = try await gateway.metricsText()
+        }
+        #expect(metrics.contains("firestream_ws_clients 0"), "\(metrics)")
         stalled.cancel()
         stalledClosed.withLock { $0 = true }
         #expect(elapsed < .seconds(30), "the reader finished in \(elapsed)")
