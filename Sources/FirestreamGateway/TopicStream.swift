@@ -101,6 +101,8 @@ struct TopicStream {
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
         let progress = WriteProgress()
+        // The feeds start following their partitions before the client hears it is subscribed.
+        let feeds = Dictionary(uniqueKeysWithValues: partitions.map { ($0, hub.feed(topic, partition: $0)) })
         let subscribed = partitions.map { "{\"partition\":\($0),\"from\":\(starts[$0]!)}" }.joined(separator: ",")
         try await progress.write(
             outbound, ByteBuffer(string: "{\"subscribed\":{\"topic\":\(JSONText.quote(topic.name)),\"partitions\":[\(subscribed)]}}"))
@@ -123,7 +125,7 @@ struct TopicStream {
                 }
             }
             for index in partitions {
-                let feed = hub.feed(topic, partition: index)
+                let feed = feeds[index]!
                 let start = starts[index]!
                 group.addTask { try await streamPartition(feed, from: start, outbound: outbound, progress: progress) }
             }
