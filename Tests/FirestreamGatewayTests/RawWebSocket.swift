@@ -54,16 +54,21 @@ final class RawWebSocket: @unchecked Sendable {
         return Array(buffer[..<count])
     }
 
-    /// The next text message (control frames are skipped).
+    /// The next frame's opcode (1 text, 8 close, 9 ping, 10 pong) and payload.
+    func nextFrame() throws -> (opcode: UInt8, payload: [UInt8]) {
+        let head = try take(2)
+        var length = Int(head[1] & 0x7f)
+        if length == 126 { length = try take(2).reduce(0) { $0 << 8 | Int($1) } }
+        if length == 127 { length = try take(8).reduce(0) { $0 << 8 | Int($1) } }
+        return (head[0] & 0x0f, try take(length))
+    }
+
+    /// The next text message (pings are left unanswered; a close frame throws).
     func nextText() throws -> String {
         while true {
-            let head = try take(2)
-            var length = Int(head[1] & 0x7f)
-            if length == 126 { length = try take(2).reduce(0) { $0 << 8 | Int($1) } }
-            if length == 127 { length = try take(8).reduce(0) { $0 << 8 | Int($1) } }
-            let payload = try take(length)
-            if head[0] & 0x0f == 0x1 { return String(decoding: payload, as: UTF8.self) }
-            if head[0] & 0x0f == 0x8 { throw POSIXError(.ECONNRESET) }
+            let frame = try nextFrame()
+            if frame.opcode == 0x1 { return String(decoding: frame.payload, as: UTF8.self) }
+            if frame.opcode == 0x8 { throw POSIXError(.ECONNRESET) }
         }
     }
 }

@@ -224,6 +224,28 @@ func appendNumbered(_ partition: PartitionLog, _ range: Range<Int>, padding: Int
         #expect(try await gateway.metricsText().contains("firestream_ws_gaps_total \(gaps.count)"))
     }
 
+    /// The server pings; a peer that never answers with a pong is disconnected.
+    @Test func pingsAndClosesAPeerThatNeverAnswers() async throws {
+        let gateway = try await LiveGateway(options: Gateway.Options(port: 0, pingInterval: .milliseconds(300)))
+        defer { Task { await gateway.stop() } }
+        _ = try gateway.log.createTopic("t")
+        let port = gateway.port
+        let started = ContinuousClock.now
+        let opcodes = try await blocking { () -> [UInt8] in
+            let client = try RawWebSocket(port: port, path: "/ws/topics/t")
+            var seen: [UInt8] = []
+            while seen.last != 0x8 {
+                guard let frame = try? client.nextFrame() else { break }
+                seen.append(frame.opcode)
+            }
+            return seen
+        }
+        #expect(opcodes.first == 0x1, "the subscribed notice")
+        #expect(opcodes.contains(0x9), "a ping: \(opcodes)")
+        #expect(opcodes.last == 0x8, "then a close frame: \(opcodes)")
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
     @Test func webSocketIngestAcknowledgesEachMessageOnceDurable() async throws {
         let gateway = try await LiveGateway(keyPointers: ["t": "/id"])
         defer { Task { await gateway.stop() } }
