@@ -80,12 +80,14 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
     case partitionMismatch(app: String, topics: [String])
     case unknownKind(app: String, kind: String, known: [String])
     case badSetting(app: String, key: String, reason: String)
+    case stopped(app: String, reason: String)
 
     public var description: String {
         switch self {
         case .missingInput(let app, let topic):
             "app \"\(app)\" reads topic \"\(topic)\", which does not exist (declare it under \"topics\" or create it with `firestream topics create \(topic)`)"
         case .noInput(let app): "app \"\(app)\" declares no input topic"
+        case .stopped(let app, let reason): "\"\(app)\" stopped: \(reason)"
         case .partitionMismatch(let app, let topics):
             "app \"\(app)\" reads \(topics.joined(separator: ", ")), which have different partition counts"
         case .unknownKind(let app, let kind, let known):
@@ -110,9 +112,19 @@ public struct StreamRuntime: Sendable {
         for runnable in runnables { try runnable.prepare(log) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for runnable in runnables {
-                group.addTask { try await runnable.run(log) }
+                group.addTask {
+                    do {
+                        try await runnable.run(log)
+                    } catch let error as CancellationError {
+                        throw error
+                    } catch {
+                        throw RuntimeError.stopped(app: runnable.name, reason: "\(error)")
+                    }
+                }
             }
-            try await group.waitForAll()
+            // The first failure stops everything at once (the others are cancelled, finish their
+            // step and make their outputs durable); `waitForAll` would wait for the others first.
+            while try await group.next() != nil {}
         }
     }
 }

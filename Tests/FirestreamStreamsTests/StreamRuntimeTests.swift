@@ -314,3 +314,31 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
         #expect(times == times.sorted())
     }
 }
+
+/// A runnable that fails at once, or runs until cancelled.
+struct ScriptedRunnable: Runnable {
+    let name: String
+    let fails: Bool
+    let counters = AppCounters()
+    var summary: String { name }
+    func prepare(_ log: Log) throws {}
+    func run(_ log: Log) async throws {
+        if fails { throw RuntimeError.noInput(app: name) }
+        while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+}
+
+@Suite struct RuntimeFailureTests {
+    @Test func theFirstFailureStopsTheRuntimeAtOnceAndNamesTheApp() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-fail-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        let runtime = StreamRuntime(log: log, runnables: [ScriptedRunnable(name: "steady", fails: false), ScriptedRunnable(name: "broken", fails: true)])
+        let started = ContinuousClock.now
+        await #expect(throws: RuntimeError.stopped(app: "broken", reason: "app \"broken\" declares no input topic")) {
+            try await runtime.run()
+        }
+        #expect(ContinuousClock.now - started < .seconds(2))
+    }
+}
