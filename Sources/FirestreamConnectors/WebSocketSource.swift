@@ -71,7 +71,7 @@ public struct WebSocketSource: Runnable {
         let now = wallClockMilliseconds()
         switch Result(catching: { () throws(IngestBody.Refusal) in try IngestBody.parse(text, framing: .json, keyPointer: config.key) }) {
         case .success(let records):
-            _ = try await topic.append(records.map { ProducerRecord(key: $0.key.map { Array($0.utf8) }, value: Array($0.value.utf8), timestamp: now) })
+            _ = try await topic.append(records.map { $0.producerRecord(timestamp: now) })
             counters.outputs.add(records.count, ordering: .relaxed)
         case .failure(let refusal):
             _ = try await deadLetters.append([

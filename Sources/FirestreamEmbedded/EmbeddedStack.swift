@@ -125,14 +125,7 @@ public struct EmbeddedStack: Sendable {
             }
         }
         for effect in config.effects where effect.enabled {
-            var secret: [UInt8]?
-            if let signature = effect.signature {
-                guard let value = ProcessInfo.processInfo.environment[signature.secretEnv], !value.isEmpty else {
-                    throw StackError(
-                        "effects \"\(effect.name)\": signature.secretEnv names \(signature.secretEnv), which is not set; export \(signature.secretEnv)=<secret> before firestream up")
-                }
-                secret = Array(value.utf8)
-            }
+            let secret = try effect.signature.map { try secretBytes($0, of: "effects \"\(effect.name)\"") }
             runnables.append(WebhookEffect(effect, secret: secret, report: report))
         }
         return runnables
@@ -143,19 +136,25 @@ public struct EmbeddedStack: Sendable {
         var checks: [String: SignatureCheck] = [:]
         for topic in config.topics {
             guard let signature = topic.signature else { continue }
-            guard let secret = ProcessInfo.processInfo.environment[signature.secretEnv], !secret.isEmpty else {
-                throw StackError(
-                    "topics \"\(topic.name)\": signature.secretEnv names \(signature.secretEnv), which is not set; export \(signature.secretEnv)=<secret> before firestream up")
-            }
+            let secret = try secretBytes(signature, of: "topics \"\(topic.name)\"")
             let scheme: SignatureCheck.Scheme
             switch signature.scheme {
             case .github: scheme = .github
             case .stripe: scheme = .stripe(toleranceSeconds: signature.tolerance.milliseconds / 1000)
             case .hmacSHA256: scheme = .hmacSHA256(header: signature.header)
             }
-            checks[topic.name] = SignatureCheck(scheme: scheme, secret: Array(secret.utf8))
+            checks[topic.name] = SignatureCheck(scheme: scheme, secret: secret)
         }
         return checks
+    }
+
+    /// The secret in the environment variable `signature.secretEnv` names; `owner` says whose.
+    private func secretBytes(_ signature: SignatureConfig, of owner: String) throws -> [UInt8] {
+        guard let value = ProcessInfo.processInfo.environment[signature.secretEnv], !value.isEmpty else {
+            throw StackError(
+                "\(owner): signature.secretEnv names \(signature.secretEnv), which is not set; export \(signature.secretEnv)=<secret> before firestream up")
+        }
+        return Array(value.utf8)
     }
 
     private func status(_ runnables: [any Runnable]) -> String {

@@ -87,7 +87,7 @@ public struct Gateway: Sendable {
 
     /// Serves until the calling task is cancelled; `onListening` receives the bound port.
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let hub = FeedHub(log: log, capacityBytes: options.feedBufferBytes)
+        let hub = FeedHub(capacityBytes: options.feedBufferBytes)
         defer { hub.stop() }
         let router = router(hub: hub)
         let application = Application(
@@ -290,8 +290,7 @@ public struct Gateway: Sendable {
     /// Appends and returns once durable.
     func append(_ records: [IngestBody.Record], to topic: Topic, bytes: Int) async throws -> [(partition: Int, offset: Int64)] {
         let now = wallClockMilliseconds()
-        let placed = try await topic.append(
-            records.map { ProducerRecord(key: $0.key.map { Array($0.utf8) }, value: Array($0.value.utf8), timestamp: now) })
+        let placed = try await topic.append(records.map { $0.producerRecord(timestamp: now) })
         metrics.ingestedRecords.add(records.count, ordering: .relaxed)
         metrics.ingestedBytes.add(bytes, ordering: .relaxed)
         return placed

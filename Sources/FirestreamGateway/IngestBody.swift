@@ -1,6 +1,7 @@
 import Foundation
 import FirestreamConfig
 import FirestreamJSON
+import KafkaWire
 
 /// Turns an ingest request body into records, or explains exactly why it cannot: a sans-io
 /// parser for `POST /topics/{topic}` (one JSON value, a JSON array of values, or NDJSON).
@@ -9,6 +10,11 @@ public enum IngestBody {
     public struct Record: Equatable, Sendable {
         public var key: String?
         public var value: String
+
+        /// The record to append, stamped with `timestamp`.
+        public func producerRecord(timestamp: Int64) -> ProducerRecord {
+            ProducerRecord(key: key.map { Array($0.utf8) }, value: Array(value.utf8), timestamp: timestamp)
+        }
     }
 
     /// Why a body was refused, with the HTTP status to answer.

@@ -18,8 +18,6 @@ final class PartitionFeed: Sendable {
         var records: [String]
         /// The whole chunk as one frame: the record itself when there is one, else an array.
         var frame: ByteBuffer
-        /// Append timestamp of the newest record (for latency).
-        var newestTimestamp: Int64
         var end: Int64 { first + Int64(records.count) }
     }
 
@@ -62,8 +60,6 @@ final class PartitionFeed: Sendable {
         state = Mutex(State(end: log.durableOffset))
     }
 
-    /// The offset the ring starts at (everything from here to `end` is held).
-    var start: Int64 { state.withLock { $0.start } }
     var end: Int64 { state.withLock { $0.end } }
 
     /// Follows the partition until cancelled, appending a chunk per read.
@@ -86,9 +82,7 @@ final class PartitionFeed: Sendable {
             let rendered = fetched.records.map { RecordJSON.render(topic: topic, partition: partition, $0) }
             let first = fetched.records[0].offset
             let frameText = rendered.count == 1 ? rendered[0] : "[" + rendered.joined(separator: ",") + "]"
-            let chunk = Chunk(
-                first: first, records: rendered, frame: ByteBuffer(string: frameText),
-                newestTimestamp: fetched.records[fetched.records.count - 1].timestamp)
+            let chunk = Chunk(first: first, records: rendered, frame: ByteBuffer(string: frameText))
             next = chunk.end
             append(chunk)
         }
@@ -204,13 +198,11 @@ final class PartitionFeed: Sendable {
 /// The feeds of every partition someone watches, created on first use and pumped until the
 /// gateway stops.
 final class FeedHub: Sendable {
-    let log: Log
     let capacityBytes: Int
     private let feeds = Mutex<[String: PartitionFeed]>([:])
     private let pumps = Mutex<[Task<Void, Never>]>([])
 
-    init(log: Log, capacityBytes: Int) {
-        self.log = log
+    init(capacityBytes: Int) {
         self.capacityBytes = capacityBytes
     }
 

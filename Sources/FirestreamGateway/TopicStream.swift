@@ -1,3 +1,4 @@
+import FirestreamConfig
 import FirestreamJSON
 import FirestreamLog
 import Foundation
@@ -28,10 +29,10 @@ struct StartPositions: Equatable {
     static func parse(from: String?, since: String?) -> Result<StartPositions, QueryError> {
         if let since {
             guard from == nil else { return .failure(QueryError("use either from or since, not both")) }
-            guard let duration = parseDuration(since) else {
+            guard let duration = ConfigDuration.parse(since) else {
                 return .failure(QueryError("since must be a duration such as 30s, 5m or 2h, got \"\(since)\""))
             }
-            return .success(StartPositions(rule: .since(milliseconds: duration)))
+            return .success(StartPositions(rule: .since(milliseconds: duration.milliseconds)))
         }
         guard let from else { return .success(StartPositions(rule: .latest)) }
         switch from {
@@ -70,14 +71,6 @@ struct StartPositions: Equatable {
         case .since(let milliseconds): wanted = (try? partition.offset(forTimestamp: now - milliseconds)) ?? end
         }
         return min(max(wanted, first), end)
-    }
-
-    private static func parseDuration(_ text: String) -> Int64? {
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-        for (unit, scale) in units where text.hasSuffix(unit) {
-            if let value = Int64(text.dropLast(unit.count)), value >= 0 { return value * scale }
-        }
-        return nil
     }
 }
 
@@ -149,16 +142,21 @@ struct TopicStream {
             case .behind(let ringStart, let newest):
                 if live {
                     // It fell out of the feed while live: skip ahead, say so, keep going.
-                    let notice = "{\"gap\":{\"topic\":\(JSONText.quote(feed.topic)),\"partition\":\(feed.partition),\"from\":\(cursor),\"to\":\(newest),\"skipped\":\(newest - cursor)}}"
                     metrics.recordsSkipped.add(Int(newest - cursor), ordering: .relaxed)
                     metrics.gaps.add(1, ordering: .relaxed)
-                    try await progress.write(outbound, ByteBuffer(string: notice))
+                    try await progress.write(outbound, gapNotice(feed, from: cursor, to: newest))
                     cursor = newest
                 } else {
                     cursor = try await catchUp(feed, from: cursor, until: ringStart, outbound: outbound, progress: progress)
                 }
             }
         }
+    }
+
+    /// `{"gap": {…}}`: the records from `from` to `to` will not be sent.
+    private func gapNotice(_ feed: PartitionFeed, from: Int64, to: Int64) -> ByteBuffer {
+        ByteBuffer(
+            string: "{\"gap\":{\"topic\":\(JSONText.quote(feed.topic)),\"partition\":\(feed.partition),\"from\":\(from),\"to\":\(to),\"skipped\":\(to - from)}}")
     }
 
     /// Replays history older than the feed straight from the log, at the client's pace.
@@ -169,8 +167,7 @@ struct TopicStream {
         } catch {
             if case .offsetOutOfRange(_, let start, _) = error, start > cursor {
                 // Retention removed these records while the client was catching up.
-                let notice = "{\"gap\":{\"topic\":\(JSONText.quote(feed.topic)),\"partition\":\(feed.partition),\"from\":\(cursor),\"to\":\(start),\"skipped\":\(start - cursor)}}"
-                try await progress.write(outbound, ByteBuffer(string: notice))
+                try await progress.write(outbound, gapNotice(feed, from: cursor, to: start))
                 return start
             }
             throw error
