@@ -17,7 +17,7 @@ import Testing
         let receiving = try RuntimeCommandTests.Running(
             ["up", "--port", "0", "--status-interval", "0"], in: receiver.url, environment: ["SHARED_SECRET": "s3cret"])
         defer { _ = receiving.stop() }
-        let receiverPort = try await port(of: receiving)
+        let receiverPort = try await receiving.port()
 
         // The sender: a topic, and an effect that POSTs its values, signed, to the receiver.
         let sender = try Scratch()
@@ -31,7 +31,7 @@ import Testing
         let sending = try RuntimeCommandTests.Running(
             ["up", "--port", "0", "--status-interval", "0"], in: sender.url, environment: ["SHARED_SECRET": "s3cret"])
         defer { _ = sending.stop() }
-        let senderPort = try await port(of: sending)
+        let senderPort = try await sending.port()
         #expect(sending.text.contains("app:    forward (webhook) outbox → http://127.0.0.1:\(receiverPort)/topics/inbox"))
 
         let body = (0..<25).map { "{\"n\":\($0)}" }.joined(separator: "\n")
@@ -59,19 +59,6 @@ import Testing
         let outcome = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("FIRESTREAM_TEST_UNSET, which is not set; export FIRESTREAM_TEST_UNSET=<secret> before firestream up"))
-    }
-
-    private func port(of up: RuntimeCommandTests.Running) async throws -> Int {
-        for _ in 0..<500 {
-            if let line = up.text.split(separator: "\n").first(where: { $0.contains("http:   http://127.0.0.1:") }),
-                let port = Int(line.split(separator: ":")[3].prefix { $0.isNumber })
-            {
-                return port
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("no port in: \(up.text)")
-        throw CancellationError()
     }
 
     private func post(_ url: String, body: String, contentType: String) async throws -> Int {

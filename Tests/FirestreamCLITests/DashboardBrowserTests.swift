@@ -21,7 +21,7 @@ import WSClient
         let scratch = try Scratch()
         let up = try RuntimeCommandTests.Running(["up", "--port", "0", "--rate", "5", "--status-interval", "0"], in: scratch.url)
         defer { _ = up.stop() }
-        let port = try await waitForPort(in: up)
+        let port = try await up.port()
         #expect(!up.text.contains("the dashboard is off"), "Plotly.js must be installed (python3 -m pip install plotly): \(up.text)")
 
         let browser = try Browser(executable: chromium, profile: scratch.url.appendingPathComponent("chromium"))
@@ -73,20 +73,6 @@ import WSClient
             }
             try await outbound.close(.normalClosure, reason: nil)
         }
-    }
-
-    private func waitForPort(in up: RuntimeCommandTests.Running) async throws -> Int {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            if let line = up.text.split(separator: "\n").first(where: { $0.contains("http:   http://") }),
-                let port = line.split(separator: ":").dropFirst(3).first.flatMap({ Int($0.prefix { $0.isNumber }) })
-            {
-                return port
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        Issue.record("firestream up did not report its port: \(up.text)")
-        throw CancellationError()
     }
 }
 

@@ -27,6 +27,21 @@ import Testing
 
         var text: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
 
+        /// The HTTP port `up` reports (`http:   http://127.0.0.1:PORT`), waiting up to 20 s for it.
+        func port() async throws -> Int {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                if let line = text.split(separator: "\n").first(where: { $0.contains("http:   http://") }),
+                    let port = line.split(separator: ":").dropFirst(3).first.flatMap({ Int($0.prefix { $0.isNumber }) })
+                {
+                    return port
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            Issue.record("firestream up did not report its port: \(text)")
+            throw CancellationError()
+        }
+
         /// Sends SIGINT and waits; returns the exit status.
         func stop() -> Int32 {
             kill(process.processIdentifier, SIGINT)
@@ -108,14 +123,9 @@ import Testing
     @Test func aBusyPortIsExplained() async throws {
         let scratch = try Scratch()
         let first = try Running(["up", "--port", "0", "--status-interval", "0"], in: scratch.url)
-        var port: String?
-        for _ in 0..<100 where port == nil {
-            try await Task.sleep(for: .milliseconds(20))
-            port = first.text.split(separator: "\n").first { $0.contains("http:   http://127.0.0.1:") }.map { String($0.split(separator: ":").last!.prefix { $0.isNumber }) }
-        }
-        let busy = try #require(port)
+        let busy = try await first.port()
         let other = try Scratch()
-        let second = try FirestreamProcess.run(["up", "--port", busy], in: other.url)
+        let second = try FirestreamProcess.run(["up", "--port", String(busy)], in: other.url)
         #expect(second.status == 1)
         #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(busy): address already in use"))
         #expect(first.stop() == 0)
