@@ -79,6 +79,7 @@ let package = Package(
             path: "Sources/FirestreamBenchmarks"
         ),
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire"]),
+        .testTarget(name: "FirestreamJSONTests", dependencies: ["FirestreamJSON"]),
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog"]),
         .testTarget(name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams", "FirestreamExamples", "FirestreamJSON"]),
         .testTarget(
@@ -92,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "FirestreamGatewayTests",
             dependencies: [
-                "FirestreamGateway", "FirestreamLog", "KafkaWire", .product(name: "WSClient", package: "swift-websocket"),
+                "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "KafkaWire", .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

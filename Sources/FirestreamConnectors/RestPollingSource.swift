@@ -1,5 +1,4 @@
 import FirestreamConfig
-import FirestreamGateway
 import FirestreamJSON
 import FirestreamLog
 import FirestreamStreams
@@ -44,8 +43,9 @@ public struct RestPollingSource: Runnable {
         var lastModified: String?
         var failures = 0
         let schedule = RetrySchedule(initialMilliseconds: config.interval.milliseconds, maxMilliseconds: max(config.interval.milliseconds, 300_000))
+        guard let url = URL(string: config.url) else { throw PollProblem(description: "\(config.url) is not a valid URL") }
         while !Task.isCancelled {
-            var request = URLRequest(url: URL(string: config.url)!)
+            var request = URLRequest(url: url)
             request.setValue("application/json", forHTTPHeaderField: "Accept")
             for (name, value) in config.headers { request.setValue(value, forHTTPHeaderField: name) }
             if let etag { request.setValue(etag, forHTTPHeaderField: "If-None-Match") }
@@ -59,7 +59,7 @@ public struct RestPollingSource: Runnable {
                 etag = reply.header("ETag") ?? etag
                 lastModified = reply.header("Last-Modified") ?? lastModified
                 do {
-                    try await append(String(decoding: reply.body, as: UTF8.self), to: topic, seen: &seen)
+                    try await append([UInt8](reply.body), to: topic, seen: &seen)
                 } catch let problem as PollProblem {
                     report("\(config.name): \(config.url) answered something unusable: \(problem.description)")
                 }
@@ -81,50 +81,68 @@ public struct RestPollingSource: Runnable {
     }
 
     /// Parses one response and appends its new items in one durable batch.
-    func append(_ text: String, to topic: Topic, seen: inout SeenWindow) async throws {
-        let parsed = JSONParser.parse(text)
-        if let problem = parsed.diagnostics.first {
-            throw PollProblem(description: "malformed JSON\(problem.location.map { " at \($0)" } ?? ""): \(problem.message)")
-        }
-        guard let root = parsed.root.map(JSONValue.init) else { throw PollProblem(description: "an empty body") }
-        var container = root
-        if let items = config.items {
-            guard let found = IngestBody.node(at: items, in: root) else { throw PollProblem(description: "no value at \(items)") }
-            container = found
-        }
-        let values: [JSONValue]
-        if case .array(let items) = container { values = items } else { values = [container] }
-        var records: [ProducerRecord] = []
-        var fresh: [String] = []
+    func append(_ body: [UInt8], to topic: Topic, seen: inout SeenWindow) async throws {
         let now = wallClockMilliseconds()
-        for value in values {
-            if let dedupe = config.dedupe {
-                guard let id = IngestBody.resolve(dedupe, in: value) else { throw PollProblem(description: "an item has no value at \(dedupe)") }
-                if seen.contains(id) || fresh.contains(id) { continue }
-                fresh.append(id)
-            }
-            let key = config.key.flatMap { IngestBody.resolve($0, in: value) }
-            records.append(ProducerRecord(key: key.map { Array($0.utf8) }, value: Array(JSONText.compact(value).utf8), timestamp: now))
+        let outcome = body.withUnsafeBytes { raw in
+            Result(catching: { () throws(PollProblem) in try Self.records(in: raw, config: config, seen: seen, timestamp: now) })
         }
-        counters.records.add(values.count, ordering: .relaxed)
+        let (records, fresh, items) = try outcome.get()
+        counters.records.add(items, ordering: .relaxed)
         guard !records.isEmpty else { return }
         _ = try await topic.append(records)
         for id in fresh { seen.insert(id) }
         counters.outputs.add(records.count, ordering: .relaxed)
     }
 
+    /// The records a response yields (items not seen before), the new identifiers, and the number
+    /// of items read.
+    static func records(in raw: UnsafeRawBufferPointer, config: SourceConfig, seen: SeenWindow, timestamp: Int64) throws(PollProblem)
+        -> ([ProducerRecord], [String], Int)
+    {
+        do throws(JSONSyntaxError) {
+            try JSONBytes.validate(raw)
+        } catch {
+            let (line, column) = JSONSyntaxError.lineAndColumn(of: error.offset, in: raw)
+            throw PollProblem(description: "malformed JSON at line \(line), column \(column): \(error.message)")
+        }
+        var container = 0..<raw.count
+        if let items = config.items.flatMap(JSONPointer.init) {
+            guard let found = items.find(in: raw, container) else { throw PollProblem(description: "no value at \(items)") }
+            container = found
+        }
+        var start = container.lowerBound
+        while start < container.upperBound, [0x20, 0x0A, 0x0D, 0x09].contains(raw[start]) { start += 1 }
+        let isArray = start < container.upperBound && raw[start] == UInt8(ascii: "[")
+        let values = isArray ? JSONBytes.arrayItems(raw, in: container) : [start..<JSONBytes.endOfValue(raw, from: start)]
+        let dedupe = config.dedupe.flatMap(JSONPointer.init)
+        let key = config.key.flatMap(JSONPointer.init)
+        var records: [ProducerRecord] = []
+        var fresh: [String] = []
+        var freshSet: Set<String> = []
+        for range in values {
+            if let dedupe {
+                guard let id = dedupe.keyText(in: raw, range) else { throw PollProblem(description: "an item has no value at \(dedupe)") }
+                if seen.contains(id) || !freshSet.insert(id).inserted { continue }
+                fresh.append(id)
+            }
+            let recordKey = key.flatMap { $0.keyText(in: raw, range) }
+            records.append(ProducerRecord(key: recordKey.map { Array($0.utf8) }, value: JSONBytes.compacted(raw, range), timestamp: timestamp))
+        }
+        return (records, fresh, values.count)
+    }
+
     /// The dedupe identifiers of the topic's newest records.
     private func recentIdentifiers(_ topic: Topic) throws -> SeenWindow {
         var window = SeenWindow(capacity: Self.dedupeWindow)
-        guard let dedupe = config.dedupe else { return window }
+        guard let dedupe = config.dedupe.flatMap(JSONPointer.init) else { return window }
         for partition in topic.partitions {
             var next = max(partition.startOffset, partition.durableOffset - Int64(Self.dedupeWindow))
             while next < partition.durableOffset {
                 let fetched = try partition.read(from: next, maxBytes: 4 << 20)
                 if fetched.records.isEmpty { break }
                 for record in fetched.records {
-                    let parsed = JSONParser.parse(String(decoding: record.value ?? [], as: UTF8.self))
-                    if let root = parsed.root, let id = IngestBody.resolve(dedupe, in: JSONValue(root)) { window.insert(id) }
+                    guard let value = record.value, JSONBytes.isValid(value), let id = dedupe.keyText(in: value) else { continue }
+                    window.insert(id)
                 }
                 next = fetched.nextOffset
             }

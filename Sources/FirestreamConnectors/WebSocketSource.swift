@@ -1,5 +1,6 @@
 import FirestreamConfig
 import FirestreamGateway
+import FirestreamJSON
 import FirestreamLog
 import FirestreamStreams
 import Foundation
@@ -69,7 +70,7 @@ public struct WebSocketSource: Runnable {
     func accept(_ text: String, topic: Topic, deadLetters: Topic) async throws {
         counters.records.add(1, ordering: .relaxed)
         let now = wallClockMilliseconds()
-        switch Result(catching: { () throws(IngestBody.Refusal) in try IngestBody.parse(text, framing: .json, keyPointer: config.key) }) {
+        switch Result(catching: { () throws(IngestBody.Refusal) in try IngestBody.parse(text, framing: .json, keyPointer: config.key.flatMap(JSONPointer.init)) }) {
         case .success(let records):
             _ = try await topic.append(records.map { $0.producerRecord(timestamp: now) })
             counters.outputs.add(records.count, ordering: .relaxed)

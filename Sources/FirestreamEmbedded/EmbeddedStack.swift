@@ -1,6 +1,7 @@
 import FirestreamConfig
 import FirestreamConnectors
 import FirestreamGateway
+import FirestreamJSON
 import FirestreamLog
 import FirestreamStreams
 import Foundation
@@ -56,7 +57,7 @@ public struct EmbeddedStack: Sendable {
         for note in log.recoveryNotes { report("recovered \(note)") }
         for topic in config.topics {
             let settings = PartitionSettings(
-                retentionMilliseconds: topic.retention.time?.milliseconds, retentionBytes: topic.retention.bytes.map { Int64($0.value) })
+                retentionMilliseconds: topic.retention.time?.milliseconds, retentionBytes: topic.retention.bytes.map(\.wholeUnits))
             _ = try log.ensureTopic(topic.name, partitions: topic.partitions, settings: settings)
         }
         let signatures = try signatureChecks()
@@ -77,7 +78,7 @@ public struct EmbeddedStack: Sendable {
                 while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
             }
             if let options = options.gateway {
-                let keyPointers = Dictionary(uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.map { (topic.name, $0) } })
+                let keyPointers = Dictionary(uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.flatMap(JSONPointer.init).map { (topic.name, $0) } })
                 let gateway = Gateway(
                     log: log, options: options, keyPointers: keyPointers, signatures: signatures,
                     appPositions: {

@@ -55,7 +55,7 @@ public struct Gateway: Sendable {
     public let log: Log
     public let options: Options
     /// Per topic: the JSON pointer whose value keys ingested records (from the config).
-    public let keyPointers: [String: String]
+    public let keyPointers: [String: JSONPointer]
     /// Per topic: the signature ingest requests must carry (from the config).
     public let signatures: [String: SignatureCheck]
     public let metrics: GatewayMetrics
@@ -64,7 +64,7 @@ public struct Gateway: Sendable {
     private let plotlyScript = PlotlyScript()
 
     public init(
-        log: Log, options: Options, keyPointers: [String: String] = [:], signatures: [String: SignatureCheck] = [:],
+        log: Log, options: Options, keyPointers: [String: JSONPointer] = [:], signatures: [String: SignatureCheck] = [:],
         metrics: GatewayMetrics = GatewayMetrics(), appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }
     ) {
         self.log = log
@@ -258,9 +258,12 @@ public struct Gateway: Sendable {
         }
         let key = request.uri.queryParameters["key"].map(String.init) ?? request.headers[keyHeader]
         let records: [IngestBody.Record]
-        switch Result(catching: { () throws(IngestBody.Refusal) in
-            try IngestBody.parse(String(buffer: buffer), framing: framing, key: key, keyPointer: key == nil ? keyPointers[name] : nil)
-        }) {
+        let parsed = buffer.withUnsafeReadableBytes { body in
+            Result(catching: { () throws(IngestBody.Refusal) in
+                try IngestBody.parse(body, framing: framing, key: key, keyPointer: key == nil ? keyPointers[name] : nil)
+            })
+        }
+        switch parsed {
         case .success(let value): records = value
         case .failure(let refusal): return failure(refusal.status, refusal.message)
         }

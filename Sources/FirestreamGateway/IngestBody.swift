@@ -1,19 +1,26 @@
-import Foundation
-import FirestreamConfig
 import FirestreamJSON
+import Foundation
 import KafkaWire
 
 /// Turns an ingest request body into records, or explains exactly why it cannot: a sans-io
 /// parser for `POST /topics/{topic}` (one JSON value, a JSON array of values, or NDJSON).
+///
+/// It reads bytes with the bounded ``JSONScanner`` (nesting limit, strict grammar, UTF-8 checked),
+/// builds no tree, and stores each value as written minus the whitespace between tokens.
 public enum IngestBody {
-    /// One record to append: its value as compact JSON and its key, if any.
+    /// One record to append: its value (compact JSON) and its key, if any.
     public struct Record: Equatable, Sendable {
-        public var key: String?
-        public var value: String
+        public var key: [UInt8]?
+        public var value: [UInt8]
+
+        public init(key: [UInt8]?, value: [UInt8]) {
+            self.key = key
+            self.value = value
+        }
 
         /// The record to append, stamped with `timestamp`.
         public func producerRecord(timestamp: Int64) -> ProducerRecord {
-            ProducerRecord(key: key.map { Array($0.utf8) }, value: Array(value.utf8), timestamp: timestamp)
+            ProducerRecord(key: key, value: value, timestamp: timestamp)
         }
     }
 
@@ -21,6 +28,11 @@ public enum IngestBody {
     public struct Refusal: Error, Equatable, Sendable {
         public var status: Int
         public var message: String
+
+        public init(status: Int, message: String) {
+            self.status = status
+            self.message = message
+        }
     }
 
     /// How the body is framed, from its Content-Type.
@@ -43,77 +55,98 @@ public enum IngestBody {
         }
     }
 
-    /// Parses `body`; every record gets `key`, or the value at `keyPointer` (an RFC 6901 JSON
-    /// pointer such as `/device_id`) when given. Nothing is returned unless everything parsed.
-    public static func parse(_ body: String, framing: Framing, key: String? = nil, keyPointer: String? = nil) throws(Refusal) -> [Record] {
-        var values: [(JSONValue, String)] = []  // value, where it was (for messages)
-        switch framing {
-        case .json:
-            let value = try parseOne(body, place: "body")
-            if case .array(let items) = value {
-                guard !items.isEmpty else { throw Refusal(status: 400, message: "the body is an empty array: nothing to append") }
-                values = items.enumerated().map { ($1, "item \($0)") }
-            } else {
-                values = [(value, "body")]
-            }
-        case .ndjson:
-            for (index, line) in body.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let text = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
-                if text.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-                values.append((try parseOne(text, place: "line \(index + 1)"), "line \(index + 1)"))
-            }
-            guard !values.isEmpty else { throw Refusal(status: 400, message: "the body has no records (NDJSON: one JSON value per line)") }
-        }
-        return try values.map { value, place throws(Refusal) in
-            var recordKey = key
+    /// Parses `body`; every record gets `key`, or the value at `keyPointer` when given. Nothing is
+    /// returned unless everything parsed.
+    public static func parse(_ body: UnsafeRawBufferPointer, framing: Framing, key: String? = nil, keyPointer: JSONPointer? = nil) throws(Refusal)
+        -> [Record]
+    {
+        let fixedKey = key.map { Array($0.utf8) }
+        var records: [Record] = []
+        func add(_ range: Range<Int>, compact: Bool, place: () -> String) throws(Refusal) {
+            let value = compact ? Array(UnsafeRawBufferPointer(rebasing: body[range])) : JSONBytes.compacted(body, range)
+            var recordKey = fixedKey
             if let keyPointer {
-                guard let found = resolve(keyPointer, in: value) else {
-                    throw Refusal(status: 400, message: "\(place): no value at the key pointer \(keyPointer)")
+                guard let text = value.withUnsafeBytes({ keyPointer.keyText(in: $0, 0..<$0.count) }) else {
+                    throw Refusal(status: 400, message: "\(place()): no value at the key pointer \(keyPointer)")
                 }
-                recordKey = found
+                recordKey = Array(text.utf8)
             }
-            return Record(key: recordKey, value: JSONText.compact(value))
+            records.append(Record(key: recordKey, value: value))
         }
-    }
-
-    private static func parseOne(_ text: String, place: String) throws(Refusal) -> JSONValue {
-        let result = JSONParser.parse(text)
-        if let problem = result.diagnostics.first {
-            let at = problem.location.map { " at \($0)" } ?? ""
-            throw Refusal(status: 400, message: "malformed JSON in \(place)\(at): \(problem.message)")
-        }
-        guard let root = result.root else { throw Refusal(status: 400, message: "malformed JSON in \(place)") }
-        return JSONValue(root)
-    }
-
-    /// The value at an RFC 6901 pointer, as key text: strings as they are, numbers and booleans
-    /// as written. Nil when the path does not exist or leads to an object, array or null.
-    public static func resolve(_ pointer: String, in value: JSONValue) -> String? {
-        switch node(at: pointer, in: value) {
-        case .string(let text): return text
-        case .number(let text): return text
-        case .bool(let flag): return flag ? "true" : "false"
-        default: return nil
-        }
-    }
-
-    /// The value at an RFC 6901 pointer; nil when the path does not exist.
-    public static func node(at pointer: String, in value: JSONValue) -> JSONValue? {
-        guard pointer.hasPrefix("/") else { return nil }
-        var current = value
-        for token in pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
-            let name = token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
-            switch current {
-            case .object(let members):
-                guard let next = members.first(where: { $0.0 == name })?.1 else { return nil }
-                current = next
-            case .array(let items):
-                guard let index = Int(name), items.indices.contains(index) else { return nil }
-                current = items[index]
-            default:
-                return nil
+        var scanner = JSONScanner(body)
+        do {
+            switch framing {
+            case .json:
+                scanner.skipWhitespace()
+                guard !scanner.atEnd else { throw Refusal(status: 400, message: "the body is empty: send one JSON value or an array") }
+                if body[scanner.index] == UInt8(ascii: "[") {
+                    // An array: its items are the records.
+                    for (number, item) in try scanner.scanArrayItems().enumerated() {
+                        try add(item.range, compact: item.compact) { "item \(number)" }
+                    }
+                    guard !records.isEmpty else { throw Refusal(status: 400, message: "the body is an empty array: nothing to append") }
+                } else {
+                    let start = scanner.index
+                    try scanner.scanValue()
+                    try add(start..<scanner.index, compact: !scanner.sawWhitespace) { "the body" }
+                }
+                scanner.skipWhitespace()
+                guard scanner.atEnd else { throw scanner.failure("unexpected \(scanner.describeHere()) after the value") }
+            case .ndjson:
+                var line = 1
+                while !scanner.atEnd {
+                    // Leading blanks of a line (a blank line is skipped; '\r\n' endings are fine).
+                    while !scanner.atEnd, body[scanner.index] == 0x20 || body[scanner.index] == 0x09 || body[scanner.index] == 0x0D {
+                        scanner.index += 1
+                    }
+                    if scanner.atEnd { break }
+                    if body[scanner.index] == 0x0A {
+                        scanner.index += 1
+                        line += 1
+                        continue
+                    }
+                    let start = scanner.index
+                    try scanner.scanValue()
+                    let end = scanner.index
+                    if scanner.sawWhitespace, let newline = body[start..<end].firstIndex(of: 0x0A) {
+                        throw JSONSyntaxError(offset: newline, message: "the value continues on the next line (NDJSON: one value per line)")
+                    }
+                    while !scanner.atEnd, body[scanner.index] == 0x20 || body[scanner.index] == 0x09 || body[scanner.index] == 0x0D {
+                        scanner.index += 1
+                    }
+                    guard scanner.atEnd || body[scanner.index] == 0x0A else {
+                        throw scanner.failure("expected the end of the line after the value, found \(scanner.describeHere()) (NDJSON: one value per line)")
+                    }
+                    let number = line
+                    try add(start..<end, compact: !scanner.sawWhitespace) { "line \(number)" }
+                    if !scanner.atEnd {
+                        scanner.index += 1
+                        line += 1
+                    }
+                }
+                guard !records.isEmpty else { throw Refusal(status: 400, message: "the body has no records (NDJSON: one JSON value per line)") }
             }
+        } catch let error as JSONSyntaxError {
+            let (line, column) = JSONSyntaxError.lineAndColumn(of: error.offset, in: body)
+            throw Refusal(status: 400, message: "malformed JSON at line \(line), column \(column): \(error.message)")
+        } catch let refusal as Refusal {
+            throw refusal
+        } catch {
+            throw Refusal(status: 400, message: "\(error)")
         }
-        return current
+        return records
+    }
+
+    /// Parses a body held in an array.
+    public static func parse(_ body: [UInt8], framing: Framing, key: String? = nil, keyPointer: JSONPointer? = nil) throws(Refusal) -> [Record] {
+        let result = body.withUnsafeBytes { raw in
+            Result(catching: { () throws(Refusal) in try parse(raw, framing: framing, key: key, keyPointer: keyPointer) })
+        }
+        return try result.get()
+    }
+
+    /// Parses a body held in a string (WebSocket text messages, tests).
+    public static func parse(_ body: String, framing: Framing, key: String? = nil, keyPointer: JSONPointer? = nil) throws(Refusal) -> [Record] {
+        try parse(Array(body.utf8), framing: framing, key: key, keyPointer: keyPointer)
     }
 }

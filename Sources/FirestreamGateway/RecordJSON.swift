@@ -1,4 +1,3 @@
-import FirestreamConfig
 import FirestreamJSON
 import KafkaWire
 
@@ -16,7 +15,6 @@ public enum RecordJSON {
     public static func value(_ record: ConsumerRecord) -> String {
         guard let bytes = record.value else { return "null" }
         let text = String(decoding: bytes, as: UTF8.self)
-        let parsed = JSONParser.parse(text)
-        return parsed.root != nil && parsed.diagnostics.isEmpty ? text : JSONText.quote(text)
+        return JSONBytes.isValid(bytes) ? text : JSONText.quote(text)
     }
 }

@@ -89,32 +89,10 @@ public struct FlatJSONObject {
         }
 
         func unescape(_ range: Range<Int>) throws(ParseError) -> String {
-            var out: [UInt8] = []
-            var i = range.lowerBound
-            while i < range.upperBound {
-                guard bytes[i] == UInt8(ascii: "\\"), i + 1 < range.upperBound else {
-                    out.append(bytes[i])
-                    i += 1
-                    continue
-                }
-                switch bytes[i + 1] {
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "u"):
-                    guard i + 5 < range.upperBound,
-                        let code = UInt32(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(i + 2)...(i + 5)]), as: UTF8.self), radix: 16)
-                    else { throw ParseError(position: i, message: "bad \\u escape") }
-                    out.append(contentsOf: Array(String(UnicodeScalar(code).map(Character.init) ?? "\u{FFFD}").utf8))
-                    i += 6
-                    continue
-                default: out.append(bytes[i + 1])
-                }
-                i += 2
+            guard let text = JSONString.decode(UnsafeRawBufferPointer(rebasing: bytes[range])) else {
+                throw ParseError(position: range.lowerBound, message: "bad escape sequence")
             }
-            return String(decoding: out, as: UTF8.self)
+            return text
         }
 
         mutating func object(_ visit: (UnsafeRawBufferPointer, Value) throws(ParseError) -> Void) throws(ParseError) {

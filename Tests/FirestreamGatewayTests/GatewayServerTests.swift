@@ -1,3 +1,4 @@
+import FirestreamJSON
 import FirestreamLog
 import Foundation
 import KafkaWire
@@ -21,7 +22,7 @@ final class LiveGateway: Sendable {
         options: Gateway.Options = Gateway.Options(port: 0), keyPointers: [String: String] = [:], signatures: [String: SignatureCheck] = [:]
     ) async throws {
         log = try Log(directory: directory)
-        let gateway = Gateway(log: log, options: options, keyPointers: keyPointers, signatures: signatures)
+        let gateway = Gateway(log: log, options: options, keyPointers: keyPointers.compactMapValues(JSONPointer.init), signatures: signatures)
         let bound = Mutex<Int?>(nil)
         task = Task { try await gateway.run { port in bound.withLock { $0 = port } } }
         let deadline = ContinuousClock.now + .seconds(10)
@@ -85,7 +86,7 @@ final class LiveGateway: Sendable {
         let topic = try gateway.log.createTopic("t")
         let malformed = try await gateway.send("POST", "/topics/t", body: "{\"n\":1}\n{\"n\":2,}\n", contentType: "application/x-ndjson")
         #expect(malformed.status == 400)
-        #expect(try gateway.json(malformed.body)["error"] as? String == "malformed JSON in line 2 at 1:7: trailing comma before '}' is not allowed in JSON")
+        #expect(try gateway.json(malformed.body)["error"] as? String == "malformed JSON at line 2, column 8: trailing comma before '}'")
         #expect(topic.recordCount == 0)
         let tooLarge = try await gateway.send("POST", "/topics/t", body: "[" + String(repeating: "1,", count: 40) + "1]")
         #expect(tooLarge.status == 413)
@@ -109,7 +110,7 @@ final class LiveGateway: Sendable {
         #expect(records.map { String(decoding: $0.key!, as: UTF8.self) } == ["a", "b"])
         let missing = try await gateway.send("POST", "/topics/readings", body: #"{"other": 1}"#)
         #expect(missing.status == 400)
-        #expect(try gateway.json(missing.body)["error"] as? String == "body: no value at the key pointer /device_id")
+        #expect(try gateway.json(missing.body)["error"] as? String == "the body: no value at the key pointer /device_id")
     }
 
     @Test func consumeWindows() async throws {
