@@ -136,7 +136,7 @@ struct TopicsCommand: AsyncParsableCommand {
             }
             if retentionBytes != "unlimited" {
                 do {
-                    settings.retentionBytes = Int64(try Quantity.parse(retentionBytes, as: .bytes).value)
+                    settings.retentionBytes = try Quantity.parse(retentionBytes, as: .bytes).wholeUnits
                 } catch {
                     throw ValidationError("--retention-bytes: \(error.message)\(error.hint.map { " (\($0))" } ?? "")")
                 }

@@ -84,9 +84,9 @@ struct UpCommand: AsyncParsableCommand {
 
     private func snapshotBytes() throws -> Int64 {
         do {
-            let bytes = try Quantity.parse(snapshotEvery, as: .bytes).value
-            guard bytes >= 1024 else { throw ValidationError("--snapshot-every must be at least 1Ki") }
-            return Int64(bytes)
+            let bytes = try Quantity.parse(snapshotEvery, as: .bytes).wholeUnits
+            guard (1024...(1 << 40)).contains(bytes) else { throw ValidationError("--snapshot-every must be between 1Ki and 1Ti") }
+            return bytes
         } catch let problem as Quantity.Problem {
             throw ValidationError("--snapshot-every: \(problem.message)\(problem.hint.map { " (\($0))" } ?? "")")
         }

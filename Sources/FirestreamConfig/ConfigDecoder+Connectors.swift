@@ -1,4 +1,5 @@
 import FirestreamJSON
+import Foundation
 
 /// Decoding of `sources` and `effects`: each kind has its own keys, and every URL, duration,
 /// pointer and topic name is checked with its position.
@@ -102,6 +103,14 @@ extension ConfigDecoder {
                 hint: "e.g. \"\(schemes[0])://example.com/path\"")
             return nil
         }
+        // What the connector will parse at run time must parse now (spaces, bad ports, no host).
+        guard !url.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }),
+            let parsed = URL(string: url), let host = parsed.host, !host.isEmpty, parsed.port.map({ (1...65535).contains($0) }) ?? true else {
+            error(
+                at: urlNode, path / "url", "\"\(url)\" is not a valid URL",
+                hint: url.contains(" ") ? "encode spaces as %20" : "e.g. \"\(schemes[0])://example.com/path\"")
+            return nil
+        }
         return (name, topic, url)
     }
 
@@ -142,8 +151,12 @@ extension ConfigDecoder {
         var result: [String: String] = [:]
         for member in members {
             guard let value = string(member.value, path / member.key) else { continue }
-            if member.key.isEmpty || member.key.contains(where: { $0 == ":" || $0 == " " || !$0.isASCII }) {
+            if member.key.isEmpty || member.key.contains(where: { $0 == ":" || $0 == " " || !$0.isASCII || $0.asciiValue.map { $0 < 0x21 || $0 == 0x7F } ?? true }) {
                 error(at: member.keyLocation, path / member.key, "\"\(member.key)\" is not an HTTP header name")
+                continue
+            }
+            if value.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) {
+                error(at: member.value, path / member.key, "a header value must not contain line breaks or control characters")
                 continue
             }
             result[member.key] = value

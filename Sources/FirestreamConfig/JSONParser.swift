@@ -23,6 +23,9 @@ public struct JSONParser {
     /// Open `{` / `[` with their positions, innermost last.
     private var open: [(bracket: UInt8, at: SourceLocation)] = []
 
+    /// Deepest nesting a config may have; deeper documents are refused, not recursed into.
+    public static let maxDepth = 64
+
     public static func parse(_ text: String) -> Result {
         var parser = JSONParser(bytes: Array(text.utf8))
         return parser.parseDocument()
@@ -54,7 +57,8 @@ public struct JSONParser {
             }
             return Result(root: root, diagnostics: problems)
         } catch {
-            return Result(root: nil, diagnostics: problems + [(error as! Fatal).diagnostic])
+            let diagnostic = (error as? Fatal)?.diagnostic ?? Diagnostic(.error, at: here, "\(error)")
+            return Result(root: nil, diagnostics: problems + [diagnostic])
         }
     }
 
@@ -95,6 +99,7 @@ public struct JSONParser {
 
     private mutating func parseObject() throws -> ConfigNode {
         let start = here
+        try checkDepth()
         open.append((UInt8(ascii: "{"), start))
         advance()
         var members: [ConfigNode.Member] = []
@@ -125,6 +130,7 @@ public struct JSONParser {
 
     private mutating func parseArray() throws -> ConfigNode {
         let start = here
+        try checkDepth()
         open.append((UInt8(ascii: "["), start))
         advance()
         var items: [ConfigNode] = []
@@ -330,6 +336,12 @@ public struct JSONParser {
                 at: startLocation, "unexpected '\(written)': a number with a unit must be a string", hint: "write \"\(written)\"")
         }
         return String(decoding: bytes[start..<index], as: UTF8.self)
+    }
+
+    private func checkDepth() throws {
+        guard open.count < Self.maxDepth else {
+            throw fatal("nested deeper than \(Self.maxDepth) levels", hint: "a Firestream config is a few levels deep; check for a runaway '[' or '{'")
+        }
     }
 
     // MARK: Scanning

@@ -10,6 +10,10 @@ public struct Quantity: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { text }
 
+    /// The amount as whole base units (bytes), rounded down. Every parsed quantity fits: parsing
+    /// refuses amounts of 2^63 base units or more.
+    public var wholeUnits: Int64 { value < 0x1p63 ? Int64(value.rounded(.down)) : Int64.max }
+
     public static func == (lhs: Quantity, rhs: Quantity) -> Bool { lhs.value == rhs.value }
 
     /// What the quantity measures; each kind accepts a different set of suffixes.
@@ -42,7 +46,11 @@ public struct Quantity: Sendable, Equatable, CustomStringConvertible {
         }
         var multiplier = 1.0
         if let exponent = exponentSuffix(suffix) {
-            multiplier = pow10(exponent)
+            // Anything past ±40 is out of range for every kind; refuse before computing it.
+            guard (-40...40).contains(exponent) else {
+                throw Problem(message: "\"\(text)\" is out of range (the exponent must be between -40 and 40)", hint: nil)
+            }
+            multiplier = pow(10, Double(exponent))
         } else if let binary = binarySuffixes.first(where: { $0.0 == suffix }) {
             multiplier = binary.1
         } else if let decimal = decimalSuffixes.first(where: { $0.0 == suffix }) {
@@ -51,6 +59,12 @@ public struct Quantity: Sendable, Equatable, CustomStringConvertible {
             throw notAQuantity(text, kind)
         }
         let value = mantissa * multiplier
+        // Kubernetes keeps quantities as 63-bit integers (CPU in milli-units): larger is unusable.
+        let limit = kind == .cpu ? 0x1p63 / 1000 : 0x1p63
+        guard value.isFinite, value < limit else {
+            throw Problem(
+                message: "\"\(text)\" is too large (at most \(kind == .cpu ? "9.2e15 cores" : "8Ei - 1 bytes, about 9.2e18"))", hint: nil)
+        }
         switch kind {
         case .cpu:
             guard suffix.isEmpty || suffix == "m" || exponentSuffix(suffix) != nil else { throw notAQuantity(text, kind) }
@@ -99,15 +113,17 @@ public struct Quantity: Sendable, Equatable, CustomStringConvertible {
         return (number, String(rest.dropFirst(digits.count)))
     }
 
+    /// `e9` → 9; digits beyond what an Int holds saturate (and are then refused as out of range).
     private static func exponentSuffix(_ suffix: String) -> Int? {
         guard let first = suffix.first, first == "e" || first == "E" else { return nil }
-        return Int(suffix.dropFirst())
-    }
-
-    private static func pow10(_ exponent: Int) -> Double {
-        var result = 1.0
-        for _ in 0..<abs(exponent) { result *= 10 }
-        return exponent < 0 ? 1 / result : result
+        var digits = suffix.dropFirst()
+        var sign = 1
+        if let mark = digits.first, mark == "+" || mark == "-" {
+            sign = mark == "-" ? -1 : 1
+            digits = digits.dropFirst()
+        }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return sign * (digits.count > 6 ? 1_000_000 : Int(digits) ?? 0)
     }
 }
 

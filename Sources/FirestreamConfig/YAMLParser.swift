@@ -1,9 +1,21 @@
+import CYaml
 import Yams
 
 /// Parses YAML with libyaml (through Yams) into the same located tree as JSON, so validation and
 /// diagnostics are identical for both formats.
+///
+/// Bounded like the JSON parser: libyaml refuses nesting deeper than ``JSONParser/maxDepth`` (so
+/// neither it nor Yams recurses further), and a document whose aliases expand to more than
+/// ``maxValues`` values is refused instead of being expanded (the "billion laughs").
 public enum YAMLParser {
+    /// Most values (scalars, sequences, mappings) a config may expand to.
+    public static let maxValues = 100_000
+
+    /// libyaml's nesting limit is process-wide; set once, before the first parse.
+    private static let nestingLimit: Void = yaml_set_max_nest_level(Int32(JSONParser.maxDepth))
+
     public static func parse(_ text: String) -> JSONParser.Result {
+        _ = nestingLimit
         let document: Node?
         do {
             document = try Yams.compose(yaml: text)
@@ -22,26 +34,44 @@ public enum YAMLParser {
                 ])
         }
         var problems: [Diagnostic] = []
-        let root = convert(document, problems: &problems)
+        var budget = maxValues
+        let root = convert(document, problems: &problems, budget: &budget)
+        if budget < 0 {
+            return JSONParser.Result(
+                root: nil,
+                diagnostics: [
+                    Diagnostic(
+                        .error, at: SourceLocation(line: 1, column: 1), "the document expands to more than \(maxValues) values",
+                        hint: "YAML aliases (*name) repeat what an anchor (&name) holds; a config needs neither")
+                ])
+        }
         return JSONParser.Result(root: root, diagnostics: problems)
     }
 
-    private static func convert(_ node: Node, problems: inout [Diagnostic]) -> ConfigNode {
+    private static func convert(_ node: Node, problems: inout [Diagnostic], budget: inout Int) -> ConfigNode {
         let location = node.mark.map { SourceLocation(line: $0.line, column: $0.column) } ?? SourceLocation(line: 1, column: 1)
+        budget -= 1
+        guard budget >= 0 else { return ConfigNode(.null, at: location) }
         switch node {
         case .mapping(let mapping):
             var members: [ConfigNode.Member] = []
-            for (key, value) in mapping {
+            for (key, value) in mapping where budget >= 0 {
                 let keyLocation = key.mark.map { SourceLocation(line: $0.line, column: $0.column) } ?? location
                 guard case .scalar(let scalar) = key else {
                     problems.append(Diagnostic(.error, at: keyLocation, "mapping keys must be plain strings"))
                     continue
                 }
-                members.append(ConfigNode.Member(key: scalar.string, keyLocation: keyLocation, value: convert(value, problems: &problems)))
+                members.append(
+                    ConfigNode.Member(key: scalar.string, keyLocation: keyLocation, value: convert(value, problems: &problems, budget: &budget)))
             }
             return ConfigNode(.object(members), at: location)
         case .sequence(let sequence):
-            return ConfigNode(.array(sequence.map { convert($0, problems: &problems) }), at: location)
+            var items: [ConfigNode] = []
+            for item in sequence {
+                items.append(convert(item, problems: &problems, budget: &budget))
+                if budget < 0 { break }
+            }
+            return ConfigNode(.array(items), at: location)
         case .scalar(let scalar):
             switch node.tag.rawValue {
             case Tag.Name.null.rawValue: return ConfigNode(.null, at: location)

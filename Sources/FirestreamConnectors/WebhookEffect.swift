@@ -96,7 +96,8 @@ public struct WebhookEffect: Runnable {
     /// Delivers one batch, retrying as configured.
     private func send(_ records: [ConsumerRecord], partition: Int, exchange: HTTPExchange) async -> Result<Void, Failure> {
         let body = Data(render(records, partition: partition).utf8)
-        var request = URLRequest(url: URL(string: config.url)!)
+        guard let url = URL(string: config.url) else { return .failure(Failure(description: "\(config.url) is not a valid URL")) }
+        var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.httpBody = body
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")

@@ -279,6 +279,34 @@ let invalidCases: [InvalidCase] = [
     InvalidCase(
         name: "YAML port as text", format: .yaml, text: "service:\n  ports: [\"8000\"]\n",
         expected: [("service.ports[0]", "2:11", "expected a number, found a string")]),
+
+    // MARK: What validate used to accept and up could not run
+    InvalidCase(
+        name: "URL with a space", text: #"{"effects": [{"name": "e", "kind": "webhook", "topic": "t", "url": "http://x/a b"}]}"#,
+        expected: [("effects[0].url", "1:68", "\"http://x/a b\" is not a valid URL")], hint: "encode spaces as %20"),
+    InvalidCase(
+        name: "URL with a port out of range", text: #"{"sources": [{"name": "s", "kind": "rest", "topic": "t", "url": "http://x:99999/a"}]}"#,
+        expected: [("sources[0].url", "1:65", "\"http://x:99999/a\" is not a valid URL")]),
+    InvalidCase(
+        name: "header value with a line break",
+        text: #"{"effects": [{"name": "e", "kind": "webhook", "topic": "t", "url": "http://x/a", "headers": {"X-A": "1\r\nX-B: 2"}}]}"#,
+        expected: [("effects[0].headers.X-A", "1:101", "a header value must not contain line breaks or control characters")]),
+    InvalidCase(
+        name: "retention of 8 exbibytes", text: #"{"topics": [{"name": "t", "retention": {"bytes": "8Ei"}}]}"#,
+        expected: [("topics[0].retention.bytes", "1:50", "\"8Ei\" is too large (at most 8Ei - 1 bytes, about 9.2e18)")]),
+    InvalidCase(
+        name: "an exponent that would take minutes", text: #"{"resources": {"requests": {"memory": "1e99999999999"}}}"#,
+        expected: [("resources.requests.memory", "1:39", "\"1e99999999999\" is out of range (the exponent must be between -40 and 40)")]),
+    InvalidCase(
+        name: "JSON nested beyond the limit", text: #"{"services": [{"service_name": "kafka", "values": "# + String(repeating: "[", count: 70),
+        expected: [(nil, "1:112", "nested deeper than 64 levels")]),
+    InvalidCase(
+        name: "YAML nested beyond the limit", format: .yaml, text: "apps:\n" + String(repeating: "- ", count: 80) + "x\n",
+        expected: [(nil, "2:127", "YAML syntax error: Maximum nesting level reached, set with yaml_set_max_nest_level()) (while parsing at 2:127)")]),
+    InvalidCase(
+        name: "YAML aliases that expand a billion times", format: .yaml,
+        text: "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + (1...9).map { "\(Character(UnicodeScalar(97 + $0)!)): &\(Character(UnicodeScalar(97 + $0)!)) [" + String(repeating: "*\(Character(UnicodeScalar(96 + $0)!)), ", count: 9) + "*\(Character(UnicodeScalar(96 + $0)!))]" }.joined(separator: "\n"),
+        expected: [(nil, "1:1", "the document expands to more than 100000 values")]),
 ]
 
 @Suite struct InvalidConfigTests {
@@ -298,8 +326,14 @@ let invalidCases: [InvalidCase] = [
         }
     }
 
-    @Test func hasAtLeastThirtyDistinctCases() {
+    /// The list above is a real spread of mistakes: names, inputs and expected diagnostics all
+    /// differ from case to case, and every case is actually an error (checked above).
+    @Test func casesAreDistinctMistakes() {
         #expect(Set(invalidCases.map(\.name)).count == invalidCases.count)
+        #expect(Set(invalidCases.map(\.text)).count == invalidCases.count, "two cases test the same input")
+        let outcomes = invalidCases.map { invalid in "\(invalid.format) " + invalid.expected.map { "\($0.0 ?? "-") \($0.2)" }.joined(separator: "|") }
+        let repeated = Dictionary(grouping: outcomes, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
+        #expect(repeated.isEmpty, "cases that expect the very same diagnostics: \(repeated)")
         #expect(invalidCases.count >= 30)
     }
 

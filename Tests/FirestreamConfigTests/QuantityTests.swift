@@ -30,6 +30,23 @@ import Testing
         #expect(throws: Quantity.Problem.self) { try Quantity.parse(text, as: .bytes) }
     }
 
+    /// What `validate` used to accept and `up` then trapped on, or looped over for minutes.
+    @Test func outOfRangeQuantitiesAreRefusedQuickly() throws {
+        let started = ContinuousClock.now
+        for (text, message) in [
+            ("8Ei", "\"8Ei\" is too large (at most 8Ei - 1 bytes, about 9.2e18)"),
+            ("1e30", "\"1e30\" is too large (at most 8Ei - 1 bytes, about 9.2e18)"),
+            ("1e99999999999", "\"1e99999999999\" is out of range (the exponent must be between -40 and 40)"),
+            ("1e-99999999999", "\"1e-99999999999\" is out of range (the exponent must be between -40 and 40)"),
+        ] {
+            #expect(throws: Quantity.Problem(message: message, hint: nil)) { try Quantity.parse(text, as: .bytes) }
+        }
+        #expect(throws: Quantity.Problem.self) { try Quantity.parse("1e20", as: .cpu) }
+        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(try Quantity.parse("7Ei", as: .bytes).wholeUnits == 7 << 60)
+        #expect(try Quantity.parse("9e18", as: .bytes).wholeUnits == 9_000_000_000_000_000_000)
+    }
+
     @Test func durations() {
         #expect(ConfigDuration.parse("7d")?.milliseconds == 604_800_000)
         #expect(ConfigDuration.parse("500ms")?.milliseconds == 500)
