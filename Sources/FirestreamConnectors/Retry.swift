@@ -23,15 +23,24 @@ public struct RetrySchedule: Sendable {
         return ceiling / 2 + Int64(Double(ceiling - ceiling / 2) * random)
     }
 
-    /// `Retry-After` as milliseconds: delta seconds, or an HTTP date relative to `now`.
+    /// The longest wait a server can ask for; longer requests are clamped to it.
+    public static let maxRetryAfterMilliseconds: Int64 = 86_400_000
+
+    /// `Retry-After` as milliseconds: delta seconds, or an HTTP date relative to `now`; at most a day.
     public static func retryAfter(_ value: String?, now: Date = Date()) -> Int64? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        if let seconds = Int64(value), seconds >= 0 { return seconds * 1000 }
+        if value.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            // Digits of any length: anything past a day is a day (no overflow, no trap).
+            guard let seconds = Int64(value), seconds <= maxRetryAfterMilliseconds / 1000 else { return maxRetryAfterMilliseconds }
+            return seconds * 1000
+        }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: value) else { return nil }
-        return max(0, Int64(date.timeIntervalSince(now) * 1000))
+        let milliseconds = date.timeIntervalSince(now) * 1000
+        guard milliseconds.isFinite else { return nil }
+        return Int64(max(0, min(milliseconds, Double(maxRetryAfterMilliseconds))))
     }
 }

@@ -56,8 +56,11 @@ public struct SignatureCheck: Sendable, Equatable {
                 }
             }
             guard let timestamp, !signatures.isEmpty else { return "Stripe-Signature must carry t=<timestamp> and v1=<hex digest>" }
-            guard abs(nowSeconds - timestamp) <= tolerance else {
-                return "Stripe-Signature timestamp is \(abs(nowSeconds - timestamp)) s away from now (tolerance \(tolerance) s)"
+            // Any Int64 may arrive here: the distance is computed without overflowing.
+            let (difference, overflow) = nowSeconds.subtractingReportingOverflow(timestamp)
+            guard !overflow, difference.magnitude <= tolerance.magnitude else {
+                let distance = overflow ? "more than 292 billion years" : "\(difference.magnitude) s"
+                return "Stripe-Signature timestamp is \(distance) away from now (tolerance \(tolerance) s)"
             }
             let expected = Array(HMACSHA256.hex(for: Array("\(timestamp).".utf8) + body, key: secret).utf8)
             return signatures.contains { HMACSHA256.constantTimeEqual(Array($0.lowercased().utf8), expected) }

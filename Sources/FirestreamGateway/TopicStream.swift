@@ -54,7 +54,8 @@ struct StartPositions: Equatable {
         guard let number = Int64(from) else {
             return .failure(QueryError("from must be latest, earliest, -N, an offset or partition:offset pairs, got \"\(from)\""))
         }
-        return .success(StartPositions(rule: number < 0 ? .last(-number) : .offset(number)))
+        // -9223372036854775808 has no positive twin: it means "everything", like any huge -N.
+        return .success(StartPositions(rule: number < 0 ? .last(number == .min ? .max : -number) : .offset(number)))
     }
 
     /// The first offset to send from `partition`, clamped to what it holds.

@@ -104,8 +104,12 @@ struct JournalStep: Equatable {
                     step.timers.append((key, deadline < 0 ? nil : deadline))
                 }
                 for _ in 0..<(try count(&reader)) {
-                    step.batches.append(
-                        Batch(topic: try reader.read(UInt8.self), partition: Int(try reader.readVarint()), bytes: try readBytes(&reader) ?? []))
+                    let topic = try reader.read(UInt8.self)
+                    let partition = try reader.readVarint()
+                    guard topic <= 1, partition >= 0, partition <= Int64(Int32.max) else {
+                        throw WireError("batch for output \(topic), partition \(partition): no such output", at: reader.position)
+                    }
+                    step.batches.append(Batch(topic: topic, partition: Int(partition), bytes: try readBytes(&reader) ?? []))
                 }
                 return nil
             } catch {

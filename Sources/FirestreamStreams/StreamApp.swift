@@ -53,7 +53,8 @@ public struct ProcessingContext: Sendable {
     /// unless a new record for the key arrives first. Each call replaces the previous timeout;
     /// a record processed without setting one clears it.
     public mutating func setTimeout(afterMilliseconds milliseconds: Int64) {
-        timeoutAt = now + max(0, milliseconds)
+        let (deadline, overflow) = now.addingReportingOverflow(max(0, milliseconds))
+        timeoutAt = overflow ? Int64.max : deadline
     }
 
     public mutating func clearTimeout() { timeoutAt = nil }

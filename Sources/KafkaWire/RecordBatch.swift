@@ -7,6 +7,8 @@ public struct RecordBatchHeader: Sendable, Equatable {
     public static let attributesOffset = 21
     /// `baseOffset` and `batchLength` precede the length-counted part.
     public static let logOverhead = 12
+    /// The largest batch this codec accepts (a damaged length field must not ask for gigabytes).
+    public static let maxSize = 256 << 20
 
     public var baseOffset: Int64
     public var batchLength: Int32
@@ -59,7 +61,7 @@ public enum RecordBatch {
         writer.write(baseSequence)
         writer.write(Int32(records.count))
         for (index, record) in records.enumerated() {
-            encodeRecord(record, offsetDelta: Int64(index), timestampDelta: record.timestamp - baseTimestamp, into: &writer)
+            encodeRecord(record, offsetDelta: Int64(index), timestampDelta: record.timestamp &- baseTimestamp, into: &writer)
         }
         writer.patch(Int32(writer.bytes.count - start - RecordBatchHeader.logOverhead), at: start + 8)
         let crc = writer.bytes.withUnsafeBytes { raw in
@@ -133,8 +135,15 @@ public enum RecordBatch {
         guard Int(header.batchLength) >= RecordBatchHeader.size - RecordBatchHeader.logOverhead else {
             throw WireError("batch length \(header.batchLength) is smaller than a batch header", at: 8)
         }
+        guard header.totalSize <= RecordBatchHeader.maxSize else {
+            throw WireError("batch length \(header.batchLength) is larger than \(RecordBatchHeader.maxSize) bytes", at: 8)
+        }
         guard header.recordCount >= 0, header.lastOffsetDelta >= 0 else {
             throw WireError("negative record count or offset delta", at: 57)
+        }
+        // The base offset is outside the CRC: a damaged one must not make offsets overflow.
+        guard header.baseOffset >= 0, header.baseOffset <= Int64.max - Int64(header.lastOffsetDelta) else {
+            throw WireError("base offset \(header.baseOffset) is out of range", at: 0)
         }
         return header
     }
@@ -151,29 +160,35 @@ public enum RecordBatch {
         guard header.compression == 0 else {
             throw WireError("compressed record batches (codec \(header.compression)) are not supported yet", at: 21)
         }
+        guard bytes.count >= header.totalSize else { throw WireError("truncated batch: \(bytes.count) of \(header.totalSize) bytes", at: 0) }
         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[0..<header.totalSize]), at: RecordBatchHeader.size)
         var records: [ConsumerRecord] = []
-        records.reserveCapacity(Int(header.recordCount))
+        // A record takes at least 7 bytes: never reserve more than the batch could hold.
+        records.reserveCapacity(min(Int(header.recordCount), reader.remaining / 7))
         for _ in 0..<header.recordCount {
             let length = try reader.readVarint()
+            guard length > 0, length <= Int64(reader.remaining) else { throw WireError("record length \(length) overruns the batch", at: reader.position) }
             let end = reader.position + Int(length)
-            guard length > 0, end <= reader.bytes.count else { throw WireError("record length \(length) overruns the batch", at: reader.position) }
             _ = try reader.read(Int8.self)
             let timestampDelta = try reader.readVarint()
             let offsetDelta = try reader.readVarint()
+            guard offsetDelta >= 0, offsetDelta <= Int64(header.lastOffsetDelta) else {
+                throw WireError("record offset delta \(offsetDelta) is outside the batch (0...\(header.lastOffsetDelta))", at: reader.position)
+            }
             let key = try readBytes(&reader)
             let value = try readBytes(&reader)
             let headerCount = try reader.readVarint()
-            guard headerCount >= 0 else { throw WireError("negative header count", at: reader.position) }
+            guard headerCount >= 0, headerCount <= Int64(reader.remaining) else { throw WireError("header count \(headerCount) overruns the record", at: reader.position) }
             var headers: [RecordHeader] = []
             for _ in 0..<headerCount {
                 guard let keyBytes = try readBytes(&reader) else { throw WireError("null header key", at: reader.position) }
                 headers.append(RecordHeader(key: String(decoding: keyBytes, as: UTF8.self), value: try readBytes(&reader)))
             }
             guard reader.position == end else { throw WireError("record length does not match its fields", at: reader.position) }
+            // Timestamp deltas wrap, as they are written (see `encode`), so any pair round-trips.
             records.append(
                 ConsumerRecord(
-                    offset: header.baseOffset + offsetDelta, timestamp: header.baseTimestamp + timestampDelta, key: key,
+                    offset: header.baseOffset + offsetDelta, timestamp: header.baseTimestamp &+ timestampDelta, key: key,
                     value: value, headers: headers))
         }
         return records

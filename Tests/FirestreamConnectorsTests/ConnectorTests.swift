@@ -219,6 +219,11 @@ func numbers(in bodies: [String]) -> [Int] {
         let now = Date(timeIntervalSince1970: 1_445_412_480)
         #expect(RetrySchedule.retryAfter("Wed, 21 Oct 2015 07:28:30 GMT", now: now) == 30_000)
         #expect(RetrySchedule.retryAfter("soon") == nil)
+        // A server cannot make us wait forever, or overflow the arithmetic.
+        #expect(RetrySchedule.retryAfter("9223372036854775807") == RetrySchedule.maxRetryAfterMilliseconds)
+        #expect(RetrySchedule.retryAfter("99999999999999999999999") == RetrySchedule.maxRetryAfterMilliseconds)
+        #expect(RetrySchedule.retryAfter("Fri, 31 Dec 9999 23:59:59 GMT", now: now) == RetrySchedule.maxRetryAfterMilliseconds)
+        #expect(RetrySchedule.retryAfter("-5") == nil)
     }
 }
 

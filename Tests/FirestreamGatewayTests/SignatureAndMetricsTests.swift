@@ -21,6 +21,58 @@ import Testing
     }
 }
 
+@Suite struct SignatureCheckTests {
+    let secret = Array("s3cret".utf8)
+    let body = Array(#"{"id":1}"#.utf8)
+
+    func fields(_ pairs: [String: String]) -> HTTPFields {
+        var fields = HTTPFields()
+        for (name, value) in pairs { fields[HTTPField.Name(name)!] = value }
+        return fields
+    }
+
+    @Test func customHeadersAreTheOnlyOnesRead() {
+        let check = SignatureCheck(scheme: .hmacSHA256(header: "X-Acme-Sig"), secret: secret)
+        let signature = "sha256=" + HMACSHA256.hex(for: body, key: secret)
+        #expect(check.problem(body: body, headers: fields(["X-Acme-Sig": signature]), nowSeconds: 0) == nil)
+        #expect(check.problem(body: body, headers: fields(["x-acme-sig": signature.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256=")]), nowSeconds: 0) == nil)
+        // The default header, or GitHub's, does not count for a topic configured with its own.
+        #expect(check.problem(body: body, headers: fields(["X-Firestream-Signature": signature]), nowSeconds: 0) == "missing X-Acme-Sig header: this topic only accepts signed requests")
+        #expect(check.problem(body: body, headers: fields(["X-Hub-Signature-256": signature]), nowSeconds: 0) != nil)
+        #expect(check.problem(body: body, headers: fields(["X-Acme-Sig": "md5=" + signature.dropFirst(7)]), nowSeconds: 0) == "X-Acme-Sig must be sha256=<hex digest>")
+    }
+
+    @Test func stripeTimestampsAreCheckedBothWaysWithoutOverflow() {
+        let check = SignatureCheck(scheme: .stripe(toleranceSeconds: 300), secret: secret)
+        func header(_ t: Int64) -> HTTPFields {
+            fields(["Stripe-Signature": "t=\(t),v1=" + HMACSHA256.hex(for: Array("\(t).".utf8) + body, key: secret)])
+        }
+        let now: Int64 = 1_800_000_000
+        #expect(check.problem(body: body, headers: header(now + 299), nowSeconds: now) == nil)
+        #expect(check.problem(body: body, headers: header(now - 300), nowSeconds: now) == nil)
+        #expect(check.problem(body: body, headers: header(now + 301), nowSeconds: now) == "Stripe-Signature timestamp is 301 s away from now (tolerance 300 s)")
+        #expect(check.problem(body: body, headers: header(now - 3600), nowSeconds: now) == "Stripe-Signature timestamp is 3600 s away from now (tolerance 300 s)")
+        // What trapped before the HMAC was even checked.
+        for extreme in [Int64.min, -Int64.max, Int64.max] {
+            let problem = check.problem(body: body, headers: fields(["Stripe-Signature": "t=\(extreme),v1=00"]), nowSeconds: now)
+            #expect(problem?.hasPrefix("Stripe-Signature timestamp is") == true, "\(extreme)")
+        }
+        #expect(check.problem(body: body, headers: fields(["Stripe-Signature": "t=99999999999999999999,v1=00"]), nowSeconds: now) == "Stripe-Signature must carry t=<timestamp> and v1=<hex digest>")
+    }
+}
+
+@Suite struct StartPositionTests {
+    @Test func everyInt64ParsesWithoutTrapping() throws {
+        #expect(try StartPositions.parse(from: "-9223372036854775808", since: nil).get() == StartPositions(rule: .last(Int64.max)))
+        #expect(try StartPositions.parse(from: "-9223372036854775807", since: nil).get() == StartPositions(rule: .last(Int64.max)))
+        #expect(try StartPositions.parse(from: "9223372036854775807", since: nil).get() == StartPositions(rule: .offset(Int64.max)))
+        #expect(try StartPositions.parse(from: "-5", since: nil).get() == StartPositions(rule: .last(5)))
+        #expect(throws: QueryError.self) { try StartPositions.parse(from: "-9223372036854775809", since: nil).get() }
+        #expect(throws: QueryError.self) { try StartPositions.parse(from: "0:-1", since: nil).get() }
+        #expect(throws: QueryError.self) { try StartPositions.parse(from: nil, since: "9999999999999999999w").get() }
+    }
+}
+
 @Suite(.serialized) struct SignedIngestTests {
     let secret = Array("s3cret".utf8)
 

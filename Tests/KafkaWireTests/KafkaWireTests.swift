@@ -189,6 +189,67 @@ func hexBytes(_ hex: String) -> [UInt8] {
         }
     }
 
+    @Test func extremeTimestampsRoundTrip() throws {
+        let records = [Int64.min, Int64.max, 0, -1].map { ProducerRecord(key: nil, value: [1], timestamp: $0) }
+        let bytes = RecordBatch.encode(records)
+        let decoded = try bytes.withUnsafeBytes { raw in try RecordBatch.records(raw, header: try RecordBatch.header(raw)) }
+        #expect(decoded.map(\.timestamp) == [Int64.min, Int64.max, 0, -1])
+    }
+
+    /// Damaged fields that the CRC does not cover, or damage with a recomputed CRC (what a hostile
+    /// client can send): always an error, never a trap or a huge allocation.
+    @Test func hostileBatchesFailCleanly() throws {
+        let valid = RecordBatch.encode(
+            (0..<5).map { ProducerRecord(key: Array("k\($0)".utf8), value: Array("value \($0)".utf8), headers: [RecordHeader(key: "h", value: [1])], timestamp: 1_000 + Int64($0)) })
+        func withCRC(_ bytes: [UInt8]) -> [UInt8] {
+            var fixed = bytes
+            let crc = CRC32C.checksum(Array(fixed[RecordBatchHeader.attributesOffset...]))
+            withUnsafeBytes(of: crc.bigEndian) { for (i, byte) in $0.enumerated() { fixed[RecordBatchHeader.crcOffset + i] = byte } }
+            return fixed
+        }
+        func decode(_ bytes: [UInt8]) -> Bool {
+            bytes.withUnsafeBytes { raw in
+                guard let header = try? RecordBatch.header(raw), RecordBatch.verify(raw, header: header) else { return false }
+                return (try? RecordBatch.records(raw, header: header)) != nil
+            }
+        }
+        #expect(decode(valid))
+        var huge = valid
+        huge.replaceSubrange(0..<8, with: [0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(!decode(huge), "a base offset whose last offset overflows")
+        var negative = valid
+        negative.replaceSubrange(0..<8, with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(!decode(negative))
+        var manyRecords = valid
+        manyRecords.replaceSubrange(57..<61, with: [0x7F, 0xFF, 0xFF, 0xFF])
+        #expect(!decode(withCRC(manyRecords)), "Int32.max records claimed in a small batch")
+        var longLength = valid
+        longLength.replaceSubrange(8..<12, with: [0x7F, 0xFF, 0xFF, 0xFF])
+        #expect(!decode(longLength))
+        // The first record's length varint as the largest varint there is.
+        var longRecord = valid
+        longRecord.replaceSubrange(61..<62, with: [0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01])
+        #expect(!decode(withCRC(withBatchLength(longRecord))), "a record length of Int64.max")
+
+        // Random damage with the CRC recomputed, so decoding goes past the checksum.
+        var generator = SplitMix64(seed: 7)
+        for _ in 0..<50_000 {
+            var bytes = valid
+            for _ in 0..<Int(generator.next() % 4) + 1 {
+                let index = RecordBatchHeader.attributesOffset + Int(generator.next() % UInt64(bytes.count - RecordBatchHeader.attributesOffset))
+                bytes[index] = UInt8(truncatingIfNeeded: generator.next())
+            }
+            _ = decode(withCRC(bytes))
+        }
+    }
+
+    /// The batch with its length field set to its real length.
+    private func withBatchLength(_ bytes: [UInt8]) -> [UInt8] {
+        var fixed = bytes
+        withUnsafeBytes(of: Int32(bytes.count - RecordBatchHeader.logOverhead).bigEndian) { for (i, byte) in $0.enumerated() { fixed[8 + i] = byte } }
+        return fixed
+    }
+
     private func randomBytes(_ generator: inout SplitMix64, max: Int) -> [UInt8] {
         (0..<Int(generator.next() % UInt64(max + 1))).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
     }
