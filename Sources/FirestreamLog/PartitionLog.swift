@@ -215,6 +215,12 @@ public final class PartitionLog: Sendable {
         state.withLock { $0.producers.lastSequence(of: producerId) }
     }
 
+    /// The offset of the last record `producerId` wrote here, if it ever wrote: a producer that
+    /// resumes from its own last record need not trust what others appended after it.
+    public func lastOffset(of producerId: Int64) -> Int64? {
+        state.withLock { $0.producers.entries[producerId]?.lastOffset }
+    }
+
     private func rollIfNeeded(_ state: inout State, adding bytes: Int, now: Int64) throws(LogError) {
         let active = state.segments[state.segments.count - 1]
         guard active.size > 0 else { return }

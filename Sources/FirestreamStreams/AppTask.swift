@@ -183,25 +183,77 @@ struct AppTask<App: StreamApp> {
 
     // MARK: Steps
 
+    /// A changed key's state could not be encoded at the end of a step: the step is taken back
+    /// and run again in careful mode, which finds the record responsible.
+    private struct StateEncodingFailed: Error {}
+
     /// Processes available input and due timers into the next step to commit; nil when idle.
-    /// Pre-specialized for the built-in app, so its loop runs without generic dispatch.
-    @_specialize(where App == WienerApp)
+    ///
+    /// No record can stop the task: a record that cannot be decoded, makes the app throw, or
+    /// yields an output or a state that cannot be encoded goes to the dead-letter topic with the
+    /// reason, and its state change is not applied. (A trap in app code still ends the process:
+    /// apps throw instead; see docs/apps.md.)
     mutating func prepareStep() throws -> JournalStep? {
+        let before = (inputNext: inputNext, sequences: nextSequence)
+        var touched: [String: (state: App.State?, timer: Int64?)] = [:]
+        do {
+            return try prepareStep(careful: false, touched: &touched)
+        } catch is StateEncodingFailed {
+            // Take the step back (nothing of it was written) and run it again record by record.
+            for (key, previous) in touched {
+                states[key] = previous.state
+                timers[key] = previous.timer
+            }
+            inputNext = before.inputNext
+            nextSequence = before.sequences
+            touched.removeAll()
+            return try prepareStep(careful: true, touched: &touched)
+        }
+    }
+
+    /// One step. In careful mode each changed state is encoded right after its record, so a state
+    /// that cannot be encoded dead-letters that record alone.
+    @_specialize(where App == WienerApp)
+    private mutating func prepareStep(careful: Bool, touched: inout [String: (state: App.State?, timer: Int64?)]) throws -> JournalStep? {
         let now = clock()
         var produced = Outputs()
         var changed: [String] = []
-        var changedSet: Set<String> = []
         var timerChanges: [String: Int64?] = [:]
         var consumed = 0
         let outputPartitions = outputs[0].partitions.count
+        let encoder = JSONEncoder()
 
-        func note(key: String, state: App.State?, timeout: Int64?) {
-            if changedSet.insert(key).inserted { changed.append(key) }
-            states[key] = state
-            if timers[key] != timeout {
-                timers[key] = timeout
-                timerChanges[key] = timeout
+        /// Applies a processed record's (or timeout's) results, or says why they cannot be kept.
+        func apply(key: String?, state: App.State?, timeout: Int64?, results: [App.Output], timestamp: Int64) -> String? {
+            var encoded: [(Int, ProducerRecord)] = []
+            encoded.reserveCapacity(results.count)
+            for result in results {
+                do {
+                    encoded.append(try output(result, timestamp: timestamp, partitions: outputPartitions))
+                } catch {
+                    return "cannot encode an output: \(error)"
+                }
             }
+            if let key {
+                if careful, let state {
+                    do {
+                        _ = try encoder.encode(state)
+                    } catch {
+                        return "cannot encode the new state of key \"\(key)\": \(error)"
+                    }
+                }
+                if touched[key] == nil {
+                    touched[key] = (states[key], timers[key])
+                    changed.append(key)
+                }
+                states[key] = state
+                if timers[key] != timeout {
+                    timers[key] = timeout
+                    timerChanges[key] = timeout
+                }
+            }
+            for (target, record) in encoded { produced.add(record, to: 0, partition: target) }
+            return nil
         }
 
         for (index, input) in inputs.enumerated() where consumed < limits.maxRecordsPerStep {
@@ -234,26 +286,46 @@ struct AppTask<App: StreamApp> {
                     produced.add(deadLetter(record, topic: app.inputTopics[index], error: "\(error)"), to: 1, partition: 0)
                     continue
                 }
-                if let key { note(key: key, state: state, timeout: context.timeoutAt) }
-                for result in results {
-                    let (target, output) = try output(result, timestamp: record.timestamp, partitions: outputPartitions)
-                    produced.add(output, to: 0, partition: target)
+                if let problem = apply(key: key, state: state, timeout: context.timeoutAt, results: results, timestamp: record.timestamp) {
+                    produced.add(deadLetter(record, topic: app.inputTopics[index], error: problem), to: 1, partition: 0)
                 }
             }
         }
         var fired = 0
         for (key, deadline) in timers.sorted(by: { $0.value < $1.value }) where deadline <= now {
+            fired += 1
             var state = states[key]
             var context = ProcessingContext(now: now, timestamp: now)
-            let results = try app.timedOut(key: key, state: &state, context: &context)
-            note(key: key, state: state, timeout: context.timeoutAt)
-            for result in results {
-                let (target, output) = try output(result, timestamp: now, partitions: outputPartitions)
-                produced.add(output, to: 0, partition: target)
+            let problem: String?
+            do {
+                let results = try app.timedOut(key: key, state: &state, context: &context)
+                problem = apply(key: key, state: state, timeout: context.timeoutAt, results: results, timestamp: now)
+            } catch {
+                problem = "\(error)"
             }
-            fired += 1
+            if let problem {
+                // The timeout is dropped (it would fail again) and the key keeps its state.
+                _ = apply(key: key, state: states[key], timeout: nil, results: [], timestamp: now)
+                produced.add(timeoutDeadLetter(key: key, at: now, error: problem), to: 1, partition: 0)
+            }
         }
         guard consumed > 0 || fired > 0 else { return nil }
+
+        let snapshot = bytesSinceSnapshot >= limits.snapshotEveryBytes
+        let encodedStates: [(key: String, value: [UInt8]?)]
+        let timerEntries: [(key: String, deadline: Int64?)]
+        do {
+            if snapshot {
+                encodedStates = try states.sorted { $0.key < $1.key }.map { (key: $0.key, value: [UInt8](try encoder.encode($0.value))) }
+                timerEntries = timers.sorted { $0.key < $1.key }.map { (key: $0.key, deadline: $0.value) }
+            } else {
+                encodedStates = try changed.map { key in (key: key, value: try states[key].map { [UInt8](try encoder.encode($0)) }) }
+                timerEntries = timerChanges.sorted { $0.key < $1.key }.map { (key: $0.key, deadline: $0.value) }
+            }
+        } catch {
+            guard !careful else { throw error }
+            throw StateEncodingFailed()
+        }
 
         // Each output partition's records become one batch, encoded once, under the task's
         // producer id and the partition's next sequence.
@@ -269,17 +341,6 @@ struct AppTask<App: StreamApp> {
         while let first = inFlight.first, first.waits.allSatisfy({ $0.0.durableOffset >= $0.1 }) {
             publishedThrough = first.journalOffset
             inFlight.removeFirst()
-        }
-        let encoder = JSONEncoder()
-        let snapshot = bytesSinceSnapshot >= limits.snapshotEveryBytes
-        let encodedStates: [(key: String, value: [UInt8]?)]
-        let timerEntries: [(key: String, deadline: Int64?)]
-        if snapshot {
-            encodedStates = try states.sorted { $0.key < $1.key }.map { (key: $0.key, value: [UInt8](try encoder.encode($0.value))) }
-            timerEntries = timers.sorted { $0.key < $1.key }.map { (key: $0.key, deadline: $0.value) }
-        } else {
-            encodedStates = try changed.map { key in (key: key, value: try states[key].map { [UInt8](try encoder.encode($0)) }) }
-            timerEntries = timerChanges.sorted { $0.key < $1.key }.map { (key: $0.key, deadline: $0.value) }
         }
         var step = JournalStep(
             inputNext: inputNext, publishedThrough: publishedThrough, states: encodedStates, timers: timerEntries, batches: batches)
@@ -347,6 +408,16 @@ struct AppTask<App: StreamApp> {
         let key = app.key(for: result).map { Array($0.utf8) }
         let target = key.map { Murmur2.partition(for: $0, partitions: partitions) } ?? partition % partitions
         return (target, ProducerRecord(key: key, value: try app.encode(result), timestamp: timestamp))
+    }
+
+    /// The dead letter for a timeout that failed: no input record, so the key stands for it.
+    private func timeoutDeadLetter(key: String, at time: Int64, error: String) -> ProducerRecord {
+        var json = FlatJSONWriter()
+        json.field("app", app.name)
+        json.field("timeout", key)
+        json.field("partition", Int64(partition))
+        json.field("error", error)
+        return ProducerRecord(key: Array(key.utf8), value: json.finished(), timestamp: time)
     }
 
     private func deadLetter(_ record: ConsumerRecord, topic: String, error: String) -> ProducerRecord {

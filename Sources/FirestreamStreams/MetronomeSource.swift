@@ -79,16 +79,13 @@ public struct MetronomeSource: Runnable {
         var byPartition: [Int: [String]] = [:]
         for device in devices { byPartition[target.partition(forKey: Array(device.utf8)), default: []].append(device) }
 
-        // Resume after the last tick any partition holds.
+        // Resume after the last tick this source wrote (records others appended are not trusted).
         var nextIndex: Int64 = 0
         var lastTime: Int64?
-        for partition in target.partitions where partition.durableOffset > partition.startOffset {
-            guard let last = try partition.read(from: partition.durableOffset - 1, maxBytes: 4096).records.last,
-                let object = try? FlatJSONObject(parsing: last.value ?? []),
-                let index = object.number("index"), let time = object.number("event_time")
-            else { continue }
-            nextIndex = max(nextIndex, Int64(index) + 1)
-            lastTime = max(lastTime ?? 0, Int64(time))
+        for partition in target.partitions {
+            guard let tick = lastTick(in: partition, producerId: producerId) else { continue }
+            nextIndex = max(nextIndex, tick.index + 1)
+            lastTime = max(lastTime ?? 0, tick.time)
         }
         var origin = Double(max(clock(), lastTime.map { $0 + Int64(interval.rounded(.up)) } ?? 0))
         var ticksSinceOrigin: Int64 = 0
@@ -126,6 +123,20 @@ public struct MetronomeSource: Runnable {
             counters.outputs.add(Int(count) * devices.count, ordering: .relaxed)
             counters.steps.add(1, ordering: .relaxed)
         }
+    }
+}
+
+extension MetronomeSource {
+    /// The index and time of the last tick this source's producer wrote to `partition`; nil when
+    /// it wrote none that is still stored.
+    func lastTick(in partition: PartitionLog, producerId: Int64) -> (index: Int64, time: Int64)? {
+        guard let offset = partition.lastOffset(of: producerId), offset >= partition.startOffset,
+            let record = try? partition.read(from: offset, maxBytes: 4096).records.first(where: { $0.offset == offset }),
+            let object = try? FlatJSONObject(parsing: record.value ?? []),
+            let index = object.number("index"), let time = object.number("event_time"),
+            (0...0x1p53).contains(index), (0...0x1p53).contains(time)
+        else { return nil }
+        return (Int64(index), Int64(time))
     }
 }
 

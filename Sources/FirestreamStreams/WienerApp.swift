@@ -8,8 +8,13 @@ import FirestreamJSON
 
 /// The demo's stateful app: per device it keeps the previous reading's time and a running
 /// position (starting at 0); for each reading after the first it advances the position by
-/// `dW = (direction == 1 ? 1 : −1) · magnitude · dt` with `dt = (tₙ − tₙ₋₁) / 1000` and emits
-/// `{device_id, event_time, measurement: position, increment: dW}`.
+/// `dW = (direction == 1 ? 1 : −1) · magnitude · √dt` with `dt = (tₙ − tₙ₋₁) / 1000` seconds (a
+/// Wiener process's increments scale with the square root of the time step) and emits
+/// `{device_id, event_time, measurement: position, increment: dW}`. A reading that is not later
+/// than the device's previous one moves nothing (dt = 0).
+///
+/// Readings are checked before use: `event_time` must be a whole number of milliseconds within
+/// ±2^53, `magnitude` a number in 0...1e6; anything else is a dead letter, never a trap.
 public struct WienerApp: StreamApp {
     public struct Reading: Sendable, Equatable {
         public var deviceID: String
@@ -58,6 +63,11 @@ public struct WienerApp: StreamApp {
         self.outputTopic = output
     }
 
+    /// Event times beyond this many milliseconds (2^53, about 285,000 years) are refused.
+    public static let maxEventTime = 0x1p53
+    /// The largest magnitude a reading may carry.
+    public static let maxMagnitude = 1e6
+
     public func decode(_ value: [UInt8]) throws -> Reading {
         var device: String?
         var time: Double?
@@ -74,7 +84,13 @@ public struct WienerApp: StreamApp {
         }
         guard let device else { throw BadReading(description: "missing string \"device_id\"") }
         guard let time else { throw BadReading(description: "missing number \"event_time\"") }
+        guard time.magnitude <= Self.maxEventTime, time == time.rounded() else {
+            throw BadReading(description: "\"event_time\" must be whole milliseconds within ±2^53, got \(time)")
+        }
         guard let magnitude else { throw BadReading(description: "missing number \"magnitude\"") }
+        guard (0...Self.maxMagnitude).contains(magnitude) else {
+            throw BadReading(description: "\"magnitude\" must be between 0 and \(Self.maxMagnitude), got \(magnitude)")
+        }
         guard let direction, direction == 0 || direction == 1 else {
             throw BadReading(description: "\"direction\" must be 0 or 1")
         }
@@ -102,10 +118,10 @@ public struct WienerApp: StreamApp {
             state = State(lastEventTime: reading.eventTime, position: 0)
             return []
         }
-        let dt = Double(reading.eventTime - current.lastEventTime) / 1000
-        let increment = (reading.direction == 1 ? 1.0 : -1.0) * reading.magnitude * dt
+        let dt = Double(max(0, reading.eventTime - current.lastEventTime)) / 1000
+        let increment = (reading.direction == 1 ? 1.0 : -1.0) * reading.magnitude * dt.squareRoot()
         current.position += increment
-        current.lastEventTime = reading.eventTime
+        current.lastEventTime = max(current.lastEventTime, reading.eventTime)
         state = current
         return [Point(deviceID: reading.deviceID, eventTime: reading.eventTime, measurement: current.position, increment: increment)]
     }

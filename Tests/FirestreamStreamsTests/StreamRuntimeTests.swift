@@ -70,11 +70,31 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
         var context = ProcessingContext(now: 0, timestamp: 0)
         let first = WienerApp.Reading(deviceID: "d", eventTime: 1000, magnitude: 0.5, direction: 1)
         #expect(app.process(first, state: &state, context: &context).isEmpty)
+        // dW = ±magnitude·√dt: 2 s later, -0.25·√2.
         let second = WienerApp.Reading(deviceID: "d", eventTime: 3000, magnitude: 0.25, direction: 0)
         let points = app.process(second, state: &state, context: &context)
-        #expect(points == [WienerApp.Point(deviceID: "d", eventTime: 3000, measurement: -0.5, increment: -0.5)])
+        #expect(points == [WienerApp.Point(deviceID: "d", eventTime: 3000, measurement: -0.25 * 2.0.squareRoot(), increment: -0.25 * 2.0.squareRoot())])
         let third = WienerApp.Reading(deviceID: "d", eventTime: 3500, magnitude: 1.0, direction: 1)
-        #expect(app.process(third, state: &state, context: &context).first?.measurement == 0.0)
+        let measurement = app.process(third, state: &state, context: &context).first?.measurement ?? .nan
+        #expect(abs(measurement - (0.5.squareRoot() - 0.25 * 2.0.squareRoot())) < 1e-12)
+        // A reading that is not later than the last one moves nothing.
+        let late = WienerApp.Reading(deviceID: "d", eventTime: 3400, magnitude: 1.0, direction: 1)
+        #expect(app.process(late, state: &state, context: &context).first?.increment == 0)
+        #expect(state?.lastEventTime == 3500)
+    }
+
+    /// At 100 ticks/s the steps are 10 ms: each increment is magnitude·√0.01, a tenth of the
+    /// magnitude, not a hundredth (which is what `magnitude·dt` gave).
+    @Test func wienerIncrementsScaleWithTheSquareRootOfTheTimeStep() {
+        let app = WienerApp()
+        var state: WienerApp.State?
+        var context = ProcessingContext(now: 0, timestamp: 0)
+        _ = app.process(WienerApp.Reading(deviceID: "d", eventTime: 0, magnitude: 0.5, direction: 1), state: &state, context: &context)
+        let step = app.process(WienerApp.Reading(deviceID: "d", eventTime: 10, magnitude: 0.5, direction: 1), state: &state, context: &context)
+        #expect(abs(step[0].increment - 0.05) < 1e-15)
+        // The variance over one second is the same whatever the rate: 100 steps of 0.1·m have
+        // the same sum of squares as one step of m.
+        #expect(abs(100 * step[0].increment * step[0].increment - 0.25) < 1e-12)
     }
 
     @Test func journalStepsRoundTrip() throws {
