@@ -42,6 +42,21 @@ import Testing
             throw CancellationError()
         }
 
+        /// Waits (up to 30 s) until the output holds `text`, or a status line reports that
+        /// `app` has written at least `outputs` records.
+        func waitFor(_ text: String? = nil, app: String? = nil, outputs: Int = 0) async throws {
+            try await eventually("firestream up to print \(text ?? "\(outputs) outputs of \(app ?? "")")") {
+                if let text, !self.text.contains(text) { return false }
+                guard let app else { return true }
+                return self.text.split(separator: "\n").contains { line in
+                    guard let part = line.split(separator: ";").first(where: { $0.contains("\(app): ") }),
+                        let written = part.split(separator: ",").dropFirst().first?.split(separator: " ").first.flatMap({ Int($0) })
+                    else { return false }
+                    return written >= outputs
+                }
+            }
+        }
+
         /// Sends SIGINT and waits; returns the exit status.
         func stop() -> Int32 {
             kill(process.processIdentifier, SIGINT)
@@ -53,10 +68,11 @@ import Testing
     @Test func upRunsTheDemoAndStopsCleanly() async throws {
         let scratch = try Scratch()
         let up = try Running(["up", "--port", "0", "--rate", "50", "--status-interval", "1"], in: scratch.url)
-        try await Task.sleep(for: .milliseconds(1300))
+        try await up.waitFor(app: "wiener", outputs: 25)
         #expect(up.stop() == 0)
         let text = up.text
-        #expect(text.contains("project \"\(scratch.url.lastPathComponent.lowercased().replacingOccurrences(of: "_", with: "-"))\"") || text.contains("project \""))
+        // The project is named after its directory (a DNS label: lower case).
+        #expect(text.contains("project \"\(scratch.url.lastPathComponent.lowercased())\""))
         #expect(text.contains("app:    metronome (source) → metronome: 5 devices, 50 tick(s)/s"))
         #expect(text.contains("app:    wiener (WienerApp) metronome → wiener"))
         #expect(text.contains("Stopped: every app finished its step"))
@@ -81,7 +97,7 @@ import Testing
     @Test func oneDataDirectoryOneWriter() async throws {
         let scratch = try Scratch()
         let first = try Running(["up", "--port", "0", "--status-interval", "0"], in: scratch.url)
-        try await Task.sleep(for: .milliseconds(600))
+        try await first.waitFor("Running.")
         let second = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
         #expect(second.status == 1)
         #expect(second.stderr.contains("another firestream process (pid \(first.process.processIdentifier)) is using"))
@@ -100,24 +116,31 @@ import Testing
 
     @Test func tailFollowsARunningUp() async throws {
         let scratch = try Scratch()
-        let up = try Running(["up", "--port", "0", "--rate", "20", "--status-interval", "0"], in: scratch.url)
+        let up = try Running(["up", "--port", "0", "--rate", "20", "--status-interval", "1"], in: scratch.url)
         defer { _ = up.stop() }
-        try await Task.sleep(for: .milliseconds(600))
+        try await up.waitFor(app: "wiener", outputs: 1)
         let follower = Process()
         follower.executableURL = FirestreamProcess.binary
         follower.arguments = ["topics", "tail", "wiener", "--last", "0", "--follow", "--format", "json"]
         follower.currentDirectoryURL = scratch.url
-        let pipe = Pipe()
-        follower.standardOutput = pipe
+        let output = scratch.url.appendingPathComponent("tail.out")
+        let errors = scratch.url.appendingPathComponent("tail.err")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        follower.standardOutput = try FileHandle(forWritingTo: output)
+        follower.standardError = try FileHandle(forWritingTo: errors)
         try follower.run()
-        try await Task.sleep(for: .milliseconds(1500))
+        func lines() -> [Substring] { ((try? String(contentsOf: output, encoding: .utf8)) ?? "").split(separator: "\n") }
+        // New records arrive while it follows (20 ticks/s × 5 devices).
+        try await eventually("the follower to print 50 records (stderr: \((try? String(contentsOf: errors, encoding: .utf8)) ?? ""))") {
+            lines().count >= 50
+        }
         kill(follower.processIdentifier, SIGINT)
         follower.waitUntilExit()
-        let lines = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-        // 20 ticks/s × 5 devices for ~1.5 s: well over 50 records arrived while following.
-        #expect(lines.count > 50)
-        let offsets = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.map { $0["offset"] as! Int }
-        #expect(offsets == Array(offsets[0]..<(offsets[0] + offsets.count)))
+        let objects = try lines().map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+        let offsets = objects.compactMap { $0["offset"] as? Int }
+        #expect(offsets.count == objects.count)
+        #expect(offsets.first.map { offsets == Array($0..<($0 + offsets.count)) } == true)
     }
 
     @Test func aBusyPortIsExplained() async throws {
@@ -142,4 +165,16 @@ import Testing
         #expect(invalid.status == 1)
         #expect(invalid.stderr.contains("firestream.json:1:2: error: replicas: unknown key"))
     }
+}
+
+/// Waits for `condition`, checking every 20 ms, for up to `limit`; records an issue naming
+/// `what` and throws when it never holds. Tests wait for conditions, never for fixed times.
+func eventually(_ what: String, within limit: Duration = .seconds(30), _ condition: () throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if try condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("timed out after \(limit) waiting for \(what)")
+    throw CancellationError()
 }
