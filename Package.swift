@@ -26,6 +26,8 @@ let package = Package(
         .target(name: "KafkaWire", dependencies: ["CRC32CHardware"]),
         .target(name: "FirestreamJSON"),
         .target(name: "FirestreamLog", dependencies: ["KafkaWire"]),
+        // Test support: a disk that loses what was not synced (power loss) and fails on demand.
+        .target(name: "FirestreamLogTesting", dependencies: ["FirestreamLog"]),
         .target(name: "FirestreamStreams", dependencies: ["FirestreamJSON", "FirestreamLog", "KafkaWire"]),
         .target(
             name: "FirestreamConfig",
@@ -80,8 +82,9 @@ let package = Package(
         ),
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire"]),
         .testTarget(name: "FirestreamJSONTests", dependencies: ["FirestreamJSON"]),
-        .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog"]),
-        .testTarget(name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams", "FirestreamExamples", "FirestreamJSON"]),
+        .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog", "FirestreamLogTesting", "KafkaWire"]),
+        .testTarget(
+            name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams", "FirestreamExamples", "FirestreamJSON", "FirestreamLogTesting"]),
         .testTarget(
             name: "FirestreamConnectorsTests",
             dependencies: [

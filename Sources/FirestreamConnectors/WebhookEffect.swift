@@ -84,7 +84,7 @@ public struct WebhookEffect: Runnable {
                 counters.deadLetters.add(records.count, ordering: .relaxed)
             }
             next = last.offset + 1
-            try log.consumerOffsets.commit(group: group, topic: config.topic, partition: index, offset: next)
+            try await log.consumerOffsets.commit(group: group, topic: config.topic, partition: index, offset: next)
             counters.record(position: next, topic: config.topic, partition: index)
         }
     }

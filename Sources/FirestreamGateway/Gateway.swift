@@ -138,7 +138,7 @@ public struct Gateway: Sendable {
             if signatures[name] != nil {
                 throw Failure(401, "topic \"\(name)\" accepts only signed requests; POST them to /topics/\(name)")
             }
-            _ = try resolveTopic(name)
+            _ = try await resolveTopic(name)
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let name = try context.requestContext.parameters.require("topic")
@@ -269,7 +269,7 @@ public struct Gateway: Sendable {
         }
         let topic: Topic
         do {
-            topic = try resolveTopic(name)
+            topic = try await resolveTopic(name)
         } catch let refusal as Failure {
             return failure(refusal.status.code, refusal.message)
         }
@@ -278,15 +278,17 @@ public struct Gateway: Sendable {
     }
 
     /// The topic to ingest into: existing, or created when auto-create is on; 404 otherwise.
-    func resolveTopic(_ name: String) throws -> Topic {
+    func resolveTopic(_ name: String) async throws -> Topic {
         if let existing = log.topicIfExists(name) { return existing }
         guard options.autoCreateTopics else {
             throw Failure(404, "unknown topic \"\(name)\" (create it, declare it in the config, or enable auto-create)")
         }
-        do {
-            return try log.ensureTopic(name)
-        } catch {
-            throw Failure(400, "\(error)")
+        // Creating a topic fsyncs its metadata and directories: not on a cooperative thread.
+        let log = self.log
+        let created = await BlockingIO.run { Result(catching: { () throws(LogError) in try log.ensureTopic(name) }) }
+        switch created {
+        case .success(let topic): return topic
+        case .failure(let error): throw Failure(400, "\(error)")
         }
     }
 

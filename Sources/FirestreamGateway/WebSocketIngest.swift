@@ -31,7 +31,7 @@ struct WebSocketIngest {
             }
             let topic: Topic
             do {
-                topic = try gateway.resolveTopic(topicName)
+                topic = try await gateway.resolveTopic(topicName)
             } catch let refused as Failure {
                 try await outbound.write(.text(refusal(sequence, refused.status.code, refused.message)))
                 continue

@@ -5,23 +5,24 @@ import Synchronization
 /// (`groups/<group>.json`: topic → partition → next offset to read).
 public final class ConsumerOffsets: Sendable {
     private let directory: String
+    private let fileSystem: any FileSystem
     private let groups: Mutex<[String: [String: [Int: Int64]]]>
+    /// Serializes file writes per log, so the newest commit of a group is the last one written.
+    private let writes = Mutex<Void>(())
     private let readOnly: Bool
 
-    init(directory: String, readOnly: Bool = false) throws(LogError) {
+    init(directory: String, fileSystem: any FileSystem, readOnly: Bool = false) throws(LogError) {
         self.directory = directory
+        self.fileSystem = fileSystem
         self.readOnly = readOnly
-        if !readOnly {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw LogError.io(path: directory, operation: "create directory", errno: EACCES)
-            }
+        if !readOnly && !fileSystem.fileExists(directory) {
+            try fileSystem.createDirectory(directory)
+            try fileSystem.syncDirectory(parent(of: directory))
         }
         var loaded: [String: [String: [Int: Int64]]] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".json") {
-            guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)"),
-                let offsets = try? JSONDecoder().decode([String: [String: Int64]].self, from: data)
+        for name in fileSystem.contentsOfDirectory(directory) where name.hasSuffix(".json") {
+            guard let data = fileSystem.readFile("\(directory)/\(name)"),
+                let offsets = try? JSONDecoder().decode([String: [String: Int64]].self, from: Data(data))
             else { continue }
             loaded[String(name.dropLast(5))] = offsets.mapValues { partitions in
                 Dictionary(uniqueKeysWithValues: partitions.compactMap { key, value in Int(key).map { ($0, value) } })
@@ -36,20 +37,25 @@ public final class ConsumerOffsets: Sendable {
     }
 
     /// Durably records that `group` has consumed `topic`/`partition` up to (excluding) `offset`.
-    public func commit(group: String, topic: String, partition: Int, offset: Int64) throws(LogError) {
+    /// The file is written and fsynced on a thread of its own, off the cooperative pool.
+    public func commit(group: String, topic: String, partition: Int, offset: Int64) async throws(LogError) {
         if readOnly { throw LogError.readOnly(directory) }
         guard !group.isEmpty, !group.contains("/"), !group.hasPrefix(".") else {
             throw LogError.invalidTopic(group, reason: "a group name must not be empty, contain '/' or start with '.'")
         }
-        try groups.withLock { groups throws(LogError) in
-            groups[group, default: [:]][topic, default: [:]][partition] = offset
-            let document = groups[group]!.mapValues { partitions in
-                Dictionary(uniqueKeysWithValues: partitions.map { (String($0.key), $0.value) })
+        try await BlockingIO.run { () throws(LogError) in
+            try self.writes.withLock { _ throws(LogError) in
+                let document = self.groups.withLock { groups in
+                    groups[group, default: [:]][topic, default: [:]][partition] = offset
+                    return (groups[group] ?? [:]).mapValues { partitions in
+                        Dictionary(uniqueKeysWithValues: partitions.map { (String($0.key), $0.value) })
+                    }
+                }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                guard let data = try? encoder.encode(document) else { return }
+                try self.fileSystem.replaceDurably("\(self.directory)/\(group).json", with: [UInt8](data))
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            guard let data = try? encoder.encode(document) else { return }
-            try DurableFile.replace("\(directory)/\(group).json", with: data)
         }
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 
 /// The group-commit thread: syncs every partition with unsynced appends, one pass after another.
 /// Appends that arrive while a pass runs are covered by the next one, so one fsync serves many
-/// producers under load. It is a dedicated thread because fsync blocks, and blocking one of the
-/// two cooperative threads would stall every task.
+/// producers under load. It also does the log's other blocking file work: producer snapshots of
+/// new segments, and unlinking removed segments. It is a dedicated thread because fsync blocks,
+/// and blocking one of the two cooperative threads would stall every task.
 final class Flusher: @unchecked Sendable {
     // Guarded by `condition`.
     private let condition = NSCondition()
@@ -11,11 +12,14 @@ final class Flusher: @unchecked Sendable {
     private var stopping = false
     private var finished = false
     private let window: Duration
+    /// False for OS-buffered durability: the passes write metadata but sync no data.
+    private let fsync: Bool
     /// Number of completed sync passes, for metrics and tests.
     private(set) var passes = 0
 
-    init(window: Duration) {
+    init(window: Duration, fsync: Bool) {
         self.window = window
+        self.fsync = fsync
         let thread = Thread { [self] in run() }
         thread.name = "firestream-flusher"
         thread.start()
@@ -57,7 +61,7 @@ final class Flusher: @unchecked Sendable {
             let batch = pending
             pending.removeAll()
             condition.unlock()
-            for partition in batch.values { partition.syncPending() }
+            for partition in batch.values { partition.syncPending(fsync: fsync) }
             condition.lock()
             passes += 1
             condition.unlock()

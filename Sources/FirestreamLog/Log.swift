@@ -7,6 +7,8 @@ public final class Log: Sendable {
     public let directory: String
     public let durability: DurabilityPolicy
     private let flusher: Flusher?
+    /// Where the files are: the real disk, or a simulated one in tests.
+    public let fileSystem: any FileSystem
     private let clock: @Sendable () -> Int64
     private let topicsByName: Mutex<[String: Topic]>
     /// What recovery repaired while opening, across all partitions.
@@ -20,34 +22,39 @@ public final class Log: Sendable {
     /// Opens (or creates) the log in `directory`, recovering every partition. With `readOnly`,
     /// nothing is created, repaired or written, and partitions follow the writer via `refresh()`.
     public init(
-        directory: String, durability: DurabilityPolicy = .default, readOnly: Bool = false,
+        directory: String, durability: DurabilityPolicy = .default, readOnly: Bool = false, fileSystem: any FileSystem = PosixFileSystem(),
         clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds
     ) throws(LogError) {
         self.directory = directory
         self.durability = durability
         self.readOnly = readOnly
+        self.fileSystem = fileSystem
         self.clock = clock
-        if case .groupCommit(let window) = durability, !readOnly { flusher = Flusher(window: window) } else { flusher = nil }
+        switch durability {
+        case _ where readOnly: flusher = nil
+        case .groupCommit(let window): flusher = Flusher(window: window, fsync: true)
+        case .osBuffered: flusher = Flusher(window: .zero, fsync: false)
+        }
         let topicsDirectory = "\(directory)/topics"
         if readOnly {
-            guard FileManager.default.fileExists(atPath: topicsDirectory) else { throw LogError.noData(directory) }
-        } else {
-            do {
-                try FileManager.default.createDirectory(atPath: topicsDirectory, withIntermediateDirectories: true)
-            } catch {
-                throw LogError.io(path: topicsDirectory, operation: "create directory", errno: EACCES)
+            guard fileSystem.fileExists(topicsDirectory) else { throw LogError.noData(directory) }
+        } else if !fileSystem.fileExists(topicsDirectory) {
+            if !fileSystem.fileExists(directory) {
+                try fileSystem.createDirectory(directory)
+                try fileSystem.syncDirectory(parent(of: directory))
             }
+            try fileSystem.createDirectory(topicsDirectory)
+            try fileSystem.syncDirectory(directory)
         }
-        consumerOffsets = try ConsumerOffsets(directory: "\(directory)/groups", readOnly: readOnly)
+        consumerOffsets = try ConsumerOffsets(directory: "\(directory)/groups", fileSystem: fileSystem, readOnly: readOnly)
         var topics: [String: Topic] = [:]
         var notes: [RecoveryNote] = []
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: topicsDirectory)) ?? [] where !name.hasPrefix(".") {
-            let path = "\(topicsDirectory)/\(name)/topic.json"
-            guard let data = FileManager.default.contents(atPath: path),
-                let metadata = try? JSONDecoder().decode(TopicMetadata.self, from: data)
+        for name in fileSystem.contentsOfDirectory(topicsDirectory) where !name.hasPrefix(".") {
+            guard let data = fileSystem.readFile("\(topicsDirectory)/\(name)/topic.json"),
+                let metadata = try? JSONDecoder().decode(TopicMetadata.self, from: Data(data))
             else { continue }
             let topic = try Self.openTopic(
-                metadata, in: topicsDirectory, durability: durability, flusher: flusher, clock: clock, readOnly: readOnly)
+                metadata, in: topicsDirectory, durability: durability, flusher: flusher, fileSystem: fileSystem, clock: clock, readOnly: readOnly)
             notes += topic.partitions.flatMap(\.recoveryNotes)
             topics[name] = topic
         }
@@ -56,7 +63,7 @@ public final class Log: Sendable {
     }
 
     private static func openTopic(
-        _ metadata: TopicMetadata, in topicsDirectory: String, durability: DurabilityPolicy, flusher: Flusher?,
+        _ metadata: TopicMetadata, in topicsDirectory: String, durability: DurabilityPolicy, flusher: Flusher?, fileSystem: any FileSystem,
         clock: @escaping @Sendable () -> Int64, readOnly: Bool = false
     ) throws(LogError) -> Topic {
         var partitions: [PartitionLog] = []
@@ -64,7 +71,7 @@ public final class Log: Sendable {
             partitions.append(
                 try PartitionLog(
                     topic: metadata.name, partition: index, directory: "\(topicsDirectory)/\(metadata.name)/\(index)",
-                    settings: metadata.settings, durability: durability, flusher: flusher, clock: clock, readOnly: readOnly))
+                    settings: metadata.settings, durability: durability, flusher: flusher, fileSystem: fileSystem, clock: clock, readOnly: readOnly))
         }
         return Topic(name: metadata.name, settings: metadata.settings, partitions: partitions)
     }
@@ -95,8 +102,9 @@ public final class Log: Sendable {
             if topics[name] != nil { throw LogError.topicExists(name) }
             let metadata = TopicMetadata(name: name, partitions: partitions, settings: settings)
             let topicDirectory = "\(directory)/topics/\(name)"
-            try metadata.write(to: topicDirectory)
-            let topic = try Self.openTopic(metadata, in: "\(directory)/topics", durability: durability, flusher: flusher, clock: clock)
+            try metadata.write(to: topicDirectory, fileSystem: fileSystem)
+            let topic = try Self.openTopic(
+                metadata, in: "\(directory)/topics", durability: durability, flusher: flusher, fileSystem: fileSystem, clock: clock)
             topics[name] = topic
             return topic
         }
@@ -122,9 +130,9 @@ public final class Log: Sendable {
         for partition in topic.partitions { partition.close() }
         let path = "\(directory)/topics/\(name)"
         let graveyard = "\(directory)/topics/.deleted-\(name)-\(UUID().uuidString)"
-        guard rename(path, graveyard) == 0 else { throw LogError.io(path: path, operation: "rename", errno: errno) }
-        try? LogFile.syncDirectory("\(directory)/topics")
-        try? FileManager.default.removeItem(atPath: graveyard)
+        try fileSystem.rename(path, to: graveyard)
+        try fileSystem.syncDirectory("\(directory)/topics")
+        fileSystem.removeTree(graveyard)
     }
 
     /// Applies every topic's retention; returns the number of segments deleted.
@@ -149,31 +157,15 @@ struct TopicMetadata: Codable, Equatable {
     var partitions: Int
     var settings: PartitionSettings
 
-    /// Writes atomically and durably: temp file, fsync, rename, fsync the directory.
-    func write(to topicDirectory: String) throws(LogError) {
-        do {
-            try FileManager.default.createDirectory(atPath: topicDirectory, withIntermediateDirectories: true)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try DurableFile.replace("\(topicDirectory)/topic.json", with: try encoder.encode(self))
-        } catch let error as LogError {
-            throw error
-        } catch {
-            throw LogError.io(path: topicDirectory, operation: "write topic metadata", errno: EIO)
+    /// Writes atomically and durably: temp file, fsync, rename, fsync the directories.
+    func write(to topicDirectory: String, fileSystem: any FileSystem) throws(LogError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let data = try? encoder.encode(self) else {
+            throw LogError.io(path: topicDirectory, operation: "encode topic metadata", errno: EINVAL)
         }
-        try LogFile.syncDirectory((topicDirectory as NSString).deletingLastPathComponent)
-    }
-}
-
-/// Small files replaced atomically and durably.
-enum DurableFile {
-    static func replace(_ path: String, with data: Data) throws(LogError) {
-        let temporary = "\(path).tmp"
-        let file = try LogFile(path: temporary)
-        try file.truncate(to: 0)
-        try file.write([UInt8](data), at: 0)
-        try file.sync()
-        guard rename(temporary, path) == 0 else { throw LogError.io(path: path, operation: "rename", errno: errno) }
-        try LogFile.syncDirectory((path as NSString).deletingLastPathComponent)
+        try fileSystem.createDirectory(topicDirectory)
+        try fileSystem.replaceDurably("\(topicDirectory)/topic.json", with: [UInt8](data))
+        try fileSystem.syncDirectory(parent(of: topicDirectory))
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import KafkaWire
 import Synchronization
 
@@ -21,6 +20,7 @@ public final class PartitionLog: Sendable {
     let settings: PartitionSettings
     private let durability: DurabilityPolicy
     private let flusher: Flusher?
+    private let fileSystem: any FileSystem
     private let clock: @Sendable () -> Int64
     private let state: Mutex<State>
     /// Opened for reading a log another process writes: never writes, follows with ``refresh()``.
@@ -33,12 +33,23 @@ public final class PartitionLog: Sendable {
         var continuation: CheckedContinuation<Bool, Never>
     }
 
+    /// A segment sealed since the last sync pass, and the producer-state snapshot of the segment
+    /// after it. The snapshot is written only once the sealed segment is synced, so a valid
+    /// snapshot also proves that the segment before it is complete on disk.
+    private struct Sealed {
+        var segment: Segment
+        var snapshotPath: String
+        var snapshot: [UInt8]
+    }
+
     private struct State {
         var segments: [Segment]
         var endOffset: Int64
         var durableOffset: Int64
-        var unsyncedSealed: [Segment] = []
+        var unsyncedSealed: [Sealed] = []
         var directoryDirty = false
+        /// Files of removed segments, unlinked (and the directory synced) by the next pass.
+        var pendingDeletions: [String] = []
         var waiters: [Waiter] = []
         var cancelled: Set<Int> = []
         var nextWaiterID = 0
@@ -59,7 +70,7 @@ public final class PartitionLog: Sendable {
     /// segment is scanned batch by batch, CRCs verified, and a torn or corrupt tail truncated.
     init(
         topic: String, partition: Int, directory: String, settings: PartitionSettings, durability: DurabilityPolicy,
-        flusher: Flusher?, clock: @escaping @Sendable () -> Int64, readOnly: Bool = false
+        flusher: Flusher?, fileSystem: any FileSystem, clock: @escaping @Sendable () -> Int64, readOnly: Bool = false
     ) throws(LogError) {
         self.readOnly = readOnly
         self.topic = topic
@@ -68,9 +79,10 @@ public final class PartitionLog: Sendable {
         self.settings = settings
         self.durability = durability
         self.flusher = flusher
+        self.fileSystem = fileSystem
         self.clock = clock
         let (segments, notes, producers) = try Self.recover(
-            topic: topic, partition: partition, directory: directory, settings: settings, readOnly: readOnly)
+            topic: topic, partition: partition, directory: directory, settings: settings, fileSystem: fileSystem, readOnly: readOnly)
         self.recoveryNotes = notes
         let end = segments.last!.nextOffset
         state = Mutex(State(segments: segments, endOffset: end, durableOffset: end, producers: producers))
@@ -79,51 +91,100 @@ public final class PartitionLog: Sendable {
     /// What recovery repaired when the partition was opened.
     public let recoveryNotes: [RecoveryNote]
 
+    /// Opens every segment. Sealed segments known complete (the next segment's snapshot exists)
+    /// are loaded from their indexes; a damaged batch in one stays in place (reads refuse it).
+    /// A sealed segment not known complete is scanned: if a power cut took its tail, the log is
+    /// cut there and later segments are removed — nothing from that point on was acknowledged,
+    /// since acknowledgements wait for the sync that precedes the snapshot. The active segment is
+    /// scanned batch by batch (lengths, base offsets, CRCs) and a torn tail is cut.
     private static func recover(
-        topic: String, partition: Int, directory: String, settings: PartitionSettings, readOnly: Bool
+        topic: String, partition: Int, directory: String, settings: PartitionSettings, fileSystem: any FileSystem, readOnly: Bool
     ) throws(LogError) -> ([Segment], [RecoveryNote], ProducerState) {
-        if !readOnly {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw LogError.io(path: directory, operation: "create directory", errno: EIO)
-            }
+        let existed = fileSystem.fileExists(directory)
+        if !readOnly && !existed {
+            try fileSystem.createDirectory(directory)
+            try fileSystem.syncDirectory(parent(of: directory))
         }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let bases = names.filter { $0.hasSuffix(".log") }.compactMap { Int64($0.dropLast(4)) }.sorted()
+        let bases = fileSystem.contentsOfDirectory(directory).filter { $0.hasSuffix(".log") }.compactMap { Int64($0.dropLast(4)) }.sorted()
         var segments: [Segment] = []
         var notes: [RecoveryNote] = []
-        var producers = ProducerState()
-        for (index, base) in bases.enumerated() {
-            let segment = try Segment(directory: directory, baseOffset: base, indexInterval: settings.indexIntervalBytes, readOnly: readOnly)
-            let isActive = index == bases.count - 1
+        var lastHeaders: [RecordBatchHeader] = []
+        func note(_ base: Int64, truncated: Int64, _ reason: String) {
+            notes.append(RecoveryNote(topic: topic, partition: partition, segment: Segment.fileName(base, ".log"), truncatedBytes: truncated, reason: reason))
+        }
+        func snapshot(_ segment: Segment) -> ProducerState? {
+            fileSystem.readFile(segment.snapshotPath).flatMap(ProducerState.init(snapshot:))
+        }
+        var index = 0
+        while index < bases.count {
+            let segment = try Segment(
+                fileSystem: fileSystem, directory: directory, baseOffset: bases[index], indexInterval: settings.indexIntervalBytes, readOnly: readOnly)
             let sizeBefore = segment.file.size
-            var result: Segment.ScanResult
-            if isActive {
-                if let snapshot = FileManager.default.contents(atPath: segment.snapshotPath), let loaded = ProducerState(snapshot: [UInt8](snapshot)) {
-                    producers = loaded
-                } else {
-                    // No usable snapshot: rebuild producer state from the sealed segments' batches.
-                    for sealed in segments { _ = try sealed.scan { producers.record($0) } }
+            if index == bases.count - 1 {
+                let result = try segment.scan { lastHeaders.append($0) }
+                if !readOnly {
+                    if let problem = result.problem {
+                        try segment.truncate(to: result.validSize)
+                        try segment.file.sync()
+                        note(segment.baseOffset, truncated: sizeBefore - result.validSize, problem)
+                    }
+                    try segment.rewriteIndexes()
                 }
-                result = try segment.scanAndRepairIndexes { producers.record($0) }
-            } else {
-                result = try segment.loadSealed(nextBase: bases[index + 1])
+                segments.append(segment)
+                break
             }
-            if let problem = result.problem, !readOnly {
-                notes.append(
-                    RecoveryNote(
-                        topic: topic, partition: partition, segment: Segment.fileName(base, ".log"),
-                        truncatedBytes: isActive ? sizeBefore - result.validSize : 0, reason: problem))
-                if isActive { try segment.file.sync() }
+            let nextBase = bases[index + 1]
+            let next = "\(directory)/\(Segment.fileName(nextBase, ".snapshot"))"
+            if readOnly || fileSystem.readFile(next).flatMap(ProducerState.init(snapshot:)) != nil {
+                let result = try segment.loadSealed(nextBase: nextBase)
+                if let problem = result.problem, !readOnly { note(segment.baseOffset, truncated: 0, problem) }
+                segments.append(segment)
+                index += 1
+                continue
             }
+            let result = try segment.scan()
+            if result.problem == nil && segment.nextOffset == nextBase {
+                try segment.rewriteIndexes()
+                segments.append(segment)
+                index += 1
+                continue
+            }
+            // Cut here: this segment's tail and every later segment were never acknowledged.
+            let reason = result.problem ?? "the segment ends at offset \(segment.nextOffset) but the next one starts at \(nextBase)"
+            var removed: Int64 = 0
+            for later in bases[(index + 1)...] {
+                for suffix in [".log", ".index", ".timeindex", ".snapshot"] {
+                    let path = "\(directory)/\(Segment.fileName(later, suffix))"
+                    if suffix == ".log" { removed += (try? fileSystem.open(path, create: false, readOnly: true))?.size ?? 0 }
+                    try fileSystem.unlink(path)
+                }
+            }
+            try segment.truncate(to: result.validSize)
+            try segment.file.sync()
+            try fileSystem.syncDirectory(directory)
+            try segment.rewriteIndexes()
+            note(segment.baseOffset, truncated: sizeBefore - result.validSize + removed, "\(reason) (power loss before the segment was synced; \(bases.count - index - 1) later segment(s) removed)")
+            lastHeaders = []
+            _ = try segment.scan { lastHeaders.append($0) }
             segments.append(segment)
+            break
         }
         if segments.isEmpty {
             if readOnly { throw LogError.noData(directory) }
-            segments.append(try Segment(directory: directory, baseOffset: 0, indexInterval: settings.indexIntervalBytes))
-            try LogFile.syncDirectory(directory)
+            segments.append(try Segment(fileSystem: fileSystem, directory: directory, baseOffset: 0, indexInterval: settings.indexIntervalBytes))
+            try fileSystem.syncDirectory(directory)
         }
+        // Producer state: the newest snapshot, then every batch stored after it.
+        var producers = ProducerState()
+        var from = 0
+        if let newest = segments.indices.last(where: { snapshot(segments[$0]) != nil }) {
+            producers = snapshot(segments[newest]) ?? ProducerState()
+            from = newest
+        }
+        for segment in segments[from..<(segments.count - 1)] {
+            for header in try segment.headers() { producers.record(header) }
+        }
+        for header in lastHeaders { producers.record(header) }
         return (segments, notes, producers)
     }
 
@@ -156,7 +217,7 @@ public final class PartitionLog: Sendable {
     /// (rewriting the base offset in `batch`). A batch from an idempotent producer
     /// (`producerId` ≥ 0) whose sequence is already stored is skipped and reported as a duplicate.
     public func appendBatch(_ batch: inout [UInt8], verifyCRC: Bool = false) throws(LogError) -> Appended {
-        let result: Result<(Appended, [Waiter]), LogError> = batch.withUnsafeMutableBytes { raw in
+        let result: Result<(Appended, [Waiter], Bool), LogError> = batch.withUnsafeMutableBytes { raw in
             var header: RecordBatchHeader
             do {
                 header = try RecordBatch.header(UnsafeRawBufferPointer(raw))
@@ -170,21 +231,21 @@ public final class PartitionLog: Sendable {
                 return .failure(.corruptBatch(path: "append to \(topic)/\(partition)", position: 0, reason: "length mismatch"))
             }
             let now = clock()
-            return state.withLock { state -> Result<(Appended, [Waiter]), LogError> in
+            return state.withLock { state -> Result<(Appended, [Waiter], Bool), LogError> in
                 if state.closed { return .failure(.closed) }
                 if let failure = state.failure { return .failure(failure) }
                 if readOnly { return .failure(.readOnly(directory)) }
                 switch state.producers.check(header) {
                 case .append: break
                 case .duplicate(let lastOffset):
-                    return .success((Appended(first: lastOffset, last: lastOffset, duplicate: true), []))
+                    return .success((Appended(first: lastOffset, last: lastOffset, duplicate: true), [], false))
                 case .outOfOrder(let expected, let got):
                     return .failure(.outOfOrderSequence(topic: topic, partition: partition, producerId: header.producerId, expected: expected, got: got))
                 case .fenced:
                     return .failure(.fencedProducer(topic: topic, partition: partition, producerId: header.producerId, epoch: header.producerEpoch))
                 }
                 do {
-                    try rollIfNeeded(&state, adding: raw.count, now: now)
+                    let rolled = try rollIfNeeded(&state, adding: raw.count, now: now)
                     let base = state.endOffset
                     RecordBatch.setBaseOffset(base, in: raw)
                     header.baseOffset = base
@@ -196,7 +257,7 @@ public final class PartitionLog: Sendable {
                         state.durableOffset = state.endOffset
                         ready = takeReadyWaiters(&state)
                     }
-                    return .success((Appended(first: base, last: header.lastOffset, duplicate: false), ready))
+                    return .success((Appended(first: base, last: header.lastOffset, duplicate: false), ready, rolled))
                 } catch let error as LogError {
                     return .failure(error)
                 } catch {
@@ -204,9 +265,13 @@ public final class PartitionLog: Sendable {
                 }
             }
         }
-        let (appended, ready) = try result.get()
+        let (appended, ready, rolled) = try result.get()
         for waiter in ready { waiter.continuation.resume(returning: true) }
-        if case .groupCommit = durability, !appended.duplicate { flusher?.schedule(self) }
+        if case .groupCommit = durability, !appended.duplicate {
+            flusher?.schedule(self)
+        } else if rolled {
+            flusher?.schedule(self)  // the sealed segment's snapshot and directory entry
+        }
         return appended
     }
 
@@ -221,18 +286,20 @@ public final class PartitionLog: Sendable {
         state.withLock { $0.producers.entries[producerId]?.lastOffset }
     }
 
-    private func rollIfNeeded(_ state: inout State, adding bytes: Int, now: Int64) throws(LogError) {
+    /// Starts a new segment when the active one is full or old. Nothing here blocks on the disk:
+    /// the sealed segment's sync and the new segment's snapshot are the flusher's next pass.
+    private func rollIfNeeded(_ state: inout State, adding bytes: Int, now: Int64) throws(LogError) -> Bool {
         let active = state.segments[state.segments.count - 1]
-        guard active.size > 0 else { return }
+        guard active.size > 0 else { return false }
         let tooBig = active.size + Int64(bytes) > settings.segmentBytes
         let tooOld = active.firstAppendAt.map { now - $0 >= settings.segmentMilliseconds } ?? false
-        guard tooBig || tooOld else { return }
-        let next = try Segment(directory: directory, baseOffset: state.endOffset, indexInterval: settings.indexIntervalBytes)
+        guard tooBig || tooOld else { return false }
+        let next = try Segment(fileSystem: fileSystem, directory: directory, baseOffset: state.endOffset, indexInterval: settings.indexIntervalBytes)
         // Producer state as of the new segment's start, so recovery need not read older segments.
-        try DurableFile.replace(next.snapshotPath, with: Data(state.producers.encoded()))
-        state.unsyncedSealed.append(active)
+        state.unsyncedSealed.append(Sealed(segment: active, snapshotPath: next.snapshotPath, snapshot: state.producers.encoded()))
         state.segments.append(next)
         state.directoryDirty = true
+        return true
     }
 
     // MARK: Durability
@@ -292,30 +359,42 @@ public final class PartitionLog: Sendable {
     }
 
     /// Called by the flusher thread: syncs everything written so far and wakes whoever waited
-    /// for it. A failed sync poisons the partition: nothing after it is acknowledged.
-    func syncPending() {
-        let (sealed, active, end, directoryDirty) = state.withLock { state in
-            let captured = (state.unsyncedSealed, state.segments[state.segments.count - 1], state.endOffset, state.directoryDirty)
+    /// for it. In order: each sealed segment, then the snapshot of the segment after it (its
+    /// existence vouches for the sealed one), the active segment, the directory; then the
+    /// acknowledgements. A failed sync poisons the partition: nothing after it is acknowledged.
+    /// With `fsync` false (OS-buffered durability) data is not synced, but snapshots are written.
+    func syncPending(fsync: Bool) {
+        let (sealed, active, end, directoryDirty, deletions) = state.withLock { state in
+            let captured = (
+                state.unsyncedSealed, state.segments[state.segments.count - 1], state.endOffset, state.directoryDirty, state.pendingDeletions
+            )
             state.unsyncedSealed.removeAll()
             state.directoryDirty = false
+            state.pendingDeletions.removeAll()
             return captured
         }
         var failure: LogError?
         do {
-            for segment in sealed { try segment.syncAll() }
-            try active.file.sync()
-            if directoryDirty { try LogFile.syncDirectory(directory) }
+            for item in sealed {
+                if fsync { try item.segment.syncAll() }
+                try fileSystem.replaceDurably(item.snapshotPath, with: item.snapshot)
+            }
+            if fsync { try active.file.sync() }
+            if directoryDirty && sealed.isEmpty { try fileSystem.syncDirectory(directory) }
+            for path in deletions { try fileSystem.unlink(path) }
+            if !deletions.isEmpty { try fileSystem.syncDirectory(directory) }
         } catch {
             failure = error
         }
         let ready: [Waiter] = state.withLock { state in
+            for item in sealed { item.segment.closeIndexes() }
             if let failure {
-                state.failure = failure
+                state.failure = state.failure ?? failure
                 let all = state.waiters
                 state.waiters.removeAll()
                 return all
             }
-            state.durableOffset = max(state.durableOffset, end)
+            if fsync { state.durableOffset = max(state.durableOffset, end) }
             return takeReadyWaiters(&state)
         }
         for waiter in ready { waiter.continuation.resume(returning: failure == nil) }
@@ -339,12 +418,12 @@ public final class PartitionLog: Sendable {
     @discardableResult
     public func refresh() throws(LogError) -> Int64 {
         precondition(readOnly, "refresh() is for read-only partitions; a writer knows its own end")
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let bases = names.filter { $0.hasSuffix(".log") }.compactMap { Int64($0.dropLast(4)) }.sorted()
+        let bases = fileSystem.contentsOfDirectory(directory).filter { $0.hasSuffix(".log") }.compactMap { Int64($0.dropLast(4)) }.sorted()
         let ready: [Waiter] = try state.withLock { state throws(LogError) in
             _ = try state.segments[state.segments.count - 1].scanOn()
             for base in bases where base > state.segments[state.segments.count - 1].baseOffset {
-                let segment = try Segment(directory: directory, baseOffset: base, indexInterval: settings.indexIntervalBytes, readOnly: true)
+                let segment = try Segment(
+                    fileSystem: fileSystem, directory: directory, baseOffset: base, indexInterval: settings.indexIntervalBytes, readOnly: true)
                 _ = try segment.scan()
                 state.segments.append(segment)
             }
@@ -362,11 +441,12 @@ public final class PartitionLog: Sendable {
     // MARK: Reading
 
     /// Reads durable records from `offset`, about `maxBytes` of them (at least one batch).
-    /// Every batch's CRC is verified; a corrupt batch is an error, never served.
+    /// Every batch's CRC is verified, and its base offset (which the CRC does not cover) checked
+    /// against the index and the batch before it; a corrupt batch is an error, never served.
     public func read(from offset: Int64, maxBytes: Int = 1 << 20) throws(LogError) -> FetchedRecords {
         var cursor = offset
         while true {
-            let snapshot: (Segment, Int64, Int64, Int64, Int64?)? = try state.withLock { state throws(LogError) in
+            let snapshot: (Segment, (position: Int64, baseOffset: Int64), Int64, Int64, Int64?, Int64)? = try state.withLock { state throws(LogError) in
                 let start = state.segments[0].baseOffset
                 guard cursor >= start else {
                     throw LogError.offsetOutOfRange(requested: cursor, start: start, end: state.durableOffset)
@@ -375,14 +455,20 @@ public final class PartitionLog: Sendable {
                 let index = state.segments.lastIndex { $0.baseOffset <= cursor } ?? 0
                 let segment = state.segments[index]
                 let nextBase = index + 1 < state.segments.count ? state.segments[index + 1].baseOffset : nil
-                return (segment, segment.position(for: cursor), segment.size, state.durableOffset, nextBase)
+                return (segment, segment.position(for: cursor), segment.size, state.durableOffset, nextBase, segment.nextOffset)
             }
-            guard let (segment, position, size, durable, nextBase) = snapshot else {
+            guard let (segment, start, size, durable, nextBase, segmentEnd) = snapshot else {
                 return FetchedRecords(records: [], nextOffset: cursor, endOffset: durableOffset)
             }
-            let records = try readRecords(segment, from: position, upTo: size, offset: cursor, durable: durable, maxBytes: maxBytes)
+            let records = try readRecords(segment, from: start, upTo: size, offset: cursor, durable: durable, maxBytes: maxBytes)
             if let last = records.last {
                 return FetchedRecords(records: records, nextOffset: last.offset + 1, endOffset: durable)
+            }
+            // A segment that should hold `cursor` but does not lost data after it was synced:
+            // refuse, rather than skip offsets silently.
+            if cursor < min(segmentEnd, durable) {
+                throw LogError.corruptBatch(
+                    path: segment.file.path, position: size, reason: "offsets \(cursor)..<\(segmentEnd) are missing from this sealed segment")
             }
             // Nothing at or after `cursor` in this segment: continue at the next one.
             guard let nextBase, nextBase > cursor else {
@@ -392,64 +478,84 @@ public final class PartitionLog: Sendable {
         }
     }
 
+    /// The records at or after `offset` in the first batches from `start` (an indexed batch and
+    /// its base offset), below `durable`.
     private func readRecords(
-        _ segment: Segment, from position: Int64, upTo size: Int64, offset: Int64, durable: Int64, maxBytes: Int
+        _ segment: Segment, from start: (position: Int64, baseOffset: Int64), upTo size: Int64, offset: Int64, durable: Int64, maxBytes: Int
     ) throws(LogError) -> [ConsumerRecord] {
-        var position = position
+        var position = start.position
+        var expected = start.baseOffset
         var records: [ConsumerRecord] = []
         while position < size && records.isEmpty {
             var chunk = try segment.file.read(at: position, count: Int(min(Int64(max(maxBytes, RecordBatchHeader.size)), size - position)))
-            // A first batch larger than maxBytes is read whole.
-            if let header = chunk.withUnsafeBytes({ try? RecordBatch.header($0) }), header.totalSize > chunk.count {
-                chunk = try segment.file.read(at: position, count: header.totalSize)
+            // A first batch larger than maxBytes is read whole (its header bounds its size).
+            if case .needMore(let needed) = chunk.withUnsafeBytes({ RecordBatchWalker($0).peek() }), needed > chunk.count,
+                position + Int64(needed) <= size
+            {
+                chunk = try segment.file.read(at: position, count: needed)
             }
-            var consumed = 0
             var stop = false
-            let failure: LogError? = chunk.withUnsafeBytes { raw in
-                while consumed < raw.count && !stop {
-                    let rest = UnsafeRawBufferPointer(rebasing: raw[consumed...])
-                    guard rest.count >= RecordBatchHeader.size, let header = try? RecordBatch.header(rest), rest.count >= header.totalSize
-                    else { break }
-                    guard RecordBatch.verify(rest, header: header) else {
-                        return .corruptBatch(path: segment.file.path, position: position + Int64(consumed), reason: "CRC-32C mismatch")
-                    }
-                    if header.baseOffset >= durable {
-                        stop = true
-                        break
-                    }
-                    if header.lastOffset >= offset {
-                        do {
-                            for record in try RecordBatch.records(rest, header: header) where record.offset >= offset && record.offset < durable {
-                                records.append(record)
-                            }
-                        } catch let error as WireError {
-                            return error.asLogError(path: segment.file.path, position: position + Int64(consumed))
-                        } catch {
-                            return .corruptBatch(path: segment.file.path, position: position + Int64(consumed), reason: "\(error)")
+            let outcome: Result<(Int, Int64?), LogError> = chunk.withUnsafeBytes { raw in
+                var walker = RecordBatchWalker(raw, expectedBaseOffset: expected)
+                walking: while walker.remaining > 0 {
+                    switch walker.peek() {
+                    case .needMore:
+                        break walking
+                    case .corrupt(let reason):
+                        // Serve what came before the damage; the next read starts at it and fails.
+                        if !records.isEmpty {
+                            stop = true
+                            break walking
                         }
+                        return .failure(.corruptBatch(path: segment.file.path, position: position + Int64(walker.position), reason: reason))
+                    case .batch(let header, let range):
+                        if header.baseOffset >= durable {
+                            stop = true
+                            break walking
+                        }
+                        if header.lastOffset >= offset {
+                            do throws(WireError) {
+                                for record in try RecordBatch.records(UnsafeRawBufferPointer(rebasing: raw[range]), header: header)
+                                where record.offset >= offset && record.offset < durable {
+                                    records.append(record)
+                                }
+                            } catch {
+                                return .failure(error.asLogError(path: segment.file.path, position: position + Int64(range.lowerBound)))
+                            }
+                        }
+                        _ = walker.next()
                     }
-                    consumed += header.totalSize
                 }
-                return nil
+                return .success((walker.position, walker.expectedBaseOffset))
             }
-            if let failure { throw failure }
+            let (consumed, nextExpected) = try outcome.get()
             if stop || consumed == 0 { break }
             position += Int64(consumed)
+            expected = nextExpected ?? expected
         }
         return records
     }
 
     /// The first offset whose record timestamp is at or after `timestamp`, or nil when none is.
     public func offset(forTimestamp timestamp: Int64) throws(LogError) -> Int64? {
-        let (segments, durable) = state.withLock { ($0.segments, $0.durableOffset) }
-        for segment in segments where segment.maxTimestamp >= timestamp {
-            var cursor = max(segment.baseOffset, startOffset)
-            let position = segment.position(forTimestamp: timestamp)
-            var records = try readRecords(segment, from: position, upTo: segment.size, offset: cursor, durable: durable, maxBytes: 1 << 20)
+        // Each segment's state is read under the lock (the active one changes with every append).
+        let (candidates, durable, first) = state.withLock { state in
+            (
+                state.segments.filter { $0.maxTimestamp >= timestamp }.map {
+                    (segment: $0, start: $0.position(forTimestamp: timestamp), size: $0.size, end: $0.nextOffset)
+                },
+                state.durableOffset, state.segments[0].baseOffset
+            )
+        }
+        for candidate in candidates {
+            var cursor = max(candidate.start.baseOffset, first)
+            var records = try readRecords(
+                candidate.segment, from: candidate.start, upTo: candidate.size, offset: cursor, durable: durable, maxBytes: 1 << 20)
             while !records.isEmpty {
                 if let hit = records.first(where: { $0.timestamp >= timestamp }) { return hit.offset }
-                cursor = records.last!.offset + 1
-                records = try read(from: cursor).records.filter { $0.offset < segment.nextOffset }
+                cursor = (records.last?.offset ?? cursor) + 1
+                guard cursor < candidate.end else { break }
+                records = try read(from: cursor).records.filter { $0.offset < candidate.end }
             }
         }
         return nil
@@ -459,31 +565,28 @@ public final class PartitionLog: Sendable {
 
     /// Deletes sealed segments holding only offsets below `offset` (for logs whose owner knows
     /// what it no longer needs, such as an app journal after a snapshot); returns how many.
+    /// The files are unlinked, and the directory synced, by the flusher's next pass.
     @discardableResult
     public func deleteSegments(below offset: Int64) -> Int {
-        let removed: [Segment] = state.withLock { state in
+        removeSegments { state in
             var removed: [Segment] = []
             while state.segments.count > 1, state.segments[0].nextOffset <= offset {
                 removed.append(state.segments.removeFirst())
             }
             return removed
         }
-        for segment in removed {
-            for path in segment.paths { unlink(path) }
-        }
-        return removed.count
     }
 
     /// Deletes sealed segments past the retention time or beyond the size limit; returns how many.
     @discardableResult
     public func enforceRetention(now: Int64) -> Int {
-        let removed: [Segment] = state.withLock { state in
+        removeSegments { state in
             var removed: [Segment] = []
             var total = state.segments.reduce(0) { $0 + $1.size }
             while state.segments.count > 1 {
                 let oldest = state.segments[0]
                 guard oldest.nextOffset <= state.durableOffset else { break }
-                let expired = settings.retentionMilliseconds.map { oldest.maxTimestamp < now - $0 } ?? false
+                let expired = settings.retentionMilliseconds.map { oldest.maxTimestamp < now &- $0 } ?? false
                 let oversized = settings.retentionBytes.map { total - oldest.size >= $0 } ?? false
                 guard expired || oversized else { break }
                 removed.append(state.segments.removeFirst())
@@ -491,9 +594,16 @@ public final class PartitionLog: Sendable {
             }
             return removed
         }
-        for segment in removed {
-            for path in segment.paths { unlink(path) }
+    }
+
+    private func removeSegments(_ choose: (inout State) -> [Segment]) -> Int {
+        guard !readOnly else { return 0 }
+        let count = state.withLock { state in
+            let removed = choose(&state)
+            state.pendingDeletions += removed.flatMap(\.paths)
+            return removed.count
         }
-        return removed.count
+        if count > 0 { flusher?.schedule(self) }
+        return count
     }
 }

@@ -3,13 +3,17 @@ import KafkaWire
 /// One segment of a partition: a `.log` file of record batches starting at `baseOffset`, with a
 /// sparse offset index (`.index`: relative offset + byte position, 8 bytes an entry, Kafka's
 /// layout) and a time index (`.timeindex`: max timestamp so far + relative offset, 12 bytes).
+/// Both indexes are kept in memory; their files are open only while the segment is active.
 ///
-/// Not thread-safe: the owning ``PartitionLog`` serializes access.
+/// Not thread-safe: the owning ``PartitionLog`` serializes access (its mutex).
 final class Segment: @unchecked Sendable {
     let baseOffset: Int64
-    let file: LogFile
-    private let offsetIndexFile: LogFile
-    private let timeIndexFile: LogFile
+    let file: any StorageFile
+    private let fileSystem: any FileSystem
+    private let directory: String
+    /// Open while the segment takes appends; nil once sealed (saves two descriptors a segment).
+    private var offsetIndexFile: (any StorageFile)?
+    private var timeIndexFile: (any StorageFile)?
     /// Bytes written to the `.log` file.
     private(set) var size: Int64 = 0
     /// The offset after the last record in this segment.
@@ -22,30 +26,31 @@ final class Segment: @unchecked Sendable {
     private var timeIndex: [(timestamp: Int64, relativeOffset: UInt32)] = []
     private var bytesSinceIndexEntry = 0
     private let indexInterval: Int
+    /// Read-only segments never write: no index repair, no truncation.
+    let readOnly: Bool
 
     static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
         let digits = String(baseOffset)
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
     }
 
-    /// Opens (or creates) the segment files in `directory`.
-    /// Read-only segments never write: no index repair, no truncation.
-    let readOnly: Bool
-
-    init(directory: String, baseOffset: Int64, indexInterval: Int, readOnly: Bool = false) throws(LogError) {
+    /// Opens (or creates) the segment's `.log` file in `directory`.
+    init(fileSystem: any FileSystem, directory: String, baseOffset: Int64, indexInterval: Int, readOnly: Bool = false) throws(LogError) {
+        self.fileSystem = fileSystem
+        self.directory = directory
         self.baseOffset = baseOffset
         self.nextOffset = baseOffset
         self.indexInterval = indexInterval
         self.readOnly = readOnly
-        file = try LogFile(path: "\(directory)/\(Self.fileName(baseOffset, ".log"))", readOnly: readOnly)
-        offsetIndexFile = try LogFile(path: "\(directory)/\(Self.fileName(baseOffset, ".index"))", readOnly: readOnly)
-        timeIndexFile = try LogFile(path: "\(directory)/\(Self.fileName(baseOffset, ".timeindex"))", readOnly: readOnly)
+        file = try fileSystem.open("\(directory)/\(Self.fileName(baseOffset, ".log"))", create: !readOnly, readOnly: readOnly)
     }
 
+    var offsetIndexPath: String { "\(directory)/\(Self.fileName(baseOffset, ".index"))" }
+    var timeIndexPath: String { "\(directory)/\(Self.fileName(baseOffset, ".timeindex"))" }
     /// The producer-state snapshot taken when this segment was started.
-    var snapshotPath: String { String(file.path.dropLast(4)) + ".snapshot" }
+    var snapshotPath: String { "\(directory)/\(Self.fileName(baseOffset, ".snapshot"))" }
 
-    var paths: [String] { [file.path, offsetIndexFile.path, timeIndexFile.path, snapshotPath] }
+    var paths: [String] { [file.path, offsetIndexPath, timeIndexPath, snapshotPath] }
 
     // MARK: Appending
 
@@ -69,10 +74,20 @@ final class Segment: @unchecked Sendable {
         let relative = UInt32(truncatingIfNeeded: header.baseOffset - baseOffset)
         if offsetIndex.isEmpty || bytesSinceIndexEntry >= indexInterval {
             offsetIndex.append((relative, UInt32(truncatingIfNeeded: position)))
-            if persistIndex { try appendEntry(relative, UInt32(truncatingIfNeeded: position), to: offsetIndexFile, count: offsetIndex.count) }
+            if persistIndex {
+                var writer = ByteWriter(capacity: 8)
+                writer.write(relative)
+                writer.write(UInt32(truncatingIfNeeded: position))
+                try openOffsetIndex().write(writer.bytes, at: Int64((offsetIndex.count - 1) * 8))
+            }
             if header.maxTimestamp > maxTimestamp {
                 timeIndex.append((header.maxTimestamp, relative))
-                if persistIndex { try appendTimeEntry(header.maxTimestamp, relative) }
+                if persistIndex {
+                    var writer = ByteWriter(capacity: 12)
+                    writer.write(header.maxTimestamp)
+                    writer.write(relative)
+                    try openTimeIndex().write(writer.bytes, at: Int64((timeIndex.count - 1) * 12))
+                }
             }
             bytesSinceIndexEntry = 0
         }
@@ -81,32 +96,33 @@ final class Segment: @unchecked Sendable {
         nextOffset = header.lastOffset + 1
     }
 
-    private func appendEntry(_ a: UInt32, _ b: UInt32, to file: LogFile, count: Int) throws(LogError) {
-        var writer = ByteWriter(capacity: 8)
-        writer.write(a)
-        writer.write(b)
-        try file.write(writer.bytes, at: Int64((count - 1) * 8))
+    private func openOffsetIndex() throws(LogError) -> any StorageFile {
+        if let offsetIndexFile { return offsetIndexFile }
+        let opened = try fileSystem.open(offsetIndexPath, create: true, readOnly: false)
+        offsetIndexFile = opened
+        return opened
     }
 
-    private func appendTimeEntry(_ timestamp: Int64, _ relative: UInt32) throws(LogError) {
-        var writer = ByteWriter(capacity: 12)
-        writer.write(timestamp)
-        writer.write(relative)
-        try timeIndexFile.write(writer.bytes, at: Int64((timeIndex.count - 1) * 12))
+    private func openTimeIndex() throws(LogError) -> any StorageFile {
+        if let timeIndexFile { return timeIndexFile }
+        let opened = try fileSystem.open(timeIndexPath, create: true, readOnly: false)
+        timeIndexFile = opened
+        return opened
     }
 
     // MARK: Lookup
 
-    /// The byte position of the last indexed batch starting at or before `offset`.
-    func position(for offset: Int64) -> Int64 {
+    /// The byte position of the last indexed batch starting at or before `offset`, and that
+    /// batch's base offset (what a reader must find there: base offsets are outside the CRC).
+    func position(for offset: Int64) -> (position: Int64, baseOffset: Int64) {
         let target = offset - baseOffset
         var low = 0
         var high = offsetIndex.count - 1
-        var best: Int64 = 0
+        var best: (Int64, Int64) = (0, baseOffset)
         while low <= high {
             let mid = (low + high) / 2
             if Int64(offsetIndex[mid].relativeOffset) <= target {
-                best = Int64(offsetIndex[mid].position)
+                best = (Int64(offsetIndex[mid].position), baseOffset + Int64(offsetIndex[mid].relativeOffset))
                 low = mid + 1
             } else {
                 high = mid - 1
@@ -115,11 +131,11 @@ final class Segment: @unchecked Sendable {
         return best
     }
 
-    /// The byte position from which to scan for the first record with a timestamp ≥ `timestamp`.
-    func position(forTimestamp timestamp: Int64) -> Int64 {
+    /// Where to scan from for the first record with a timestamp ≥ `timestamp`.
+    func position(forTimestamp timestamp: Int64) -> (position: Int64, baseOffset: Int64) {
         // The time index holds the running maximum: the first entry ≥ target bounds the search,
         // so start from the entry before it.
-        guard let index = timeIndex.firstIndex(where: { $0.timestamp >= timestamp }), index > 0 else { return 0 }
+        guard let index = timeIndex.firstIndex(where: { $0.timestamp >= timestamp }), index > 0 else { return (0, baseOffset) }
         return position(for: baseOffset + Int64(timeIndex[index - 1].relativeOffset))
     }
 
@@ -132,8 +148,8 @@ final class Segment: @unchecked Sendable {
         var problem: String?
     }
 
-    /// Rebuilds offsets and indexes by reading every batch, verifying lengths, offsets and CRCs.
-    /// Stops at the first torn or corrupt batch; the caller truncates there.
+    /// Rebuilds offsets and indexes by reading every batch, verifying lengths, base offsets and
+    /// CRCs. Stops at the first torn or corrupt batch; the caller decides what to cut.
     func scan(onBatch: (RecordBatchHeader) -> Void = { _ in }) throws(LogError) -> ScanResult {
         offsetIndex.removeAll()
         timeIndex.removeAll()
@@ -148,46 +164,17 @@ final class Segment: @unchecked Sendable {
     /// another process writes); returns what it found.
     func scanOn(onBatch: (RecordBatchHeader) -> Void = { _ in }) throws(LogError) -> ScanResult {
         let fileSize = file.size
-        var position: Int64 = size
+        var position = size
         var batches = 0
         var problem: String?
         let chunkSize = 8 << 20
-        scanning: while position < fileSize {
-            let chunk = try file.read(at: position, count: Int(min(Int64(chunkSize), fileSize - position)))
-            var consumed = 0
-            var needMore = false
-            var failure: String?
-            var found: [(RecordBatchHeader, Int64)] = []
-            chunk.withUnsafeBytes { raw in
-                while consumed < raw.count {
-                    let rest = UnsafeRawBufferPointer(rebasing: raw[consumed...])
-                    if rest.count < RecordBatchHeader.size {
-                        needMore = true
-                        return
-                    }
-                    let header: RecordBatchHeader
-                    do {
-                        header = try RecordBatch.header(rest)
-                    } catch {
-                        failure = "\(error)"
-                        return
-                    }
-                    if rest.count < header.totalSize {
-                        needMore = true
-                        return
-                    }
-                    let expected = found.last.map { $0.0.lastOffset + 1 } ?? nextOffset
-                    if header.baseOffset != expected {
-                        failure = "batch base offset \(header.baseOffset), expected \(expected)"
-                        return
-                    }
-                    if !RecordBatch.verify(rest, header: header) {
-                        failure = "CRC-32C mismatch in the batch at offset \(header.baseOffset)"
-                        return
-                    }
-                    found.append((header, position + Int64(consumed)))
-                    consumed += header.totalSize
-                }
+        while position < fileSize {
+            var chunk = try file.read(at: position, count: Int(min(Int64(chunkSize), fileSize - position)))
+            var (found, consumed, stop) = walk(chunk, from: position)
+            if case .needMore(let needed) = stop, consumed == 0, needed > chunk.count, position + Int64(needed) <= fileSize {
+                // One batch larger than the chunk: read it whole (the header bounds its size).
+                chunk = try file.read(at: position, count: needed)
+                (found, consumed, stop) = walk(chunk, from: position)
             }
             for (header, at) in found {
                 try noteBatch(header, at: at, persistIndex: false)
@@ -195,46 +182,66 @@ final class Segment: @unchecked Sendable {
             }
             batches += found.count
             position += Int64(consumed)
-            if let failure {
-                problem = failure
-                break scanning
+            switch stop {
+            case .corrupt(let reason):
+                problem = reason
+            case .needMore(let needed) where position + Int64(needed) > fileSize:
+                problem = "incomplete batch at the end of the file (torn write)"
+            default:
+                if consumed == 0 { problem = "unreadable batch" }
             }
-            if needMore {
-                if position + Int64(chunk.count - consumed) >= fileSize || consumed == 0 && chunk.count < chunkSize {
-                    problem = "incomplete batch at the end of the file (torn write)"
-                    break scanning
-                }
-                if consumed == 0 {
-                    // A single batch larger than the chunk: read it whole.
-                    let head = try file.read(at: position, count: RecordBatchHeader.size)
-                    guard let header = head.withUnsafeBytes({ try? RecordBatch.header($0) }) else {
-                        problem = "unreadable batch header"
-                        break scanning
-                    }
-                    let whole = try file.read(at: position, count: header.totalSize)
-                    guard whole.count == header.totalSize,
-                        whole.withUnsafeBytes({ RecordBatch.verify($0, header: header) })
-                    else {
-                        problem = "torn or corrupt batch at offset \(header.baseOffset)"
-                        break scanning
-                    }
-                    try noteBatch(header, at: position, persistIndex: false)
-                    onBatch(header)
-                    batches += 1
-                    position += Int64(header.totalSize)
-                }
-            }
+            if problem != nil { break }
         }
         size = position
         return ScanResult(validSize: position, batches: batches, problem: problem)
     }
 
+    /// Walks the batches of `chunk` (read at `start`); returns them, the bytes they take, and
+    /// what stopped the walk.
+    private func walk(_ chunk: [UInt8], from start: Int64) -> ([(RecordBatchHeader, Int64)], Int, RecordBatchWalker.Step?) {
+        chunk.withUnsafeBytes { raw in
+            var walker = RecordBatchWalker(raw, expectedBaseOffset: nextOffset)
+            var found: [(RecordBatchHeader, Int64)] = []
+            while walker.remaining > 0 {
+                let step = walker.next()
+                guard case .batch(let header, let range) = step else { return (found, walker.position, step) }
+                found.append((header, start + Int64(range.lowerBound)))
+            }
+            return (found, walker.position, nil)
+        }
+    }
+
+    /// The headers of every intact batch, without changing what the segment knows (for
+    /// rebuilding producer state from sealed segments).
+    func headers() throws(LogError) -> [RecordBatchHeader] {
+        var headers: [RecordBatchHeader] = []
+        var position: Int64 = 0
+        let fileSize = file.size
+        var expected: Int64? = baseOffset
+        while position < fileSize {
+            let chunk = try file.read(at: position, count: Int(min(Int64(8 << 20), fileSize - position)))
+            let (found, consumed, next): ([RecordBatchHeader], Int, Int64?) = chunk.withUnsafeBytes { raw in
+                var walker = RecordBatchWalker(raw, expectedBaseOffset: expected)
+                var found: [RecordBatchHeader] = []
+                while walker.remaining > 0, case .batch(let header, _) = walker.next() { found.append(header) }
+                return (found, walker.position, walker.expectedBaseOffset)
+            }
+            headers += found
+            guard consumed > 0 else { break }
+            position += Int64(consumed)
+            expected = next
+        }
+        return headers
+    }
+
     /// Opens a sealed segment quickly: trusts its index files when they are consistent with the
     /// `.log` file and verifies only the batches after the last index entry; otherwise rescans.
+    /// A sealed segment is never cut here: a damaged batch stays where it is (reads refuse it)
+    /// and the segment keeps its offsets up to `nextBase`, so no offset is silently skipped.
     func loadSealed(nextBase: Int64) throws(LogError) -> ScanResult {
         let fileSize = file.size
-        let offsets = try offsetIndexFile.read(at: 0, count: Int(offsetIndexFile.size))
-        let times = try timeIndexFile.read(at: 0, count: Int(timeIndexFile.size))
+        let offsets = fileSystem.readFile(offsetIndexPath) ?? []
+        let times = fileSystem.readFile(timeIndexPath) ?? []
         var loadedOffsets: [(relativeOffset: UInt32, position: UInt32)] = []
         var loadedTimes: [(timestamp: Int64, relativeOffset: UInt32)] = []
         var consistent = offsets.count % 8 == 0 && times.count % 12 == 0 && !offsets.isEmpty
@@ -252,58 +259,48 @@ final class Segment: @unchecked Sendable {
                 loadedTimes.append((timestamp, relative))
             }
         }
-        guard consistent, let last = loadedOffsets.last else { return try scanSealed(nextBase: nextBase) }
-        // Verify from the last indexed batch to the end of the file.
-        let tail = try file.read(at: Int64(last.position), count: Int(fileSize - Int64(last.position)))
-        var position = 0
-        var headers: [RecordBatchHeader] = []
-        let intact: Bool = tail.withUnsafeBytes { raw in
-            while position < raw.count {
-                let rest = UnsafeRawBufferPointer(rebasing: raw[position...])
-                guard let header = try? RecordBatch.header(rest), RecordBatch.verify(rest, header: header) else { return false }
-                headers.append(header)
-                position += header.totalSize
+        if consistent, let last = loadedOffsets.last {
+            // Verify from the last indexed batch to the end of the file, base offsets included.
+            let tail = try file.read(at: Int64(last.position), count: Int(fileSize - Int64(last.position)))
+            let headers: [RecordBatchHeader]? = tail.withUnsafeBytes { raw in
+                var walker = RecordBatchWalker(raw, expectedBaseOffset: baseOffset + Int64(last.relativeOffset))
+                var headers: [RecordBatchHeader] = []
+                while walker.remaining > 0 {
+                    guard case .batch(let header, _) = walker.next() else { return nil }
+                    headers.append(header)
+                }
+                return headers
             }
-            return true
+            if let headers, let final = headers.last, final.lastOffset + 1 == nextBase {
+                offsetIndex = loadedOffsets
+                timeIndex = loadedTimes
+                maxTimestamp = max(loadedTimes.last?.timestamp ?? -1, headers.map(\.maxTimestamp).max() ?? -1)
+                nextOffset = nextBase
+                size = fileSize
+                return ScanResult(validSize: fileSize, batches: headers.count, problem: nil)
+            }
         }
-        guard intact, let first = headers.first, first.baseOffset == baseOffset + Int64(last.relativeOffset) else {
-            return try scanSealed(nextBase: nextBase)
-        }
-        offsetIndex = loadedOffsets
-        timeIndex = loadedTimes
-        maxTimestamp = max(loadedTimes.last?.timestamp ?? -1, headers.map(\.maxTimestamp).max() ?? -1)
-        nextOffset = headers.last!.lastOffset + 1
-        size = fileSize
-        return ScanResult(validSize: fileSize, batches: headers.count, problem: nil)
-    }
-
-    /// Full scan of a sealed segment whose indexes did not match. A sealed segment is never cut:
-    /// a damaged batch stays where it is (reads refuse it by its CRC) and the segment keeps its
-    /// offsets up to the next segment's base, so no offset is silently skipped.
-    private func scanSealed(nextBase: Int64) throws(LogError) -> ScanResult {
-        let fileSize = file.size
         var result = try scan()
-        if !readOnly { try truncateAndRewriteIndexes(to: result.validSize, cutLog: false) }
-        if result.problem != nil {
+        if !readOnly { try rewriteIndexes() }
+        if result.problem == nil && nextOffset != nextBase {
+            result.problem = "the segment ends at offset \(nextOffset) but the next one starts at \(nextBase)"
+        }
+        if let problem = result.problem {
             size = fileSize
             nextOffset = nextBase
-            result.problem = "\(result.problem!) in a sealed segment; kept in place, reads of it will fail"
+            result.problem = "\(problem) in a sealed segment; kept in place, reads of it will fail"
         }
         return result
     }
 
-    /// Full scan, then the `.log` is cut at the last intact batch and both indexes rewritten.
-    func scanAndRepairIndexes(onBatch: (RecordBatchHeader) -> Void = { _ in }) throws(LogError) -> ScanResult {
-        let result = try scan(onBatch: onBatch)
-        if readOnly { return result }
-        try truncateAndRewriteIndexes(to: result.validSize)
-        return result
+    /// Cuts the `.log` file to `size` bytes (what a scan found intact).
+    func truncate(to newSize: Int64) throws(LogError) {
+        if file.size != newSize { try file.truncate(to: newSize) }
+        size = newSize
     }
 
-    /// Cuts the `.log` file to `size` bytes and rewrites both index files from memory.
-    func truncateAndRewriteIndexes(to size: Int64, cutLog: Bool = true) throws(LogError) {
-        if cutLog && file.size != size { try file.truncate(to: size) }
-        self.size = size
+    /// Rewrites both index files from memory.
+    func rewriteIndexes() throws(LogError) {
         var offsets = ByteWriter(capacity: offsetIndex.count * 8)
         for entry in offsetIndex {
             offsets.write(entry.relativeOffset)
@@ -314,17 +311,25 @@ final class Segment: @unchecked Sendable {
             times.write(entry.timestamp)
             times.write(entry.relativeOffset)
         }
-        try offsetIndexFile.truncate(to: 0)
-        try timeIndexFile.truncate(to: 0)
-        try offsetIndexFile.write(offsets.bytes, at: 0)
-        try timeIndexFile.write(times.bytes, at: 0)
+        let offsetFile = try openOffsetIndex()
+        let timeFile = try openTimeIndex()
+        try offsetFile.truncate(to: 0)
+        try timeFile.truncate(to: 0)
+        try offsetFile.write(offsets.bytes, at: 0)
+        try timeFile.write(times.bytes, at: 0)
     }
 
-    /// Flushes the `.log` file and its indexes (used when the segment is sealed).
+    /// Flushes the `.log` file and its indexes.
     func syncAll() throws(LogError) {
         try file.sync()
-        try offsetIndexFile.sync()
-        try timeIndexFile.sync()
+        try offsetIndexFile?.sync()
+        try timeIndexFile?.sync()
+    }
+
+    /// After the segment is sealed and synced: its index files are never written again.
+    func closeIndexes() {
+        offsetIndexFile = nil
+        timeIndexFile = nil
     }
 }
 

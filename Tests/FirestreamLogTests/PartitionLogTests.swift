@@ -226,6 +226,8 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
         #expect(partition.startOffset > 0)
         #expect(throws: LogError.self) { try partition.read(from: 0) }
         #expect(try partition.read(from: partition.startOffset).records.first?.offset == partition.startOffset)
+        // The flusher unlinks the files (and syncs the directory); closing waits for its last pass.
+        log.close()
         #expect(data.segmentFiles("t").count == 1)
     }
 
@@ -318,12 +320,12 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
         #expect(!FileManager.default.fileExists(atPath: "\(data.path)/topics/a"))
     }
 
-    @Test func consumerOffsetsAreDurable() throws {
+    @Test func consumerOffsetsAreDurable() async throws {
         let data = DataDirectory()
         do {
             let log = try Log(directory: data.path)
-            try log.consumerOffsets.commit(group: "dashboard", topic: "wiener", partition: 0, offset: 42)
-            try log.consumerOffsets.commit(group: "dashboard", topic: "wiener", partition: 1, offset: 7)
+            try await log.consumerOffsets.commit(group: "dashboard", topic: "wiener", partition: 0, offset: 42)
+            try await log.consumerOffsets.commit(group: "dashboard", topic: "wiener", partition: 1, offset: 7)
             log.close()
         }
         let log = try Log(directory: data.path)
