@@ -1,5 +1,6 @@
 import ArgumentParser
 import FirestreamConfig
+import FirestreamEmbedded
 
 /// Output formats for diagnostics.
 enum DiagnosticFormat: String, ExpressibleByArgument, CaseIterable {
@@ -31,7 +32,11 @@ struct ValidateCommand: ParsableCommand {
     var format: DiagnosticFormat = .text
 
     func run() throws {
-        let report = ConfigLoader.load(path)
+        var report = ConfigLoader.load(path)
+        // What `up` would refuse on this machine although the file is valid.
+        if let config = report.config, report.isValid {
+            report.diagnostics += EmbeddedStack.machineProblems(config).map { Diagnostic(.error, at: nil, $0) }
+        }
         switch format {
         case .json:
             print(DiagnosticRenderer.json(report), terminator: "")

@@ -49,6 +49,7 @@ public struct EmbeddedStack: Sendable {
     /// step, waits for outputs to be durable, and closes the log. `report` receives progress lines.
     public func run(report: @escaping @Sendable (String) -> Void) async throws {
         let lock = try DataDirectoryLock(directory: options.dataDirectory)
+        try checkOpenFiles()
         let log = try Log(directory: options.dataDirectory, durability: options.durability)
         defer {
             log.close()
@@ -114,6 +115,27 @@ public struct EmbeddedStack: Sendable {
             try await group.waitForAll()
         }
         report("Stopped: every app finished its step and its outputs are durable. \(status(runnables))")
+    }
+
+    /// Problems that would stop `up` on this machine although the config is valid (`validate`
+    /// reports them too): too many partitions for the open-file limit.
+    public static func machineProblems(_ config: ProjectConfig) -> [String] {
+        let stack = EmbeddedStack(config: config, options: Options(dataDirectory: ""))
+        let needed = FileDescriptorBudget.needed(for: config, apps: stack.apps)
+        return [FileDescriptorBudget.problem(needing: needed, limit: FileDescriptorBudget.limits.hard)].compactMap { $0 }
+    }
+
+    /// Raises the open-file limit and checks that the log fits in it, before opening anything.
+    private func checkOpenFiles() throws {
+        let limit = FileDescriptorBudget.raiseLimit()
+        let declared = FileDescriptorBudget.needed(for: config, apps: apps)
+        let existing = FileDescriptorBudget.onDisk(dataDirectory: options.dataDirectory)
+        // On disk: sealed segments beyond the one counted per partition, and partitions the
+        // config does not declare (auto-created topics).
+        let sealed = max(0, existing.descriptors - 3 * existing.partitions - existing.partitions)
+        let undeclared = max(0, existing.partitions - declared.partitions)
+        let needed = (declared.descriptors + sealed + 4 * undeclared, declared.partitions + undeclared)
+        if let problem = FileDescriptorBudget.problem(needing: needed, limit: limit) { throw StackError(problem) }
     }
 
     /// The config's enabled sources and effects.

@@ -12,10 +12,10 @@ import Testing
         let process = Process()
         let output: URL
 
-        init(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws {
+        init(_ arguments: [String], in directory: URL, environment: [String: String] = [:], executable: URL = FirestreamProcess.binary) throws {
             output = directory.appendingPathComponent("up-\(UUID().uuidString).log")
-            FileManager.default.createFile(atPath: output.path, contents: nil)
-            process.executableURL = FirestreamProcess.binary
+            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+            process.executableURL = executable
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             process.arguments = arguments
             process.currentDirectoryURL = directory
@@ -152,6 +152,31 @@ import Testing
         #expect(second.status == 1)
         #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(busy): address already in use"))
         #expect(first.stop() == 0)
+    }
+
+    /// 2,000 partitions need ~8,000 open files: `up` raises its soft limit (1,024 here) to the
+    /// hard one and runs; where the hard limit is too low, `validate` and `up` both say so.
+    @Test func manyPartitionsRunOrAreRefusedWithTheNumbers() async throws {
+        let scratch = try Scratch()
+        try scratch.write("firestream.json", #"{"topics": [{"name": "big", "partitions": 2000}]}"#)
+        let shell = URL(fileURLWithPath: "/bin/sh")
+        let binary = FirestreamProcess.binary.path
+        let tooLow = try FirestreamProcess.run(["-c", "ulimit -n 2048 && exec '\(binary)' validate"], in: scratch.url, executable: shell)
+        #expect(tooLow.status == 1)
+        #expect(tooLow.stderr.contains("the log needs about 8028 open files for 2007 partitions"))
+        #expect(tooLow.stderr.contains("may open only 2048; raise the limit (ulimit -n 9052)"))
+        let refused = try FirestreamProcess.run(["-c", "ulimit -n 2048 && exec '\(binary)' up --port 0"], in: scratch.url, executable: shell)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("may open only 2048"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent(".firestream/topics/big").path), "nothing was half-created")
+
+        let hard = try FirestreamProcess.run(["-c", "ulimit -Hn"], in: scratch.url, executable: shell).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // A machine whose hard limit is below what 2,000 partitions need gets the refusal above only.
+        guard hard == "unlimited" || Int(hard) ?? 0 >= 9052 else { return }
+        let up = try Running(["-c", "ulimit -Sn 1024 && exec '\(binary)' up --port 0 --status-interval 0"], in: scratch.url, executable: shell)
+        try await up.waitFor("Running.")
+        #expect(up.stop() == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.appendingPathComponent(".firestream/topics/big").path).count == 2001)
     }
 
     @Test func upRefusesAnInvalidConfig() throws {
