@@ -30,7 +30,7 @@ public struct ConfigDecoder {
         }
         let fields = object(
             root, path,
-            keys: ["name", "replicaCount", "image", "service", "resources", "ingress", "services", "topics", "apps", "sources", "effects"])
+            keys: ["name", "replicaCount", "image", "service", "resources", "ingress", "services", "topics", "apps", "sources", "effects", "gateway"])
         if let node = fields["name"], let name = string(node, path / "name") {
             if checkLabel(name, node, path / "name") { config.name = name }
         }
@@ -48,6 +48,7 @@ public struct ConfigDecoder {
         if let node = fields["apps"] { config.apps = apps(node, path / "apps") }
         if let node = fields["sources"] { config.sources = sources(node, path / "sources") }
         if let node = fields["effects"] { config.effects = effects(node, path / "effects") }
+        if let node = fields["gateway"] { config.gateway = gateway(node, path / "gateway") }
         checkConnectorNames(config, root)
         return config
     }

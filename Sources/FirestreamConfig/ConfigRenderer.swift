@@ -34,7 +34,25 @@ public enum ConfigRenderer {
             ("topics", .array(config.topics.map(tree))),
             ("apps", .array(config.apps.map(tree))),
         ] + (config.sources.isEmpty ? [] : [("sources", .array(config.sources.map(tree)))])
-            + (config.effects.isEmpty ? [] : [("effects", .array(config.effects.map(tree)))]))
+            + (config.effects.isEmpty ? [] : [("effects", .array(config.effects.map(tree)))])
+            + (config.gateway == GatewayConfig() ? [] : [("gateway", tree(config.gateway))]))
+    }
+
+    private static func tree(_ gateway: GatewayConfig) -> JSONValue {
+        .object([
+            ("hosts", .array(gateway.hosts.map(JSONValue.string))),
+            ("origins", .array(gateway.origins.map(JSONValue.string))),
+            (
+                "tokens",
+                .array(
+                    gateway.tokens.map { token in
+                        .object([
+                            ("name", .string(token.name)), ("sha256", .string(token.sha256)),
+                            ("scopes", .array(token.scopes.map { .string($0.description) })),
+                        ])
+                    })
+            ),
+        ])
     }
 
     private static func tree(_ source: SourceConfig) -> JSONValue {

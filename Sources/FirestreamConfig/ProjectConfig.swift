@@ -20,6 +20,8 @@ public struct ProjectConfig: Sendable, Equatable {
     public var sources: [SourceConfig] = []
     /// Connectors that send records out (webhooks).
     public var effects: [EffectConfig] = []
+    /// Who may use the HTTP/WebSocket gateway: tokens, allowed hosts and origins.
+    public var gateway = GatewayConfig()
 
     public init(
         name: String, replicaCount: Int = 1, image: ImageConfig = ImageConfig(), service: ServiceSpec = ServiceSpec(),

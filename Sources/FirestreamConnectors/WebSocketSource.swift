@@ -26,6 +26,7 @@ public struct WebSocketSource: Runnable {
     public var name: String { config.name }
     public var summary: String { "\(config.name) (websocket source) \(config.url) → \(config.topic)" }
     var deadLetterTopic: String { "\(config.name).dlq" }
+    public var ownedTopics: [String: String] { [deadLetterTopic: "the dead-letter topic of source \"\(config.name)\""] }
 
     public func prepare(_ log: Log) throws {
         _ = try log.ensureTopic(config.topic)

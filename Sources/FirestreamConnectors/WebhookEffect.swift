@@ -36,6 +36,7 @@ public struct WebhookEffect: Runnable {
     public var name: String { config.name }
     public var summary: String { "\(config.name) (webhook) \(config.topic) → \(config.url), dead letters → \(config.deadLetter)" }
     var group: String { "effect-\(config.name)" }
+    public var ownedTopics: [String: String] { [config.deadLetter: "the dead-letter topic of effect \"\(config.name)\""] }
 
     public func prepare(_ log: Log) throws {
         _ = try log.ensureTopic(config.topic)

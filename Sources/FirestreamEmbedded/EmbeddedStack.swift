@@ -48,6 +48,11 @@ public struct EmbeddedStack: Sendable {
     /// Runs until the calling task is cancelled (Ctrl-C / SIGTERM), then lets every app finish its
     /// step, waits for outputs to be durable, and closes the log. `report` receives progress lines.
     public func run(report: @escaping @Sendable (String) -> Void) async throws {
+        if let gateway = options.gateway, !AccessPolicy.isLoopbackAddress(gateway.host), config.gateway.tokens.isEmpty {
+            throw StackError(
+                "refusing to listen on \(gateway.host) without authentication: anyone who can reach it could read and write every topic. "
+                    + "Declare tokens under gateway.tokens in the config (firestream token create --name NAME --scope 'topic:*:read'), or listen on 127.0.0.1")
+        }
         let lock = try DataDirectoryLock(directory: options.dataDirectory)
         try checkOpenFiles()
         let log = try Log(directory: options.dataDirectory, durability: options.durability)
@@ -80,8 +85,10 @@ public struct EmbeddedStack: Sendable {
             }
             if let options = options.gateway {
                 let keyPointers = Dictionary(uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.flatMap(JSONPointer.init).map { (topic.name, $0) } })
+                let owned = runnables.reduce(into: [String: String]()) { all, runnable in all.merge(runnable.ownedTopics) { first, _ in first } }
                 let gateway = Gateway(
                     log: log, options: options, keyPointers: keyPointers, signatures: signatures,
+                    access: AccessPolicy(config.gateway, protectedTopics: owned),
                     appPositions: {
                         runnables.flatMap { runnable in
                             runnable.counters.inputPositions.map {
@@ -91,7 +98,8 @@ public struct EmbeddedStack: Sendable {
                     })
                 group.addTask {
                     try await gateway.run { port in
-                        report("  http:   http://\(options.host == "0.0.0.0" ? "localhost" : options.host):\(port) (listening on \(options.host))")
+                        let auth = config.gateway.tokens.isEmpty ? "open: no tokens, loopback only" : "\(config.gateway.tokens.count) token(s) required"
+                        report("  http:   http://\(options.host == "0.0.0.0" ? "localhost" : options.host):\(port) (listening on \(options.host); \(auth))")
                         report("Running. Press Ctrl-C to stop.")
                     }
                 }

@@ -1,7 +1,9 @@
 /// The live dashboard served at `/`: one Plotly.js line per key of the chosen topic (`wiener` by
 /// default) and a panel for `metronome`. Each panel replays the last five minutes from the log,
 /// then follows `/ws/topics/{topic}`, draws at 10 Hz, and on reconnect resumes from the next
-/// offset of every partition it has seen, so nothing is drawn twice or missed.
+/// offset of every partition it has seen, so nothing is drawn twice or missed. When the project
+/// declares tokens, the page first asks for one and posts it to `/login`, which answers with an
+/// HttpOnly session cookie: the token never appears in a URL, and the page's script never keeps it.
 enum DashboardPage {
     static let html = #"""
         <!doctype html>
@@ -22,6 +24,10 @@ enum DashboardPage {
           .panel h2 { font-size: 15px; margin: 4px 8px; display: flex; gap: 16px; }
           .panel h2 span { font-weight: normal; color: #555; }
           .plot { height: 380px; } .plot.small { height: 260px; }
+          #login { display: none; max-width: 28em; margin: 60px auto; background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 20px; }
+          #login input { width: 100%; box-sizing: border-box; font: inherit; padding: 6px; margin: 8px 0; }
+          #login .error { color: #c62828; min-height: 1.2em; }
+          #signout { display: none; margin-left: auto; }
         </style>
         <script src="/plotly.min.js"></script>
         </head>
@@ -31,7 +37,15 @@ enum DashboardPage {
           <label>Topic <select id="topic"></select></label>
           <button id="pause">Pause</button>
           <span id="status" class="status">connecting</span>
+          <button id="signout">Sign out</button>
         </header>
+        <form id="login">
+          <h2>Sign in</h2>
+          <p>This project requires a token (<code>firestream token create</code>).</p>
+          <input id="token" type="password" autocomplete="current-password" placeholder="fst_…" aria-label="token">
+          <div class="error" id="login-error"></div>
+          <button type="submit">Sign in</button>
+        </form>
         <main>
           <section class="panel"><h2 id="main-title">wiener <span id="main-rate">0 events/s</span><span id="main-count"></span></h2><div id="main-plot" class="plot"></div></section>
           <section class="panel"><h2>metronome <span id="side-rate">0 events/s</span><span id="side-count"></span></h2><div id="side-plot" class="plot small"></div></section>
@@ -77,7 +91,12 @@ enum DashboardPage {
             ws.onclose = () => {
               if (this.ws !== ws) return;
               this.ws = null; updateStatus();
-              if (!this.closed) setTimeout(() => this.connect(), this.retry);
+              if (!this.closed) setTimeout(async () => {
+                // A session that expired: sign in again before reconnecting.
+                const status = await session();
+                if (status.required && !status.authenticated) await signIn();
+                this.connect();
+              }, this.retry);
               this.retry = Math.min(this.retry * 2, 5000);
             };
           }
@@ -153,7 +172,46 @@ enum DashboardPage {
           history.replaceState(null, "", "?topic=" + encodeURIComponent(topic));
         }
 
+        async function session() {
+          try { return await (await fetch("/session", { credentials: "same-origin" })).json(); }
+          catch (e) { return { required: false, authenticated: true }; }
+        }
+
+        // Shows the sign-in form until a token is accepted; the cookie does the rest. Panels
+        // that lose their connection at the same time share one form.
+        let signingIn = null;
+        function signIn() {
+          if (signingIn) return signingIn;
+          signingIn = new Promise(resolve => {
+            const form = document.getElementById("login");
+            document.querySelector("main").style.display = "none";
+            form.style.display = "block";
+            form.onsubmit = async event => {
+              event.preventDefault();
+              const input = document.getElementById("token");
+              const answer = await fetch("/login", {
+                method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+                body: JSON.stringify({ token: input.value })
+              });
+              input.value = "";
+              if (!answer.ok) { document.getElementById("login-error").textContent = (await answer.json()).error; return; }
+              form.style.display = "none";
+              document.querySelector("main").style.display = "";
+              signingIn = null;
+              resolve();
+            };
+          });
+          return signingIn;
+        }
+
         async function start() {
+          const status = await session();
+          if (status.required && !status.authenticated) await signIn();
+          if (status.required) {
+            const out = document.getElementById("signout");
+            out.style.display = "inline";
+            out.onclick = async () => { await fetch("/logout", { method: "POST", credentials: "same-origin" }); location.reload(); };
+          }
           const chosen = new URLSearchParams(location.search).get("topic") || "wiener";
           const select = document.getElementById("topic");
           try {

@@ -61,16 +61,21 @@ public struct Gateway: Sendable {
     public let metrics: GatewayMetrics
     /// The apps' input positions, for the lag gauge of `/metrics`.
     public let appPositions: @Sendable () -> [GatewayMetrics.AppPosition]
+    /// Tokens, allowed hosts and origins, and the topics no client writes.
+    public let access: AccessPolicy
+    let sessions = Sessions()
     private let plotlyScript = PlotlyScript()
 
     public init(
         log: Log, options: Options, keyPointers: [String: JSONPointer] = [:], signatures: [String: SignatureCheck] = [:],
-        metrics: GatewayMetrics = GatewayMetrics(), appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }
+        access: AccessPolicy = AccessPolicy(), metrics: GatewayMetrics = GatewayMetrics(),
+        appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }
     ) {
         self.log = log
         self.options = options
         self.keyPointers = keyPointers
         self.signatures = signatures
+        self.access = access
         self.metrics = metrics
         self.appPositions = appPositions
     }
@@ -110,19 +115,25 @@ public struct Gateway: Sendable {
     func router(hub: FeedHub) -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
         router.add(middleware: StatusCountingMiddleware(metrics: metrics))
+        router.add(middleware: OriginCheckMiddleware(access: access, metrics: metrics))
         router.get("/") { _, _ in dashboard() }
         router.get("plotly.min.js") { _, _ in try plotly() }
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ in "ready\n" }
-        router.get("metrics") { _, _ in
-            Response(
+        router.get("session") { request, _ in sessionStatus(request) }
+        router.post("login") { request, _ in try await login(request) }
+        router.post("logout") { request, _ in logout(request) }
+        router.get("metrics") { request, _ in
+            guard try principal(request).mayReadMetrics else { throw Failure(403, "this token may not read /metrics (it needs the metrics:read or admin scope)") }
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render(log: log, apps: appPositions()))))
         }
-        router.get("topics") { _, _ in json(listTopics()) }
+        router.get("topics") { request, _ in json(listTopics(for: try principal(request))) }
         router.get("topics/:topic/records") { request, context in try consume(request, context) }
         router.post("topics/:topic") { request, context in try await ingest(request, context) }
         router.ws("ws/topics/:topic") { request, context in
+            _ = try authorize(request, .read, topic: try context.parameters.require("topic"))
             _ = try subscription(request, context)
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
@@ -138,6 +149,7 @@ public struct Gateway: Sendable {
             if signatures[name] != nil {
                 throw Failure(401, "topic \"\(name)\" accepts only signed requests; POST them to /topics/\(name)")
             }
+            try authorizeWrite(request, topic: name)
             _ = try await resolveTopic(name)
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
@@ -150,8 +162,8 @@ public struct Gateway: Sendable {
 
     // MARK: Handlers
 
-    private func listTopics() -> String {
-        let items = log.topicNames.filter { !$0.hasPrefix("__") }.compactMap { name -> String? in
+    private func listTopics(for principal: Principal) -> String {
+        let items = log.topicNames.filter { !$0.hasPrefix("__") && principal.may(.read, topic: $0) }.compactMap { name -> String? in
             guard let topic = log.topicIfExists(name) else { return nil }
             return "{\"name\":\(JSONText.quote(name)),\"partitions\":\(topic.partitions.count),\"records\":\(topic.recordCount)}"
         }
@@ -199,6 +211,7 @@ public struct Gateway: Sendable {
 
     private func consume(_ request: Request, _ context: GatewayContext) throws -> Response {
         let name = try context.parameters.require("topic")
+        _ = try authorize(request, .read, topic: name)
         guard let topic = log.topicIfExists(name) else { return failure(404, "unknown topic \"\(name)\"") }
         let query = request.uri.queryParameters
         guard let partitionIndex = Int(query["partition"].map(String.init) ?? "0"), topic.partitions.indices.contains(partitionIndex) else {
@@ -237,6 +250,13 @@ public struct Gateway: Sendable {
 
     private func ingest(_ request: Request, _ context: GatewayContext) async throws -> Response {
         let name = try context.parameters.require("topic")
+        // A signed topic's senders prove themselves with the signature (webhook providers send
+        // no bearer tokens); every other topic needs a token that may write it.
+        if signatures[name] == nil {
+            try authorizeWrite(request, topic: name)
+        } else if let refusal = access.writeProtection(name) {
+            throw Failure(403, refusal)
+        }
         let framing: IngestBody.Framing
         switch Result(catching: { () throws(IngestBody.Refusal) in try IngestBody.Framing(contentType: request.headers[.contentType]) }) {
         case .success(let value): framing = value
@@ -302,6 +322,99 @@ public struct Gateway: Sendable {
     }
 }
 
+// MARK: Access
+
+extension Gateway {
+    /// Who sent `request`: anyone when no tokens are configured; otherwise the bearer token's or
+    /// the session cookie's principal, or a 401.
+    func principal(_ request: Request) throws -> Principal {
+        guard access.authenticationRequired else { return .anyone }
+        if let header = request.headers[.authorization] {
+            guard header.lowercased().hasPrefix("bearer "), let token = access.token(matching: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+                metrics.authenticationFailures.add(1, ordering: .relaxed)
+                throw Failure(401, "the bearer token is not one of this project's tokens")
+            }
+            return Principal(name: token.name, scopes: token.scopes)
+        }
+        if let id = Sessions.id(inCookieHeader: request.headers[.cookie]), let principal = sessions.principal(for: id, now: wallClockMilliseconds() / 1000) {
+            return principal
+        }
+        metrics.authenticationFailures.add(1, ordering: .relaxed)
+        throw Failure(401, "authentication required: send Authorization: Bearer <token> (see firestream token create), or sign in on the dashboard")
+    }
+
+    /// The principal, when it may do `action` on `topic`; a 403 otherwise.
+    func authorize(_ request: Request, _ action: TokenScope.Action, topic: String) throws -> Principal {
+        let principal = try principal(request)
+        guard principal.may(action, topic: topic) else {
+            throw Failure(403, "token \"\(principal.name)\" may not \(action.rawValue) topic \"\(topic)\" (its scopes: \(principal.scopes.map(\.description).joined(separator: ", ")))")
+        }
+        return principal
+    }
+
+    /// A 403 for topics no client writes, then the same checks as `authorize(_:.write:)`.
+    func authorizeWrite(_ request: Request, topic: String) throws {
+        _ = try authorize(request, .write, topic: topic)
+        if let refusal = access.writeProtection(topic) {
+            metrics.protectedWrites.add(1, ordering: .relaxed)
+            throw Failure(403, refusal)
+        }
+    }
+
+    func sessionStatus(_ request: Request) -> Response {
+        let principal = try? principal(request)
+        let name = principal.map { JSONText.quote($0.name) } ?? "null"
+        return json("{\"required\":\(access.authenticationRequired),\"authenticated\":\(principal != nil),\"name\":\(name)}")
+    }
+
+    /// `POST /login` with `{"token": "…"}`: a session cookie for the dashboard.
+    func login(_ request: Request) async throws -> Response {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: 4096)
+        } catch {
+            throw Failure(413, "a login body is a small JSON object: {\"token\": \"…\"}")
+        }
+        let bytes = Array(body.readableBytesView)
+        guard JSONBytes.isValid(bytes), let token = JSONPointer("/token")?.keyText(in: bytes) else {
+            throw Failure(400, "send {\"token\": \"…\"} as application/json")
+        }
+        guard access.authenticationRequired else { return json("{\"authenticated\":true,\"name\":\"anyone\"}") }
+        guard let match = access.token(matching: token) else {
+            metrics.authenticationFailures.add(1, ordering: .relaxed)
+            throw Failure(401, "that is not one of this project's tokens")
+        }
+        let id = sessions.create(for: Principal(name: match.name, scopes: match.scopes), now: wallClockMilliseconds() / 1000)
+        var response = json("{\"authenticated\":true,\"name\":\(JSONText.quote(match.name))}")
+        response.headers[.setCookie] = "\(Sessions.cookieName)=\(id); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Sessions.lifetimeSeconds)"
+        return response
+    }
+
+    func logout(_ request: Request) -> Response {
+        if let id = Sessions.id(inCookieHeader: request.headers[.cookie]) { sessions.remove(id) }
+        var response = json("{\"authenticated\":false}")
+        response.headers[.setCookie] = "\(Sessions.cookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+        return response
+    }
+}
+
+/// Refuses requests whose `Host` or `Origin` is not allowed (DNS rebinding, other web pages),
+/// before any route runs; `/healthz` and `/readyz` stay open to probes.
+struct OriginCheckMiddleware<Context: RequestContext>: RouterMiddleware {
+    let access: AccessPolicy
+    let metrics: GatewayMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path == "/healthz" || request.uri.path == "/readyz" { return try await next(request, context) }
+        if let problem = access.hostProblem(request.head.authority) ?? access.originProblem(request.headers[.origin], authority: request.head.authority) {
+            metrics.originRefusals.add(1, ordering: .relaxed)
+            return failure(403, problem)
+        }
+        return try await next(request, context)
+    }
+}
+
 /// The request context of every route: Hummingbird's basics, WebSocket upgrade support, and the
 /// connection's channel (a stalled subscriber is disconnected through it).
 struct GatewayContext: RequestContext, WebSocketRequestContext {
@@ -353,12 +466,14 @@ func placedJSON(_ placed: [(partition: Int, offset: Int64)]) -> String {
 /// Header carrying the record key when `?key=` is not used.
 let keyHeader = HTTPField.Name("X-Firestream-Key")!
 
-private func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
     Response(
         status: status, headers: [.contentType: "application/json"],
         body: ResponseBody(byteBuffer: ByteBuffer(string: body + "\n")))
 }
 
 func failure(_ status: Int, _ message: String) -> Response {
-    json("{\"status\":\(status),\"error\":\(JSONText.quote(message))}", status: HTTPResponse.Status(code: status))
+    var response = json("{\"status\":\(status),\"error\":\(JSONText.quote(message))}", status: HTTPResponse.Status(code: status))
+    if status == 401 { response.headers[.wwwAuthenticate] = "Bearer realm=\"firestream\"" }
+    return response
 }

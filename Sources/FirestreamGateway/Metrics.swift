@@ -15,6 +15,9 @@ public final class GatewayMetrics: Sendable {
     let ingestedRecords = Atomic<Int>(0)
     let ingestedBytes = Atomic<Int>(0)
     let signatureFailures = Atomic<Int>(0)
+    let authenticationFailures = Atomic<Int>(0)
+    let originRefusals = Atomic<Int>(0)
+    let protectedWrites = Atomic<Int>(0)
     private let responses = Mutex<[Int: Int]>([:])
 
     public init() {}
@@ -85,6 +88,9 @@ public final class GatewayMetrics: Sendable {
             ("firestream_ingest_records_total", "counter", "Records appended through HTTP and WebSocket ingest.", ingestedRecords.load(ordering: .relaxed)),
             ("firestream_ingest_bytes_total", "counter", "Request bytes accepted by ingest.", ingestedBytes.load(ordering: .relaxed)),
             ("firestream_signature_failures_total", "counter", "Ingest requests refused for a missing or wrong signature.", signatureFailures.load(ordering: .relaxed)),
+            ("firestream_authentication_failures_total", "counter", "Requests refused for a missing or unknown token or session (401).", authenticationFailures.load(ordering: .relaxed)),
+            ("firestream_origin_refusals_total", "counter", "Requests refused for a Host or Origin that is not allowed (403).", originRefusals.load(ordering: .relaxed)),
+            ("firestream_protected_writes_total", "counter", "Writes refused into internal, app output or dead-letter topics (403).", protectedWrites.load(ordering: .relaxed)),
         ]
         for (name, type, help, value) in counters {
             family(name, type, help)

@@ -9,6 +9,13 @@ public protocol Runnable: Sendable {
     /// Topics this runnable reads, writes, or keeps internally (created before anything runs).
     func prepare(_ log: Log) throws
     func run(_ log: Log) async throws
+    /// Topics only this runnable writes (its outputs, dead letters, journal), with what each is:
+    /// clients may not write them.
+    var ownedTopics: [String: String] { get }
+}
+
+extension Runnable {
+    public var ownedTopics: [String: String] { [:] }
 }
 
 /// Runs every partition of a ``StreamApp`` in parallel, one task per input partition.
@@ -32,6 +39,13 @@ public struct AppRunner<App: StreamApp>: Runnable {
 
     /// The internal topic holding the app's committed steps.
     public var journalTopic: String { "__\(app.name).journal" }
+
+    public var ownedTopics: [String: String] {
+        [
+            app.outputTopic: "the output of app \"\(app.name)\"", app.deadLetterTopic: "the dead-letter topic of app \"\(app.name)\"",
+            journalTopic: "the journal of app \"\(app.name)\"",
+        ]
+    }
 
     public func prepare(_ log: Log) throws {
         let inputs = try app.inputTopics.map { name -> Topic in

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -177,6 +181,41 @@ import Testing
         try await up.waitFor("Running.")
         #expect(up.stop() == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.appendingPathComponent(".firestream/topics/big").path).count == 2001)
+    }
+
+    /// Listening beyond loopback needs tokens; a token from `token create` then opens the door.
+    @Test func exposedGatewaysNeedTokens() async throws {
+        let scratch = try Scratch()
+        try scratch.write("firestream.json", #"{"topics": [{"name": "in"}]}"#)
+        let open = try FirestreamProcess.run(["up", "--host", "0.0.0.0", "--port", "0"], in: scratch.url)
+        #expect(open.status == 1)
+        #expect(open.stderr.contains("refusing to listen on 0.0.0.0 without authentication"))
+
+        let created = try FirestreamProcess.run(["token", "create", "--name", "ingest", "--scope", "topic:in:write", "--format", "json"], in: scratch.url)
+        #expect(created.status == 0)
+        let lines = created.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let token = try #require(lines.first { $0.hasPrefix("fst_") })
+        let entry = try #require(lines.first { $0.hasPrefix("{") })
+        #expect(!entry.contains(token), "the config entry holds the hash, not the token")
+        try scratch.write("firestream.json", #"{"topics": [{"name": "in"}], "gateway": {"tokens": ["# + entry + "]}}")
+        #expect(try FirestreamProcess.run(["validate"], in: scratch.url).status == 0)
+
+        let up = try Running(["up", "--host", "0.0.0.0", "--port", "0", "--status-interval", "0"], in: scratch.url)
+        defer { _ = up.stop() }
+        let port = try await up.port()
+        #expect(up.text.contains("1 token(s) required"))
+        func post(_ headers: [String: String]) async throws -> Int {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/topics/in")!)
+            request.httpMethod = "POST"
+            request.httpBody = Data("{\"n\":1}".utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+            let (_, response) = try await URLSession.shared.data(for: request)
+            return (response as? HTTPURLResponse)?.statusCode ?? 0
+        }
+        #expect(try await post([:]) == 401)
+        #expect(try await post(["Authorization": "Bearer fst_wrong"]) == 401)
+        #expect(try await post(["Authorization": "Bearer \(token)"]) == 200)
     }
 
     @Test func upRefusesAnInvalidConfig() throws {

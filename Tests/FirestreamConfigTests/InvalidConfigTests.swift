@@ -280,6 +280,22 @@ let invalidCases: [InvalidCase] = [
         name: "YAML port as text", format: .yaml, text: "service:\n  ports: [\"8000\"]\n",
         expected: [("service.ports[0]", "2:11", "expected a number, found a string")]),
 
+    // MARK: Gateway access
+    InvalidCase(
+        name: "token with the token itself instead of its hash", text: #"{"gateway": {"tokens": [{"name": "ci", "sha256": "fst_abc", "scopes": ["admin"]}]}}"#,
+        expected: [("gateway.tokens[0].sha256", "1:50", "expected the 64 hex digits of the token's SHA-256")],
+        hint: "firestream token create prints the entry to paste; never put the token itself here"),
+    InvalidCase(
+        name: "token scope with an unknown action",
+        text: #"{"gateway": {"tokens": [{"name": "ci", "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "scopes": ["topic:t:delete"]}]}}"#,
+        expected: [("gateway.tokens[0].scopes[0]", "1:129", "\"delete\" is not a topic action")], hint: "use read, write or admin"),
+    InvalidCase(
+        name: "origin without a scheme", text: #"{"gateway": {"origins": ["dash.example.com"]}}"#,
+        expected: [("gateway.origins[0]", "1:26", "\"dash.example.com\" is not an origin")]),
+    InvalidCase(
+        name: "host with a port", text: #"{"gateway": {"hosts": ["example.com:8000"]}}"#,
+        expected: [("gateway.hosts[0]", "1:24", "\"example.com:8000\" is not a host name")]),
+
     // MARK: What validate used to accept and up could not run
     InvalidCase(
         name: "URL with a space", text: #"{"effects": [{"name": "e", "kind": "webhook", "topic": "t", "url": "http://x/a b"}]}"#,

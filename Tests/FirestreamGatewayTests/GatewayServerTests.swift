@@ -19,10 +19,12 @@ final class LiveGateway: Sendable {
     let port: Int
 
     init(
-        options: Gateway.Options = Gateway.Options(port: 0), keyPointers: [String: String] = [:], signatures: [String: SignatureCheck] = [:]
+        options: Gateway.Options = Gateway.Options(port: 0), keyPointers: [String: String] = [:], signatures: [String: SignatureCheck] = [:],
+        access: AccessPolicy = AccessPolicy()
     ) async throws {
         log = try Log(directory: directory)
-        let gateway = Gateway(log: log, options: options, keyPointers: keyPointers.compactMapValues(JSONPointer.init), signatures: signatures)
+        let gateway = Gateway(
+            log: log, options: options, keyPointers: keyPointers.compactMapValues(JSONPointer.init), signatures: signatures, access: access)
         let bound = Mutex<Int?>(nil)
         task = Task { try await gateway.run { port in bound.withLock { $0 = port } } }
         let deadline = ContinuousClock.now + .seconds(10)
