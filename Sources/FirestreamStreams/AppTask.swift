@@ -145,7 +145,15 @@ struct AppTask<App: StreamApp> {
             let fetched = try journal.read(from: next, maxBytes: 4 << 20)
             if fetched.records.isEmpty { break }
             for record in fetched.records {
-                let step = try JournalStep(decoding: record.value ?? [])
+                let step: JournalStep
+                do {
+                    step = try JournalStep(decoding: record.value ?? [])
+                } catch {
+                    // Nothing is deleted or skipped: the state and outputs depend on every step.
+                    throw UnreadableJournal(
+                        description: "its journal \(journal.topic)/\(journal.partition) holds a record at offset \(record.offset) that is not a journal step (\(error)); "
+                            + "the journal, the state and the outputs are kept exactly as they are. If another Firestream version wrote it, run that version")
+                }
                 if step.snapshot {
                     rawStates.removeAll()
                     timers.removeAll()
@@ -447,6 +455,11 @@ struct AppTask<App: StreamApp> {
             group.cancelAll()
         }
     }
+}
+
+/// A journal record recovery cannot read: the app stops rather than guess.
+struct UnreadableJournal: Error, CustomStringConvertible {
+    var description: String
 }
 
 /// Sequences advance by record count and wrap after Int32.max, as Kafka's do.

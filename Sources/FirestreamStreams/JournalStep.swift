@@ -86,7 +86,7 @@ struct JournalStep: Equatable {
         let failure: WireError? = bytes.withUnsafeBytes { raw in
             var reader = ByteReader(raw)
             do throws(WireError) {
-                guard try reader.read(UInt8.self) == 2 else { throw WireError("unknown journal step version (the journal was written by another Firestream version; move the data directory aside to start afresh)", at: 0) }
+                guard try reader.read(UInt8.self) == 2 else { throw WireError("not a journal step of this Firestream version", at: 0) }
                 step.snapshot = try reader.read(UInt8.self) & 1 == 1
                 for _ in 0..<(try count(&reader)) {
                     step.sequences.append(

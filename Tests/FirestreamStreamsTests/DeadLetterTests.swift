@@ -130,6 +130,31 @@ import Testing
         }
     }
 
+    /// A record in the journal that is not a step (written by something else) stops the app with
+    /// the place and keeps everything: it never advises throwing data away.
+    @Test func anUnreadableJournalStopsTheAppAndKeepsEverything() async throws {
+        let data = DataDirectory()
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        let input = try log.createTopic("metronome")
+        _ = try await input.append(readings(devices: ["d"], ticks: 0..<5))
+        try await run(AppRunner(WienerApp()), on: log, until: "wiener", reaches: 4)
+        let journal = try log.topic("__wiener.journal").partitions[0]
+        let foreign = try await journal.append([ProducerRecord(key: nil, value: Array("{}".utf8), timestamp: 1)])
+        let before = (journal.durableOffset, try log.topic("wiener").recordCount)
+        do {
+            try await AppRunner(WienerApp()).run(log)
+            Issue.record("the app ran on an unreadable journal")
+        } catch {
+            let message = "\(error)"
+            #expect(message.contains("__wiener.journal/0 holds a record at offset \(foreign) that is not a journal step"))
+            #expect(message.contains("kept exactly as they are"))
+            #expect(!message.contains("aside") && !message.contains("delete") && !message.contains("afresh"))
+        }
+        #expect(journal.durableOffset == before.0)
+        #expect(try log.topic("wiener").recordCount == before.1)
+    }
+
     /// The metronome resumes from the last record it wrote itself; a hostile record appended
     /// after it (huge index, absurd time) is ignored instead of trapping at start.
     @Test func theMetronomeResumesFromItsOwnLastTickOnly() async throws {
