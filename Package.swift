@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         .target(name: "CRC32CHardware"),
@@ -38,6 +39,8 @@ let package = Package(
             dependencies: [
                 "FirestreamConfig", "FirestreamJSON", "FirestreamLog", "KafkaWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,7 +106,7 @@ let package = Package(
         .testTarget(
             name: "FirestreamCLITests",
             dependencies: [
-                "FirestreamCLI", "firestream", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire",
+                "FirestreamCLI", "firestream", "FirestreamEmbedded", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire",
                 .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

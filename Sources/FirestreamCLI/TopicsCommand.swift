@@ -237,8 +237,11 @@ struct TopicsCommand: AsyncParsableCommand {
                 throw ExitCode.failure
             }
             while true {
-                for (partition, record) in try tail.next() {
-                    printLine(format == .json ? RecordJSON.render(topic: topic, partition: partition, record) : textLine(topic, partition, record))
+                // Piece by piece: a topic of any size prints with bounded memory.
+                while case let batch = try tail.next(), !batch.isEmpty {
+                    for (partition, record) in batch {
+                        printLine(format == .json ? RecordJSON.render(topic: topic, partition: partition, record) : textLine(topic, partition, record))
+                    }
                 }
                 guard follow, await tail.waitForMore() else { break }
             }

@@ -20,6 +20,8 @@ public struct RestPollingSource: Runnable {
     public let counters = AppCounters()
     /// Identifiers remembered for `dedupe`.
     public static let dedupeWindow = 100_000
+    /// Largest response read; a larger one is cut off and reported, and the poll retried later.
+    public static let maxResponseBytes = 16 << 20
     private let report: @Sendable (String) -> Void
 
     public init(_ config: SourceConfig, report: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -51,7 +53,7 @@ public struct RestPollingSource: Runnable {
             if let etag { request.setValue(etag, forHTTPHeaderField: "If-None-Match") }
             if let lastModified { request.setValue(lastModified, forHTTPHeaderField: "If-Modified-Since") }
             var wait = config.interval.milliseconds
-            switch await exchange.send(request, timeout: .seconds(30)) {
+            switch await exchange.send(request, timeout: .seconds(30), maxBodyBytes: Self.maxResponseBytes) {
             case .success(let reply) where reply.status == 304:
                 failures = 0
             case .success(let reply) where (200..<300).contains(reply.status):

@@ -112,7 +112,7 @@ public struct WebhookEffect: Runnable {
         var lastProblem = ""
         for attempt in 1...config.maxAttempts {
             var wait = schedule.delay(afterAttempt: attempt)
-            switch await exchange.send(request, timeout: .milliseconds(config.timeout.milliseconds)) {
+            switch await exchange.send(request, timeout: .milliseconds(config.timeout.milliseconds), maxBodyBytes: 64 << 10) {
             case .success(let reply) where (200..<300).contains(reply.status):
                 return .success(())
             case .success(let reply):

@@ -33,17 +33,17 @@ public struct TopicTail {
         }
     }
 
-    /// Every record available now from the current positions, partition by partition.
-    public mutating func next() throws(LogError) -> [(partition: Int, record: ConsumerRecord)] {
+    /// The next records from the current positions: at most about `maxBytes` from each
+    /// partition, so a long topic streams out in pieces instead of being loaded whole. Empty
+    /// when every partition is read to its end.
+    public mutating func next(maxBytes: Int = 1 << 20) throws(LogError) -> [(partition: Int, record: ConsumerRecord)] {
         var out: [(partition: Int, record: ConsumerRecord)] = []
         for index in partitions {
             let log = topic.partitions[index]
-            while let position = positions[index], position < log.durableOffset {
-                let fetched = try log.read(from: position)
-                if fetched.records.isEmpty { break }
-                out += fetched.records.map { (index, $0) }
-                positions[index] = fetched.nextOffset
-            }
+            guard let position = positions[index], position < log.durableOffset else { continue }
+            let fetched = try log.read(from: position, maxBytes: maxBytes)
+            out += fetched.records.map { (index, $0) }
+            positions[index] = fetched.nextOffset
         }
         return out
     }

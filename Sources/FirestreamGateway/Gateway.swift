@@ -4,6 +4,7 @@ import FirestreamLog
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import KafkaWire
 import Logging
 import HummingbirdWebSocket
@@ -34,11 +35,27 @@ public struct Gateway: Sendable {
         public var pingInterval: Duration
         /// Plotly.js for the dashboard (nil: not looked up, the dashboard explains how).
         public var plotly: PlotlyAsset.Location?
+        /// Connections open at once (HTTP and WebSocket); more are closed on accept.
+        public var maxConnections: Int
+        /// A new connection must have sent its first request head within this time.
+        public var headerTimeout: Duration
+        /// A connection idle between requests is closed after this time.
+        public var idleTimeout: Duration
+        /// A request body must have arrived whole within this time (408 otherwise).
+        public var bodyTimeout: Duration
+        /// Partitions one WebSocket subscription may follow (each costs a task).
+        public var maxSubscriptionPartitions: Int
+        /// Largest response of `GET /topics/{t}/records`, in bytes of JSON.
+        public var maxResponseBytes: Int
+        /// A partition's feed nobody has watched for this long is stopped and its ring released.
+        public var feedIdleTimeout: Duration
 
         public init(
             host: String = "127.0.0.1", port: Int = 8000, maxBodyBytes: Int = 1 << 20, autoCreateTopics: Bool = false,
             feedBufferBytes: Int = 8 << 20, maxFrameBytes: Int = 256 << 10, stallTimeout: Duration = .seconds(10),
-            pingInterval: Duration = .seconds(30), plotly: PlotlyAsset.Location? = nil
+            pingInterval: Duration = .seconds(30), plotly: PlotlyAsset.Location? = nil, maxConnections: Int = 4096,
+            headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60), bodyTimeout: Duration = .seconds(30),
+            maxSubscriptionPartitions: Int = 256, maxResponseBytes: Int = 4 << 20, feedIdleTimeout: Duration = .seconds(30)
         ) {
             self.host = host
             self.port = port
@@ -49,6 +66,13 @@ public struct Gateway: Sendable {
             self.stallTimeout = stallTimeout
             self.pingInterval = pingInterval
             self.plotly = plotly
+            self.maxConnections = maxConnections
+            self.headerTimeout = headerTimeout
+            self.idleTimeout = idleTimeout
+            self.bodyTimeout = bodyTimeout
+            self.maxSubscriptionPartitions = maxSubscriptionPartitions
+            self.maxResponseBytes = maxResponseBytes
+            self.feedIdleTimeout = feedIdleTimeout
         }
     }
 
@@ -92,15 +116,23 @@ public struct Gateway: Sendable {
 
     /// Serves until the calling task is cancelled; `onListening` receives the bound port.
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let hub = FeedHub(capacityBytes: options.feedBufferBytes)
+        let hub = FeedHub(capacityBytes: options.feedBufferBytes, idleTimeout: options.feedIdleTimeout)
         defer { hub.stop() }
-        let router = router(hub: hub)
+        let limiter = ConnectionLimiter(limit: options.maxConnections, metrics: metrics)
+        let router = router(hub: hub, limiter: limiter)
+        let webSocketResponder = router.buildResponder()
+        let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: HTTP1Channel.Configuration(idleTimeout: TimeAmount.milliseconds(options.idleTimeout.milliseconds)),
+            ws: WebSocketServerConfiguration(maxFrameSize: options.maxBodyBytes, autoPing: .enabled(timePeriod: options.pingInterval)))
+        let (headerTimeout, metrics) = (TimeAmount.milliseconds(options.headerTimeout.milliseconds), self.metrics)
+        let server = HTTPServerBuilder { responder in
+            GuardedChildChannel(
+                base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
+                limiter: limiter, headerTimeout: headerTimeout, metrics: metrics)
+        }
         let application = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: router,
-                configuration: .init(
-                    ws: WebSocketServerConfiguration(maxFrameSize: options.maxBodyBytes, autoPing: .enabled(timePeriod: options.pingInterval)))),
+            server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "firestream"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             // Firestream reports what matters itself; the server's own start/stop lines are noise.
@@ -112,7 +144,7 @@ public struct Gateway: Sendable {
         }
     }
 
-    func router(hub: FeedHub) -> Router<GatewayContext> {
+    func router(hub: FeedHub, limiter: ConnectionLimiter? = nil) -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
         router.add(middleware: StatusCountingMiddleware(metrics: metrics))
         router.add(middleware: OriginCheckMiddleware(access: access, metrics: metrics))
@@ -127,7 +159,9 @@ public struct Gateway: Sendable {
             guard try principal(request).mayReadMetrics else { throw Failure(403, "this token may not read /metrics (it needs the metrics:read or admin scope)") }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render(log: log, apps: appPositions()))))
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(
+                        string: metrics.render(log: log, apps: appPositions(), feeds: (hub.count, hub.heldBytes), connections: limiter?.current ?? 0))))
         }
         router.get("topics") { request, _ in json(listTopics(for: try principal(request))) }
         router.get("topics/:topic/records") { request, context in try consume(request, context) }
@@ -203,6 +237,10 @@ public struct Gateway: Sendable {
             }
             partitions = [index]
         }
+        guard partitions.count <= options.maxSubscriptionPartitions else {
+            throw Failure(
+                400, "topic \"\(name)\" has \(partitions.count) partitions, more than one subscription follows (\(options.maxSubscriptionPartitions)); subscribe per partition with ?partition=K")
+        }
         switch StartPositions.parse(from: query["from"].map(String.init), since: query["since"].map(String.init)) {
         case .success(let positions): return (topic, partitions, positions)
         case .failure(let problem): throw Failure(400, problem.message)
@@ -234,17 +272,30 @@ public struct Gateway: Sendable {
         if from < partition.startOffset {
             return failure(416, "offset \(from) was removed by retention; the partition starts at \(partition.startOffset)")
         }
-        var records: [ConsumerRecord] = []
+        // At most `limit` records and `maxResponseBytes` of JSON (at least one record): a
+        // client continues from `next`.
+        var rendered: [String] = []
+        var size = 0
+        var truncated = false
         var next = from
-        while records.count < limit, next < partition.durableOffset {
-            let fetched = try partition.read(from: next, maxBytes: 1 << 20)
+        reading: while rendered.count < limit, next < partition.durableOffset {
+            let fetched = try partition.read(from: next, maxBytes: min(1 << 20, options.maxResponseBytes))
             if fetched.records.isEmpty { break }
-            records += fetched.records.prefix(limit - records.count)
-            next = records.last.map { $0.offset + 1 } ?? fetched.nextOffset
+            for record in fetched.records.prefix(limit - rendered.count) {
+                let text = RecordJSON.render(topic: name, partition: partitionIndex, record)
+                if !rendered.isEmpty && size + text.utf8.count > options.maxResponseBytes {
+                    truncated = true
+                    break reading
+                }
+                rendered.append(text)
+                size += text.utf8.count + 1
+                next = record.offset + 1
+            }
         }
+        if truncated { metrics.truncatedResponses.add(1, ordering: .relaxed) }
         let body =
-            "{\"records\":[" + records.map { RecordJSON.render(topic: name, partition: partitionIndex, $0) }.joined(separator: ",")
-            + "],\"next\":\(next),\"end\":\(partition.durableOffset)}"
+            "{\"records\":[" + rendered.joined(separator: ",") + "],\"next\":\(next),\"end\":\(partition.durableOffset)"
+            + (truncated ? ",\"truncated\":true}" : "}")
         return json(body)
     }
 
@@ -262,13 +313,7 @@ public struct Gateway: Sendable {
         case .success(let value): framing = value
         case .failure(let refusal): return failure(refusal.status, refusal.message)
         }
-        var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: options.maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            return failure(413, "the body is larger than \(options.maxBodyBytes) bytes")
-        }
+        let buffer = try await collectBody(request)
         if let check = signatures[name] {
             let body = Array(buffer.readableBytesView)
             if let problem = check.problem(body: body, headers: request.headers, nowSeconds: wallClockMilliseconds() / 1000) {
@@ -295,6 +340,33 @@ public struct Gateway: Sendable {
         }
         let placed = try await append(records, to: topic, bytes: buffer.readableBytes)
         return json("{\"records\":" + placedJSON(placed) + "}")
+    }
+
+    /// The request's body, at most `maxBodyBytes` (413) and within `bodyTimeout` (408).
+    func collectBody(_ request: Request, limit: Int? = nil) async throws -> ByteBuffer {
+        let limit = limit ?? options.maxBodyBytes
+        let timeout = options.bodyTimeout
+        let metrics = self.metrics
+        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                var request = request
+                do {
+                    return try await request.collectBody(upTo: limit)
+                } catch let error as HTTPError where error.status == .contentTooLarge {
+                    throw Failure(413, "the body is larger than \(limit) bytes")
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let body = first else {
+                metrics.bodyTimeouts.add(1, ordering: .relaxed)
+                throw Failure(408, "the body did not arrive within \(timeout)")
+            }
+            return body
+        }
     }
 
     /// The topic to ingest into: existing, or created when auto-create is on; 404 otherwise.
@@ -369,13 +441,7 @@ extension Gateway {
 
     /// `POST /login` with `{"token": "…"}`: a session cookie for the dashboard.
     func login(_ request: Request) async throws -> Response {
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: 4096)
-        } catch {
-            throw Failure(413, "a login body is a small JSON object: {\"token\": \"…\"}")
-        }
+        let body = try await collectBody(request, limit: 4096)
         let bytes = Array(body.readableBytesView)
         guard JSONBytes.isValid(bytes), let token = JSONPointer("/token")?.keyText(in: bytes) else {
             throw Failure(400, "send {\"token\": \"…\"} as application/json")

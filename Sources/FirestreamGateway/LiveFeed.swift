@@ -1,3 +1,4 @@
+import DequeModule
 import FirestreamLog
 import KafkaWire
 import NIOCore
@@ -8,17 +9,46 @@ import Synchronization
 ///
 /// A pump task follows the partition's durable end and appends one chunk per read. Clients keep
 /// their own cursor and pull chunks at their own pace; a client whose cursor falls out of the
-/// ring has fallen too far behind (see `TopicStream`). Memory is bounded by `capacityBytes`.
+/// ring has fallen too far behind (see `TopicStream`). Memory is bounded by `capacityBytes` plus
+/// the newest chunk, counted as what the chunks really hold (their buffers' capacity): each
+/// record's text is kept once, inside its chunk's frame, and an evicted chunk is released at once.
 final class PartitionFeed: Sendable {
-    /// The records of one read, rendered.
+    /// The records of one read, rendered: one frame (the record itself when there is one, else
+    /// a JSON array) and where each record's text sits in it.
     struct Chunk: Sendable {
         /// Offset of the first record.
         var first: Int64
-        /// Each record's JSON text (`RecordJSON`).
-        var records: [String]
-        /// The whole chunk as one frame: the record itself when there is one, else an array.
         var frame: ByteBuffer
+        /// Each record's bytes within `frame`.
+        var records: [Range<Int>]
         var end: Int64 { first + Int64(records.count) }
+        /// What the chunk costs in memory.
+        var bytes: Int { frame.capacity + records.count * MemoryLayout<Range<Int>>.stride + 64 }
+
+        init(first: Int64, rendered: [String]) {
+            self.first = first
+            guard rendered.count > 1 else {
+                frame = ByteBuffer(string: rendered.first ?? "")
+                records = [0..<frame.readableBytes]
+                return
+            }
+            var frame = ByteBuffer()
+            frame.reserveCapacity(rendered.reduce(2) { $0 + $1.utf8.count + 1 })
+            var records: [Range<Int>] = []
+            records.reserveCapacity(rendered.count)
+            frame.writeStaticString("[")
+            for (index, text) in rendered.enumerated() {
+                if index > 0 { frame.writeStaticString(",") }
+                let start = frame.writerIndex
+                frame.writeString(text)
+                records.append(start..<frame.writerIndex)
+            }
+            frame.writeStaticString("]")
+            self.frame = frame
+            self.records = records
+        }
+
+        func record(_ index: Int) -> ByteBufferView { frame.readableBytesView[records[index]] }
     }
 
     /// What a client at `cursor` gets next.
@@ -28,14 +58,12 @@ final class PartitionFeed: Sendable {
         case records(frame: ByteBuffer, count: Int, next: Int64)
         /// The cursor is below what the ring holds: read the log, or skip ahead.
         case behind(ringStart: Int64, newestChunk: Int64)
-        /// The gateway is stopping.
+        /// The feed stopped (the gateway is stopping, or the partition could not be read).
         case closed
     }
 
     private struct State {
-        var chunks: [Chunk] = []
-        /// Index of the oldest live chunk in `chunks` (a ring kept by compaction).
-        var head = 0
+        var chunks = Deque<Chunk>()
         var bytes = 0
         /// Offset the pump reads next; also the end of the ring.
         var end: Int64
@@ -43,7 +71,7 @@ final class PartitionFeed: Sendable {
         var nextWaiter = 0
         var closed = false
 
-        var start: Int64 { head < chunks.count ? chunks[head].first : end }
+        var start: Int64 { chunks.first?.first ?? end }
     }
 
     let topic: String
@@ -60,7 +88,13 @@ final class PartitionFeed: Sendable {
         state = Mutex(State(end: log.durableOffset))
     }
 
+    /// Bytes of record batches read per chunk.
+    static let readBytes = 96 << 10
+
     var end: Int64 { state.withLock { $0.end } }
+    var isClosed: Bool { state.withLock { $0.closed } }
+    /// Bytes the ring holds now.
+    var heldBytes: Int { state.withLock { $0.bytes } }
 
     /// Follows the partition until cancelled, appending a chunk per read.
     func pump() async {
@@ -69,10 +103,15 @@ final class PartitionFeed: Sendable {
             guard await log.waitForRecord(at: next) else { break }
             let fetched: FetchedRecords
             do {
-                fetched = try log.read(from: next, maxBytes: 256 << 10)
+                // Reads of ~96 KiB render to frames that fit 256 KiB buffers (buffers are powers of two).
+                fetched = try log.read(from: next, maxBytes: Self.readBytes)
             } catch {
                 // Retention removed what we wanted: continue from the partition's start.
-                if case .offsetOutOfRange = error { next = log.startOffset; resetRing(at: next); continue }
+                if case .offsetOutOfRange = error {
+                    next = log.startOffset
+                    resetRing(at: next)
+                    continue
+                }
                 break
             }
             guard !fetched.records.isEmpty else {
@@ -80,9 +119,7 @@ final class PartitionFeed: Sendable {
                 continue
             }
             let rendered = fetched.records.map { RecordJSON.render(topic: topic, partition: partition, $0) }
-            let first = fetched.records[0].offset
-            let frameText = rendered.count == 1 ? rendered[0] : "[" + rendered.joined(separator: ",") + "]"
-            let chunk = Chunk(first: first, records: rendered, frame: ByteBuffer(string: frameText))
+            let chunk = Chunk(first: fetched.records[0].offset, rendered: rendered)
             next = chunk.end
             append(chunk)
         }
@@ -92,7 +129,6 @@ final class PartitionFeed: Sendable {
     private func resetRing(at offset: Int64) {
         state.withLock { state in
             state.chunks.removeAll()
-            state.head = 0
             state.bytes = 0
             state.end = offset
         }
@@ -101,16 +137,11 @@ final class PartitionFeed: Sendable {
     private func append(_ chunk: Chunk) {
         let ready: [CheckedContinuation<Void, Never>] = state.withLock { state in
             state.chunks.append(chunk)
-            state.bytes += chunk.frame.readableBytes
+            state.bytes += chunk.bytes
             state.end = chunk.end
-            // Evict the oldest chunks beyond the byte budget; the newest always stays.
-            while state.bytes > capacityBytes, state.chunks.count - state.head > 1 {
-                state.bytes -= state.chunks[state.head].frame.readableBytes
-                state.head += 1
-            }
-            if state.head > 64, state.head * 2 > state.chunks.count {
-                state.chunks.removeFirst(state.head)
-                state.head = 0
+            // Evict (and release) the oldest chunks beyond the byte budget; the newest stays.
+            while state.bytes > capacityBytes, state.chunks.count > 1 {
+                state.bytes -= state.chunks.removeFirst().bytes
             }
             let woken = state.waiters.filter { $0.value.cursor < state.end }
             for id in woken.keys { state.waiters[id] = nil }
@@ -119,9 +150,12 @@ final class PartitionFeed: Sendable {
         for continuation in ready { continuation.resume() }
     }
 
-    private func close() {
+    /// Stops the feed: waiting clients get `.closed`, and the ring is released.
+    func close() {
         let waiting = state.withLock { state in
             state.closed = true
+            state.chunks.removeAll()
+            state.bytes = 0
             defer { state.waiters.removeAll() }
             return state.waiters.values.map(\.continuation)
         }
@@ -159,11 +193,10 @@ final class PartitionFeed: Sendable {
             if state.closed { return .closed }
             if cursor >= state.end { return nil }
             if cursor < state.start {
-                let newest = state.head < state.chunks.count ? state.chunks[state.chunks.count - 1].first : state.end
-                return .behind(ringStart: state.start, newestChunk: newest)
+                return .behind(ringStart: state.start, newestChunk: state.chunks.last?.first ?? state.end)
             }
-            // Find the chunk holding the cursor (binary search over live chunks).
-            var low = state.head
+            // Find the chunk holding the cursor (binary search).
+            var low = 0
             var high = state.chunks.count - 1
             while low < high {
                 let middle = (low + high + 1) / 2
@@ -174,54 +207,112 @@ final class PartitionFeed: Sendable {
                 return .records(frame: chunk.frame, count: chunk.records.count, next: chunk.end)
             }
             // Mid-chunk, or several small chunks waiting: build one frame for this client.
-            var pieces: [String] = []
+            var pieces: [ByteBufferView] = []
             var size = 2
             var index = low
             var position = Int(cursor - chunk.first)
             while index < state.chunks.count {
-                let records = state.chunks[index].records
-                while position < records.count, pieces.isEmpty || size + records[position].utf8.count < maxBytes {
-                    pieces.append(records[position])
-                    size += records[position].utf8.count + 1
+                let current = state.chunks[index]
+                while position < current.records.count, pieces.isEmpty || size + current.records[position].count < maxBytes {
+                    pieces.append(current.record(position))
+                    size += current.records[position].count + 1
                     position += 1
                 }
-                if position < records.count { break }
+                if position < current.records.count { break }
                 index += 1
                 position = 0
             }
-            let text = pieces.count == 1 ? pieces[0] : "[" + pieces.joined(separator: ",") + "]"
-            return .records(frame: ByteBuffer(string: text), count: pieces.count, next: cursor + Int64(pieces.count))
+            var frame = ByteBuffer()
+            frame.reserveCapacity(size)
+            if pieces.count == 1 {
+                frame.writeBytes(pieces[0])
+            } else {
+                frame.writeStaticString("[")
+                for (number, piece) in pieces.enumerated() {
+                    if number > 0 { frame.writeStaticString(",") }
+                    frame.writeBytes(piece)
+                }
+                frame.writeStaticString("]")
+            }
+            return .records(frame: frame, count: pieces.count, next: cursor + Int64(pieces.count))
         }
     }
 }
 
-/// The feeds of every partition someone watches, created on first use and pumped until the
-/// gateway stops.
+/// The feeds of the partitions someone watches. A feed is created on first use, shared by every
+/// subscriber of its partition, and stopped (its ring released) once nobody has watched it for
+/// `idleTimeout`; a feed that stopped on a read error is replaced on next use.
 final class FeedHub: Sendable {
     let capacityBytes: Int
-    private let feeds = Mutex<[String: PartitionFeed]>([:])
-    private let pumps = Mutex<[Task<Void, Never>]>([])
+    let idleTimeout: Duration
 
-    init(capacityBytes: Int) {
+    private struct Entry {
+        var feed: PartitionFeed
+        var pump: Task<Void, Never>
+        var subscribers = 0
+        /// Bumped on every acquire, so a release's delayed check can tell it is stale.
+        var generation = 0
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let stopped = Mutex(false)
+
+    init(capacityBytes: Int, idleTimeout: Duration = .seconds(30)) {
         self.capacityBytes = capacityBytes
+        self.idleTimeout = idleTimeout
     }
 
-    func feed(_ topic: Topic, partition: Int) -> PartitionFeed {
+    /// The feed of `topic`/`partition`, counted as watched until ``release(_:)``.
+    func acquire(_ topic: Topic, partition: Int) -> PartitionFeed {
         let key = "\(topic.name)/\(partition)"
-        let (feed, isNew) = feeds.withLock { feeds -> (PartitionFeed, Bool) in
-            if let existing = feeds[key], existing.log === topic.partitions[partition] { return (existing, false) }
-            let created = PartitionFeed(topic: topic.name, partition: partition, log: topic.partitions[partition], capacityBytes: capacityBytes)
-            feeds[key] = created
-            return (created, true)
+        let log = topic.partitions[partition]
+        return entries.withLock { entries in
+            if var entry = entries[key], entry.feed.log === log, !entry.feed.isClosed {
+                entry.subscribers += 1
+                entry.generation += 1
+                entries[key] = entry
+                return entry.feed
+            }
+            entries[key]?.pump.cancel()
+            let feed = PartitionFeed(topic: topic.name, partition: partition, log: log, capacityBytes: capacityBytes)
+            entries[key] = Entry(feed: feed, pump: Task { await feed.pump() }, subscribers: 1)
+            return feed
         }
-        if isNew {
-            let task = Task { await feed.pump() }
-            pumps.withLock { $0.append(task) }
-        }
-        return feed
     }
+
+    /// One subscriber less; a feed nobody watches for `idleTimeout` is stopped and forgotten.
+    func release(_ feed: PartitionFeed) {
+        let key = "\(feed.topic)/\(feed.partition)"
+        let generation: Int? = entries.withLock { entries in
+            guard var entry = entries[key], entry.feed === feed else { return nil }
+            entry.subscribers -= 1
+            entries[key] = entry
+            return entry.subscribers == 0 ? entry.generation : nil
+        }
+        guard let generation else { return }
+        let timeout = idleTimeout
+        Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            self?.forgetIfIdle(key, generation: generation)
+        }
+    }
+
+    private func forgetIfIdle(_ key: String, generation: Int) {
+        let idle: Entry? = entries.withLock { entries in
+            guard let entry = entries[key], entry.subscribers == 0, entry.generation == generation else { return nil }
+            entries[key] = nil
+            return entry
+        }
+        idle?.pump.cancel()
+    }
+
+    /// Feeds alive now (for tests and metrics).
+    var count: Int { entries.withLock { $0.count } }
+    /// Bytes all rings hold now.
+    var heldBytes: Int { entries.withLock { $0.values.reduce(0) { $0 + $1.feed.heldBytes } } }
 
     func stop() {
-        for task in pumps.withLock({ $0 }) { task.cancel() }
+        for entry in entries.withLock({ Array($0.values) }) { entry.pump.cancel() }
+        entries.withLock { $0.removeAll() }
     }
 }

@@ -18,6 +18,10 @@ public final class GatewayMetrics: Sendable {
     let authenticationFailures = Atomic<Int>(0)
     let originRefusals = Atomic<Int>(0)
     let protectedWrites = Atomic<Int>(0)
+    let connectionsRefused = Atomic<Int>(0)
+    let headerTimeouts = Atomic<Int>(0)
+    let bodyTimeouts = Atomic<Int>(0)
+    let truncatedResponses = Atomic<Int>(0)
     private let responses = Mutex<[Int: Int]>([:])
 
     public init() {}
@@ -46,7 +50,7 @@ public final class GatewayMetrics: Sendable {
         }
     }
 
-    func render(log: Log, apps: [AppPosition]) -> String {
+    func render(log: Log, apps: [AppPosition], feeds: (count: Int, bytes: Int) = (0, 0), connections: Int = 0) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -79,6 +83,9 @@ public final class GatewayMetrics: Sendable {
             sample("firestream_http_responses_total", [("code", "\(status)")], count)
         }
         let counters: [(String, String, String, Int)] = [
+            ("firestream_http_connections", "gauge", "HTTP and WebSocket connections open now.", connections),
+            ("firestream_ws_feeds", "gauge", "Partition feeds alive (one per watched partition).", feeds.count),
+            ("firestream_ws_feed_bytes", "gauge", "Bytes held by the feeds' rings.", feeds.bytes),
             ("firestream_ws_clients", "gauge", "WebSocket subscribers connected now.", webSocketClients.load(ordering: .relaxed)),
             ("firestream_ws_frames_sent_total", "counter", "WebSocket frames sent to subscribers.", framesSent.load(ordering: .relaxed)),
             ("firestream_ws_records_sent_total", "counter", "Records sent to WebSocket subscribers.", recordsSent.load(ordering: .relaxed)),
@@ -90,6 +97,10 @@ public final class GatewayMetrics: Sendable {
             ("firestream_signature_failures_total", "counter", "Ingest requests refused for a missing or wrong signature.", signatureFailures.load(ordering: .relaxed)),
             ("firestream_authentication_failures_total", "counter", "Requests refused for a missing or unknown token or session (401).", authenticationFailures.load(ordering: .relaxed)),
             ("firestream_origin_refusals_total", "counter", "Requests refused for a Host or Origin that is not allowed (403).", originRefusals.load(ordering: .relaxed)),
+            ("firestream_connections_refused_total", "counter", "Connections closed on accept because maxConnections were open.", connectionsRefused.load(ordering: .relaxed)),
+            ("firestream_header_timeouts_total", "counter", "Connections closed because their first request head did not arrive in time.", headerTimeouts.load(ordering: .relaxed)),
+            ("firestream_body_timeouts_total", "counter", "Requests answered 408 because their body did not arrive in time.", bodyTimeouts.load(ordering: .relaxed)),
+            ("firestream_truncated_responses_total", "counter", "Record listings cut at the response size limit.", truncatedResponses.load(ordering: .relaxed)),
             ("firestream_protected_writes_total", "counter", "Writes refused into internal, app output or dead-letter topics (403).", protectedWrites.load(ordering: .relaxed)),
         ]
         for (name, type, help, value) in counters {

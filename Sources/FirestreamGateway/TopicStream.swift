@@ -96,7 +96,8 @@ struct TopicStream {
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
         let progress = WriteProgress()
         // The feeds start following their partitions before the client hears it is subscribed.
-        let feeds = Dictionary(uniqueKeysWithValues: partitions.map { ($0, hub.feed(topic, partition: $0)) })
+        let feeds = Dictionary(uniqueKeysWithValues: partitions.map { ($0, hub.acquire(topic, partition: $0)) })
+        defer { for feed in feeds.values { hub.release(feed) } }
         let subscribed = partitions.map { "{\"partition\":\($0),\"from\":\(starts[$0]!)}" }.joined(separator: ",")
         try await progress.write(
             outbound, ByteBuffer(string: "{\"subscribed\":{\"topic\":\(JSONText.quote(topic.name)),\"partitions\":[\(subscribed)]}}"))

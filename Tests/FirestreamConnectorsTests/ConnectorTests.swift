@@ -9,6 +9,10 @@ import NIOCore
 import Synchronization
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 @testable import FirestreamConnectors
 @testable import FirestreamGateway
 
@@ -298,5 +302,38 @@ func numbers(in bodies: [String]) -> [Int] {
         let dead = try scratch.log.topic("feed.dlq").partitions[0].read(from: 0).records
         #expect(dead.first.map { String(decoding: $0.value!, as: UTF8.self) } == "not json")
         #expect(lines.withLock { $0 }.contains { $0.contains("reconnecting in") })
+    }
+}
+
+@Suite(.serialized) struct ResponseLimitTests {
+    /// A remote server cannot make a connector buffer more than it accepts: the answer is cut
+    /// off, with the reason, whether or not it says how large it is.
+    @Test func remoteResponsesAreReadUpToALimit() async throws {
+        let big = String(repeating: "x", count: 2 << 20)
+        let server = try await TestServer { router in
+            router.get("sized") { _, _ in big }
+            router.get("streamed") { _, _ in
+                Response(
+                    status: .ok,
+                    body: ResponseBody { writer in
+                        for _ in 0..<64 { try await writer.write(ByteBuffer(string: String(repeating: "y", count: 32 << 10))) }
+                        try await writer.finish(nil)
+                    })
+            }
+            router.get("small") { _, _ in "fine" }
+        }
+        let exchange = HTTPExchange()
+        for path in ["sized", "streamed"] {
+            let request = URLRequest(url: URL(string: "\(server.url)/\(path)")!)
+            switch await exchange.send(request, timeout: .seconds(20), maxBodyBytes: 64 << 10) {
+            case .success(let reply): Issue.record("\(path): a \(reply.body.count)-byte body was accepted")
+            case .failure(let problem): #expect(problem.description.contains("than the 65536"), "\(path): \(problem)")
+            }
+        }
+        switch await exchange.send(URLRequest(url: URL(string: "\(server.url)/small")!), timeout: .seconds(20), maxBodyBytes: 64 << 10) {
+        case .success(let reply): #expect(String(decoding: reply.body, as: UTF8.self) == "fine")
+        case .failure(let problem): Issue.record("\(problem)")
+        }
+        await server.stop()
     }
 }

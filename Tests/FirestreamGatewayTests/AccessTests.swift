@@ -9,30 +9,21 @@ import Testing
     import Glibc
 #endif
 
-/// One HTTP/1.1 exchange on a plain socket, so a test can send any `Host` and `Origin`.
-func rawExchange(port: Int, _ head: String, body: String = "") throws -> (status: Int, headers: String, body: String) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-    let request = head.replacingOccurrences(of: "\n", with: "\r\n") + "Connection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
-    _ = request.withCString { send(fd, $0, strlen($0), 0) }
-    var received: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = recv(fd, &chunk, chunk.count, 0)
-        if count <= 0 { break }
-        received += chunk[..<count]
+/// One HTTP/1.1 exchange on a plain socket, so a test can send any `Host` and `Origin`. Reads
+/// wait at most 50 ms at a time and yield in between: a test must never hold one of the two
+/// cooperative threads in a blocking `recv`, or the server it talks to may starve.
+func rawExchange(port: Int, _ head: String, body: String = "") async throws -> (status: Int, headers: String, body: String) {
+    let connection = try RawConnection(port: port)
+    connection.write(head.replacingOccurrences(of: "\n", with: "\r\n") + "Connection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
+    var text = ""
+    let deadline = ContinuousClock.now + .seconds(30)
+    while ContinuousClock.now < deadline {
+        guard let piece = connection.readAvailable() else { break }
+        text += piece
         // A WebSocket upgrade keeps the connection open: its head is all there is to read.
-        if let text = String(bytes: received, encoding: .utf8), text.hasPrefix("HTTP/1.1 101"), text.contains("\r\n\r\n") { break }
+        if text.hasPrefix("HTTP/1.1 101"), text.contains("\r\n\r\n") { break }
+        if piece.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
     }
-    let text = String(decoding: received, as: UTF8.self)
     let parts = text.components(separatedBy: "\r\n\r\n")
     let status = Int(parts[0].split(separator: " ").dropFirst().first ?? "") ?? 0
     return (status, parts[0], parts.dropFirst().joined(separator: "\r\n\r\n"))
@@ -42,10 +33,10 @@ let upgradeHeaders = "Upgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Key
 
 /// A refused WebSocket upgrade is answered 400 by the WebSocket library, without a body; the
 /// same request without the upgrade headers gets the gateway's status and reason.
-func refusedUpgrade(port: Int, _ head: String) throws -> (status: Int, body: String) {
-    let upgrade = try rawExchange(port: port, head + upgradeHeaders)
+func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, body: String) {
+    let upgrade = try await rawExchange(port: port, head + upgradeHeaders)
     guard upgrade.status == 400 else { return (upgrade.status, upgrade.body) }
-    let plain = try rawExchange(port: port, head)
+    let plain = try await rawExchange(port: port, head)
     return (plain.status, plain.body)
 }
 
@@ -64,7 +55,7 @@ func refusedUpgrade(port: Int, _ head: String) throws -> (status: Int, body: Str
         let intoOutput = try await gateway.send("POST", "/topics/wiener", body: "{}")
         #expect(intoOutput.status == 403)
         #expect(try gateway.json(intoOutput.body)["error"] as? String == "topic \"wiener\" is the output of app \"wiener\": only Firestream writes it")
-        let refused = try refusedUpgrade(port: gateway.port, "GET /ws/ingest/wiener.dlq HTTP/1.1\nHost: localhost\n")
+        let refused = try await refusedUpgrade(port: gateway.port, "GET /ws/ingest/wiener.dlq HTTP/1.1\nHost: localhost\n")
         #expect(refused.status == 403)
         #expect(refused.body.contains("the dead-letter topic of app"))
         #expect(journal.recordCount == 0)
@@ -82,27 +73,27 @@ func refusedUpgrade(port: Int, _ head: String) throws -> (status: Int, body: Str
         defer { Task { await gateway.stop() } }
         _ = try gateway.log.createTopic("t")
         let port = gateway.port
-        func status(_ head: String) throws -> Int { try rawExchange(port: port, head).status }
+        func status(_ head: String) async throws -> Int { try await rawExchange(port: port, head).status }
         // DNS rebinding: a name that resolves to 127.0.0.1 but is not ours.
-        #expect(try status("GET /topics HTTP/1.1\nHost: evil.example:\(port)\n") == 403)
-        let refused = try rawExchange(port: port, "GET /topics HTTP/1.1\nHost: evil.example\n")
+        #expect(try await status("GET /topics HTTP/1.1\nHost: evil.example:\(port)\n") == 403)
+        let refused = try await rawExchange(port: port, "GET /topics HTTP/1.1\nHost: evil.example\n")
         #expect(refused.body.contains("Host \\\"evil.example\\\" is not allowed (add \\\"evil.example\\\" to gateway.hosts in the config)"))
         for host in ["localhost:\(port)", "127.0.0.1:\(port)", "[::1]:\(port)", "firestream.example.com", "10.1.2.3:\(port)", "app.localhost"] {
-            #expect(try status("GET /topics HTTP/1.1\nHost: \(host)\n") == 200, "\(host)")
+            #expect(try await status("GET /topics HTTP/1.1\nHost: \(host)\n") == 200, "\(host)")
         }
         // Another web page may not open a WebSocket or post, whatever the Host.
         let subscribe = "GET /ws/topics/t HTTP/1.1\nHost: localhost:\(port)\n" + upgradeHeaders
         let subscription = "GET /ws/topics/t HTTP/1.1\nHost: localhost:\(port)\n"
-        #expect(try refusedUpgrade(port: port, subscription + "Origin: http://evil.example\n").status == 403)
-        #expect(try refusedUpgrade(port: port, subscription + "Origin: null\n").status == 403)
-        #expect(try status(subscribe + "Origin: http://localhost:\(port)\n") == 101)
-        #expect(try status(subscribe + "Origin: https://dash.example.com\n") == 101)
-        #expect(try status(subscribe) == 101, "non-browser clients send no Origin")
-        #expect(try status("POST /topics/t HTTP/1.1\nHost: localhost:\(port)\nOrigin: http://evil.example\nContent-Type: application/json\n") == 403)
+        #expect(try await refusedUpgrade(port: port, subscription + "Origin: http://evil.example\n").status == 403)
+        #expect(try await refusedUpgrade(port: port, subscription + "Origin: null\n").status == 403)
+        #expect(try await status(subscribe + "Origin: http://localhost:\(port)\n") == 101)
+        #expect(try await status(subscribe + "Origin: https://dash.example.com\n") == 101)
+        #expect(try await status(subscribe) == 101, "non-browser clients send no Origin")
+        #expect(try await status("POST /topics/t HTTP/1.1\nHost: localhost:\(port)\nOrigin: http://evil.example\nContent-Type: application/json\n") == 403)
         #expect(try gateway.log.topic("t").recordCount == 0)
         // Probes are not turned away.
-        #expect(try status("GET /healthz HTTP/1.1\nHost: 10.0.0.7:8000\n") == 200)
-        #expect(try status("GET /healthz HTTP/1.1\nHost: pod-name\n") == 200)
+        #expect(try await status("GET /healthz HTTP/1.1\nHost: 10.0.0.7:8000\n") == 200)
+        #expect(try await status("GET /healthz HTTP/1.1\nHost: pod-name\n") == 200)
     }
 
     @Test func tokensAndScopesGuardEveryRoute() async throws {
@@ -144,10 +135,10 @@ func refusedUpgrade(port: Int, _ head: String) throws -> (status: Int, body: Str
         #expect(try await gateway.send("GET", "/metrics", headers: bearer(watcher)).status == 200)
         // WebSockets: the same rules before the upgrade.
         let port = gateway.port
-        #expect(try refusedUpgrade(port: port, "GET /ws/topics/metronome HTTP/1.1\nHost: localhost\n").status == 401)
-        #expect(try rawExchange(port: port, "GET /ws/topics/metronome HTTP/1.1\nHost: localhost\nAuthorization: Bearer \(reader)\n" + upgradeHeaders).status == 101)
-        #expect(try refusedUpgrade(port: port, "GET /ws/ingest/metronome HTTP/1.1\nHost: localhost\nAuthorization: Bearer \(reader)\n").status == 403)
-        #expect(try rawExchange(port: port, "GET /ws/ingest/metronome HTTP/1.1\nHost: localhost\nAuthorization: Bearer \(writer)\n" + upgradeHeaders).status == 101)
+        #expect(try await refusedUpgrade(port: port, "GET /ws/topics/metronome HTTP/1.1\nHost: localhost\n").status == 401)
+        #expect(try await rawExchange(port: port, "GET /ws/topics/metronome HTTP/1.1\nHost: localhost\nAuthorization: Bearer \(reader)\n" + upgradeHeaders).status == 101)
+        #expect(try await refusedUpgrade(port: port, "GET /ws/ingest/metronome HTTP/1.1\nHost: localhost\nAuthorization: Bearer \(reader)\n").status == 403)
+        #expect(try await rawExchange(port: port, "GET /ws/ingest/metronome HTTP/1.1\nHost: localhost\nAuthorization: Bearer \(writer)\n" + upgradeHeaders).status == 101)
         #expect(try gateway.log.topic("metronome").recordCount == 1)
     }
 
@@ -160,23 +151,23 @@ func refusedUpgrade(port: Int, _ head: String) throws -> (status: Int, body: Str
         defer { Task { await gateway.stop() } }
         _ = try gateway.log.createTopic("t")
         let port = gateway.port
-        #expect(try rawExchange(port: port, "GET /session HTTP/1.1\nHost: localhost\n").body.contains(#"{"required":true,"authenticated":false,"name":null}"#))
-        #expect(try rawExchange(port: port, "GET / HTTP/1.1\nHost: localhost\n").status != 401, "the page itself holds no data")
-        let wrong = try rawExchange(port: port, "POST /login HTTP/1.1\nHost: localhost\nContent-Type: application/json\n", body: #"{"token":"fst_nope"}"#)
+        #expect(try await rawExchange(port: port, "GET /session HTTP/1.1\nHost: localhost\n").body.contains(#"{"required":true,"authenticated":false,"name":null}"#))
+        #expect(try await rawExchange(port: port, "GET / HTTP/1.1\nHost: localhost\n").status != 401, "the page itself holds no data")
+        let wrong = try await rawExchange(port: port, "POST /login HTTP/1.1\nHost: localhost\nContent-Type: application/json\n", body: #"{"token":"fst_nope"}"#)
         #expect(wrong.status == 401)
-        let login = try rawExchange(port: port, "POST /login HTTP/1.1\nHost: localhost\nContent-Type: application/json\n", body: "{\"token\":\"\(secret)\"}")
+        let login = try await rawExchange(port: port, "POST /login HTTP/1.1\nHost: localhost\nContent-Type: application/json\n", body: "{\"token\":\"\(secret)\"}")
         #expect(login.status == 200)
         let cookieLine = login.headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") } ?? ""
         #expect(cookieLine.contains("HttpOnly") && cookieLine.contains("SameSite=Strict") && cookieLine.contains("Path=/"))
         #expect(!cookieLine.contains(secret))
         let cookie = String(cookieLine.dropFirst("set-cookie: ".count).split(separator: ";")[0])
-        #expect(try rawExchange(port: port, "GET /topics HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n").status == 200)
-        #expect(try rawExchange(port: port, "GET /ws/topics/t HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n" + upgradeHeaders).status == 101)
-        #expect(try rawExchange(port: port, "GET /session HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n").body.contains(#""authenticated":true,"name":"me""#))
+        #expect(try await rawExchange(port: port, "GET /topics HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n").status == 200)
+        #expect(try await rawExchange(port: port, "GET /ws/topics/t HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n" + upgradeHeaders).status == 101)
+        #expect(try await rawExchange(port: port, "GET /session HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n").body.contains(#""authenticated":true,"name":"me""#))
         // A login from another page is refused before the token is even looked at.
-        #expect(try rawExchange(port: port, "POST /login HTTP/1.1\nHost: localhost\nOrigin: http://evil.example\nContent-Type: application/json\n", body: "{\"token\":\"\(secret)\"}").status == 403)
-        #expect(try rawExchange(port: port, "POST /logout HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n").status == 200)
-        #expect(try rawExchange(port: port, "GET /topics HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n").status == 401)
+        #expect(try await rawExchange(port: port, "POST /login HTTP/1.1\nHost: localhost\nOrigin: http://evil.example\nContent-Type: application/json\n", body: "{\"token\":\"\(secret)\"}").status == 403)
+        #expect(try await rawExchange(port: port, "POST /logout HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n").status == 200)
+        #expect(try await rawExchange(port: port, "GET /topics HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n").status == 401)
     }
 
     @Test func scopesAndPatterns() throws {

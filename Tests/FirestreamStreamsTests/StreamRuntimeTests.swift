@@ -154,8 +154,10 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
         let runner = AppRunner(WienerApp(), limits: limits)
         try await run(runner, on: log, until: "wiener", reaches: 1197)
         let journal = try log.topic(runner.journalTopic).partitions[0]
-        #expect(journal.startOffset > 50, "old journal segments were deleted")
-        #expect(journal.sizeInBytes < 64 * 1024)
+        // About 100 steps were journaled; snapshots let the older segments go. How many went
+        // depends on when outputs became durable (a loaded disk keeps more), not how little is left.
+        #expect(journal.startOffset > 0, "old journal segments were deleted")
+        #expect(journal.sizeInBytes < 64 * 1024, "the journal holds \(journal.sizeInBytes) bytes")
 
         let second = readings(devices: devices, ticks: 400..<500)
         _ = try await input.append(second)
