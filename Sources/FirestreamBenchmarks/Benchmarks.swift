@@ -12,6 +12,7 @@ import KafkaWire
 ///
 ///   swift run -c release firestream-bench [wiener|log|all] [--records N] [--dir PATH]
 ///   swift run -c release firestream-bench fanout [--clients 1000] [--rate 10000] [--seconds 10]
+///   swift run -c release firestream-bench ingest [--records N]
 @main
 struct Benchmarks {
     static func main() async throws {
@@ -34,12 +35,13 @@ struct Benchmarks {
             case "--clients": clients = Int(value) ?? 0
             case "--rate": rate = Int(value) ?? 0
             case "--seconds": seconds = Int(value) ?? 0
-            default: fail("unknown option \(flag); usage: firestream-bench [wiener|log|all|fanout] [--records N] [--dir PATH] [--clients N --rate N --seconds N]")
+            default: fail("unknown option \(flag); usage: firestream-bench [wiener|log|ingest|all|fanout] [--records N] [--dir PATH] [--clients N --rate N --seconds N]")
             }
         }
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; data in \(directory)")
         if which == "wiener" || which == "all" { try await wiener(records: records, in: directory) }
         if which == "log" || which == "all" { try await log(in: directory) }
+        if which == "ingest" || which == "all" { try await IngestBenchmark.run(records: records, in: directory) }
         if which == "fanout" {
             guard clients > 0, rate > 0, seconds > 0 else { fail("--clients, --rate and --seconds take positive numbers") }
             try await FanOutBenchmark.run(clients: clients, rate: rate, seconds: seconds, in: directory)

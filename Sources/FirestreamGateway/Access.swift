@@ -73,7 +73,7 @@ public struct AccessPolicy: Sendable {
     // MARK: Hosts and origins
 
     /// Nil when the `Host` header is allowed; otherwise why not.
-    func hostProblem(_ authority: String?) -> String? {
+    public func hostProblem(_ authority: String?) -> String? {
         guard let authority, !authority.isEmpty else { return nil }
         let host = Self.hostPart(of: authority)
         if Self.isLoopbackName(host) || Self.isIPLiteral(host) || hosts.contains(host) { return nil }
@@ -81,7 +81,7 @@ public struct AccessPolicy: Sendable {
     }
 
     /// Nil when the `Origin` header (if any) is allowed for a request to `authority`.
-    func originProblem(_ origin: String?, authority: String?) -> String? {
+    public func originProblem(_ origin: String?, authority: String?) -> String? {
         guard let origin else { return nil }
         let lowered = origin.lowercased()
         if origins.contains(lowered) { return nil }

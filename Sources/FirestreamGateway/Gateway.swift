@@ -161,7 +161,8 @@ public struct Gateway: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(
                     byteBuffer: ByteBuffer(
-                        string: metrics.render(log: log, apps: appPositions(), feeds: (hub.count, hub.heldBytes), connections: limiter?.current ?? 0))))
+                        string: metrics.render(
+                            log: log, apps: appPositions(), feeds: (hub.count, hub.heldBytes), feedEnds: hub.ends, connections: limiter?.current ?? 0))))
         }
         router.get("topics") { request, _ in json(listTopics(for: try principal(request))) }
         router.get("topics/:topic/records") { request, context in try consume(request, context) }

@@ -310,6 +310,10 @@ final class FeedHub: Sendable {
     var count: Int { entries.withLock { $0.count } }
     /// Bytes all rings hold now.
     var heldBytes: Int { entries.withLock { $0.values.reduce(0) { $0 + $1.feed.heldBytes } } }
+    /// How far each feed has rendered: (topic, partition, next offset).
+    var ends: [(topic: String, partition: Int, end: Int64)] {
+        entries.withLock { $0.values.map { ($0.feed.topic, $0.feed.partition, $0.feed.end) } }.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+    }
 
     func stop() {
         for entry in entries.withLock({ Array($0.values) }) { entry.pump.cancel() }

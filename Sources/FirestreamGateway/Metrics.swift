@@ -50,7 +50,10 @@ public final class GatewayMetrics: Sendable {
         }
     }
 
-    func render(log: Log, apps: [AppPosition], feeds: (count: Int, bytes: Int) = (0, 0), connections: Int = 0) -> String {
+    func render(
+        log: Log, apps: [AppPosition], feeds: (count: Int, bytes: Int) = (0, 0), feedEnds: [(topic: String, partition: Int, end: Int64)] = [],
+        connections: Int = 0
+    ) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -77,6 +80,10 @@ public final class GatewayMetrics: Sendable {
             sample(
                 "firestream_app_lag_records",
                 [("app", position.app), ("topic", position.topic), ("partition", "\(position.partition)")], lag)
+        }
+        family("firestream_ws_feed_end_offset", "gauge", "The next offset each watched partition's feed will render.")
+        for feed in feedEnds {
+            sample("firestream_ws_feed_end_offset", [("topic", feed.topic), ("partition", "\(feed.partition)")], feed.end)
         }
         family("firestream_http_responses_total", "counter", "HTTP responses by status code.")
         for (status, count) in responses.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {

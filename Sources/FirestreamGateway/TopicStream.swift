@@ -14,8 +14,8 @@ import Synchronization
 /// `from` is `latest` (default), `earliest`, `-N` (the last N records of each partition), an
 /// offset applied to every partition, or a list `0:120,1:77` (the dashboard resumes with this:
 /// the next offset it wants per partition). `since` is a duration (`5m`, `30s`) back from now.
-struct StartPositions: Equatable {
-    enum Rule: Equatable {
+public struct StartPositions: Equatable, Sendable {
+    public enum Rule: Equatable, Sendable {
         case latest, earliest
         case last(Int64)
         case offset(Int64)
@@ -23,10 +23,14 @@ struct StartPositions: Equatable {
         case since(milliseconds: Int64)
     }
 
-    var rule: Rule
+    public var rule: Rule
+
+    public init(rule: Rule) {
+        self.rule = rule
+    }
 
     /// Nil with a message when the query is malformed.
-    static func parse(from: String?, since: String?) -> Result<StartPositions, QueryError> {
+    public static func parse(from: String?, since: String?) -> Result<StartPositions, QueryError> {
         if let since {
             guard from == nil else { return .failure(QueryError("use either from or since, not both")) }
             guard let duration = ConfigDuration.parse(since) else {
@@ -75,8 +79,9 @@ struct StartPositions: Equatable {
     }
 }
 
-struct QueryError: Error {
-    var message: String
+/// Why a query parameter was refused (answered 400 with this message).
+public struct QueryError: Error, Sendable {
+    public var message: String
     init(_ message: String) { self.message = message }
 }
 

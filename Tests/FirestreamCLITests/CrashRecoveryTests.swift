@@ -38,12 +38,10 @@ import Testing
             child.waitUntilExit()
             #expect(child.terminationReason == .uncaughtSignal)
         }
-        // A last run ends gracefully.
-        let last = try Self.start(arguments, in: scratch.url)
-        try await Task.sleep(for: .milliseconds(500))
-        kill(last.processIdentifier, SIGINT)
-        last.waitUntilExit()
-        #expect(last.terminationStatus == 0)
+        // A last run ends gracefully, once it is running (its signal handler is installed then).
+        let last = try RuntimeCommandTests.Running(arguments, in: scratch.url)
+        try await last.waitFor("Running.")
+        #expect(last.stop() == 0, "\(last.text)")
 
         // Restart only the Wiener app, in this process, until it has consumed every reading.
         let log = try Log(directory: data)
@@ -54,10 +52,7 @@ import Testing
         let expectedOutputs = Int(readings.durableOffset) - devices
         #expect(expectedOutputs > 1000, "the demo produced too little to test (seed \(seed))")
         let app = Task { try await AppRunner(WienerApp(), limits: TaskLimits(snapshotEveryBytes: 16 * 1024)).run(log) }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while wiener.recordCount < expectedOutputs && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await eventually("wiener to catch up with every reading (seed \(seed))") { wiener.recordCount >= expectedOutputs }
         app.cancel()
         try await app.value
 

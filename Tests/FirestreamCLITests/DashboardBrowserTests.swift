@@ -32,35 +32,73 @@ import WSClient
             let devtools = DevTools(inbound: inbound, outbound: outbound)
             _ = try await devtools.call("Page.enable")
             _ = try await devtools.call("Page.navigate", ["url": "http://127.0.0.1:\(port)/"])
-            // Wait for the page to connect and draw the replayed history.
-            var counts: [Int] = []
-            let deadline = ContinuousClock.now + .seconds(20)
-            while ContinuousClock.now < deadline {
-                counts = try await devtools.evaluate("window.firestream && firestream.panels.main ? JSON.stringify(firestream.panels.main.pointCounts()) : '[]'")
-                    .flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Int] } ?? []
-                if counts.count == 5, counts.allSatisfy({ $0 > 0 }) { break }
-                try await Task.sleep(for: .milliseconds(250))
+            func json(_ expression: String) async throws -> Any? {
+                try await devtools.evaluate("JSON.stringify(\(expression))").flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8), options: [.fragmentsAllowed]) }
             }
-            #expect(counts.count == 5, "one wiener trace per device, got \(counts)")
-            try await Task.sleep(for: .seconds(3))
-            let later = try await devtools.evaluate("JSON.stringify(firestream.panels.main.pointCounts())")
-                .flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Int] } ?? []
-            #expect(later.count == 5)
-            #expect(zip(counts, later).allSatisfy { $0 < $1 }, "every trace keeps growing: \(counts) then \(later)")
-            let sideTraces = try await devtools.evaluate("String(firestream.panels.side.pointCounts().length)")
-            #expect(sideTraces == "5", "the metronome panel draws the 5 devices too")
+            func counts() async throws -> [Int] { try await json("window.firestream && firestream.panels.main ? firestream.panels.main.pointCounts() : []") as? [Int] ?? [] }
+            func panel(_ field: String) async throws -> Int { try await json("firestream.panels.main.\(field)") as? Int ?? -1 }
+
+            // The page connects and draws the replayed history: one trace per device.
+            try await eventually("the page to draw five wiener traces") { let drawn = try await counts(); return drawn.count == 5 && drawn.allSatisfy { $0 > 0 } }
+            let first = try await counts()
+            try await eventually("every trace to keep growing") { zip(first, try await counts()).allSatisfy { $0 < $1 } }
+            #expect(try await devtools.evaluate("String(firestream.panels.side.pointCounts().length)") == "5", "the metronome panel draws the 5 devices too")
+
+            // What it draws is what the topic holds: every point is a record's (event_time, measurement).
+            let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/topics/wiener/records?limit=10000")!)
+            let stored = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["records"] as? [[String: Any]] ?? []
+            var truth: [String: Double] = [:]
+            for record in stored {
+                guard let value = record["value"] as? [String: Any], let device = value["device_id"] as? String,
+                    let time = (value["event_time"] as? NSNumber)?.int64Value, let measurement = value["measurement"] as? Double
+                else { continue }
+                truth["\(device)@\(time)"] = measurement
+            }
+            let traces = try await json("document.getElementById('main-plot').data.map(t => ({name: t.name, x: t.x.map(d => +d), y: t.y}))") as? [[String: Any]] ?? []
+            var checked = 0
+            for trace in traces {
+                let name = trace["name"] as? String ?? ""
+                let xs = (trace["x"] as? [NSNumber] ?? []).map(\.int64Value)
+                let ys = trace["y"] as? [Double] ?? []
+                for (x, y) in zip(xs, ys) {
+                    guard let expected = truth["\(name)@\(x)"] else { continue }
+                    #expect(y == expected, "\(name) at \(x): drew \(y), the topic holds \(expected)")
+                    checked += 1
+                }
+            }
+            #expect(checked >= 10, "\(checked) drawn points compared with the topic")
+
+            // Pause: data keeps arriving but nothing is drawn; resume draws all of it.
+            _ = try await devtools.evaluate("document.getElementById('pause').click(); 'paused'")
+            #expect(try await devtools.evaluate("document.getElementById('status').textContent") == "paused")
+            let pausedPoints = try await counts().reduce(0, +)
+            let pausedReceived = try await panel("received")
+            try await eventually("records to arrive while paused") { try await panel("received") >= pausedReceived + 10 }
+            #expect(try await counts().reduce(0, +) == pausedPoints, "nothing is drawn while paused")
+            _ = try await devtools.evaluate("document.getElementById('pause').click(); 'resumed'")
+            try await eventually("the page to draw what arrived while paused") { try await counts().reduce(0, +) >= pausedPoints + 10 }
+            #expect(try await devtools.evaluate("document.getElementById('pause').textContent") == "Pause")
+
+            // A gap notice (what a subscriber that fell behind gets) moves the resume point and is shown.
+            let gapTo = try await panel("next[0]") + 1_000_000
+            _ = try await devtools.evaluate(
+                "firestream.panels.main.onFrame({gap: {topic: 'wiener', partition: 0, from: firestream.panels.main.next[0], to: \(gapTo), skipped: 1}}); 'ok'")
+            #expect(try await panel("gaps") == 1)
+            #expect(try await panel("next[0]") == gapTo)
+            try await eventually("the count line to show the gap") { try await devtools.evaluate("document.getElementById('main-count').textContent")?.contains("1 gaps") == true }
+            _ = try await devtools.evaluate("firestream.panels.main.next[0] = \(gapTo - 1_000_000); firestream.panels.main.gaps = 0; 'restored'")
 
             // Drop the connection: the page reconnects from its last offsets, with no gaps or duplicates.
-            let before = try await devtools.evaluate("String(firestream.panels.main.received)").flatMap(Int.init) ?? 0
+            let before = try await panel("received")
             _ = try await devtools.evaluate("firestream.panels.main.ws.close(); 'closed'")
-            try await Task.sleep(for: .seconds(3))
-            let after = try await devtools.evaluate(
-                "JSON.stringify({c: firestream.panels.main.connections, d: firestream.panels.main.duplicates, h: firestream.panels.main.holes, r: firestream.panels.main.received, s: document.getElementById('status').textContent})")
-                .flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
-            #expect(after["c"] as? Int == 2, "reconnected once: \(after)")
-            #expect(after["d"] as? Int == 0 && after["h"] as? Int == 0, "no duplicates and no holes: \(after)")
-            #expect((after["r"] as? Int ?? 0) > before, "records keep arriving after the reconnect: \(after)")
-            #expect(after["s"] as? String == "live")
+            try await eventually("the page to reconnect and receive more") {
+                let status = try await devtools.evaluate("document.getElementById('status').textContent")
+                let connections = try await panel("connections")
+                let received = try await panel("received")
+                return connections == 2 && status == "live" && received > before
+            }
+            let (duplicates, holes) = (try await panel("duplicates"), try await panel("holes"))
+            #expect(duplicates == 0 && holes == 0, "no duplicates (\(duplicates)) and no holes (\(holes)) after the reconnect")
 
             let shot = try await devtools.call("Page.captureScreenshot", ["format": "png"])
             if let data = (shot["data"] as? String).flatMap({ Data(base64Encoded: $0) }) {
@@ -169,4 +207,15 @@ final class DevTools {
     struct DevToolsError: Error, CustomStringConvertible {
         var description: String
     }
+}
+
+/// Waits for `condition`, checking every 100 ms, for up to `limit`.
+func eventually(_ what: String, within limit: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    Issue.record("timed out after \(limit) waiting for \(what)")
+    throw CancellationError()
 }

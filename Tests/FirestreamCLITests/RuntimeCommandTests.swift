@@ -230,15 +230,3 @@ import Testing
         #expect(invalid.stderr.contains("firestream.json:1:2: error: replicas: unknown key"))
     }
 }
-
-/// Waits for `condition`, checking every 20 ms, for up to `limit`; records an issue naming
-/// `what` and throws when it never holds. Tests wait for conditions, never for fixed times.
-func eventually(_ what: String, within limit: Duration = .seconds(30), _ condition: () throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    Issue.record("timed out after \(limit) waiting for \(what)")
-    throw CancellationError()
-}

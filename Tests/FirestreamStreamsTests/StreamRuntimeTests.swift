@@ -213,9 +213,14 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
             inputNext: [30], publishedThrough: -1, states: [], timers: [], batches: [.init(topic: 0, partition: 0, bytes: crashed)])
         _ = try await journal.append([ProducerRecord(key: nil, value: step.encoded(), timestamp: 5)])
 
+        // Restart twice; each run is stopped once its recovery is over (it reports its input
+        // positions at the end of recovery, and the republished step is durable by then).
         for _ in 0..<2 {
-            let restarted = Task { try await AppRunner(WienerApp()).run(log) }
-            try await Task.sleep(for: .milliseconds(200))
+            let runner = AppRunner(WienerApp())
+            let restarted = Task { try await runner.run(log) }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while runner.counters.inputPositions.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(!runner.counters.inputPositions.isEmpty, "recovery finished")
             restarted.cancel()
             try await restarted.value
         }
