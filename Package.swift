@@ -11,6 +11,10 @@ let package = Package(
         .library(name: "FirestreamLog", targets: ["FirestreamLog"]),
         .library(name: "FirestreamStreams", targets: ["FirestreamStreams"]),
         .library(name: "FirestreamCLI", targets: ["FirestreamCLI", "FirestreamEmbedded"]),
+        .library(name: "FirestreamGateway", targets: ["FirestreamGateway"]),
+        .library(name: "KafkaWire", targets: ["KafkaWire"]),
+        // For tests and fuzzers of code built on the log: a disk that loses what was not synced.
+        .library(name: "FirestreamLogTesting", targets: ["FirestreamLogTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

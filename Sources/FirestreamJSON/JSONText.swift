@@ -1,6 +1,10 @@
 /// Compact, stable JSON text with two-space indentation, for configs and machine-readable output.
+///
+/// Trees come from bounded parsers (at most ``JSONLimits/maxDepth`` levels); a tree built deeper
+/// by code is rendered down to that depth, with `null` below it, rather than recursing without end.
 public enum JSONText {
     public static func render(_ value: JSONValue, indent: String = "") -> String {
+        guard indent.utf8.count <= 2 * JSONLimits.maxDepth else { return "null" }
         switch value {
         case .object(let members):
             if members.isEmpty { return "{}" }
@@ -20,11 +24,12 @@ public enum JSONText {
     }
 
     /// The same value on one line without spaces, as records are stored.
-    public static func compact(_ value: JSONValue) -> String {
+    public static func compact(_ value: JSONValue, depth: Int = 0) -> String {
+        guard depth <= JSONLimits.maxDepth else { return "null" }
         switch value {
-        case .object(let members): "{" + members.map { "\(quote($0.0)):\(compact($0.1))" }.joined(separator: ",") + "}"
-        case .array(let items): "[" + items.map(compact).joined(separator: ",") + "]"
-        default: render(value)
+        case .object(let members): return "{" + members.map { "\(quote($0.0)):\(compact($0.1, depth: depth + 1))" }.joined(separator: ",") + "}"
+        case .array(let items): return "[" + items.map { compact($0, depth: depth + 1) }.joined(separator: ",") + "]"
+        default: return render(value)
         }
     }
 

@@ -39,7 +39,8 @@ public protocol StorageFile: AnyObject, Sendable {
 }
 
 extension StorageFile {
-    func write(_ bytes: [UInt8], at position: Int64) throws(LogError) {
+    /// Writes all of `bytes` at `position`.
+    public func write(_ bytes: [UInt8], at position: Int64) throws(LogError) {
         let failure = bytes.withUnsafeBytes { raw -> LogError? in
             do throws(LogError) {
                 try write(raw, at: position)

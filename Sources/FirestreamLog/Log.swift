@@ -53,6 +53,12 @@ public final class Log: Sendable {
             guard let data = fileSystem.readFile("\(topicsDirectory)/\(name)/topic.json"),
                 let metadata = try? JSONDecoder().decode(TopicMetadata.self, from: Data(data))
             else { continue }
+            // The file is ours, but a damaged one must be an error, not a trap.
+            guard metadata.name == name, (1...10_000).contains(metadata.partitions), metadata.settings.segmentBytes > 0,
+                metadata.settings.indexIntervalBytes > 0
+            else {
+                throw LogError.invalidTopic(name, reason: "\(topicsDirectory)/\(name)/topic.json is damaged (\(metadata.partitions) partitions); it is left as it is")
+            }
             let topic = try Self.openTopic(
                 metadata, in: topicsDirectory, durability: durability, flusher: flusher, fileSystem: fileSystem, clock: clock, readOnly: readOnly)
             notes += topic.partitions.flatMap(\.recoveryNotes)

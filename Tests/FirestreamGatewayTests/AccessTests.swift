@@ -100,11 +100,12 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
         let reader = AccessToken.generate()
         let writer = AccessToken.generate()
         let watcher = AccessToken.generate()
-        func token(_ name: String, _ secret: String, _ scopes: [String]) -> AccessPolicy.Token {
-            AccessPolicy.Token(name: name, digest: hexBytes(AccessToken.digestHex(secret)), scopes: scopes.map { try! TokenScope.parse($0).get() })
+        func token(_ name: String, _ secret: String, _ scopes: [String]) throws -> AccessPolicy.Token {
+            AccessPolicy.Token(name: name, digest: hexBytes(AccessToken.digestHex(secret)), scopes: try scopes.map { try TokenScope.parse($0).get() })
         }
         let access = AccessPolicy(tokens: [
-            token("reader", reader, ["topic:metro*:read"]), token("writer", writer, ["topic:metronome:write"]), token("watcher", watcher, ["metrics:read"]),
+            try token("reader", reader, ["topic:metro*:read"]), try token("writer", writer, ["topic:metronome:write"]),
+            try token("watcher", watcher, ["metrics:read"]),
         ])
         let gateway = try await LiveGateway(access: access)
         defer { Task { await gateway.stop() } }
