@@ -1,6 +1,7 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTPTypes
 import Synchronization
 
 /// Caps the connections open at once; one over the cap is closed as soon as it is accepted.
@@ -111,5 +112,50 @@ final class HeaderDeadlineHandler: ChannelInboundHandler, RemovableChannelHandle
             tail = Array(tail.suffix(3))
         }
         context.fireChannelRead(data)
+    }
+}
+
+/// Closes a keep-alive connection that has been idle (no new request head) for `timeout` after
+/// its last response, and counts it. Sits after the HTTP codec, so it sees requests and
+/// responses; a client that starts a request head and never finishes it is idle too.
+final class IdleConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let timeout: TimeAmount
+    private let metrics: GatewayMetrics
+    private var timer: Scheduled<Void>?
+
+    init(timeout: TimeAmount, metrics: GatewayMetrics) {
+        self.timeout = timeout
+        self.metrics = metrics
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = unwrapInboundIn(data) {
+            timer?.cancel()
+            timer = nil
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            timer?.cancel()
+            let metrics = self.metrics
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            timer = context.eventLoop.scheduleTask(in: timeout) {
+                metrics.idleTimeouts.add(1, ordering: .relaxed)
+                loopBound.value.close(promise: nil)
+            }
+        }
+        context.write(data, promise: promise)
     }
 }

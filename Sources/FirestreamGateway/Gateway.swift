@@ -121,8 +121,9 @@ public struct Gateway: Sendable {
         let limiter = ConnectionLimiter(limit: options.maxConnections, metrics: metrics)
         let router = router(hub: hub, limiter: limiter)
         let webSocketResponder = router.buildResponder()
+        let (idleTimeout, gatewayMetrics) = (TimeAmount.milliseconds(options.idleTimeout.milliseconds), metrics)
         let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
-            http1: HTTP1Channel.Configuration(idleTimeout: TimeAmount.milliseconds(options.idleTimeout.milliseconds)),
+            http1: HTTP1Channel.Configuration(additionalChannelHandlers: [IdleConnectionHandler(timeout: idleTimeout, metrics: gatewayMetrics)]),
             ws: WebSocketServerConfiguration(maxFrameSize: options.maxBodyBytes, autoPing: .enabled(timePeriod: options.pingInterval)))
         let (headerTimeout, metrics) = (TimeAmount.milliseconds(options.headerTimeout.milliseconds), self.metrics)
         let server = HTTPServerBuilder { responder in

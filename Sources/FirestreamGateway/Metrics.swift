@@ -21,6 +21,7 @@ public final class GatewayMetrics: Sendable {
     let connectionsRefused = Atomic<Int>(0)
     let headerTimeouts = Atomic<Int>(0)
     let bodyTimeouts = Atomic<Int>(0)
+    let idleTimeouts = Atomic<Int>(0)
     let truncatedResponses = Atomic<Int>(0)
     private let responses = Mutex<[Int: Int]>([:])
 
@@ -106,6 +107,7 @@ public final class GatewayMetrics: Sendable {
             ("firestream_origin_refusals_total", "counter", "Requests refused for a Host or Origin that is not allowed (403).", originRefusals.load(ordering: .relaxed)),
             ("firestream_connections_refused_total", "counter", "Connections closed on accept because maxConnections were open.", connectionsRefused.load(ordering: .relaxed)),
             ("firestream_header_timeouts_total", "counter", "Connections closed because their first request head did not arrive in time.", headerTimeouts.load(ordering: .relaxed)),
+            ("firestream_idle_timeouts_total", "counter", "Keep-alive connections closed after idling between requests.", idleTimeouts.load(ordering: .relaxed)),
             ("firestream_body_timeouts_total", "counter", "Requests answered 408 because their body did not arrive in time.", bodyTimeouts.load(ordering: .relaxed)),
             ("firestream_truncated_responses_total", "counter", "Record listings cut at the response size limit.", truncatedResponses.load(ordering: .relaxed)),
             ("firestream_protected_writes_total", "counter", "Writes refused into internal, app output or dead-letter topics (403).", protectedWrites.load(ordering: .relaxed)),

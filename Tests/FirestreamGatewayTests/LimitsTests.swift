@@ -67,6 +67,19 @@ final class RawConnection {
         #expect(try await gateway.metricsText().contains("firestream_header_timeouts_total 1"))
     }
 
+    /// After a response, a keep-alive connection that sends no new request head (or only part of
+    /// one) is closed once idle for the timeout.
+    @Test func anIdleKeepAliveConnectionIsClosed() async throws {
+        let gateway = try await LiveGateway(options: Gateway.Options(port: 0, idleTimeout: .milliseconds(300)))
+        defer { Task { await gateway.stop() } }
+        let idle = try RawConnection(port: gateway.port)
+        idle.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        try await eventually("the first answer") { idle.readAvailable()?.contains("200 OK") ?? false }
+        idle.write("GET /topics HTTP/1.1\r\nHo")
+        #expect(try await idle.readUntilClosed() != nil, "the idle connection stays open")
+        #expect(try await gateway.metricsText().contains("firestream_idle_timeouts_total 1"))
+    }
+
     @Test func aBodyThatNeverArrivesGets408() async throws {
         let gateway = try await LiveGateway(options: Gateway.Options(port: 0, bodyTimeout: .milliseconds(300)))
         defer { Task { await gateway.stop() } }
