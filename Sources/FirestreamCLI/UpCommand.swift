@@ -19,28 +19,37 @@ struct UpCommand: AsyncParsableCommand {
         commandName: "up",
         abstract: "Run the embedded log and the project's apps until Ctrl-C.",
         discussion: """
-            Reads the project config (./firestream.json or .yaml; without one, the defaults),
-            opens the log under .firestream/ beside it, creates the declared topics and runs the
-            declared apps — or, when the config declares none, the built-in demo: a metronome
-            writing one reading per device per tick to topic `metronome`, and the `wiener` app
-            turning them into a Wiener process per device in topic `wiener`. An HTTP gateway
-            listens on 127.0.0.1:8000: the live dashboard at /, WebSocket streams at
+            Reads the project config (./firestream.json or .yaml; without one, the
+            defaults), opens the log under .firestream/ beside it, creates the declared
+            topics and runs the declared apps — or, when the config declares none, the
+            built-in demo: a metronome writing one reading per device per tick to topic
+            `metronome`, and the `wiener` app turning them into a Wiener process per
+            device in topic `wiener`. An HTTP gateway listens on 127.0.0.1:8000: the
+            live dashboard at /, WebSocket streams at
             /ws/topics/{topic}?from=latest|earliest|-N|<offset>, WebSocket ingest at
-            /ws/ingest/{topic}, GET /topics, GET /topics/{topic}/records, POST /topics/{topic}
-            (JSON, arrays or NDJSON; acknowledged once durable), /metrics, /healthz.
+            /ws/ingest/{topic}, GET /topics, GET /topics/{topic}/records, POST
+            /topics/{topic} (JSON, arrays or NDJSON; acknowledged once durable),
+            /metrics, /healthz.
 
-            The dashboard needs Plotly.js, found in the Python package `plotly`
-            (python3 -m pip install plotly) or given with --plotly-js.
+            The dashboard needs Plotly.js, found in the Python package `plotly` (python3
+            -m pip install plotly) or given with --plotly-js.
 
-            Ctrl-C (or SIGTERM) stops it gracefully: each app finishes its step, outputs are made
-            durable, and it exits 0. A second Ctrl-C exits at once (nothing acknowledged is lost).
+            Access: without tokens in the config the gateway is open, so it only listens
+            on loopback; --host with any other address needs gateway.tokens (firestream
+            token create). Other web pages cannot use it (Host and Origin are checked),
+            clients cannot write the runtime's own topics, and every size and time is
+            bounded (docs/security.md, docs/limits.md).
+
+            Ctrl-C (or SIGTERM) stops it gracefully: each app finishes its step, outputs
+            are made durable, and it exits 0. A second Ctrl-C exits at once (nothing
+            acknowledged is lost).
 
             Examples:
-              firestream up                               # the project in this directory
-              firestream up --rate 100                    # the demo metronome at 100 ticks/s
-              firestream up --port 8080 --host 0.0.0.0    # HTTP on all interfaces, port 8080
-              firestream up --config deploy/firestream.yaml --data-dir /var/lib/firestream
-              firestream topics tail wiener --follow      # in another terminal
+              firestream up                           # the project in this directory
+              firestream up --rate 100                # the demo metronome, 100 ticks/s
+              firestream up --port 8080 --host 0.0.0.0  # all interfaces (needs tokens)
+              firestream up --config deploy/firestream.yaml --data-dir /var/lib/fs
+              firestream topics tail wiener --follow  # in another terminal
             """
     )
 
@@ -59,7 +68,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Seconds between status lines; 0 for none.")
     var statusInterval: Int = 10
 
-    @Option(help: "Address the HTTP gateway listens on; 0.0.0.0 exposes it to the network.")
+    @Option(help: "Address the HTTP gateway listens on; 0.0.0.0 exposes it to the network (needs tokens in the config).")
     var host: String = "127.0.0.1"
 
     @Option(help: "HTTP port; 0 picks a free one.")
