@@ -14,7 +14,7 @@ let package = Package(
         .library(name: "FirestreamGateway", targets: ["FirestreamGateway"]),
         .library(name: "KafkaWire", targets: ["KafkaWire"]),
         // For tests and fuzzers of code built on the log: a disk that loses what was not synced.
-        .library(name: "FirestreamLogTesting", targets: ["FirestreamLogTesting"]),
+        .library(name: "FirestreamTesting", targets: ["FirestreamTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "FirestreamJSON"),
         .target(name: "FirestreamLog", dependencies: ["KafkaWire"]),
         // Test support: a disk that loses what was not synced (power loss) and fails on demand.
-        .target(name: "FirestreamLogTesting", dependencies: ["FirestreamLog"]),
+        .target(name: "FirestreamTesting", dependencies: ["FirestreamLog"]),
         .target(name: "FirestreamStreams", dependencies: ["FirestreamJSON", "FirestreamLog", "KafkaWire"]),
         .target(
             name: "FirestreamConfig",
@@ -91,9 +91,9 @@ let package = Package(
         ),
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire"]),
         .testTarget(name: "FirestreamJSONTests", dependencies: ["FirestreamJSON"]),
-        .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog", "FirestreamLogTesting", "KafkaWire"]),
+        .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog", "FirestreamTesting", "KafkaWire"]),
         .testTarget(
-            name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams", "FirestreamExamples", "FirestreamJSON", "FirestreamLogTesting"]),
+            name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams", "FirestreamExamples", "FirestreamJSON", "FirestreamTesting"]),
         .testTarget(
             name: "FirestreamConnectorsTests",
             dependencies: [
@@ -105,14 +105,14 @@ let package = Package(
         .testTarget(
             name: "FirestreamGatewayTests",
             dependencies: [
-                "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "KafkaWire", .product(name: "WSClient", package: "swift-websocket"),
+                "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamTesting", "KafkaWire", .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "FirestreamCLITests",
             dependencies: [
-                "FirestreamCLI", "firestream", "FirestreamEmbedded", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire",
+                "FirestreamCLI", "firestream", "FirestreamEmbedded", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "FirestreamTesting", "KafkaWire",
                 .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

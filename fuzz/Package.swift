@@ -20,7 +20,7 @@ let package = Package(
         .executableTarget(
             name: "FuzzRecovery",
             dependencies: [
-                "CFuzzMain", .product(name: "FirestreamLog", package: "firestream"), .product(name: "FirestreamLogTesting", package: "firestream"),
+                "CFuzzMain", .product(name: "FirestreamLog", package: "firestream"), .product(name: "FirestreamTesting", package: "firestream"),
                 .product(name: "KafkaWire", package: "firestream"),
             ]),
         .executableTarget(

@@ -1,3 +1,5 @@
+import FirestreamJSON
+
 /// A strict JSON parser (RFC 8259) that keeps the position of every value and explains syntax
 /// errors the way a person would fix them: trailing commas, comments, unquoted keys, single quotes,
 /// and unbalanced brackets are named with the line and column where they happen.
@@ -244,26 +246,22 @@ public struct JSONParser {
         guard !atEnd else { throw unexpectedEnd(expecting: "an escape sequence") }
         let byte = bytes[index]
         advance()
+        if let decoded = JSONString.singleCharacterEscape(byte) {
+            out.append(decoded)
+            return
+        }
         switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(byte)
-        case UInt8(ascii: "b"): out.append(0x08)
-        case UInt8(ascii: "f"): out.append(0x0C)
-        case UInt8(ascii: "n"): out.append(0x0A)
-        case UInt8(ascii: "r"): out.append(0x0D)
-        case UInt8(ascii: "t"): out.append(0x09)
         case UInt8(ascii: "u"):
-            var scalar = try readHex4(escapeAt: escapeAt)
-            if (0xD800..<0xDC00).contains(scalar), peek(UInt8(ascii: "\\")),
-                index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u")
-            {
+            let high = try readHex4(escapeAt: escapeAt)
+            if (0xD800..<0xDC00).contains(high), peek(UInt8(ascii: "\\")), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") {
                 advance()
                 advance()
+                // The second escape is a scalar of its own when it is not the low half.
                 let low = try readHex4(escapeAt: escapeAt)
-                if (0xDC00..<0xE000).contains(low) {
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                }
+                if !JSONString.appendScalar(high, low: low, to: &out) { JSONString.appendScalar(low, low: nil, to: &out) }
+            } else {
+                JSONString.appendScalar(high, low: nil, to: &out)
             }
-            out.append(contentsOf: Array(String(UnicodeScalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8))
         default:
             throw fatal(
                 at: escapeAt, "invalid escape '\\\(Character(UnicodeScalar(byte)))' in a string",

@@ -154,28 +154,50 @@ public enum JSONString {
             guard index + 1 < raw.count else { return nil }
             let code = raw[index + 1]
             index += 2
+            if let byte = singleCharacterEscape(code) {
+                out.append(byte)
+                continue
+            }
             switch code {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(code)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
-                guard var scalar = hex4(raw, at: index) else { return nil }
+                guard let high = hex4(raw, at: index) else { return nil }
                 index += 4
-                if (0xD800..<0xDC00).contains(scalar), index + 5 < raw.count, raw[index] == UInt8(ascii: "\\"), raw[index + 1] == UInt8(ascii: "u"),
-                    let low = hex4(raw, at: index + 2), (0xDC00..<0xE000).contains(low)
-                {
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    index += 6
-                }
-                out.append(contentsOf: String(Character(UnicodeScalar(scalar) ?? "\u{FFFD}")).utf8)
+                var low: UInt32?
+                if index + 5 < raw.count, raw[index] == UInt8(ascii: "\\"), raw[index + 1] == UInt8(ascii: "u") { low = hex4(raw, at: index + 2) }
+                if appendScalar(high, low: low, to: &out) { index += 6 }
             default:
                 return nil
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The byte a one-character escape (`\\n`, `\\"`, …) stands for; nil for `u` and invalid ones.
+    public static func singleCharacterEscape(_ code: UInt8) -> UInt8? {
+        switch code {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): code
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        default: nil
+        }
+    }
+
+    /// Appends the UTF-8 of the scalar a `\\uXXXX` escape names: with `low`, the value of the
+    /// `\\uXXXX` right after it, a surrogate pair becomes one scalar (returns true: `low` was
+    /// used). A code unit that names no scalar (a lone surrogate) becomes U+FFFD.
+    @discardableResult
+    public static func appendScalar(_ high: UInt32, low: UInt32?, to out: inout [UInt8]) -> Bool {
+        var scalar = high
+        var usedLow = false
+        if (0xD800..<0xDC00).contains(high), let low, (0xDC00..<0xE000).contains(low) {
+            scalar = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+            usedLow = true
+        }
+        out.append(contentsOf: String(Character(UnicodeScalar(scalar) ?? "\u{FFFD}")).utf8)
+        return usedLow
     }
 
     private static func hex4(_ raw: UnsafeRawBufferPointer, at index: Int) -> UInt32? {

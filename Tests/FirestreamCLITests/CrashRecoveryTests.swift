@@ -4,6 +4,7 @@ import FirestreamStreams
 import Foundation
 import KafkaWire
 import Testing
+import FirestreamTesting
 
 #if canImport(Glibc)
     import Glibc

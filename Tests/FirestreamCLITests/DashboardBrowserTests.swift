@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import Testing
 import WSClient
+import FirestreamTesting
 
 #if canImport(Glibc)
     import Glibc
@@ -207,15 +208,4 @@ final class DevTools {
     struct DevToolsError: Error, CustomStringConvertible {
         var description: String
     }
-}
-
-/// Waits for `condition`, checking every 100 ms, for up to `limit`.
-func eventually(_ what: String, within limit: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    Issue.record("timed out after \(limit) waiting for \(what)")
-    throw CancellationError()
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import FirestreamTesting
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

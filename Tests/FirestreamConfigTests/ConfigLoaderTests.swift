@@ -89,4 +89,14 @@ final class TemporaryDirectory {
         let again = try ProjectScaffold.write(config, as: .yaml, into: directory.url, force: true)
         #expect(!again.updatedGitignore)
     }
+
+    /// Escapes decode as in records: pairs join, and a lone high surrogate does not swallow the
+    /// escape after it.
+    @Test func unicodeEscapesInConfigStrings() throws {
+        let text = #"{"apps": [{"name": "x", "kind": "k", "settings": {"pair": "\ud83d\ude00", "lone": "\ud800\u0041", "tab": "a\tb"}}]}"#
+        let (config, diagnostics) = ConfigLoader.parse(text, format: .json, defaultName: "t")
+        #expect(diagnostics.isEmpty)
+        let settings = try #require(config?.apps.first?.settings)
+        #expect(settings == .object([("pair", .string("😀")), ("lone", .string("\u{FFFD}A")), ("tab", .string("a\tb"))]))
+    }
 }

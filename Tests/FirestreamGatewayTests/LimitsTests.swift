@@ -2,6 +2,7 @@ import FirestreamLog
 import Foundation
 import KafkaWire
 import Testing
+import FirestreamTesting
 
 @testable import FirestreamGateway
 
@@ -14,15 +15,7 @@ final class RawConnection {
     let fd: Int32
 
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        fd = try connectLoopback(port: port)
         var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
@@ -170,14 +163,4 @@ final class RawConnection {
         try await eventually("the idle feed to be released") { (try? await gauge("firestream_ws_feeds")) == 0 }
         #expect(try await gauge("firestream_ws_feed_bytes") == 0)
     }
-}
-
-func eventually(_ what: String, within limit: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    Issue.record("timed out after \(limit) waiting for \(what)")
-    throw CancellationError()
 }

@@ -6,6 +6,7 @@ import NIOCore
 import Synchronization
 import Testing
 import WSClient
+import FirestreamTesting
 
 @testable import FirestreamGateway
 

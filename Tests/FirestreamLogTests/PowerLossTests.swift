@@ -1,4 +1,4 @@
-import FirestreamLogTesting
+import FirestreamTesting
 import Foundation
 import KafkaWire
 import Synchronization
@@ -31,7 +31,7 @@ import Testing
 
     @Test(arguments: 0..<24)
     func acknowledgedRecordsSurviveRandomPowerCuts(seed: Int) async throws {
-        var random = SplitMix(seed: UInt64(seed) &+ 0xC0FFEE)
+        var random = SeededGenerator(seed: UInt64(seed) &+ 0xC0FFEE)
         let disk = SimulatedDisk(syncLatencyMicroseconds: 200)
         var producers = (0..<3).map { Producer(id: Int64(100 + $0)) }
         // Every record ever acknowledged, and every batch ever attempted (acknowledged or not).
@@ -283,27 +283,6 @@ import Testing
         #expect(reopened.topicNames == ["t"])
         #expect(try reopened.topic("t").partitions.count == 2)
         #expect(try reopened.topic("t").partitions[0].startOffset == start)
-    }
-}
-
-/// A value shared between tasks.
-final class Shared<Value: Sendable>: Sendable {
-    private let storage: Mutex<Value>
-    init(_ value: Value) { storage = Mutex(value) }
-    var value: Value { storage.withLock { $0 } }
-    func update(_ change: (inout Value) -> Void) { storage.withLock { change(&$0) } }
-}
-
-/// SplitMix64, for seeded randomness.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

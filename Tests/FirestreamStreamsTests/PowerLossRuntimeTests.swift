@@ -1,6 +1,6 @@
 import FirestreamJSON
 import FirestreamLog
-import FirestreamLogTesting
+import FirestreamTesting
 import Foundation
 import KafkaWire
 import Synchronization
@@ -152,12 +152,4 @@ import Testing
         #expect(try log.topic("wiener.dlq").recordCount == 0)
         #expect(try log.topic("dice.dlq").recordCount == 0)
     }
-}
-
-/// A value shared between tasks.
-final class Shared<Value: Sendable>: Sendable {
-    private let storage: Mutex<Value>
-    init(_ value: Value) { storage = Mutex(value) }
-    var value: Value { storage.withLock { $0 } }
-    func update(_ change: (inout Value) -> Void) { storage.withLock { change(&$0) } }
 }

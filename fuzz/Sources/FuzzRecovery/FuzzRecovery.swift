@@ -1,6 +1,6 @@
 import CFuzzMain
 import FirestreamLog
-import FirestreamLogTesting
+import FirestreamTesting
 import KafkaWire
 
 /// Segment recovery on damaged files: the input becomes one or two segment files of a partition

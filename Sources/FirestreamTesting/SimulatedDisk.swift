@@ -123,13 +123,8 @@ public final class SimulatedDisk: Sendable {
     public var cuts: Int { state.withLock { $0.generation } }
 
     static func cut(_ state: inout State, keeping survivors: Survivors, seed: UInt64) {
-        var random = seed == 0 ? 1 : seed
-        func next(_ bound: Int) -> Int {
-            random ^= random << 13
-            random ^= random >> 7
-            random ^= random << 17
-            return Int(random % UInt64(max(bound, 1)))
-        }
+        var random = SeededGenerator(seed: seed)
+        func next(_ bound: Int) -> Int { random.next(below: bound) }
         do {
             state.armed = nil
             state.generation += 1
