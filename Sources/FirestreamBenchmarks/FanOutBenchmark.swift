@@ -17,7 +17,7 @@ enum FanOutBenchmark {
             var gaps = 0
             var latency = [Int](repeating: 0, count: 10_001)  // milliseconds, last bucket = 10 s or more
         }
-        private let state = Mutex(State())
+        private let state = Locked(State())
 
         func merge(received: Int, gaps: Int, latency: [Int]) {
             state.withLock { state in
@@ -56,7 +56,7 @@ enum FanOutBenchmark {
         let log = try Log(directory: path)
         defer { log.close() }
         let partition = try log.createTopic("ticks").partitions[0]
-        let bound = Mutex<Int?>(nil)
+        let bound = Locked<Int?>(nil)
         let gateway = Gateway(log: log, options: Gateway.Options(port: 0))
         let server = Task { try await gateway.run { port in bound.withLock { $0 = port } } }
         defer { server.cancel() }

@@ -60,7 +60,7 @@ enum IngestBenchmark {
         let input = try log.createTopic("metronome")
         let runner = AppRunner(WienerApp())
         try runner.prepare(log)
-        let bound = Mutex<Int?>(nil)
+        let bound = Locked<Int?>(nil)
         let gateway = Gateway(log: log, options: Gateway.Options(port: 0))
         let server = Task { try await gateway.run { port in bound.withLock { $0 = port } } }
         while bound.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(5)) }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import FirestreamLog
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -71,7 +71,7 @@ private final class BoundedBodies: NSObject, URLSessionDataDelegate, Sendable {
         var body = Data()
     }
 
-    private let pending = Mutex<[Int: Pending]>([:])
+    private let pending = Locked<[Int: Pending]>([:])
 
     func start(
         _ task: URLSessionDataTask, limit: Int,

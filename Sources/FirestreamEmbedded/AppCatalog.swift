@@ -1,7 +1,7 @@
 import FirestreamConfig
 import FirestreamJSON
 import FirestreamStreams
-import Synchronization
+import FirestreamLog
 
 /// The app kinds this binary can run, built from the config's `apps` entries: the built-in ones,
 /// and those a custom binary registers before starting the CLI (see docs/apps.md).
@@ -17,7 +17,7 @@ public enum AppCatalog {
     }
 
     public static let builtInKinds = ["metronome", "wiener"]
-    private static let registered = Mutex<[String: Factory]>([:])
+    private static let registered = Locked<[String: Factory]>([:])
 
     /// Makes `kind` runnable by `firestream up`; call before `Firestream.main()`.
     public static func register(kind: String, _ factory: @escaping Factory) {

@@ -1,7 +1,7 @@
 import FirestreamConfig
 import Foundation
 import HTTPTypes
-import Synchronization
+import FirestreamLog
 
 /// Who may do what through the gateway, and where requests may come from.
 ///
@@ -153,7 +153,7 @@ final class Sessions: Sendable {
         var expires: Int64
     }
 
-    private let sessions = Mutex<[String: Session]>([:])
+    private let sessions = Locked<[String: Session]>([:])
 
     /// A new session for `principal`; returns its id.
     func create(for principal: Principal, now: Int64) -> String {

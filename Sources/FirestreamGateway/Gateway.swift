@@ -9,7 +9,6 @@ import KafkaWire
 import Logging
 import HummingbirdWebSocket
 import NIOCore
-import Synchronization
 
 /// The HTTP side of `firestream up`: health, topic listing, REST consume and durable ingest,
 /// served from the same process as the log.
@@ -514,7 +513,7 @@ struct Failure: HTTPResponseError {
 
 /// Plotly.js read once and kept (it is about 4.8 MB).
 private final class PlotlyScript: Sendable {
-    private let cached = Mutex<ByteBuffer?>(nil)
+    private let cached = Locked<ByteBuffer?>(nil)
 
     func load(_ path: String) throws -> ByteBuffer {
         if let buffer = cached.withLock({ $0 }) { return buffer }

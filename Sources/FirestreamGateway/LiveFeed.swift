@@ -2,7 +2,6 @@ import DequeModule
 import FirestreamLog
 import KafkaWire
 import NIOCore
-import Synchronization
 
 /// One partition's live records, rendered to JSON once and kept in a bounded ring, so that any
 /// number of WebSocket clients are served without reading or rendering per client.
@@ -78,14 +77,14 @@ final class PartitionFeed: Sendable {
     let partition: Int
     let log: PartitionLog
     let capacityBytes: Int
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     init(topic: String, partition: Int, log: PartitionLog, capacityBytes: Int) {
         self.topic = topic
         self.partition = partition
         self.log = log
         self.capacityBytes = capacityBytes
-        state = Mutex(State(end: log.durableOffset))
+        state = Locked(State(end: log.durableOffset))
     }
 
     /// Bytes of record batches read per chunk.
@@ -254,8 +253,8 @@ final class FeedHub: Sendable {
         var generation = 0
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
-    private let stopped = Mutex(false)
+    private let entries = Locked<[String: Entry]>([:])
+    private let stopped = Locked(false)
 
     init(capacityBytes: Int, idleTimeout: Duration = .seconds(30)) {
         self.capacityBytes = capacityBytes

@@ -23,7 +23,7 @@ public final class GatewayMetrics: Sendable {
     let bodyTimeouts = Atomic<Int>(0)
     let idleTimeouts = Atomic<Int>(0)
     let truncatedResponses = Atomic<Int>(0)
-    private let responses = Mutex<[Int: Int]>([:])
+    private let responses = Locked<[Int: Int]>([:])
 
     public init() {}
 

@@ -1,14 +1,13 @@
 import Foundation
-import Synchronization
 
 /// Committed consumer-group offsets, one durable JSON file per group
 /// (`groups/<group>.json`: topic → partition → next offset to read).
 public final class ConsumerOffsets: Sendable {
     private let directory: String
     private let fileSystem: any FileSystem
-    private let groups: Mutex<[String: [String: [Int: Int64]]]>
+    private let groups: Locked<[String: [String: [Int: Int64]]]>
     /// Serializes file writes per log, so the newest commit of a group is the last one written.
-    private let writes = Mutex<Void>(())
+    private let writes = Locked<Void>(())
     private let readOnly: Bool
 
     init(directory: String, fileSystem: any FileSystem, readOnly: Bool = false) throws(LogError) {
@@ -28,7 +27,7 @@ public final class ConsumerOffsets: Sendable {
                 Dictionary(uniqueKeysWithValues: partitions.compactMap { key, value in Int(key).map { ($0, value) } })
             }
         }
-        groups = Mutex(loaded)
+        groups = Locked(loaded)
     }
 
     /// The next offset `group` should read from `topic`/`partition`, if it ever committed one.

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The embedded log: topics of partitions on local disk under one directory
 /// (`<directory>/topics/<topic>/<partition>/<base offset>.log`), with a shared group-commit flusher.
@@ -10,7 +9,7 @@ public final class Log: Sendable {
     /// Where the files are: the real disk, or a simulated one in tests.
     public let fileSystem: any FileSystem
     private let clock: @Sendable () -> Int64
-    private let topicsByName: Mutex<[String: Topic]>
+    private let topicsByName: Locked<[String: Topic]>
     /// What recovery repaired while opening, across all partitions.
     public let recoveryNotes: [RecoveryNote]
     /// Durable consumer-group offsets.
@@ -64,7 +63,7 @@ public final class Log: Sendable {
             notes += topic.partitions.flatMap(\.recoveryNotes)
             topics[name] = topic
         }
-        topicsByName = Mutex(topics)
+        topicsByName = Locked(topics)
         recoveryNotes = notes
     }
 

@@ -1,5 +1,4 @@
 import KafkaWire
-import Synchronization
 
 /// Records read from a partition, and where to continue.
 public struct FetchedRecords: Sendable {
@@ -22,7 +21,7 @@ public final class PartitionLog: Sendable {
     private let flusher: Flusher?
     private let fileSystem: any FileSystem
     private let clock: @Sendable () -> Int64
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// Opened for reading a log another process writes: never writes, follows with ``refresh()``.
     public let readOnly: Bool
 
@@ -85,7 +84,7 @@ public final class PartitionLog: Sendable {
             topic: topic, partition: partition, directory: directory, settings: settings, fileSystem: fileSystem, readOnly: readOnly)
         self.recoveryNotes = notes
         let end = segments.last!.nextOffset
-        state = Mutex(State(segments: segments, endOffset: end, durableOffset: end, producers: producers))
+        state = Locked(State(segments: segments, endOffset: end, durableOffset: end, producers: producers))
     }
 
     /// What recovery repaired when the partition was opened.

@@ -12,7 +12,7 @@ public final class AppCounters: Sendable {
     public let steps = Atomic<Int>(0)
     public let timeouts = Atomic<Int>(0)
     /// The next input offset each task will read, by input partition (for lag in `/metrics`).
-    private let positions = Mutex<[InputPosition: Int64]>([:])
+    private let positions = Locked<[InputPosition: Int64]>([:])
 
     public struct InputPosition: Hashable, Sendable {
         public var topic: String

@@ -1,5 +1,4 @@
 import FirestreamLog
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -79,7 +78,7 @@ public final class SimulatedDisk: Sendable {
         var armed: (remaining: Int, survivors: Survivors, seed: UInt64)?
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
     /// How long each fsync takes (like a real disk's), so that appends pile up between syncs.
     let syncLatencyMicroseconds: UInt32
 

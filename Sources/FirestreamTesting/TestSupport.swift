@@ -1,4 +1,4 @@
-import Synchronization
+import FirestreamLog
 
 /// Waits for `condition`, checking every `interval`, for up to `limit`; throws `Timeout` naming
 /// `what` when it never holds. Tests wait for conditions, never for fixed times.
@@ -20,9 +20,9 @@ public struct Timeout: Error, CustomStringConvertible {
 
 /// A value shared between a test's tasks.
 public final class Shared<Value: Sendable>: Sendable {
-    private let storage: Mutex<Value>
+    private let storage: Locked<Value>
 
-    public init(_ value: Value) { storage = Mutex(value) }
+    public init(_ value: Value) { storage = Locked(value) }
 
     public var value: Value { storage.withLock { $0 } }
 

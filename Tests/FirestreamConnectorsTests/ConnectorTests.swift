@@ -24,7 +24,7 @@ final class TestServer: Sendable {
     init(_ build: (Router<BasicWebSocketRequestContext>) -> Void) async throws {
         let router = Router(context: BasicWebSocketRequestContext.self)
         build(router)
-        let bound = Mutex<Int?>(nil)
+        let bound = Locked<Int?>(nil)
         let application = Application(
             router: router, server: .http1WebSocketUpgrade(webSocketRouter: router),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
@@ -50,7 +50,7 @@ final class Seen: Sendable {
         var headers: HTTPFields
         var at: ContinuousClock.Instant
     }
-    private let requests = Mutex<[Request]>([])
+    private let requests = Locked<[Request]>([])
     func add(_ body: String, _ headers: HTTPFields) { requests.withLock { $0.append(Request(body: body, headers: headers, at: .now)) } }
     var all: [Request] { requests.withLock { $0 } }
     var count: Int { requests.withLock { $0.count } }
@@ -290,7 +290,7 @@ func numbers(in bodies: [String]) -> [Int] {
         config.subscribe = #"{"subscribe":"all"}"#
         config.key = "/dev"
         config.reconnect = Backoff(initial: .parse("20ms")!, max: .parse("100ms")!)
-        let lines = Mutex<[String]>([])
+        let lines = Locked<[String]>([])
         let source = WebSocketSource(config) { line in lines.withLock { $0.append(line) } }
         let running = Task { try await source.run(scratch.log) }
         try await waitUntil { source.counters.deadLetters.load(ordering: .relaxed) >= 2 }

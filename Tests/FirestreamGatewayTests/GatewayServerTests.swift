@@ -2,7 +2,6 @@ import FirestreamJSON
 import FirestreamLog
 import Foundation
 import KafkaWire
-import Synchronization
 import Testing
 
 @testable import FirestreamGateway
@@ -25,7 +24,7 @@ final class LiveGateway: Sendable {
         log = try Log(directory: directory)
         let gateway = Gateway(
             log: log, options: options, keyPointers: keyPointers.compactMapValues(JSONPointer.init), signatures: signatures, access: access)
-        let bound = Mutex<Int?>(nil)
+        let bound = Locked<Int?>(nil)
         task = Task { try await gateway.run { port in bound.withLock { $0 = port } } }
         let deadline = ContinuousClock.now + .seconds(10)
         while bound.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }

@@ -3,7 +3,6 @@ import Foundation
 import KafkaWire
 import Logging
 import NIOCore
-import Synchronization
 import Testing
 import WSClient
 import FirestreamTesting
@@ -19,7 +18,7 @@ final class Received: Sendable {
         /// Per record: when it was appended (its timestamp) and when it arrived, wall-clock ms.
         var arrivals: [(appended: Int64, arrived: Int64)] = []
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func append(_ text: String) {
         let arrived = wallClockMilliseconds()

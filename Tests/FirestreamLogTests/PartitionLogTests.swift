@@ -1,6 +1,5 @@
 import Foundation
 import KafkaWire
-import Synchronization
 import Testing
 
 @testable import FirestreamLog
@@ -24,7 +23,7 @@ final class DataDirectory {
 
 /// A settable clock for retention and rolling tests.
 final class TestClock: Sendable {
-    private let now = Mutex<Int64>(1_700_000_000_000)
+    private let now = Locked<Int64>(1_700_000_000_000)
     var read: @Sendable () -> Int64 { { [self] in now.withLock { $0 } } }
     func advance(_ milliseconds: Int64) { now.withLock { $0 += milliseconds } }
 }

@@ -1,7 +1,6 @@
 import FirestreamTesting
 import Foundation
 import KafkaWire
-import Synchronization
 import Testing
 
 @testable import FirestreamLog
@@ -287,7 +286,7 @@ import Testing
 }
 
 final class TestClockForPowerLoss: Sendable {
-    private let now = Mutex<Int64>(1_700_000_000_000)
+    private let now = Locked<Int64>(1_700_000_000_000)
     var read: @Sendable () -> Int64 { { [self] in now.withLock { $0 } } }
     func advance(_ milliseconds: Int64) { now.withLock { $0 += milliseconds } }
 }
