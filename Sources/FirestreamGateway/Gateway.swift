@@ -120,11 +120,12 @@ public struct Gateway: Sendable {
         let limiter = ConnectionLimiter(limit: options.maxConnections, metrics: metrics)
         let router = router(hub: hub, limiter: limiter)
         let webSocketResponder = router.buildResponder()
-        let (idleTimeout, gatewayMetrics) = (TimeAmount.milliseconds(options.idleTimeout.milliseconds), metrics)
+        let metrics = self.metrics
+        let idleTimeout = TimeAmount.milliseconds(options.idleTimeout.milliseconds)
+        let headerTimeout = TimeAmount.milliseconds(options.headerTimeout.milliseconds)
         let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
-            http1: HTTP1Channel.Configuration(additionalChannelHandlers: [IdleConnectionHandler(timeout: idleTimeout, metrics: gatewayMetrics)]),
+            http1: HTTP1Channel.Configuration(additionalChannelHandlers: [IdleConnectionHandler(timeout: idleTimeout, metrics: metrics)]),
             ws: WebSocketServerConfiguration(maxFrameSize: options.maxBodyBytes, autoPing: .enabled(timePeriod: options.pingInterval)))
-        let (headerTimeout, metrics) = (TimeAmount.milliseconds(options.headerTimeout.milliseconds), self.metrics)
         let server = HTTPServerBuilder { responder in
             GuardedChildChannel(
                 base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
@@ -425,13 +426,15 @@ extension Gateway {
         return principal
     }
 
-    /// A 403 for topics no client writes, then the same checks as `authorize(_:.write:)`.
+    /// The checks of `authorize(_:.write:)`, a 403 for topics no client writes, and, when the
+    /// write would auto-create the topic, the `admin` scope.
     func authorizeWrite(_ request: Request, topic: String) throws {
         _ = try authorize(request, .write, topic: topic)
         if let refusal = access.writeProtection(topic) {
             metrics.protectedWrites.add(1, ordering: .relaxed)
             throw Failure(403, refusal)
         }
+        if options.autoCreateTopics, log.topicIfExists(topic) == nil { _ = try authorize(request, .admin, topic: topic) }
     }
 
     func sessionStatus(_ request: Request) -> Response {

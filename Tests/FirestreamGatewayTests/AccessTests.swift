@@ -143,6 +143,23 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
         #expect(try gateway.log.topic("metronome").recordCount == 1)
     }
 
+    /// Auto-creating a topic by writing to it takes the admin scope, not only write.
+    @Test func creatingATopicTakesTheAdminScope() async throws {
+        let (writer, admin) = (AccessToken.generate(), AccessToken.generate())
+        let access = AccessPolicy(tokens: [
+            AccessPolicy.Token(name: "writer", digest: hexBytes(AccessToken.digestHex(writer)), scopes: [TokenScope(.topics(pattern: "new-*", .write))]),
+            AccessPolicy.Token(name: "admin", digest: hexBytes(AccessToken.digestHex(admin)), scopes: [TokenScope(.topics(pattern: "new-*", .admin))]),
+        ])
+        let gateway = try await LiveGateway(options: Gateway.Options(port: 0, autoCreateTopics: true), access: access)
+        defer { Task { await gateway.stop() } }
+        let refused = try await gateway.send("POST", "/topics/new-a", body: "{}", headers: ["Authorization": "Bearer \(writer)"])
+        #expect(refused.status == 403)
+        #expect(gateway.log.topicIfExists("new-a") == nil)
+        #expect(try await gateway.send("POST", "/topics/new-a", body: "{}", headers: ["Authorization": "Bearer \(admin)"]).status == 200)
+        // Once it exists, write is enough.
+        #expect(try await gateway.send("POST", "/topics/new-a", body: "{}", headers: ["Authorization": "Bearer \(writer)"]).status == 200)
+    }
+
     /// The dashboard signs in once with a token and gets an HttpOnly cookie; the token is never
     /// in a URL, and the cookie stops working after sign-out.
     @Test func dashboardSessionsUseAnHttpOnlyCookie() async throws {
