@@ -141,8 +141,9 @@ public enum RecordBatch {
         guard header.recordCount >= 0, header.lastOffsetDelta >= 0 else {
             throw WireError("negative record count or offset delta", at: 57)
         }
-        // The base offset is outside the CRC: a damaged one must not make offsets overflow.
-        guard header.baseOffset >= 0, header.baseOffset <= Int64.max - Int64(header.lastOffsetDelta) else {
+        // The base offset is outside the CRC: a damaged one must not make offsets overflow (the
+        // offset after the last record, lastOffset + 1, must exist too).
+        guard header.baseOffset >= 0, header.baseOffset < Int64.max - Int64(header.lastOffsetDelta) else {
             throw WireError("base offset \(header.baseOffset) is out of range", at: 0)
         }
         return header

@@ -217,6 +217,14 @@ func hexBytes(_ hex: String) -> [UInt8] {
         var huge = valid
         huge.replaceSubrange(0..<8, with: [0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
         #expect(!decode(huge), "a base offset whose last offset overflows")
+        // Found by the fuzzer: a last offset of exactly Int64.max left no offset after it.
+        var atTheEdge = valid
+        atTheEdge.replaceSubrange(0..<8, with: withUnsafeBytes(of: (Int64.max - 4).bigEndian, Array.init))
+        #expect(!decode(atTheEdge), "a batch whose last offset is Int64.max")
+        atTheEdge.withUnsafeBytes { raw in
+            var walker = RecordBatchWalker(raw)
+            if case .batch = walker.next() { Issue.record("the walker took a batch that ends at Int64.max") }
+        }
         var negative = valid
         negative.replaceSubrange(0..<8, with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
         #expect(!decode(negative))
