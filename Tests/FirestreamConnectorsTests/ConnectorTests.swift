@@ -30,7 +30,7 @@ final class TestServer: Sendable {
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in bound.withLock { $0 = channel.localAddress?.port } })
         task = Task { try await application.run() }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while bound.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         port = try #require(bound.withLock { $0 })
     }

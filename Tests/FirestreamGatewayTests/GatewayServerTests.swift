@@ -26,7 +26,7 @@ final class LiveGateway: Sendable {
             log: log, options: options, keyPointers: keyPointers.compactMapValues(JSONPointer.init), signatures: signatures, access: access)
         let bound = Locked<Int?>(nil)
         task = Task { try await gateway.run { port in bound.withLock { $0 = port } } }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while bound.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         port = try #require(bound.withLock { $0 })
     }
