@@ -89,7 +89,8 @@ enum FanOutBenchmark {
                                 gaps += 1
                                 continue
                             }
-                            for timestamp in timestamps(in: &utf8) {
+                            // Timestamp 0 marks the wake-up record appended after `stop`: not an event.
+                            for timestamp in timestamps(in: &utf8) where timestamp > 0 {
                                 received += 1
                                 latency[Int(min(max(now - timestamp, 0), 10_000))] += 1
                             }
@@ -131,8 +132,8 @@ enum FanOutBenchmark {
         }
         try await Task.sleep(for: .seconds(2))
         flags.stop.store(true, ordering: .relaxed)
-        // Every client sees `stop` on its next frame; one more record wakes them all.
-        _ = try await partition.append([ProducerRecord(key: nil, value: Array("{}".utf8), timestamp: wallClockMilliseconds())])
+        // Every client sees `stop` on its next frame; one more record (timestamp 0, not counted) wakes them all.
+        _ = try await partition.append([ProducerRecord(key: nil, value: Array("{}".utf8), timestamp: 0)])
         for task in clientTasks { await task.value }
         let received = tally.received
         print(
@@ -153,7 +154,7 @@ enum FanOutBenchmark {
             if bytes[index] == marker[0], bytes[index..<index + marker.count].elementsEqual(marker) {
                 index += marker.count
                 var value: Int64 = 0
-                while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+                while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57, value < Int64.max / 10 - 9 {
                     value = value * 10 + Int64(bytes[index] - 48)
                     index += 1
                 }
