@@ -230,4 +230,22 @@ import FirestreamTesting
         #expect(invalid.status == 1)
         #expect(invalid.stderr.contains("firestream.json:1:2: error: replicas: unknown key"))
     }
+
+    @Test(arguments: [
+        (["--snapshot-every", "1e30"], "--snapshot-every: \"1e30\" is too large"),
+        (["--snapshot-every", "2Ti"], "--snapshot-every must be between 1Ki and 1Ti"),
+        (["--snapshot-every", "1e99999999999"], "--snapshot-every: \"1e99999999999\" is out of range"),
+        (["--snapshot-every", "lots"], "--snapshot-every: "),
+        (["--rate", "1e300"], "--rate must be between 0 and 1000000"),
+        (["--rate", "nan"], "--rate must be between 0 and 1000000"),
+        (["--port", "99999999999999999999"], "--port"),
+    ])
+    func outOfRangeFlagsAreRefusedBeforeAnythingStarts(flags: [String], message: String) throws {
+        let scratch = try Scratch()
+        try scratch.write("firestream.json", #"{"topics": [{"name": "t"}]}"#)
+        let outcome = try FirestreamProcess.run(["up", "--port", "0"] + flags, in: scratch.url)
+        #expect(outcome.status != 0)
+        #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent(".firestream").path))
+    }
 }
