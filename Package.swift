@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "firestream", targets: ["firestream"]),
         .library(name: "FirestreamConfig", targets: ["FirestreamConfig"]),
         .library(name: "FirestreamJSON", targets: ["FirestreamJSON"]),
+        .library(name: "FirestreamFormats", targets: ["FirestreamFormats"]),
         .library(name: "FirestreamLog", targets: ["FirestreamLog"]),
         .library(name: "FirestreamStreams", targets: ["FirestreamStreams"]),
         .library(name: "FirestreamCLI", targets: ["FirestreamCLI", "FirestreamEmbedded"]),
@@ -31,18 +32,21 @@ let package = Package(
         .target(name: "CRC32CHardware"),
         .target(name: "KafkaWire", dependencies: ["CRC32CHardware"]),
         .target(name: "FirestreamJSON"),
+        // Every text format that is not Kafka's, without I/O: located JSON, record JSON, ingest
+        // bodies, start positions, quantities and durations, token scopes, webhook signatures.
+        .target(name: "FirestreamFormats", dependencies: ["FirestreamJSON", "KafkaWire"]),
         .target(name: "FirestreamLog", dependencies: ["KafkaWire"]),
         // Test support: a disk that loses what was not synced (power loss) and fails on demand.
         .target(name: "FirestreamTesting", dependencies: ["FirestreamLog"]),
         .target(name: "FirestreamStreams", dependencies: ["FirestreamJSON", "FirestreamLog", "KafkaWire"]),
         .target(
             name: "FirestreamConfig",
-            dependencies: ["FirestreamJSON", .product(name: "Yams", package: "Yams")]
+            dependencies: ["FirestreamFormats", "FirestreamJSON", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "FirestreamGateway",
             dependencies: [
-                "FirestreamConfig", "FirestreamJSON", "FirestreamLog", "KafkaWire",
+                "FirestreamFormats", "FirestreamJSON", "FirestreamLog", "KafkaWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -55,23 +59,29 @@ let package = Package(
         .target(
             name: "FirestreamConnectors",
             dependencies: [
-                "FirestreamConfig", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire",
+                "FirestreamFormats", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire",
                 .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .target(
             name: "FirestreamEmbedded",
-            dependencies: ["FirestreamConfig", "FirestreamConnectors", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams"]
+            dependencies: [
+                "FirestreamConfig", "FirestreamConnectors", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog",
+                "FirestreamStreams", "KafkaWire",
+            ]
         ),
         .target(
             name: "FirestreamCLI",
             dependencies: [
                 "FirestreamConfig",
                 "FirestreamEmbedded",
+                "FirestreamFormats",
                 "FirestreamGateway",
                 "FirestreamJSON",
                 "FirestreamLog",
+                "FirestreamStreams",
+                "KafkaWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -84,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "firestream-bench",
             dependencies: [
-                "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire",
+                "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire",
                 .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/FirestreamBenchmarks"
@@ -97,22 +107,22 @@ let package = Package(
         .testTarget(
             name: "FirestreamConnectorsTests",
             dependencies: [
-                "FirestreamConnectors", "FirestreamConfig", "FirestreamGateway", "FirestreamLog", "KafkaWire",
+                "FirestreamConnectors", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "KafkaWire",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ]
         ),
-        .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig", "FirestreamJSON"]),
+        .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig", "FirestreamFormats", "FirestreamJSON"]),
         .testTarget(
             name: "FirestreamGatewayTests",
             dependencies: [
-                "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamTesting", "KafkaWire", .product(name: "WSClient", package: "swift-websocket"),
+                "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamTesting", "KafkaWire", .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "FirestreamCLITests",
             dependencies: [
-                "FirestreamCLI", "firestream", "FirestreamEmbedded", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "FirestreamTesting", "KafkaWire",
+                "FirestreamCLI", "firestream", "FirestreamEmbedded", "FirestreamFormats", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "FirestreamTesting", "KafkaWire",
                 .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

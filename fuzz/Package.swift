@@ -14,7 +14,7 @@ let package = Package(
         .target(name: "CFuzzMain"),
         .executableTarget(
             name: "FuzzIngest",
-            dependencies: ["CFuzzMain", .product(name: "FirestreamGateway", package: "firestream"), .product(name: "FirestreamJSON", package: "firestream")]),
+            dependencies: ["CFuzzMain", .product(name: "FirestreamFormats", package: "firestream"), .product(name: "FirestreamJSON", package: "firestream")]),
         .executableTarget(name: "FuzzConfig", dependencies: ["CFuzzMain", .product(name: "FirestreamConfig", package: "firestream")]),
         .executableTarget(name: "FuzzRecordBatch", dependencies: ["CFuzzMain", .product(name: "KafkaWire", package: "firestream")]),
         .executableTarget(
@@ -26,7 +26,7 @@ let package = Package(
         .executableTarget(
             name: "FuzzQuery",
             dependencies: [
-                "CFuzzMain", .product(name: "FirestreamGateway", package: "firestream"), .product(name: "FirestreamConfig", package: "firestream"),
+                "CFuzzMain", .product(name: "FirestreamGateway", package: "firestream"), .product(name: "FirestreamFormats", package: "firestream"),
                 .product(name: "FirestreamJSON", package: "firestream"), .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
     ]

@@ -1,3 +1,4 @@
+import FirestreamFormats
 import FirestreamGateway
 import FirestreamLog
 import FirestreamStreams

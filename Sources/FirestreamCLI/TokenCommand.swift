@@ -1,5 +1,6 @@
 import ArgumentParser
 import FirestreamConfig
+import FirestreamFormats
 import FirestreamGateway
 import FirestreamJSON
 import Foundation

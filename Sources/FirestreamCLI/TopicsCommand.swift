@@ -1,6 +1,7 @@
 import ArgumentParser
 import FirestreamConfig
 import FirestreamEmbedded
+import FirestreamFormats
 import FirestreamGateway
 import FirestreamJSON
 import FirestreamLog
@@ -129,7 +130,7 @@ struct TopicsCommand: AsyncParsableCommand {
             var settings = PartitionSettings()
             if retention == "unlimited" {
                 settings.retentionMilliseconds = nil
-            } else if let duration = ConfigDuration.parse(retention) {
+            } else if let duration = TimeSpan.parse(retention) {
                 settings.retentionMilliseconds = duration.milliseconds
             } else {
                 throw ValidationError("--retention \"\(retention)\" is not a duration (e.g. 7d, 12h, 30m) or \"unlimited\"")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import FirestreamConfig
 import FirestreamEmbedded
+import FirestreamFormats
 import FirestreamGateway
 import FirestreamLog
 import FirestreamStreams

@@ -1,6 +1,8 @@
+import FirestreamFormats
+
 /// Decoding of `gateway`: allowed hosts and origins, and bearer tokens with their scopes.
 extension ConfigDecoder {
-    mutating func gateway(_ node: ConfigNode, _ path: ConfigPath) -> GatewayConfig {
+    mutating func gateway(_ node: LocatedNode, _ path: ConfigPath) -> GatewayConfig {
         var config = GatewayConfig()
         let fields = object(node, path, keys: ["hosts", "origins", "tokens"])
         if let node = fields["hosts"], let items = array(node, path / "hosts") {

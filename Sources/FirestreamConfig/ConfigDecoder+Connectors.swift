@@ -1,10 +1,11 @@
+import FirestreamFormats
 import FirestreamJSON
 import Foundation
 
 /// Decoding of `sources` and `effects`: each kind has its own keys, and every URL, duration,
 /// pointer and topic name is checked with its position.
 extension ConfigDecoder {
-    mutating func sources(_ node: ConfigNode, _ path: ConfigPath) -> [SourceConfig] {
+    mutating func sources(_ node: LocatedNode, _ path: ConfigPath) -> [SourceConfig] {
         guard let items = array(node, path) else { return [] }
         var result: [SourceConfig] = []
         for (index, item) in items.enumerated() {
@@ -42,7 +43,7 @@ extension ConfigDecoder {
         return result
     }
 
-    mutating func effects(_ node: ConfigNode, _ path: ConfigPath) -> [EffectConfig] {
+    mutating func effects(_ node: LocatedNode, _ path: ConfigPath) -> [EffectConfig] {
         guard let items = array(node, path) else { return [] }
         var result: [EffectConfig] = []
         for (index, item) in items.enumerated() {
@@ -87,7 +88,7 @@ extension ConfigDecoder {
     }
 
     /// Name, topic and URL, required by every connector.
-    private mutating func connectorBasics(_ fields: [String: ConfigNode], _ item: ConfigNode, _ path: ConfigPath, schemes: [String])
+    private mutating func connectorBasics(_ fields: [String: LocatedNode], _ item: LocatedNode, _ path: ConfigPath, schemes: [String])
         -> (String, String, String)?
     {
         let nameNode = required("name", in: fields, of: item, path)
@@ -114,7 +115,7 @@ extension ConfigDecoder {
         return (name, topic, url)
     }
 
-    private mutating func pointer(_ node: ConfigNode, _ path: ConfigPath) -> String? {
+    private mutating func pointer(_ node: LocatedNode, _ path: ConfigPath) -> String? {
         guard let text = string(node, path) else { return nil }
         guard text.hasPrefix("/") else {
             error(at: node, path, "\"\(text)\" is not a JSON pointer", hint: "write it as \"/\(text)\" (RFC 6901: a '/' before each field name)")
@@ -123,16 +124,16 @@ extension ConfigDecoder {
         return text
     }
 
-    private mutating func duration(_ node: ConfigNode, _ path: ConfigPath) -> ConfigDuration? {
+    private mutating func duration(_ node: LocatedNode, _ path: ConfigPath) -> TimeSpan? {
         guard let text = string(node, path) else { return nil }
-        guard let value = ConfigDuration.parse(text) else {
+        guard let value = TimeSpan.parse(text) else {
             error(at: node, path, "\"\(text)\" is not a duration", hint: "a whole number and a unit (ms, s, m, h, d), e.g. \"30s\"")
             return nil
         }
         return value
     }
 
-    private mutating func backoff(_ node: ConfigNode, _ path: ConfigPath, defaults: Backoff) -> Backoff {
+    private mutating func backoff(_ node: LocatedNode, _ path: ConfigPath, defaults: Backoff) -> Backoff {
         var result = defaults
         let fields = object(node, path, keys: ["initial", "max"])
         if let value = fields["initial"].flatMap({ duration($0, path / "initial") }) { result.initial = value }
@@ -143,7 +144,7 @@ extension ConfigDecoder {
         return result
     }
 
-    private mutating func headers(_ node: ConfigNode, _ path: ConfigPath) -> [String: String] {
+    private mutating func headers(_ node: LocatedNode, _ path: ConfigPath) -> [String: String] {
         guard case .object(let members) = node.value else {
             error(at: node, path, "expected an object of header names and values, found \(node.kindDescription)")
             return [:]
@@ -164,7 +165,7 @@ extension ConfigDecoder {
         return result
     }
 
-    private mutating func choice<T: RawRepresentable & CaseIterable>(_ node: ConfigNode, _ path: ConfigPath) -> T? where T.RawValue == String {
+    private mutating func choice<T: RawRepresentable & CaseIterable>(_ node: LocatedNode, _ path: ConfigPath) -> T? where T.RawValue == String {
         guard let text = string(node, path) else { return nil }
         if let value = T(rawValue: text) { return value }
         let names = T.allCases.map(\.rawValue)
@@ -173,7 +174,7 @@ extension ConfigDecoder {
     }
 
     /// Connector names share one namespace with apps (they appear side by side in status lines).
-    mutating func checkConnectorNames(_ config: ProjectConfig, _ root: ConfigNode) {
+    mutating func checkConnectorNames(_ config: ProjectConfig, _ root: LocatedNode) {
         var seen = Set(config.apps.map(\.name))
         let names = config.sources.map { ($0.name, "sources") } + config.effects.map { ($0.name, "effects") }
         for (name, section) in names {

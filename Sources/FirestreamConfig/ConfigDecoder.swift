@@ -1,3 +1,4 @@
+import FirestreamFormats
 import FirestreamJSON
 import Foundation
 
@@ -9,7 +10,7 @@ public struct ConfigDecoder {
 
     /// Decodes `root`; the config is nil when any error was found. `defaultName` is used when the
     /// file has no `name` (normally derived from the project directory).
-    public static func decode(_ root: ConfigNode, defaultName: String) -> (config: ProjectConfig?, diagnostics: [Diagnostic]) {
+    public static func decode(_ root: LocatedNode, defaultName: String) -> (config: ProjectConfig?, diagnostics: [Diagnostic]) {
         var decoder = ConfigDecoder(defaultName: defaultName)
         let config = decoder.project(root)
         return (decoder.diagnostics.hasErrors ? nil : config, decoder.diagnostics)
@@ -21,7 +22,7 @@ public struct ConfigDecoder {
 
     // MARK: The project
 
-    mutating func project(_ root: ConfigNode) -> ProjectConfig {
+    mutating func project(_ root: LocatedNode) -> ProjectConfig {
         let path = ConfigPath.root
         var config = ProjectConfig(name: defaultName)
         guard case .object = root.value else {
@@ -53,7 +54,7 @@ public struct ConfigDecoder {
         return config
     }
 
-    mutating func image(_ node: ConfigNode, _ path: ConfigPath) -> ImageConfig {
+    mutating func image(_ node: LocatedNode, _ path: ConfigPath) -> ImageConfig {
         var image = ImageConfig()
         let fields = object(node, path, keys: ["repository", "tag", "pullPolicy"])
         if let node = fields["repository"], let text = nonEmptyString(node, path / "repository") {
@@ -73,7 +74,7 @@ public struct ConfigDecoder {
         return image
     }
 
-    mutating func serviceSpec(_ node: ConfigNode, _ path: ConfigPath) -> ServiceSpec {
+    mutating func serviceSpec(_ node: LocatedNode, _ path: ConfigPath) -> ServiceSpec {
         var spec = ServiceSpec()
         let fields = object(node, path, keys: ["ports"])
         guard let portsNode = fields["ports"], let items = array(portsNode, path / "ports") else { return spec }
@@ -100,7 +101,7 @@ public struct ConfigDecoder {
     }
 
     mutating func resources(
-        _ node: ConfigNode, _ path: ConfigPath, defaults: ResourceRequirements
+        _ node: LocatedNode, _ path: ConfigPath, defaults: ResourceRequirements
     ) -> ResourceRequirements {
         var result = defaults
         let fields = object(node, path, keys: ["requests", "limits"])
@@ -126,7 +127,7 @@ public struct ConfigDecoder {
         return result
     }
 
-    mutating func resourceList(_ node: ConfigNode, _ path: ConfigPath, defaults: ResourceList) -> ResourceList {
+    mutating func resourceList(_ node: LocatedNode, _ path: ConfigPath, defaults: ResourceList) -> ResourceList {
         var list = defaults
         let fields = object(node, path, keys: ["cpu", "memory"])
         if let node = fields["cpu"] { list.cpu = quantity(node, path / "cpu", as: .cpu) ?? list.cpu }
@@ -134,7 +135,7 @@ public struct ConfigDecoder {
         return list
     }
 
-    mutating func ingress(_ node: ConfigNode, _ path: ConfigPath) -> IngressConfig {
+    mutating func ingress(_ node: LocatedNode, _ path: ConfigPath) -> IngressConfig {
         var ingress = IngressConfig()
         let fields = object(node, path, keys: ["enabled", "external"])
         if let node = fields["enabled"], let flag = bool(node, path / "enabled") { ingress.enabled = flag }
@@ -149,7 +150,7 @@ public struct ConfigDecoder {
 
     // MARK: Services, topics, apps
 
-    mutating func services(_ node: ConfigNode, _ path: ConfigPath) -> [ServiceConfig] {
+    mutating func services(_ node: LocatedNode, _ path: ConfigPath) -> [ServiceConfig] {
         guard let items = array(node, path) else { return [] }
         var result: [ServiceConfig] = []
         var firstIndex: [ServiceKind: Int] = [:]
@@ -203,7 +204,7 @@ public struct ConfigDecoder {
         return result
     }
 
-    mutating func serviceKind(_ name: String, _ node: ConfigNode, _ path: ConfigPath) -> ServiceKind? {
+    mutating func serviceKind(_ name: String, _ node: LocatedNode, _ path: ConfigPath) -> ServiceKind? {
         if let kind = ServiceKind(named: name) { return kind }
         let known = ServiceKind.allCases.map(\.rawValue)
         if ServiceKind.proprietary.contains(name.lowercased()) {
@@ -218,7 +219,7 @@ public struct ConfigDecoder {
         return nil
     }
 
-    mutating func persistence(_ node: ConfigNode, _ path: ConfigPath, kind: ServiceKind) -> Persistence? {
+    mutating func persistence(_ node: LocatedNode, _ path: ConfigPath, kind: ServiceKind) -> Persistence? {
         let fields = object(node, path, keys: ["size"])
         guard kind.isStateful else {
             error(
@@ -237,7 +238,7 @@ public struct ConfigDecoder {
         return persistence
     }
 
-    mutating func topics(_ node: ConfigNode, _ path: ConfigPath) -> [TopicConfig] {
+    mutating func topics(_ node: LocatedNode, _ path: ConfigPath) -> [TopicConfig] {
         guard let items = array(node, path) else { return [] }
         var result: [TopicConfig] = []
         var firstIndex: [String: Int] = [:]
@@ -278,7 +279,7 @@ public struct ConfigDecoder {
         return result
     }
 
-    mutating func signature(_ node: ConfigNode, _ path: ConfigPath) -> SignatureConfig? {
+    mutating func signature(_ node: LocatedNode, _ path: ConfigPath) -> SignatureConfig? {
         let fields = object(node, path, keys: ["scheme", "secretEnv", "header", "tolerance"])
         guard case .object = node.value else { return nil }
         guard let envNode = required("secretEnv", in: fields, of: node, path), let env = nonEmptyString(envNode, path / "secretEnv") else {
@@ -309,7 +310,7 @@ public struct ConfigDecoder {
             }
         }
         if let toleranceNode = fields["tolerance"], let text = string(toleranceNode, path / "tolerance") {
-            if let duration = ConfigDuration.parse(text) {
+            if let duration = TimeSpan.parse(text) {
                 config.tolerance = duration
             } else {
                 error(at: toleranceNode, path / "tolerance", "\"\(text)\" is not a duration", hint: "e.g. \"5m\" or \"300s\"")
@@ -318,13 +319,13 @@ public struct ConfigDecoder {
         return config
     }
 
-    mutating func retention(_ node: ConfigNode, _ path: ConfigPath) -> Retention {
+    mutating func retention(_ node: LocatedNode, _ path: ConfigPath) -> Retention {
         var retention = Retention()
         let fields = object(node, path, keys: ["time", "bytes"])
         if let node = fields["time"], let text = string(node, path / "time") {
             if text == "unlimited" {
                 retention.time = nil
-            } else if let duration = ConfigDuration.parse(text) {
+            } else if let duration = TimeSpan.parse(text) {
                 retention.time = duration
             } else {
                 error(
@@ -342,7 +343,7 @@ public struct ConfigDecoder {
         return retention
     }
 
-    mutating func apps(_ node: ConfigNode, _ path: ConfigPath) -> [AppConfig] {
+    mutating func apps(_ node: LocatedNode, _ path: ConfigPath) -> [AppConfig] {
         guard let items = array(node, path) else { return [] }
         var result: [AppConfig] = []
         var firstIndex: [String: Int] = [:]
@@ -382,7 +383,7 @@ public struct ConfigDecoder {
     // MARK: Names
 
     /// Checks a DNS-1123 label (Kubernetes object names); reports and returns false otherwise.
-    mutating func checkLabel(_ name: String, _ node: ConfigNode, _ path: ConfigPath) -> Bool {
+    mutating func checkLabel(_ name: String, _ node: LocatedNode, _ path: ConfigPath) -> Bool {
         if let problem = NameRules.dns1123LabelProblem(name) {
             let fixed = NameRules.suggestedLabel(from: name)
             error(
@@ -393,7 +394,7 @@ public struct ConfigDecoder {
         return true
     }
 
-    mutating func checkTopicName(_ name: String, _ node: ConfigNode, _ path: ConfigPath) -> Bool {
+    mutating func checkTopicName(_ name: String, _ node: LocatedNode, _ path: ConfigPath) -> Bool {
         if let problem = NameRules.topicNameProblem(name) {
             error(at: node, path, "\"\(name)\" is not a valid topic name: \(problem)")
             return false
@@ -405,12 +406,12 @@ public struct ConfigDecoder {
 
     /// The members of an object with the allowed `keys`; reports a wrong type, duplicate keys and
     /// unknown keys (with a "did you mean").
-    mutating func object(_ node: ConfigNode, _ path: ConfigPath, keys: [String]) -> [String: ConfigNode] {
+    mutating func object(_ node: LocatedNode, _ path: ConfigPath, keys: [String]) -> [String: LocatedNode] {
         guard case .object(let members) = node.value else {
             error(at: node, path, "expected an object, found \(node.kindDescription)")
             return [:]
         }
-        var fields: [String: ConfigNode] = [:]
+        var fields: [String: LocatedNode] = [:]
         var firstAt: [String: SourceLocation] = [:]
         for member in members {
             if let first = firstAt[member.key] {
@@ -432,19 +433,19 @@ public struct ConfigDecoder {
     }
 
     mutating func required(
-        _ key: String, in fields: [String: ConfigNode], of node: ConfigNode, _ path: ConfigPath
-    ) -> ConfigNode? {
+        _ key: String, in fields: [String: LocatedNode], of node: LocatedNode, _ path: ConfigPath
+    ) -> LocatedNode? {
         if let value = fields[key] { return value }
         error(at: node, path, "missing required key \"\(key)\"")
         return nil
     }
 
-    func member(_ key: String, of node: ConfigNode) -> ConfigNode? {
+    func member(_ key: String, of node: LocatedNode) -> LocatedNode? {
         guard case .object(let members) = node.value else { return nil }
         return members.first { $0.key == key }?.value
     }
 
-    mutating func array(_ node: ConfigNode, _ path: ConfigPath) -> [ConfigNode]? {
+    mutating func array(_ node: LocatedNode, _ path: ConfigPath) -> [LocatedNode]? {
         guard case .array(let items) = node.value else {
             error(at: node, path, "expected an array ([ … ]), found \(node.kindDescription)")
             return nil
@@ -452,7 +453,7 @@ public struct ConfigDecoder {
         return items
     }
 
-    mutating func string(_ node: ConfigNode, _ path: ConfigPath) -> String? {
+    mutating func string(_ node: LocatedNode, _ path: ConfigPath) -> String? {
         switch node.value {
         case .string(let text): return text
         case .number(let text):
@@ -463,7 +464,7 @@ public struct ConfigDecoder {
         return nil
     }
 
-    mutating func nonEmptyString(_ node: ConfigNode, _ path: ConfigPath) -> String? {
+    mutating func nonEmptyString(_ node: LocatedNode, _ path: ConfigPath) -> String? {
         guard let text = string(node, path) else { return nil }
         if text.trimmingCharacters(in: .whitespaces).isEmpty {
             error(at: node, path, "must not be empty")
@@ -472,7 +473,7 @@ public struct ConfigDecoder {
         return text
     }
 
-    mutating func int(_ node: ConfigNode, _ path: ConfigPath, in range: ClosedRange<Int>? = nil) -> Int? {
+    mutating func int(_ node: LocatedNode, _ path: ConfigPath, in range: ClosedRange<Int>? = nil) -> Int? {
         let value: Int
         switch node.value {
         case .number(let text):
@@ -499,7 +500,7 @@ public struct ConfigDecoder {
         return value
     }
 
-    mutating func bool(_ node: ConfigNode, _ path: ConfigPath) -> Bool? {
+    mutating func bool(_ node: LocatedNode, _ path: ConfigPath) -> Bool? {
         switch node.value {
         case .bool(let flag): return flag
         case .string(let text) where ["true", "false"].contains(text.lowercased()):
@@ -510,7 +511,7 @@ public struct ConfigDecoder {
         return nil
     }
 
-    mutating func quantity(_ node: ConfigNode, _ path: ConfigPath, as kind: Quantity.Kind) -> Quantity? {
+    mutating func quantity(_ node: LocatedNode, _ path: ConfigPath, as kind: Quantity.Kind) -> Quantity? {
         let text: String
         switch node.value {
         case .string(let written), .number(let written): text = written
@@ -535,7 +536,7 @@ public struct ConfigDecoder {
         return "\(intro) \(candidates.joined(separator: ", "))"
     }
 
-    mutating func error(at node: ConfigNode, _ path: ConfigPath, _ message: String, hint: String? = nil) {
+    mutating func error(at node: LocatedNode, _ path: ConfigPath, _ message: String, hint: String? = nil) {
         error(at: node.location, path, message, hint: hint)
     }
 
@@ -543,7 +544,7 @@ public struct ConfigDecoder {
         diagnostics.append(Diagnostic(.error, path: path, at: location, message, hint: hint))
     }
 
-    mutating func warning(at node: ConfigNode, _ path: ConfigPath, _ message: String, hint: String? = nil) {
+    mutating func warning(at node: LocatedNode, _ path: ConfigPath, _ message: String, hint: String? = nil) {
         diagnostics.append(Diagnostic(.warning, path: path, at: node.location, message, hint: hint))
     }
 }

@@ -1,3 +1,4 @@
+import FirestreamFormats
 import Foundation
 
 /// Everything `validate` and `config show` need to know about one config file.
@@ -44,7 +45,7 @@ public enum ConfigLoader {
     /// Parses and validates config text. Syntax problems that parsing survived are reported together
     /// with the rule violations, so one run lists everything.
     public static func parse(_ text: String, format: ConfigFormat, defaultName: String) -> (ProjectConfig?, [Diagnostic]) {
-        let parsed = format == .json ? JSONParser.parse(text) : YAMLParser.parse(text)
+        let parsed = format == .json ? ParsedDocument(JSONParser.parse(text)) : YAMLParser.parse(text)
         guard let root = parsed.root else { return (nil, parsed.diagnostics) }
         let decoded = ConfigDecoder.decode(root, defaultName: defaultName)
         let all = (parsed.diagnostics + decoded.diagnostics).enumerated().sorted { a, b in

@@ -1,3 +1,5 @@
+import FirestreamFormats
+
 /// A source that brings outside data into a topic, run by `firestream up`.
 public struct SourceConfig: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
@@ -23,7 +25,7 @@ public struct SourceConfig: Sendable, Equatable {
     /// websocket: reconnect back-off, doubling from `initial` to `max`, with jitter.
     public var reconnect = Backoff(initial: .parse("1s")!, max: .parse("30s")!)
     /// rest: time between polls.
-    public var interval: ConfigDuration = .parse("30s")!
+    public var interval: TimeSpan = .parse("30s")!
     /// rest: pointer to the array of items inside the response (default: the whole response).
     public var items: String?
     /// rest: pointer to a field identifying an item; items already seen are skipped.
@@ -70,11 +72,11 @@ public struct EffectConfig: Sendable, Equatable {
     public var batch: Int = 100
     /// Attempts per batch before its records go to the dead-letter topic.
     public var maxAttempts: Int = 5
-    /// Retry back-off, doubling from `initial` to `max`, with full jitter; a 429 or 503 with
+    /// Retry back-off, doubling from `initial` to `max`, with jitter; a 429 or 503 with
     /// `Retry-After` waits as long as the server asks.
     public var backoff = Backoff(initial: .parse("500ms")!, max: .parse("30s")!)
     /// Per-request timeout.
-    public var timeout: ConfigDuration = .parse("10s")!
+    public var timeout: TimeSpan = .parse("10s")!
     /// Signs each request body (hmac-sha256 or github scheme).
     public var signature: SignatureConfig?
     /// Where records go after `maxAttempts` failures (default `<name>.dlq`).
@@ -91,10 +93,10 @@ public struct EffectConfig: Sendable, Equatable {
 
 /// Exponential back-off bounds.
 public struct Backoff: Sendable, Equatable {
-    public var initial: ConfigDuration
-    public var max: ConfigDuration
+    public var initial: TimeSpan
+    public var max: TimeSpan
 
-    public init(initial: ConfigDuration, max: ConfigDuration) {
+    public init(initial: TimeSpan, max: TimeSpan) {
         self.initial = initial
         self.max = max
     }

@@ -1,3 +1,5 @@
+import FirestreamFormats
+
 /// One problem found in a config file: where it is, what is wrong, and how to fix it.
 public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     public enum Severity: String, Sendable, Codable {

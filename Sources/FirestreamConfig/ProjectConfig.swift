@@ -1,3 +1,4 @@
+import FirestreamFormats
 import FirestreamJSON
 /// The normalized project configuration (`firestream.json` / `firestream.yaml`) with every default
 /// filled in. Property names mirror the user-facing keys.
@@ -181,11 +182,11 @@ public struct SignatureConfig: Sendable, Equatable {
     /// Header for `hmac-sha256`.
     public var header: String
     /// Allowed clock difference for `stripe` timestamps.
-    public var tolerance: ConfigDuration
+    public var tolerance: TimeSpan
 
     public init(
         scheme: Scheme = .hmacSHA256, secretEnv: String, header: String = "X-Firestream-Signature",
-        tolerance: ConfigDuration = ConfigDuration.parse("5m")!
+        tolerance: TimeSpan = TimeSpan.parse("5m")!
     ) {
         self.scheme = scheme
         self.secretEnv = secretEnv
@@ -196,15 +197,15 @@ public struct SignatureConfig: Sendable, Equatable {
 
 /// How long, and how much, a topic keeps; nil means unlimited.
 public struct Retention: Sendable, Equatable {
-    public var time: ConfigDuration?
+    public var time: TimeSpan?
     public var bytes: Quantity?
 
-    public init(time: ConfigDuration? = Retention.defaultTime, bytes: Quantity? = nil) {
+    public init(time: TimeSpan? = Retention.defaultTime, bytes: Quantity? = nil) {
         self.time = time
         self.bytes = bytes
     }
 
-    public static let defaultTime = ConfigDuration(text: "7d", milliseconds: 7 * 86_400_000)
+    public static let defaultTime = TimeSpan(text: "7d", milliseconds: 7 * 86_400_000)
 }
 
 /// A stream app to run: its name, which kind of app (a Swift type registered with the runtime),

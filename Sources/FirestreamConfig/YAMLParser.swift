@@ -1,4 +1,5 @@
 import CYaml
+import FirestreamFormats
 import Yams
 
 /// Parses YAML with libyaml (through Yams) into the same located tree as JSON, so validation and
@@ -14,18 +15,18 @@ public enum YAMLParser {
     /// libyaml's nesting limit is process-wide; set once, before the first parse.
     private static let nestingLimit: Void = yaml_set_max_nest_level(Int32(JSONParser.maxDepth))
 
-    public static func parse(_ text: String) -> JSONParser.Result {
+    public static func parse(_ text: String) -> ParsedDocument {
         _ = nestingLimit
         let document: Node?
         do {
             document = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            return JSONParser.Result(root: nil, diagnostics: [diagnostic(for: error)])
+            return ParsedDocument(root: nil, diagnostics: [diagnostic(for: error)])
         } catch {
-            return JSONParser.Result(root: nil, diagnostics: [Diagnostic(.error, at: nil, "cannot read YAML: \(error)")])
+            return ParsedDocument(root: nil, diagnostics: [Diagnostic(.error, at: nil, "cannot read YAML: \(error)")])
         }
         guard let document else {
-            return JSONParser.Result(
+            return ParsedDocument(
                 root: nil,
                 diagnostics: [
                     Diagnostic(
@@ -37,7 +38,7 @@ public enum YAMLParser {
         var budget = maxValues
         let root = convert(document, problems: &problems, budget: &budget)
         if budget < 0 {
-            return JSONParser.Result(
+            return ParsedDocument(
                 root: nil,
                 diagnostics: [
                     Diagnostic(
@@ -45,16 +46,16 @@ public enum YAMLParser {
                         hint: "YAML aliases (*name) repeat what an anchor (&name) holds; a config needs neither")
                 ])
         }
-        return JSONParser.Result(root: root, diagnostics: problems)
+        return ParsedDocument(root: root, diagnostics: problems)
     }
 
-    private static func convert(_ node: Node, problems: inout [Diagnostic], budget: inout Int) -> ConfigNode {
+    private static func convert(_ node: Node, problems: inout [Diagnostic], budget: inout Int) -> LocatedNode {
         let location = node.mark.map { SourceLocation(line: $0.line, column: $0.column) } ?? SourceLocation(line: 1, column: 1)
         budget -= 1
-        guard budget >= 0 else { return ConfigNode(.null, at: location) }
+        guard budget >= 0 else { return LocatedNode(.null, at: location) }
         switch node {
         case .mapping(let mapping):
-            var members: [ConfigNode.Member] = []
+            var members: [LocatedNode.Member] = []
             for (key, value) in mapping where budget >= 0 {
                 let keyLocation = key.mark.map { SourceLocation(line: $0.line, column: $0.column) } ?? location
                 guard case .scalar(let scalar) = key else {
@@ -62,26 +63,26 @@ public enum YAMLParser {
                     continue
                 }
                 members.append(
-                    ConfigNode.Member(key: scalar.string, keyLocation: keyLocation, value: convert(value, problems: &problems, budget: &budget)))
+                    LocatedNode.Member(key: scalar.string, keyLocation: keyLocation, value: convert(value, problems: &problems, budget: &budget)))
             }
-            return ConfigNode(.object(members), at: location)
+            return LocatedNode(.object(members), at: location)
         case .sequence(let sequence):
-            var items: [ConfigNode] = []
+            var items: [LocatedNode] = []
             for item in sequence {
                 items.append(convert(item, problems: &problems, budget: &budget))
                 if budget < 0 { break }
             }
-            return ConfigNode(.array(items), at: location)
+            return LocatedNode(.array(items), at: location)
         case .scalar(let scalar):
             switch node.tag.rawValue {
-            case Tag.Name.null.rawValue: return ConfigNode(.null, at: location)
-            case Tag.Name.bool.rawValue: return ConfigNode(.bool(node.bool ?? false), at: location)
-            case Tag.Name.int.rawValue, Tag.Name.float.rawValue: return ConfigNode(.number(scalar.string), at: location)
-            default: return ConfigNode(.string(scalar.string), at: location)
+            case Tag.Name.null.rawValue: return LocatedNode(.null, at: location)
+            case Tag.Name.bool.rawValue: return LocatedNode(.bool(node.bool ?? false), at: location)
+            case Tag.Name.int.rawValue, Tag.Name.float.rawValue: return LocatedNode(.number(scalar.string), at: location)
+            default: return LocatedNode(.string(scalar.string), at: location)
             }
         case .alias:
             problems.append(Diagnostic(.error, at: location, "YAML aliases are not supported in firestream config"))
-            return ConfigNode(.null, at: location)
+            return LocatedNode(.null, at: location)
         }
     }
 

@@ -1,4 +1,4 @@
-import FirestreamConfig
+import FirestreamFormats
 import FirestreamJSON
 import FirestreamLog
 import FirestreamStreams
@@ -16,7 +16,7 @@ import KafkaWire
 /// window of seen identifiers is rebuilt from the topic's newest records on start, so a restart
 /// does not append them again.
 public struct RestPollingSource: Runnable {
-    public let config: SourceConfig
+    public let options: Options
     public let counters = AppCounters()
     /// Identifiers remembered for `dedupe`.
     public static let dedupeWindow = 100_000
@@ -24,35 +24,35 @@ public struct RestPollingSource: Runnable {
     public static let maxResponseBytes = 16 << 20
     private let report: @Sendable (String) -> Void
 
-    public init(_ config: SourceConfig, report: @escaping @Sendable (String) -> Void = { _ in }) {
-        self.config = config
+    public init(_ options: Options, report: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.options = options
         self.report = report
     }
 
-    public var name: String { config.name }
-    public var summary: String { "\(config.name) (rest source) \(config.url) every \(config.interval) → \(config.topic)" }
+    public var name: String { options.name }
+    public var summary: String { "\(options.name) (rest source) \(options.url) every \(options.interval) → \(options.topic)" }
 
     public func prepare(_ log: Log) throws {
-        _ = try log.ensureTopic(config.topic)
+        _ = try log.ensureTopic(options.topic)
     }
 
     public func run(_ log: Log) async throws {
         try prepare(log)
-        let topic = try log.topic(config.topic)
+        let topic = try log.topic(options.topic)
         var seen = try recentIdentifiers(topic)
         let exchange = HTTPExchange()
         var etag: String?
         var lastModified: String?
         var failures = 0
-        let schedule = RetrySchedule(initialMilliseconds: config.interval.milliseconds, maxMilliseconds: max(config.interval.milliseconds, 300_000))
-        guard let url = URL(string: config.url) else { throw PollProblem(description: "\(config.url) is not a valid URL") }
+        let schedule = RetrySchedule(initialMilliseconds: options.interval.milliseconds, maxMilliseconds: max(options.interval.milliseconds, 300_000))
+        guard let url = URL(string: options.url) else { throw PollProblem(description: "\(options.url) is not a valid URL") }
         while !Task.isCancelled {
             var request = URLRequest(url: url)
             request.setValue("application/json", forHTTPHeaderField: "Accept")
-            for (name, value) in config.headers { request.setValue(value, forHTTPHeaderField: name) }
+            for (name, value) in options.headers { request.setValue(value, forHTTPHeaderField: name) }
             if let etag { request.setValue(etag, forHTTPHeaderField: "If-None-Match") }
             if let lastModified { request.setValue(lastModified, forHTTPHeaderField: "If-Modified-Since") }
-            var wait = config.interval.milliseconds
+            var wait = options.interval.milliseconds
             switch await exchange.send(request, timeout: .seconds(30), maxBodyBytes: Self.maxResponseBytes) {
             case .success(let reply) where reply.status == 304:
                 failures = 0
@@ -63,16 +63,16 @@ public struct RestPollingSource: Runnable {
                 do {
                     try await append([UInt8](reply.body), to: topic, seen: &seen)
                 } catch let problem as PollProblem {
-                    report("\(config.name): \(config.url) answered something unusable: \(problem.description)")
+                    report("\(options.name): \(options.url) answered something unusable: \(problem.description)")
                 }
             case .success(let reply):
                 failures += 1
                 wait = max(wait, RetrySchedule.retryAfter(reply.header("Retry-After")) ?? schedule.delay(afterAttempt: failures))
-                report("\(config.name): \(config.url) answered HTTP \(reply.status); next poll in \(wait) ms")
+                report("\(options.name): \(options.url) answered HTTP \(reply.status); next poll in \(wait) ms")
             case .failure(let problem):
                 failures += 1
                 wait = schedule.delay(afterAttempt: failures)
-                report("\(config.name): \(config.url): \(problem.description); next poll in \(wait) ms")
+                report("\(options.name): \(options.url): \(problem.description); next poll in \(wait) ms")
             }
             try? await Task.sleep(for: .milliseconds(wait))
         }
@@ -86,7 +86,7 @@ public struct RestPollingSource: Runnable {
     func append(_ body: [UInt8], to topic: Topic, seen: inout SeenWindow) async throws {
         let now = wallClockMilliseconds()
         let outcome = body.withUnsafeBytes { raw in
-            Result(catching: { () throws(PollProblem) in try Self.records(in: raw, config: config, seen: seen, timestamp: now) })
+            Result(catching: { () throws(PollProblem) in try Self.records(in: raw, options: options, seen: seen, timestamp: now) })
         }
         let (records, fresh, items) = try outcome.get()
         counters.records.add(items, ordering: .relaxed)
@@ -98,7 +98,7 @@ public struct RestPollingSource: Runnable {
 
     /// The records a response yields (items not seen before), the new identifiers, and the number
     /// of items read.
-    static func records(in raw: UnsafeRawBufferPointer, config: SourceConfig, seen: SeenWindow, timestamp: Int64) throws(PollProblem)
+    static func records(in raw: UnsafeRawBufferPointer, options: Options, seen: SeenWindow, timestamp: Int64) throws(PollProblem)
         -> ([ProducerRecord], [String], Int)
     {
         do throws(JSONSyntaxError) {
@@ -108,7 +108,7 @@ public struct RestPollingSource: Runnable {
             throw PollProblem(description: "malformed JSON at line \(line), column \(column): \(error.message)")
         }
         var container = 0..<raw.count
-        if let items = config.items.flatMap(JSONPointer.init) {
+        if let items = options.items {
             guard let found = items.find(in: raw, container) else { throw PollProblem(description: "no value at \(items)") }
             container = found
         }
@@ -116,8 +116,8 @@ public struct RestPollingSource: Runnable {
         while start < container.upperBound, [0x20, 0x0A, 0x0D, 0x09].contains(raw[start]) { start += 1 }
         let isArray = start < container.upperBound && raw[start] == UInt8(ascii: "[")
         let values = isArray ? JSONBytes.arrayItems(raw, in: container) : [start..<JSONBytes.endOfValue(raw, from: start)]
-        let dedupe = config.dedupe.flatMap(JSONPointer.init)
-        let key = config.key.flatMap(JSONPointer.init)
+        let dedupe = options.dedupe
+        let key = options.key
         var records: [ProducerRecord] = []
         var fresh: [String] = []
         var freshSet: Set<String> = []
@@ -136,7 +136,7 @@ public struct RestPollingSource: Runnable {
     /// The dedupe identifiers of the topic's newest records.
     private func recentIdentifiers(_ topic: Topic) throws -> SeenWindow {
         var window = SeenWindow(capacity: Self.dedupeWindow)
-        guard let dedupe = config.dedupe.flatMap(JSONPointer.init) else { return window }
+        guard let dedupe = options.dedupe else { return window }
         for partition in topic.partitions {
             var next = max(partition.startOffset, partition.durableOffset - Int64(Self.dedupeWindow))
             while next < partition.durableOffset {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Exponential back-off with full jitter, and how long a server asked us to wait.
+/// Exponential back-off with equal jitter (half fixed, half random), and how long a server asked us to wait.
 public struct RetrySchedule: Sendable {
     public var initialMilliseconds: Int64
     public var maxMilliseconds: Int64

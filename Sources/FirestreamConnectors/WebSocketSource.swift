@@ -1,5 +1,4 @@
-import FirestreamConfig
-import FirestreamGateway
+import FirestreamFormats
 import FirestreamJSON
 import FirestreamLog
 import FirestreamStreams
@@ -14,42 +13,42 @@ import WSClient
 /// with the reason. A dropped connection is retried with exponential back-off and jitter; the
 /// back-off resets after a connection that stayed up for 30 seconds.
 public struct WebSocketSource: Runnable {
-    public let config: SourceConfig
+    public let options: Options
     public let counters = AppCounters()
     private let report: @Sendable (String) -> Void
 
-    public init(_ config: SourceConfig, report: @escaping @Sendable (String) -> Void = { _ in }) {
-        self.config = config
+    public init(_ options: Options, report: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.options = options
         self.report = report
     }
 
-    public var name: String { config.name }
-    public var summary: String { "\(config.name) (websocket source) \(config.url) → \(config.topic)" }
-    var deadLetterTopic: String { "\(config.name).dlq" }
-    public var ownedTopics: [String: String] { [deadLetterTopic: "the dead-letter topic of source \"\(config.name)\""] }
+    public var name: String { options.name }
+    public var summary: String { "\(options.name) (websocket source) \(options.url) → \(options.topic)" }
+    var deadLetterTopic: String { options.deadLetter }
+    public var ownedTopics: [String: String] { [deadLetterTopic: "the dead-letter topic of source \"\(options.name)\""] }
 
     public func prepare(_ log: Log) throws {
-        _ = try log.ensureTopic(config.topic)
+        _ = try log.ensureTopic(options.topic)
         _ = try log.ensureTopic(deadLetterTopic)
     }
 
     public func run(_ log: Log) async throws {
         try prepare(log)
-        let topic = try log.topic(config.topic)
+        let topic = try log.topic(options.topic)
         let deadLetters = try log.topic(deadLetterTopic)
-        let schedule = RetrySchedule(initialMilliseconds: config.reconnect.initial.milliseconds, maxMilliseconds: config.reconnect.max.milliseconds)
+        let schedule = options.reconnect
         var headers = HTTPFields()
-        for (name, value) in config.headers { if let field = HTTPField.Name(name) { headers[field] = value } }
-        let logger = Logger(label: "firestream.source.\(config.name)") { _ in SwiftLogNoOpLogHandler() }
+        for (name, value) in options.headers { if let field = HTTPField.Name(name) { headers[field] = value } }
+        let logger = Logger(label: "firestream.source.\(options.name)") { _ in SwiftLogNoOpLogHandler() }
         var failures = 0
         while !Task.isCancelled {
             let connectedAt = ContinuousClock.now
             do {
                 try await WebSocketClient.connect(
-                    url: config.url, configuration: .init(maxFrameSize: 16 << 20, additionalHeaders: headers), logger: logger
+                    url: options.url, configuration: .init(maxFrameSize: 16 << 20, additionalHeaders: headers), logger: logger
                 ) { inbound, outbound, _ in
-                    report("\(config.name): connected to \(config.url)")
-                    if let subscribe = config.subscribe { try await outbound.write(.text(subscribe)) }
+                    report("\(options.name): connected to \(options.url)")
+                    if let subscribe = options.subscribe { try await outbound.write(.text(subscribe)) }
                     for try await message in inbound.messages(maxSize: 16 << 20) {
                         guard case .text(let text) = message else { continue }
                         try await accept(text, topic: topic, deadLetters: deadLetters)
@@ -57,12 +56,12 @@ public struct WebSocketSource: Runnable {
                 }
             } catch {
                 if Task.isCancelled { return }
-                report("\(config.name): \(config.url): \(error)")
+                report("\(options.name): \(options.url): \(error)")
             }
             if Task.isCancelled { return }
             failures = ContinuousClock.now - connectedAt > .seconds(30) ? 1 : failures + 1
             let wait = schedule.delay(afterAttempt: failures)
-            report("\(config.name): disconnected; reconnecting in \(wait) ms")
+            report("\(options.name): disconnected; reconnecting in \(wait) ms")
             try? await Task.sleep(for: .milliseconds(wait))
         }
     }
@@ -71,7 +70,7 @@ public struct WebSocketSource: Runnable {
     func accept(_ text: String, topic: Topic, deadLetters: Topic) async throws {
         counters.records.add(1, ordering: .relaxed)
         let now = wallClockMilliseconds()
-        switch Result(catching: { () throws(IngestBody.Refusal) in try IngestBody.parse(text, framing: .json, keyPointer: config.key.flatMap(JSONPointer.init)) }) {
+        switch Result(catching: { () throws(IngestBody.Refusal) in try IngestBody.parse(text, framing: .json, keyPointer: options.key) }) {
         case .success(let records):
             _ = try await topic.append(records.map { $0.producerRecord(timestamp: now) })
             counters.outputs.add(records.count, ordering: .relaxed)

@@ -1,5 +1,4 @@
-import FirestreamConfig
-import FirestreamGateway
+import FirestreamFormats
 import FirestreamLog
 import FirestreamStreams
 import Foundation
@@ -16,37 +15,34 @@ import KafkaWire
 /// committed (consumer group `effect-<name>`) only after its batch was delivered or dead-lettered,
 /// so a restart resends at most the batch in flight: delivery is at least once.
 public struct WebhookEffect: Runnable {
-    public let config: EffectConfig
-    /// The signing secret, read from the environment by the caller.
-    public let secret: [UInt8]?
+    public let options: Options
     public let counters = AppCounters()
     private let report: @Sendable (String) -> Void
     private let sleep: @Sendable (Int64) async throws -> Void
 
     public init(
-        _ config: EffectConfig, secret: [UInt8]? = nil, report: @escaping @Sendable (String) -> Void = { _ in },
+        _ options: Options, report: @escaping @Sendable (String) -> Void = { _ in },
         sleep: @escaping @Sendable (Int64) async throws -> Void = { try await Task.sleep(for: .milliseconds($0)) }
     ) {
-        self.config = config
-        self.secret = secret
+        self.options = options
         self.report = report
         self.sleep = sleep
     }
 
-    public var name: String { config.name }
-    public var summary: String { "\(config.name) (webhook) \(config.topic) → \(config.url), dead letters → \(config.deadLetter)" }
-    var group: String { "effect-\(config.name)" }
-    public var ownedTopics: [String: String] { [config.deadLetter: "the dead-letter topic of effect \"\(config.name)\""] }
+    public var name: String { options.name }
+    public var summary: String { "\(options.name) (webhook) \(options.topic) → \(options.url), dead letters → \(options.deadLetter)" }
+    var group: String { "effect-\(options.name)" }
+    public var ownedTopics: [String: String] { [options.deadLetter: "the dead-letter topic of effect \"\(options.name)\""] }
 
     public func prepare(_ log: Log) throws {
-        _ = try log.ensureTopic(config.topic)
-        _ = try log.ensureTopic(config.deadLetter)
+        _ = try log.ensureTopic(options.topic)
+        _ = try log.ensureTopic(options.deadLetter)
     }
 
     public func run(_ log: Log) async throws {
         try prepare(log)
-        let topic = try log.topic(config.topic)
-        let deadLetters = try log.topic(config.deadLetter)
+        let topic = try log.topic(options.topic)
+        let deadLetters = try log.topic(options.deadLetter)
         let exchange = HTTPExchange()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, partition) in topic.partitions.enumerated() {
@@ -58,16 +54,16 @@ public struct WebhookEffect: Runnable {
 
     private func deliver(_ partition: PartitionLog, index: Int, log: Log, deadLetters: Topic, exchange: HTTPExchange) async throws {
         var next =
-            log.consumerOffsets.committed(group: group, topic: config.topic, partition: index)
-            ?? (config.start == .earliest ? partition.startOffset : partition.durableOffset)
+            log.consumerOffsets.committed(group: group, topic: options.topic, partition: index)
+            ?? (options.start == .earliest ? partition.startOffset : partition.durableOffset)
         while !Task.isCancelled {
             guard await partition.waitForRecord(at: next) else { return }
             let records: [ConsumerRecord]
             do {
-                records = Array(try partition.read(from: next, maxBytes: 4 << 20).records.prefix(config.batch))
+                records = Array(try partition.read(from: next, maxBytes: 4 << 20).records.prefix(options.batch))
             } catch {
                 if case .offsetOutOfRange(_, let start, _) = error, start > next {
-                    report("\(config.name): records \(next)..<\(start) of \(config.topic)/\(index) were removed by retention before delivery")
+                    report("\(options.name): records \(next)..<\(start) of \(options.topic)/\(index) were removed by retention before delivery")
                     next = start
                     continue
                 }
@@ -80,13 +76,13 @@ public struct WebhookEffect: Runnable {
                 counters.outputs.add(records.count, ordering: .relaxed)
             case .failure(let reason):
                 if Task.isCancelled { return }  // stopping mid-retry: resend after restart, never dead-letter
-                report("\(config.name): \(records.count) record(s) from \(config.topic)/\(index) at \(records[0].offset) go to \(config.deadLetter): \(reason)")
+                report("\(options.name): \(records.count) record(s) from \(options.topic)/\(index) at \(records[0].offset) go to \(options.deadLetter): \(reason)")
                 _ = try await deadLetters.append(records.map { deadLetter($0, partition: index, reason: reason.description) })
                 counters.deadLetters.add(records.count, ordering: .relaxed)
             }
             next = last.offset + 1
-            try await log.consumerOffsets.commit(group: group, topic: config.topic, partition: index, offset: next)
-            counters.record(position: next, topic: config.topic, partition: index)
+            try await log.consumerOffsets.commit(group: group, topic: options.topic, partition: index, offset: next)
+            counters.record(position: next, topic: options.topic, partition: index)
         }
     }
 
@@ -97,22 +93,22 @@ public struct WebhookEffect: Runnable {
     /// Delivers one batch, retrying as configured.
     private func send(_ records: [ConsumerRecord], partition: Int, exchange: HTTPExchange) async -> Result<Void, Failure> {
         let body = Data(render(records, partition: partition).utf8)
-        guard let url = URL(string: config.url) else { return .failure(Failure(description: "\(config.url) is not a valid URL")) }
+        guard let url = URL(string: options.url) else { return .failure(Failure(description: "\(options.url) is not a valid URL")) }
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.httpBody = body
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        for (name, value) in config.headers { request.setValue(value, forHTTPHeaderField: name) }
-        if let signature = config.signature, let secret {
-            let header = signature.scheme == .github ? "X-Hub-Signature-256" : signature.header
-            request.setValue("sha256=" + HMACSHA256.hex(for: Array(body), key: secret), forHTTPHeaderField: header)
+        for (name, value) in options.headers { request.setValue(value, forHTTPHeaderField: name) }
+        if let signature = options.signature {
+            let value = signature.headerValue(signing: Array(body), nowSeconds: wallClockMilliseconds() / 1000)
+            request.setValue(value, forHTTPHeaderField: signature.headerName)
         }
-        request.setValue("\(config.topic)/\(partition)/\(records[0].offset)", forHTTPHeaderField: "X-Firestream-Batch")
-        let schedule = RetrySchedule(initialMilliseconds: config.backoff.initial.milliseconds, maxMilliseconds: config.backoff.max.milliseconds)
+        request.setValue("\(options.topic)/\(partition)/\(records[0].offset)", forHTTPHeaderField: "X-Firestream-Batch")
+        let schedule = options.backoff
         var lastProblem = ""
-        for attempt in 1...config.maxAttempts {
+        for attempt in 1...options.maxAttempts {
             var wait = schedule.delay(afterAttempt: attempt)
-            switch await exchange.send(request, timeout: .milliseconds(config.timeout.milliseconds), maxBodyBytes: 64 << 10) {
+            switch await exchange.send(request, timeout: .milliseconds(options.timeout.milliseconds), maxBodyBytes: 64 << 10) {
             case .success(let reply) where (200..<300).contains(reply.status):
                 return .success(())
             case .success(let reply):
@@ -125,17 +121,17 @@ public struct WebhookEffect: Runnable {
             case .failure(let problem):
                 lastProblem = problem.description
             }
-            if attempt == config.maxAttempts { break }
-            report("\(config.name): attempt \(attempt) of \(config.maxAttempts) failed (\(lastProblem)); retrying in \(wait) ms")
+            if attempt == options.maxAttempts { break }
+            report("\(options.name): attempt \(attempt) of \(options.maxAttempts) failed (\(lastProblem)); retrying in \(wait) ms")
             do { try await sleep(wait) } catch { return .failure(Failure(description: "stopped while retrying")) }
         }
-        return .failure(Failure(description: "\(config.maxAttempts) attempts failed, the last with \(lastProblem)"))
+        return .failure(Failure(description: "\(options.maxAttempts) attempts failed, the last with \(lastProblem)"))
     }
 
     private func render(_ records: [ConsumerRecord], partition: Int) -> String {
-        switch config.body {
+        switch options.body {
         case .records:
-            return "[" + records.map { RecordJSON.render(topic: config.topic, partition: partition, $0) }.joined(separator: ",") + "]"
+            return "[" + records.map { RecordJSON.render(topic: options.topic, partition: partition, $0) }.joined(separator: ",") + "]"
         case .values:
             return "[" + records.map { RecordJSON.value($0) }.joined(separator: ",") + "]"
         }
@@ -146,7 +142,7 @@ public struct WebhookEffect: Runnable {
             key: record.key, value: record.value,
             headers: record.headers + [
                 RecordHeader(key: "firestream.error", value: Array(reason.utf8)),
-                RecordHeader(key: "firestream.source", value: Array("\(config.topic)/\(partition)/\(record.offset)".utf8)),
+                RecordHeader(key: "firestream.source", value: Array("\(options.topic)/\(partition)/\(record.offset)".utf8)),
             ],
             timestamp: record.timestamp)
     }

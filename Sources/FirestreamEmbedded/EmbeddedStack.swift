@@ -1,5 +1,6 @@
 import FirestreamConfig
 import FirestreamConnectors
+import FirestreamFormats
 import FirestreamGateway
 import FirestreamJSON
 import FirestreamLog
@@ -66,9 +67,10 @@ public struct EmbeddedStack: Sendable {
                 retentionMilliseconds: topic.retention.time?.milliseconds, retentionBytes: topic.retention.bytes.map(\.wholeUnits))
             _ = try log.ensureTopic(topic.name, partitions: topic.partitions, settings: settings)
         }
-        let signatures = try signatureChecks()
+        let environment = ProcessInfo.processInfo.environment
+        let signatures = try signatureChecks(environment: environment)
         let runnables = try apps.map { try AppCatalog.runnable(for: $0, project: config.name, overrides: options.overrides) }
-            + connectors(report: report)
+            + connectors(environment: environment, report: report)
         let runtime = StreamRuntime(log: log, runnables: runnables)
         for runnable in runnables { try runnable.prepare(log) }
 
@@ -147,45 +149,28 @@ public struct EmbeddedStack: Sendable {
     }
 
     /// The config's enabled sources and effects.
-    private func connectors(report: @escaping @Sendable (String) -> Void) throws -> [any Runnable] {
+    private func connectors(environment: Environment, report: @escaping @Sendable (String) -> Void) throws -> [any Runnable] {
         var runnables: [any Runnable] = []
         for source in config.sources where source.enabled {
             switch source.kind {
-            case .websocket: runnables.append(WebSocketSource(source, report: report))
-            case .rest: runnables.append(RestPollingSource(source, report: report))
+            case .websocket: runnables.append(WebSocketSource(.init(source), report: report))
+            case .rest: runnables.append(RestPollingSource(.init(source), report: report))
             }
         }
         for effect in config.effects where effect.enabled {
-            let secret = try effect.signature.map { try secretBytes($0, of: "effects \"\(effect.name)\"") }
-            runnables.append(WebhookEffect(effect, secret: secret, report: report))
+            runnables.append(WebhookEffect(try .init(effect, environment: environment), report: report))
         }
         return runnables
     }
 
-    /// The configured signature checks, with their secrets read from the environment.
-    private func signatureChecks() throws -> [String: SignatureCheck] {
-        var checks: [String: SignatureCheck] = [:]
+    /// The signatures the config's topics require, with their secrets read from `environment`.
+    private func signatureChecks(environment: Environment) throws -> [String: WebhookSignature] {
+        var checks: [String: WebhookSignature] = [:]
         for topic in config.topics {
             guard let signature = topic.signature else { continue }
-            let secret = try secretBytes(signature, of: "topics \"\(topic.name)\"")
-            let scheme: SignatureCheck.Scheme
-            switch signature.scheme {
-            case .github: scheme = .github
-            case .stripe: scheme = .stripe(toleranceSeconds: signature.tolerance.milliseconds / 1000)
-            case .hmacSHA256: scheme = .hmacSHA256(header: signature.header)
-            }
-            checks[topic.name] = SignatureCheck(scheme: scheme, secret: secret)
+            checks[topic.name] = try WebhookSignature(signature, environment: environment, owner: "topics \"\(topic.name)\"")
         }
         return checks
-    }
-
-    /// The secret in the environment variable `signature.secretEnv` names; `owner` says whose.
-    private func secretBytes(_ signature: SignatureConfig, of owner: String) throws -> [UInt8] {
-        guard let value = ProcessInfo.processInfo.environment[signature.secretEnv], !value.isEmpty else {
-            throw StackError(
-                "\(owner): signature.secretEnv names \(signature.secretEnv), which is not set; export \(signature.secretEnv)=<secret> before firestream up")
-        }
-        return Array(value.utf8)
     }
 
     private func status(_ runnables: [any Runnable]) -> String {

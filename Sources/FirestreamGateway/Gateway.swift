@@ -1,4 +1,4 @@
-import FirestreamConfig
+import FirestreamFormats
 import FirestreamJSON
 import FirestreamLog
 import Foundation
@@ -80,7 +80,7 @@ public struct Gateway: Sendable {
     /// Per topic: the JSON pointer whose value keys ingested records (from the config).
     public let keyPointers: [String: JSONPointer]
     /// Per topic: the signature ingest requests must carry (from the config).
-    public let signatures: [String: SignatureCheck]
+    public let signatures: [String: WebhookSignature]
     public let metrics: GatewayMetrics
     /// The apps' input positions, for the lag gauge of `/metrics`.
     public let appPositions: @Sendable () -> [GatewayMetrics.AppPosition]
@@ -90,7 +90,7 @@ public struct Gateway: Sendable {
     private let plotlyScript = PlotlyScript()
 
     public init(
-        log: Log, options: Options, keyPointers: [String: JSONPointer] = [:], signatures: [String: SignatureCheck] = [:],
+        log: Log, options: Options, keyPointers: [String: JSONPointer] = [:], signatures: [String: WebhookSignature] = [:],
         access: AccessPolicy = AccessPolicy(), metrics: GatewayMetrics = GatewayMetrics(),
         appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }
     ) {

@@ -1,4 +1,5 @@
 import DequeModule
+import FirestreamFormats
 import FirestreamLog
 import KafkaWire
 import NIOCore

@@ -1,3 +1,4 @@
+import FirestreamFormats
 import Testing
 
 @testable import FirestreamConfig
@@ -48,12 +49,12 @@ import Testing
     }
 
     @Test func durations() {
-        #expect(ConfigDuration.parse("7d")?.milliseconds == 604_800_000)
-        #expect(ConfigDuration.parse("500ms")?.milliseconds == 500)
-        #expect(ConfigDuration.parse("15m")?.milliseconds == 900_000)
-        #expect(ConfigDuration.parse("2w")?.milliseconds == 1_209_600_000)
+        #expect(TimeSpan.parse("7d")?.milliseconds == 604_800_000)
+        #expect(TimeSpan.parse("500ms")?.milliseconds == 500)
+        #expect(TimeSpan.parse("15m")?.milliseconds == 900_000)
+        #expect(TimeSpan.parse("2w")?.milliseconds == 1_209_600_000)
         for bad in ["", "7", "d", "0s", "1.5h", "7 d", "-1d", "99999999999999999w"] {
-            #expect(ConfigDuration.parse(bad) == nil, "\(bad)")
+            #expect(TimeSpan.parse(bad) == nil, "\(bad)")
         }
     }
 }

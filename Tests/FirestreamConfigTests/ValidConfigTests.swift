@@ -1,3 +1,4 @@
+import FirestreamFormats
 import FirestreamJSON
 import Foundation
 import Testing
@@ -98,7 +99,7 @@ import Testing
 
     @Test func jsonParserHandlesEscapesAndUnicode() throws {
         let result = JSONParser.parse(#"{"a": "tab\there \u00e9 \ud83d\ude00 \"q\"", "b": [1, -2.5e3, true, null]}"#)
-        #expect(result.diagnostics.isEmpty)
+        #expect(result.problems.isEmpty)
         guard case .object(let members) = try #require(result.root).value else {
             Issue.record("not an object")
             return
@@ -109,7 +110,7 @@ import Testing
 
     @Test func columnsCountCharactersNotBytes() {
         let result = JSONParser.parse("{\"é\": \"ü\" x}")
-        #expect(result.diagnostics.first?.location == SourceLocation(line: 1, column: 11))
+        #expect(result.problems.first?.location == SourceLocation(line: 1, column: 11))
     }
 }
 

@@ -1,4 +1,5 @@
-import FirestreamConfig
+import FirestreamFormats
+import FirestreamJSON
 import FirestreamLog
 import Foundation
 import HTTPTypes
@@ -75,11 +76,11 @@ func waitUntil(_ seconds: Int = 20, _ condition: () -> Bool) async throws {
     while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
 }
 
-func effectConfig(_ url: String, _ configure: (inout EffectConfig) -> Void = { _ in }) -> EffectConfig {
-    var config = EffectConfig(name: "hook", kind: .webhook, topic: "events", url: url)
-    config.backoff = Backoff(initial: .parse("10ms")!, max: .parse("50ms")!)
-    configure(&config)
-    return config
+func effectConfig(_ url: String, _ configure: (inout WebhookEffect.Options) -> Void = { _ in }) -> WebhookEffect.Options {
+    var options = WebhookEffect.Options(name: "hook", topic: "events", url: url)
+    options.backoff = RetrySchedule(initialMilliseconds: 10, maxMilliseconds: 50)
+    configure(&options)
+    return options
 }
 
 func numbers(in bodies: [String]) -> [Int] {
@@ -103,9 +104,8 @@ func numbers(in bodies: [String]) -> [Int] {
         let scratch = try ScratchLog()
         let topic = try scratch.log.createTopic("events", partitions: 1)
         try await appendValues(topic, 0..<250)
-        var signature = SignatureConfig(secretEnv: "UNUSED")
-        signature.header = "X-Signature"
-        let effect = WebhookEffect(effectConfig(server.url + "/hook") { $0.signature = signature }, secret: Array("k3y".utf8))
+        let signature = WebhookSignature(scheme: .hmacSHA256(header: "X-Signature"), secret: Array("k3y".utf8))
+        let effect = WebhookEffect(effectConfig(server.url + "/hook") { $0.signature = signature })
         let running = Task { try await effect.run(scratch.log) }
         try await waitUntil { effect.counters.outputs.load(ordering: .relaxed) == 250 }
         running.cancel()
@@ -120,7 +120,7 @@ func numbers(in bodies: [String]) -> [Int] {
 
         // A new instance resumes after the committed offset: only new records are sent.
         try await appendValues(topic, 250..<260)
-        let again = WebhookEffect(effectConfig(server.url + "/hook") { $0.signature = signature }, secret: Array("k3y".utf8))
+        let again = WebhookEffect(effectConfig(server.url + "/hook") { $0.signature = signature })
         let resumed = Task { try await again.run(scratch.log) }
         try await waitUntil { again.counters.outputs.load(ordering: .relaxed) == 10 }
         resumed.cancel()
@@ -245,11 +245,11 @@ func numbers(in bodies: [String]) -> [Int] {
         }
         defer { Task { await server.stop() } }
         let scratch = try ScratchLog()
-        var config = SourceConfig(name: "poller", kind: .rest, topic: "items", url: server.url + "/items")
+        var config = RestPollingSource.Options(name: "poller", topic: "items", url: server.url + "/items")
         config.interval = .parse("50ms")!
-        config.items = "/data"
-        config.dedupe = "/id"
-        config.key = "/dev"
+        config.items = JSONPointer("/data")
+        config.dedupe = JSONPointer("/id")
+        config.key = JSONPointer("/dev")
         let source = RestPollingSource(config)
         let running = Task { try await source.run(scratch.log) }
         try await waitUntil { seen.count >= 5 }
@@ -286,10 +286,10 @@ func numbers(in bodies: [String]) -> [Int] {
         }
         defer { Task { await server.stop() } }
         let scratch = try ScratchLog()
-        var config = SourceConfig(name: "feed", kind: .websocket, topic: "readings", url: "ws://127.0.0.1:\(server.port)/feed")
+        var config = WebSocketSource.Options(name: "feed", topic: "readings", url: "ws://127.0.0.1:\(server.port)/feed")
         config.subscribe = #"{"subscribe":"all"}"#
-        config.key = "/dev"
-        config.reconnect = Backoff(initial: .parse("20ms")!, max: .parse("100ms")!)
+        config.key = JSONPointer("/dev")
+        config.reconnect = RetrySchedule(initialMilliseconds: 20, maxMilliseconds: 100)
         let lines = Locked<[String]>([])
         let source = WebSocketSource(config) { line in lines.withLock { $0.append(line) } }
         let running = Task { try await source.run(scratch.log) }

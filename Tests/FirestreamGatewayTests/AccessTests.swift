@@ -1,4 +1,4 @@
-import FirestreamConfig
+import FirestreamFormats
 import FirestreamLog
 import Foundation
 import Testing

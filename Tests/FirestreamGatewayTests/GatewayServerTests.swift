@@ -1,3 +1,4 @@
+import FirestreamFormats
 import FirestreamJSON
 import FirestreamLog
 import Foundation
@@ -18,7 +19,7 @@ final class LiveGateway: Sendable {
     let port: Int
 
     init(
-        options: Gateway.Options = Gateway.Options(port: 0), keyPointers: [String: String] = [:], signatures: [String: SignatureCheck] = [:],
+        options: Gateway.Options = Gateway.Options(port: 0), keyPointers: [String: String] = [:], signatures: [String: WebhookSignature] = [:],
         access: AccessPolicy = AccessPolicy()
     ) async throws {
         log = try Log(directory: directory)

@@ -1,3 +1,4 @@
+import FirestreamFormats
 import FirestreamJSON
 import Testing
 

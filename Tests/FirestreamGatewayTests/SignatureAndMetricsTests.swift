@@ -1,3 +1,4 @@
+import FirestreamFormats
 import FirestreamLog
 import Foundation
 import HTTPTypes
@@ -32,7 +33,7 @@ import Testing
     }
 
     @Test func customHeadersAreTheOnlyOnesRead() {
-        let check = SignatureCheck(scheme: .hmacSHA256(header: "X-Acme-Sig"), secret: secret)
+        let check = WebhookSignature(scheme: .hmacSHA256(header: "X-Acme-Sig"), secret: secret)
         let signature = "sha256=" + HMACSHA256.hex(for: body, key: secret)
         #expect(check.problem(body: body, headers: fields(["X-Acme-Sig": signature]), nowSeconds: 0) == nil)
         #expect(check.problem(body: body, headers: fields(["x-acme-sig": signature.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256=")]), nowSeconds: 0) == nil)
@@ -42,8 +43,21 @@ import Testing
         #expect(check.problem(body: body, headers: fields(["X-Acme-Sig": "md5=" + signature.dropFirst(7)]), nowSeconds: 0) == "X-Acme-Sig must be sha256=<hex digest>")
     }
 
+    @Test(arguments: [
+        WebhookSignature.Scheme.github, .hmacSHA256(header: "X-Firestream-Signature"), .stripe(toleranceSeconds: 300),
+    ])
+    func whatTheEffectSignsTheGatewayAccepts(scheme: WebhookSignature.Scheme) {
+        let signature = WebhookSignature(scheme: scheme, secret: secret)
+        let now: Int64 = 1_800_000_000
+        let value = signature.headerValue(signing: body, nowSeconds: now)
+        #expect(signature.problem(body: body, headers: fields([signature.headerName: value]), nowSeconds: now) == nil)
+        #expect(signature.problem(body: body + [0x20], headers: fields([signature.headerName: value]), nowSeconds: now) != nil)
+        let other = WebhookSignature(scheme: scheme, secret: Array("other".utf8))
+        #expect(other.problem(body: body, headers: fields([signature.headerName: value]), nowSeconds: now) != nil)
+    }
+
     @Test func stripeTimestampsAreCheckedBothWaysWithoutOverflow() {
-        let check = SignatureCheck(scheme: .stripe(toleranceSeconds: 300), secret: secret)
+        let check = WebhookSignature(scheme: .stripe(toleranceSeconds: 300), secret: secret)
         func header(_ t: Int64) -> HTTPFields {
             fields(["Stripe-Signature": "t=\(t),v1=" + HMACSHA256.hex(for: Array("\(t).".utf8) + body, key: secret)])
         }
@@ -77,7 +91,7 @@ import Testing
     let secret = Array("s3cret".utf8)
 
     @Test func githubStyleSignaturesAreChecked() async throws {
-        let gateway = try await LiveGateway(signatures: ["hooks": SignatureCheck(scheme: .github, secret: secret)])
+        let gateway = try await LiveGateway(signatures: ["hooks": WebhookSignature(scheme: .github, secret: secret)])
         defer { Task { await gateway.stop() } }
         let topic = try gateway.log.createTopic("hooks")
         let body = #"{"action":"opened"}"#
@@ -99,7 +113,7 @@ import Testing
     }
 
     @Test func stripeStyleSignaturesCheckTheTimestamp() async throws {
-        let gateway = try await LiveGateway(signatures: ["pay": SignatureCheck(scheme: .stripe(toleranceSeconds: 300), secret: secret)])
+        let gateway = try await LiveGateway(signatures: ["pay": WebhookSignature(scheme: .stripe(toleranceSeconds: 300), secret: secret)])
         defer { Task { await gateway.stop() } }
         let topic = try gateway.log.createTopic("pay")
         let body = #"{"type":"charge.succeeded"}"#

@@ -1,5 +1,5 @@
 import CFuzzMain
-import FirestreamGateway
+import FirestreamFormats
 import FirestreamJSON
 
 /// Ingest bodies: any bytes, both framings, with a key pointer. Whatever is accepted must be

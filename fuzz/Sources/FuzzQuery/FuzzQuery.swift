@@ -1,5 +1,5 @@
 import CFuzzMain
-import FirestreamConfig
+import FirestreamFormats
 import FirestreamGateway
 import FirestreamJSON
 import HTTPTypes
@@ -16,7 +16,7 @@ public func fuzzQuery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = StartPositions.parse(from: nil, since: piece(0))
     var headers = HTTPFields()
     headers[.init("Stripe-Signature")!] = piece(0) ?? ""
-    let check = SignatureCheck(scheme: .stripe(toleranceSeconds: Int64(size) - 100), secret: Array("k".utf8))
+    let check = WebhookSignature(scheme: .stripe(toleranceSeconds: Int64(size) - 100), secret: Array("k".utf8))
     _ = check.problem(body: Array((piece(1) ?? "").utf8), headers: headers, nowSeconds: Int64(bitPattern: UInt64(size) &* 0x9E37_79B9_7F4A_7C15))
     let access = AccessPolicy(hosts: ["example.com"], origins: ["https://dash.example.com"])
     _ = access.hostProblem(piece(0))
@@ -24,7 +24,7 @@ public func fuzzQuery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for text in pieces {
         _ = try? Quantity.parse(text, as: .cpu)
         _ = try? Quantity.parse(text, as: .bytes).wholeUnits
-        _ = ConfigDuration.parse(text)
+        _ = TimeSpan.parse(text)
         _ = TokenScope.parse(text)
         _ = JSONPointer(text)?.keyText(in: Array(#"{"a":[1,{"b":"c"}]}"#.utf8))
     }

@@ -1,13 +1,13 @@
 /// A parsed JSON or YAML value that remembers where each part was written, so every
 /// diagnostic can point at the exact line and column.
-public struct ConfigNode: Sendable, Equatable {
+public struct LocatedNode: Sendable, Equatable {
     /// One `key: value` pair of an object, with the key's own position.
     public struct Member: Sendable, Equatable {
         public var key: String
         public var keyLocation: SourceLocation
-        public var value: ConfigNode
+        public var value: LocatedNode
 
-        public init(key: String, keyLocation: SourceLocation, value: ConfigNode) {
+        public init(key: String, keyLocation: SourceLocation, value: LocatedNode) {
             self.key = key
             self.keyLocation = keyLocation
             self.value = value
@@ -17,7 +17,7 @@ public struct ConfigNode: Sendable, Equatable {
     /// The shape of a value. Numbers keep their source text so `0.5` and `1e9` survive unchanged.
     public enum Value: Sendable, Equatable {
         case object([Member])
-        case array([ConfigNode])
+        case array([LocatedNode])
         case string(String)
         case number(String)
         case bool(Bool)

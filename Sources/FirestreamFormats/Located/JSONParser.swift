@@ -9,19 +9,19 @@ import FirestreamJSON
 public struct JSONParser {
     /// The parsed document (nil when a fatal syntax error stopped parsing) and every syntax problem.
     public struct Result: Sendable {
-        public var root: ConfigNode?
-        public var diagnostics: [Diagnostic]
+        public var root: LocatedNode?
+        public var problems: [SyntaxProblem]
     }
 
     private struct Fatal: Error {
-        var diagnostic: Diagnostic
+        var problem: SyntaxProblem
     }
 
     private let bytes: [UInt8]
     private var index = 0
     private var line = 1
     private var column = 1
-    private var problems: [Diagnostic] = []
+    private var problems: [SyntaxProblem] = []
     /// Open `{` / `[` with their positions, innermost last.
     private var open: [(bracket: UInt8, at: SourceLocation)] = []
 
@@ -57,33 +57,33 @@ public struct JSONParser {
                     "unexpected \(describeHere()) after the end of the document",
                     hint: "a config file holds exactly one JSON object; check for a missing ',' or an extra '}' above")
             }
-            return Result(root: root, diagnostics: problems)
+            return Result(root: root, problems: problems)
         } catch {
-            let diagnostic = (error as? Fatal)?.diagnostic ?? Diagnostic(.error, at: here, "\(error)")
-            return Result(root: nil, diagnostics: problems + [diagnostic])
+            let problem = (error as? Fatal)?.problem ?? SyntaxProblem(at: here, "\(error)")
+            return Result(root: nil, problems: problems + [problem])
         }
     }
 
     // MARK: Values
 
-    private mutating func parseValue() throws -> ConfigNode {
+    private mutating func parseValue() throws -> LocatedNode {
         guard !atEnd else { throw unexpectedEnd(expecting: "a value") }
         let start = here
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return ConfigNode(.string(try parseString()), at: start)
-        case UInt8(ascii: "'"): return ConfigNode(.string(try parseSingleQuoted()), at: start)
+        case UInt8(ascii: "\""): return LocatedNode(.string(try parseString()), at: start)
+        case UInt8(ascii: "'"): return LocatedNode(.string(try parseSingleQuoted()), at: start)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return ConfigNode(.number(try parseNumber()), at: start)
+            return LocatedNode(.number(try parseNumber()), at: start)
         case UInt8(ascii: "+"):
             throw fatal("JSON numbers cannot start with '+'", hint: "remove the '+'")
         case let byte where byte.isWordByte:
             let word = readWord()
             switch word {
-            case "true": return ConfigNode(.bool(true), at: start)
-            case "false": return ConfigNode(.bool(false), at: start)
-            case "null": return ConfigNode(.null, at: start)
+            case "true": return LocatedNode(.bool(true), at: start)
+            case "false": return LocatedNode(.bool(false), at: start)
+            case "null": return LocatedNode(.null, at: start)
             case "True", "TRUE", "False", "FALSE", "Null", "NULL", "None", "nil":
                 let fixed = ["True": "true", "TRUE": "true", "False": "false", "FALSE": "false"][word] ?? "null"
                 throw fatal(at: start, "'\(word)' is not a JSON literal", hint: "write \(fixed) (lower case)")
@@ -99,17 +99,17 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseObject() throws -> ConfigNode {
+    private mutating func parseObject() throws -> LocatedNode {
         let start = here
         try checkDepth()
         open.append((UInt8(ascii: "{"), start))
         advance()
-        var members: [ConfigNode.Member] = []
+        var members: [LocatedNode.Member] = []
         skipTrivia()
         if peek(UInt8(ascii: "}")) {
             advance()
             open.removeLast()
-            return ConfigNode(.object([]), at: start)
+            return LocatedNode(.object([]), at: start)
         }
         while true {
             let keyAt = here
@@ -122,25 +122,25 @@ public struct JSONParser {
             advance()
             skipTrivia()
             let value = try parseValue()
-            members.append(ConfigNode.Member(key: key, keyLocation: keyAt, value: value))
+            members.append(LocatedNode.Member(key: key, keyLocation: keyAt, value: value))
             skipTrivia()
             if try finishedContainer(closing: UInt8(ascii: "}"), after: "the value of \"\(key)\"") { break }
         }
         open.removeLast()
-        return ConfigNode(.object(members), at: start)
+        return LocatedNode(.object(members), at: start)
     }
 
-    private mutating func parseArray() throws -> ConfigNode {
+    private mutating func parseArray() throws -> LocatedNode {
         let start = here
         try checkDepth()
         open.append((UInt8(ascii: "["), start))
         advance()
-        var items: [ConfigNode] = []
+        var items: [LocatedNode] = []
         skipTrivia()
         if peek(UInt8(ascii: "]")) {
             advance()
             open.removeLast()
-            return ConfigNode(.array([]), at: start)
+            return LocatedNode(.array([]), at: start)
         }
         while true {
             items.append(try parseValue())
@@ -148,7 +148,7 @@ public struct JSONParser {
             if try finishedContainer(closing: UInt8(ascii: "]"), after: "array item \(items.count - 1)") { break }
         }
         open.removeLast()
-        return ConfigNode(.array(items), at: start)
+        return LocatedNode(.array(items), at: start)
     }
 
     /// After a member or item: consumes `,` (returning false, more follows) or the closing bracket
@@ -162,8 +162,7 @@ public struct JSONParser {
             skipTrivia()
             if peek(closing) {
                 problems.append(
-                    Diagnostic(
-                        .error, at: commaAt, "trailing comma before '\(closer)' is not allowed in JSON",
+                    SyntaxProblem(at: commaAt, "trailing comma before '\(closer)' is not allowed in JSON",
                         hint: "remove this ','"))
                 advance()
                 return true
@@ -202,8 +201,7 @@ public struct JSONParser {
         case let byte where byte.isWordByte:
             let word = readWord()
             problems.append(
-                Diagnostic(
-                    .error, at: start, "object keys must be double-quoted strings", hint: "write \"\(word)\""))
+                SyntaxProblem(at: start, "object keys must be double-quoted strings", hint: "write \"\(word)\""))
             return word
         default:
             throw fatal("expected a double-quoted key or '}', found \(describeHere())")
@@ -296,7 +294,7 @@ public struct JSONParser {
         advance()
         let text = String(decoding: out, as: UTF8.self)
         problems.append(
-            Diagnostic(.error, at: start, "strings must use double quotes, not single quotes", hint: "write \"\(text)\""))
+            SyntaxProblem(at: start, "strings must use double quotes, not single quotes", hint: "write \"\(text)\""))
         return text
     }
 
@@ -399,8 +397,7 @@ public struct JSONParser {
 
     private mutating func reportComment() {
         problems.append(
-            Diagnostic(
-                .error, at: here, "comments are not allowed in JSON",
+            SyntaxProblem(at: here, "comments are not allowed in JSON",
                 hint: "remove it, or write the config as firestream.yaml, where # starts a comment"))
     }
 
@@ -422,7 +419,7 @@ public struct JSONParser {
     }
 
     private func fatal(at location: SourceLocation? = nil, _ message: String, hint: String? = nil) -> Fatal {
-        Fatal(diagnostic: Diagnostic(.error, at: location ?? here, message, hint: hint))
+        Fatal(problem: SyntaxProblem(at: location ?? here, message, hint: hint))
     }
 
     private func hex(_ byte: UInt8, digits: Int) -> String {

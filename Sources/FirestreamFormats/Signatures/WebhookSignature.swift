@@ -1,14 +1,14 @@
 import Foundation
-import HTTPTypes
 
-/// Verifies a webhook's HMAC-SHA256 signature before its body is accepted (401 otherwise).
+/// A webhook's HMAC-SHA256 signature: checked on bodies the gateway accepts (401 otherwise), and
+/// made by the webhook effect for the bodies it sends.
 ///
 /// - `github`: `X-Hub-Signature-256: sha256=<hex of HMAC(body)>`.
 /// - `stripe`: `Stripe-Signature: t=<unix seconds>,v1=<hex of HMAC("<t>.<body>")>`; the
 ///   timestamp must be within `tolerance` of now (replay protection).
 /// - `hmac-sha256`: `<header>: sha256=<hex of HMAC(body)>`, by default `X-Firestream-Signature`,
 ///   which is what Firestream's own webhook effect sends.
-public struct SignatureCheck: Sendable, Equatable {
+public struct WebhookSignature: Sendable, Equatable {
     public enum Scheme: Sendable, Equatable {
         case github
         case stripe(toleranceSeconds: Int64)
@@ -32,9 +32,18 @@ public struct SignatureCheck: Sendable, Equatable {
         }
     }
 
-    /// Nil when `body` is signed correctly; otherwise why not (for the 401 body).
-    public func problem(body: [UInt8], headers: HTTPFields, nowSeconds: Int64) -> String? {
-        guard let name = HTTPField.Name(headerName), let value = headers[name] else {
+    /// The value of `headerName` that signs `body` at `nowSeconds`.
+    public func headerValue(signing body: [UInt8], nowSeconds: Int64) -> String {
+        switch scheme {
+        case .github, .hmacSHA256: "sha256=" + HMACSHA256.hex(for: body, key: secret)
+        case .stripe: "t=\(nowSeconds),v1=" + HMACSHA256.hex(for: Array("\(nowSeconds).".utf8) + body, key: secret)
+        }
+    }
+
+    /// Nil when `body` is signed correctly by `headerValue` (the request's `headerName` header,
+    /// nil when absent); otherwise why not (for the 401 body).
+    public func problem(body: [UInt8], headerValue: String?, nowSeconds: Int64) -> String? {
+        guard let value = headerValue else {
             return "missing \(headerName) header: this topic only accepts signed requests"
         }
         switch scheme {

@@ -16,6 +16,12 @@ public struct Quantity: Sendable, Equatable, CustomStringConvertible {
 
     public static func == (lhs: Quantity, rhs: Quantity) -> Bool { lhs.value == rhs.value }
 
+    /// A quantity known to be valid (built-in defaults); user input goes through `parse`.
+    public init(text: String, value: Double) {
+        self.text = text
+        self.value = value
+    }
+
     /// What the quantity measures; each kind accepts a different set of suffixes.
     public enum Kind: Sendable {
         case cpu
@@ -26,6 +32,11 @@ public struct Quantity: Sendable, Equatable, CustomStringConvertible {
     public struct Problem: Error, Equatable {
         public var message: String
         public var hint: String?
+
+        public init(message: String, hint: String?) {
+            self.message = message
+            self.hint = hint
+        }
     }
 
     private static let binarySuffixes: [(String, Double)] = [
@@ -124,30 +135,5 @@ public struct Quantity: Sendable, Equatable, CustomStringConvertible {
         }
         guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         return sign * (digits.count > 6 ? 1_000_000 : Int(digits) ?? 0)
-    }
-}
-
-/// A span of time written as `500ms`, `30s`, `15m`, `12h`, `7d` or `2w`.
-public struct ConfigDuration: Sendable, Equatable, CustomStringConvertible {
-    public var text: String
-    public var milliseconds: Int64
-
-    public var description: String { text }
-
-    public static func == (lhs: ConfigDuration, rhs: ConfigDuration) -> Bool { lhs.milliseconds == rhs.milliseconds }
-
-    private static let units: [(String, Int64)] = [
-        ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000),
-    ]
-
-    /// Parses a positive whole number followed by a unit; nil when the text is not a duration.
-    public static func parse(_ text: String) -> ConfigDuration? {
-        let digits = text.prefix { $0.isASCII && $0.isNumber }
-        guard !digits.isEmpty, let amount = Int64(digits), amount > 0,
-            let unit = units.first(where: { $0.0 == text.dropFirst(digits.count) })
-        else { return nil }
-        let (product, overflow) = amount.multipliedReportingOverflow(by: unit.1)
-        guard !overflow else { return nil }
-        return ConfigDuration(text: text, milliseconds: product)
     }
 }

@@ -19,7 +19,7 @@ public enum HMACSHA256 {
         hexString(authenticationCode(for: message, key: key))
     }
 
-    static func hexString(_ bytes: [UInt8]) -> String {
+    public static func hexString(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
@@ -31,7 +31,7 @@ public enum HMACSHA256 {
     }
 
     /// Compares in time independent of where the inputs differ.
-    static func constantTimeEqual(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+    public static func constantTimeEqual(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0
         for (x, y) in zip(a, b) { difference |= x ^ y }
@@ -40,14 +40,14 @@ public enum HMACSHA256 {
 }
 
 /// Incremental SHA-256.
-struct SHA256 {
+public struct SHA256 {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19
     )
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
 
-    static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
+    public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(bytes)
         return hasher.finish()
