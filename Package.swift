@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .target(name: "CRC32CHardware"),
@@ -34,7 +35,8 @@ let package = Package(
         .target(name: "FirestreamJSON"),
         // Every text format that is not Kafka's, without I/O: located JSON, record JSON, ingest
         // bodies, start positions, quantities and durations, token scopes, webhook signatures.
-        .target(name: "FirestreamFormats", dependencies: ["FirestreamJSON", "KafkaWire"]),
+        .target(
+            name: "FirestreamFormats", dependencies: ["FirestreamJSON", "KafkaWire", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FirestreamLog", dependencies: ["KafkaWire"]),
         // Test support: a disk that loses what was not synced (power loss) and fails on demand.
         .target(name: "FirestreamTesting", dependencies: ["FirestreamLog"]),

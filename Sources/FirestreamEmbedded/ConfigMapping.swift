@@ -76,7 +76,7 @@ extension AccessPolicy {
     /// The policy the config's `gateway` section declares.
     init(_ config: GatewayConfig, protectedTopics: [String: String]) {
         self.init(
-            tokens: config.tokens.map { Token(name: $0.name, digest: hexBytes($0.sha256), scopes: $0.scopes) },
+            tokens: config.tokens.map { Token(name: $0.name, digest: Hex.bytes($0.sha256) ?? [], scopes: $0.scopes) },
             hosts: Set(config.hosts.map { $0.lowercased() }), origins: Set(config.origins.map { $0.lowercased() }),
             protectedTopics: protectedTopics)
     }

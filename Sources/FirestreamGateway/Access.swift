@@ -49,9 +49,9 @@ public struct AccessPolicy: Sendable {
 
     /// The token whose SHA-256 matches `token`'s, compared in constant time.
     func token(matching token: String) -> Token? {
-        let digest = SHA256.hash(Array(token.utf8))
+        let digest = Digests.sha256(token.utf8)
         var found: Token?
-        for candidate in tokens where HMACSHA256.constantTimeEqual(candidate.digest, digest) { found = candidate }
+        for candidate in tokens where Digests.constantTimeEqual(candidate.digest, digest) { found = candidate }
         return found
     }
 

@@ -114,7 +114,7 @@ func numbers(in bodies: [String]) -> [Int] {
         #expect(requests.count == 3)
         #expect(numbers(in: requests.map(\.body)) == Array(0..<250))
         for request in requests {
-            #expect(request.headers[HTTPField.Name("X-Signature")!] == "sha256=" + HMACSHA256.hex(for: Array(request.body.utf8), key: Array("k3y".utf8)))
+            #expect(request.headers[HTTPField.Name("X-Signature")!] == "sha256=" + Digests.hmacHex(Array(request.body.utf8), key: Array("k3y".utf8)))
         }
         #expect(scratch.log.consumerOffsets.committed(group: "effect-hook", topic: "events", partition: 0) == 250)
 

@@ -101,7 +101,7 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
         let writer = AccessToken.generate()
         let watcher = AccessToken.generate()
         func token(_ name: String, _ secret: String, _ scopes: [String]) throws -> AccessPolicy.Token {
-            AccessPolicy.Token(name: name, digest: hexBytes(AccessToken.digestHex(secret)), scopes: try scopes.map { try TokenScope.parse($0).get() })
+            AccessPolicy.Token(name: name, digest: Hex.bytes(AccessToken.digestHex(secret))!, scopes: try scopes.map { try TokenScope.parse($0).get() })
         }
         let access = AccessPolicy(tokens: [
             try token("reader", reader, ["topic:metro*:read"]), try token("writer", writer, ["topic:metronome:write"]),
@@ -147,8 +147,8 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
     @Test func creatingATopicTakesTheAdminScope() async throws {
         let (writer, admin) = (AccessToken.generate(), AccessToken.generate())
         let access = AccessPolicy(tokens: [
-            AccessPolicy.Token(name: "writer", digest: hexBytes(AccessToken.digestHex(writer)), scopes: [TokenScope(.topics(pattern: "new-*", .write))]),
-            AccessPolicy.Token(name: "admin", digest: hexBytes(AccessToken.digestHex(admin)), scopes: [TokenScope(.topics(pattern: "new-*", .admin))]),
+            AccessPolicy.Token(name: "writer", digest: Hex.bytes(AccessToken.digestHex(writer))!, scopes: [TokenScope(.topics(pattern: "new-*", .write))]),
+            AccessPolicy.Token(name: "admin", digest: Hex.bytes(AccessToken.digestHex(admin))!, scopes: [TokenScope(.topics(pattern: "new-*", .admin))]),
         ])
         let gateway = try await LiveGateway(options: Gateway.Options(port: 0, autoCreateTopics: true), access: access)
         defer { Task { await gateway.stop() } }
@@ -164,7 +164,7 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
     /// in a URL, and the cookie stops working after sign-out.
     @Test func dashboardSessionsUseAnHttpOnlyCookie() async throws {
         let secret = AccessToken.generate()
-        let access = AccessPolicy(tokens: [AccessPolicy.Token(name: "me", digest: hexBytes(AccessToken.digestHex(secret)), scopes: [TokenScope(.everything)])])
+        let access = AccessPolicy(tokens: [AccessPolicy.Token(name: "me", digest: Hex.bytes(AccessToken.digestHex(secret))!, scopes: [TokenScope(.everything)])])
         let gateway = try await LiveGateway(access: access)
         defer { Task { await gateway.stop() } }
         _ = try gateway.log.createTopic("t")

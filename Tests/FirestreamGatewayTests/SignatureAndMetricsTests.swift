@@ -8,16 +8,16 @@ import Testing
 
 @Suite struct HMACTests {
     @Test func sha256AndHMACMatchPublishedVectors() {
-        #expect(HMACSHA256.hexString(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(HMACSHA256.hexString(SHA256.hash([UInt8]())) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(Hex.string(Digests.sha256(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Hex.string(Digests.sha256([UInt8]())) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
-        #expect(HMACSHA256.hexString(SHA256.hash(long)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(Hex.string(Digests.sha256(long)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         // RFC 4231 test cases 1, 2 and 6.
-        #expect(HMACSHA256.hex(for: Array("Hi There".utf8), key: [UInt8](repeating: 0x0b, count: 20))
+        #expect(Digests.hmacHex(Array("Hi There".utf8), key: [UInt8](repeating: 0x0b, count: 20))
             == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
-        #expect(HMACSHA256.hex(for: Array("what do ya want for nothing?".utf8), key: Array("Jefe".utf8))
+        #expect(Digests.hmacHex(Array("what do ya want for nothing?".utf8), key: Array("Jefe".utf8))
             == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
-        #expect(HMACSHA256.hex(for: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8), key: [UInt8](repeating: 0xaa, count: 131))
+        #expect(Digests.hmacHex(Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8), key: [UInt8](repeating: 0xaa, count: 131))
             == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
     }
 }
@@ -34,7 +34,7 @@ import Testing
 
     @Test func customHeadersAreTheOnlyOnesRead() {
         let check = WebhookSignature(scheme: .hmacSHA256(header: "X-Acme-Sig"), secret: secret)
-        let signature = "sha256=" + HMACSHA256.hex(for: body, key: secret)
+        let signature = "sha256=" + Digests.hmacHex(body, key: secret)
         #expect(check.problem(body: body, headers: fields(["X-Acme-Sig": signature]), nowSeconds: 0) == nil)
         #expect(check.problem(body: body, headers: fields(["x-acme-sig": signature.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256=")]), nowSeconds: 0) == nil)
         // The default header, or GitHub's, does not count for a topic configured with its own.
@@ -59,7 +59,7 @@ import Testing
     @Test func stripeTimestampsAreCheckedBothWaysWithoutOverflow() {
         let check = WebhookSignature(scheme: .stripe(toleranceSeconds: 300), secret: secret)
         func header(_ t: Int64) -> HTTPFields {
-            fields(["Stripe-Signature": "t=\(t),v1=" + HMACSHA256.hex(for: Array("\(t).".utf8) + body, key: secret)])
+            fields(["Stripe-Signature": "t=\(t),v1=" + Digests.hmacHex(Array("\(t).".utf8) + body, key: secret)])
         }
         let now: Int64 = 1_800_000_000
         #expect(check.problem(body: body, headers: header(now + 299), nowSeconds: now) == nil)
@@ -98,12 +98,12 @@ import Testing
         let unsigned = try await gateway.send("POST", "/topics/hooks", body: body)
         #expect(unsigned.status == 401)
         #expect(try gateway.json(unsigned.body)["error"] as? String == "missing X-Hub-Signature-256 header: this topic only accepts signed requests")
-        let wrong = try await gateway.send("POST", "/topics/hooks", body: body, headers: ["X-Hub-Signature-256": "sha256=" + HMACSHA256.hex(for: Array(body.utf8), key: Array("other".utf8))])
+        let wrong = try await gateway.send("POST", "/topics/hooks", body: body, headers: ["X-Hub-Signature-256": "sha256=" + Digests.hmacHex(Array(body.utf8), key: Array("other".utf8))])
         #expect(wrong.status == 401)
-        let tampered = try await gateway.send("POST", "/topics/hooks", body: body + " ", headers: ["X-Hub-Signature-256": "sha256=" + HMACSHA256.hex(for: Array(body.utf8), key: secret)])
+        let tampered = try await gateway.send("POST", "/topics/hooks", body: body + " ", headers: ["X-Hub-Signature-256": "sha256=" + Digests.hmacHex(Array(body.utf8), key: secret)])
         #expect(tampered.status == 401)
         #expect(topic.recordCount == 0)
-        let good = try await gateway.send("POST", "/topics/hooks", body: body, headers: ["X-Hub-Signature-256": "sha256=" + HMACSHA256.hex(for: Array(body.utf8), key: secret)])
+        let good = try await gateway.send("POST", "/topics/hooks", body: body, headers: ["X-Hub-Signature-256": "sha256=" + Digests.hmacHex(Array(body.utf8), key: secret)])
         #expect(good.status == 200)
         #expect(topic.recordCount == 1)
         #expect(try await gateway.send("GET", "/ws/ingest/hooks").status == 401)
@@ -118,7 +118,7 @@ import Testing
         let topic = try gateway.log.createTopic("pay")
         let body = #"{"type":"charge.succeeded"}"#
         let now = Int64(Date().timeIntervalSince1970)
-        func header(_ t: Int64) -> String { "t=\(t),v1=" + HMACSHA256.hex(for: Array("\(t).\(body)".utf8), key: secret) }
+        func header(_ t: Int64) -> String { "t=\(t),v1=" + Digests.hmacHex(Array("\(t).\(body)".utf8), key: secret) }
         #expect(try await gateway.send("POST", "/topics/pay", body: body, headers: ["Stripe-Signature": header(now)]).status == 200)
         let stale = try await gateway.send("POST", "/topics/pay", body: body, headers: ["Stripe-Signature": header(now - 3600)])
         #expect(stale.status == 401)

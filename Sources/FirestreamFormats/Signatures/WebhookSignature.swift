@@ -35,8 +35,8 @@ public struct WebhookSignature: Sendable, Equatable {
     /// The value of `headerName` that signs `body` at `nowSeconds`.
     public func headerValue(signing body: [UInt8], nowSeconds: Int64) -> String {
         switch scheme {
-        case .github, .hmacSHA256: "sha256=" + HMACSHA256.hex(for: body, key: secret)
-        case .stripe: "t=\(nowSeconds),v1=" + HMACSHA256.hex(for: Array("\(nowSeconds).".utf8) + body, key: secret)
+        case .github, .hmacSHA256: "sha256=" + Digests.hmacHex(body, key: secret)
+        case .stripe: "t=\(nowSeconds),v1=" + Digests.hmacHex(Array("\(nowSeconds).".utf8) + body, key: secret)
         }
     }
 
@@ -49,8 +49,7 @@ public struct WebhookSignature: Sendable, Equatable {
         switch scheme {
         case .github, .hmacSHA256:
             guard value.hasPrefix("sha256=") else { return "\(headerName) must be sha256=<hex digest>" }
-            let expected = HMACSHA256.hex(for: body, key: secret)
-            return HMACSHA256.constantTimeEqual(Array(value.dropFirst(7).lowercased().utf8), Array(expected.utf8))
+            return Digests.isValidHMAC(hex: value.dropFirst(7), for: body, key: secret)
                 ? nil : "\(headerName) does not match the body (wrong secret, or the body was changed)"
         case .stripe(let tolerance):
             var timestamp: Int64?
@@ -71,8 +70,8 @@ public struct WebhookSignature: Sendable, Equatable {
                 let distance = overflow ? "more than 292 billion years" : "\(difference.magnitude) s"
                 return "Stripe-Signature timestamp is \(distance) away from now (tolerance \(tolerance) s)"
             }
-            let expected = Array(HMACSHA256.hex(for: Array("\(timestamp).".utf8) + body, key: secret).utf8)
-            return signatures.contains { HMACSHA256.constantTimeEqual(Array($0.lowercased().utf8), expected) }
+            let signed = Array("\(timestamp).".utf8) + body
+            return signatures.contains { Digests.isValidHMAC(hex: $0, for: signed, key: secret) }
                 ? nil : "Stripe-Signature does not match the body (wrong secret, or the body was changed)"
         }
     }
