@@ -21,7 +21,7 @@ final class ConnectionLimiter: Sendable {
     func admit() -> Bool {
         if open.add(1, ordering: .relaxed).newValue > limit {
             open.subtract(1, ordering: .relaxed)
-            metrics.connectionsRefused.add(1, ordering: .relaxed)
+            metrics.connectionsRefused.increment()
             return false
         }
         return true
@@ -87,7 +87,7 @@ final class HeaderDeadlineHandler: ChannelInboundHandler, RemovableChannelHandle
         let metrics = self.metrics
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         deadline = context.eventLoop.scheduleTask(in: timeout) {
-            metrics.headerTimeouts.add(1, ordering: .relaxed)
+            metrics.headerTimeouts.increment()
             loopBound.value.close(promise: nil)
         }
     }
@@ -152,7 +152,7 @@ final class IdleConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             let metrics = self.metrics
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             timer = context.eventLoop.scheduleTask(in: timeout) {
-                metrics.idleTimeouts.add(1, ordering: .relaxed)
+                metrics.idleTimeouts.increment()
                 loopBound.value.close(promise: nil)
             }
         }

@@ -294,7 +294,7 @@ public struct Gateway: Sendable {
                 next = record.offset + 1
             }
         }
-        if truncated { metrics.truncatedResponses.add(1, ordering: .relaxed) }
+        if truncated { metrics.truncatedResponses.increment() }
         let body =
             "{\"records\":[" + rendered.joined(separator: ",") + "],\"next\":\(next),\"end\":\(partition.durableOffset)"
             + (truncated ? ",\"truncated\":true}" : "}")
@@ -319,7 +319,7 @@ public struct Gateway: Sendable {
         if let check = signatures[name] {
             let body = Array(buffer.readableBytesView)
             if let problem = check.problem(body: body, headers: request.headers, nowSeconds: wallClockMilliseconds() / 1000) {
-                metrics.signatureFailures.add(1, ordering: .relaxed)
+                metrics.signatureFailures.increment()
                 return failure(401, problem)
             }
         }
@@ -364,7 +364,7 @@ public struct Gateway: Sendable {
             }
             defer { group.cancelAll() }
             guard let first = try await group.next(), let body = first else {
-                metrics.bodyTimeouts.add(1, ordering: .relaxed)
+                metrics.bodyTimeouts.increment()
                 throw Failure(408, "the body did not arrive within \(timeout)")
             }
             return body
@@ -390,8 +390,8 @@ public struct Gateway: Sendable {
     func append(_ records: [IngestBody.Record], to topic: Topic, bytes: Int) async throws -> [(partition: Int, offset: Int64)] {
         let now = wallClockMilliseconds()
         let placed = try await topic.append(records.map { $0.producerRecord(timestamp: now) })
-        metrics.ingestedRecords.add(records.count, ordering: .relaxed)
-        metrics.ingestedBytes.add(bytes, ordering: .relaxed)
+        metrics.ingestedRecords.increment(by: records.count)
+        metrics.ingestedBytes.increment(by: bytes)
         return placed
     }
 }
@@ -405,7 +405,7 @@ extension Gateway {
         guard access.authenticationRequired else { return .anyone }
         if let header = request.headers[.authorization] {
             guard header.lowercased().hasPrefix("bearer "), let token = access.token(matching: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
-                metrics.authenticationFailures.add(1, ordering: .relaxed)
+                metrics.authenticationFailures.increment()
                 throw Failure(401, "the bearer token is not one of this project's tokens")
             }
             return Principal(name: token.name, scopes: token.scopes)
@@ -413,7 +413,7 @@ extension Gateway {
         if let id = Sessions.id(inCookieHeader: request.headers[.cookie]), let principal = sessions.principal(for: id, now: wallClockMilliseconds() / 1000) {
             return principal
         }
-        metrics.authenticationFailures.add(1, ordering: .relaxed)
+        metrics.authenticationFailures.increment()
         throw Failure(401, "authentication required: send Authorization: Bearer <token> (see firestream token create), or sign in on the dashboard")
     }
 
@@ -431,7 +431,7 @@ extension Gateway {
     func authorizeWrite(_ request: Request, topic: String) throws {
         _ = try authorize(request, .write, topic: topic)
         if let refusal = access.writeProtection(topic) {
-            metrics.protectedWrites.add(1, ordering: .relaxed)
+            metrics.protectedWrites.increment()
             throw Failure(403, refusal)
         }
         if options.autoCreateTopics, log.topicIfExists(topic) == nil { _ = try authorize(request, .admin, topic: topic) }
@@ -452,7 +452,7 @@ extension Gateway {
         }
         guard access.authenticationRequired else { return json("{\"authenticated\":true,\"name\":\"anyone\"}") }
         guard let match = access.token(matching: token) else {
-            metrics.authenticationFailures.add(1, ordering: .relaxed)
+            metrics.authenticationFailures.increment()
             throw Failure(401, "that is not one of this project's tokens")
         }
         let id = sessions.create(for: Principal(name: match.name, scopes: match.scopes), now: wallClockMilliseconds() / 1000)
@@ -478,7 +478,7 @@ struct OriginCheckMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path == "/healthz" || request.uri.path == "/readyz" { return try await next(request, context) }
         if let problem = access.hostProblem(request.head.authority) ?? access.originProblem(request.headers[.origin], authority: request.head.authority) {
-            metrics.originRefusals.add(1, ordering: .relaxed)
+            metrics.originRefusals.increment()
             return failure(403, problem)
         }
         return try await next(request, context)

@@ -48,8 +48,8 @@ struct TopicStream {
         let subscribed = partitions.map { "{\"partition\":\($0),\"from\":\(starts[$0]!)}" }.joined(separator: ",")
         try await progress.write(
             outbound, ByteBuffer(string: "{\"subscribed\":{\"topic\":\(JSONText.quote(topic.name)),\"partitions\":[\(subscribed)]}}"))
-        metrics.webSocketClients.add(1, ordering: .relaxed)
-        defer { metrics.webSocketClients.subtract(1, ordering: .relaxed) }
+        metrics.webSocketClients.increment()
+        defer { metrics.webSocketClients.decrement() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 // Reading keeps pings, pongs and the close handshake flowing; the client sends nothing else.
@@ -60,7 +60,7 @@ struct TopicStream {
                 while !Task.isCancelled {
                     try await Task.sleep(for: .milliseconds(min(1000, options.stallTimeout.milliseconds)))
                     if progress.stalled(longerThan: options.stallTimeout) {
-                        metrics.slowClientsClosed.add(1, ordering: .relaxed)
+                        metrics.slowClientsClosed.increment()
                         channel.close(promise: nil)
                         return
                     }
@@ -91,8 +91,8 @@ struct TopicStream {
             case .behind(let ringStart, let newest):
                 if live {
                     // It fell out of the feed while live: skip ahead, say so, keep going.
-                    metrics.recordsSkipped.add(Int(newest - cursor), ordering: .relaxed)
-                    metrics.gaps.add(1, ordering: .relaxed)
+                    metrics.recordsSkipped.increment(by: Int(newest - cursor))
+                    metrics.gaps.increment()
                     try await progress.write(outbound, gapNotice(feed, from: cursor, to: newest))
                     cursor = newest
                 } else {

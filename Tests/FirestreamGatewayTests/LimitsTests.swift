@@ -144,7 +144,8 @@ final class RawConnection {
         let topic = try gateway.log.createTopic("t")
         func gauge(_ name: String) async throws -> Int {
             let line = try await gateway.metricsText().split(separator: "\n").first { $0.hasPrefix(name + " ") }
-            return Int(line?.split(separator: " ").last ?? "") ?? -1
+            // Gauges are rendered as floating point (`12.0`).
+            return Double(line?.split(separator: " ").last ?? "").map { Int($0) } ?? -1
         }
         do {
             let port = gateway.port

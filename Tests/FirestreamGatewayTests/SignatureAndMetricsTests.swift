@@ -165,8 +165,19 @@ import Testing
         metrics.recordResponse(200)
         metrics.recordResponse(404)
         metrics.recordResponse(200)
-        let text = metrics.render(log: log, apps: [GatewayMetrics.AppPosition(app: "wiener", topic: "in", partition: 0, next: 4)])
+        let text = metrics.render(
+            log: log, apps: [GatewayMetrics.AppPosition(app: "wiener", topic: "in", partition: 0, next: 4)], feedEnds: [("in", 0, 10)])
         #expect(text.contains("firestream_log_end_offset{topic=\"in\",partition=\"0\"} 10"))
+        // Every family is described, and the text is what Prometheus parses: HELP, TYPE, samples.
+        for (name, help) in GatewayMetrics.help {
+            #expect(text.contains("# HELP \(name) \(help)\n# TYPE \(name) "), "\(name)")
+        }
+        // The end offset is a counter that follows the log; series of figures that are gone go too.
+        try await appendNumbered(partition, 10..<15)
+        let later = metrics.render(log: log, apps: [])
+        #expect(later.contains("firestream_log_end_offset{topic=\"in\",partition=\"0\"} 15"))
+        #expect(!later.contains("firestream_app_lag_records{"))
+        #expect(!later.contains("firestream_ws_feed_end_offset{"))
         #expect(text.contains("firestream_app_lag_records{app=\"wiener\",topic=\"in\",partition=\"0\"} 6"))
         #expect(text.contains("firestream_http_responses_total{code=\"200\"} 2"))
         #expect(text.contains("firestream_http_responses_total{code=\"404\"} 1"))
