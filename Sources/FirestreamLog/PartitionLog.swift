@@ -318,6 +318,9 @@ public final class PartitionLog: Sendable {
         await waitForDurable(offset + 1)
     }
 
+    /// Readers parked in `waitForRecord` or `waitUntilDurable` now (for tests).
+    var waiterCount: Int { state.withLock { $0.waiters.count } }
+
     private func waitForDurable(_ offset: Int64, cancellable: Bool = true) async -> Bool {
         let id = state.withLock { state in
             state.nextWaiterID += 1
