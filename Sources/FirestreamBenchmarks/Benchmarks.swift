@@ -174,13 +174,11 @@ struct Benchmarks {
             print(String(format: "  %@: %.0f MB/s (%.0f%% of baseline), %.0f records/s", label, mb / seconds(time), mb / seconds(time) / rawRate * 100, Double(count * perBatch) / seconds(time)))
 
             if pipelined {
-                var next: Int64 = 0
+                var reader = PartitionReader.earliest(partition, whenRemoved: .fail)
                 var bytesRead = 0
                 let readTime = try clock.measure {
-                    while next < partition.durableOffset {
-                        let fetched = try partition.read(from: next, maxBytes: 1 << 20)
-                        for record in fetched.records { bytesRead += record.value?.count ?? 0 }
-                        next = fetched.nextOffset
+                    while case let batch = try reader.poll(maxBytes: 1 << 20), !batch.isEmpty {
+                        for record in batch.records { bytesRead += record.value?.count ?? 0 }
                     }
                 }
                 print(String(format: "  read (page cache, CRC verified, records decoded): %.0f MB/s of values", Double(bytesRead) / seconds(readTime) / 1e6))

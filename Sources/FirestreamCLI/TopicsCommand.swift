@@ -239,8 +239,11 @@ struct TopicsCommand: AsyncParsableCommand {
             }
             while true {
                 // Piece by piece: a topic of any size prints with bounded memory.
-                while case let batch = try tail.next(), !batch.isEmpty {
-                    for (partition, record) in batch {
+                while case let piece = try tail.next(), !piece.isEmpty {
+                    for (partition, skipped) in piece.skipped {
+                        printError("note: records \(skipped.lowerBound)..<\(skipped.upperBound) of \(topic)/\(partition) were removed by retention before they were read")
+                    }
+                    for (partition, record) in piece.records {
                         printLine(format == .json ? RecordJSON.render(topic: topic, partition: partition, record) : textLine(topic, partition, record))
                     }
                 }

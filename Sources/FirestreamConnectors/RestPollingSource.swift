@@ -138,15 +138,13 @@ public struct RestPollingSource: Runnable {
         var window = SeenWindow(capacity: Self.dedupeWindow)
         guard let dedupe = options.dedupe else { return window }
         for partition in topic.partitions {
-            var next = max(partition.startOffset, partition.durableOffset - Int64(Self.dedupeWindow))
-            while next < partition.durableOffset {
-                let fetched = try partition.read(from: next, maxBytes: 4 << 20)
-                if fetched.records.isEmpty { break }
-                for record in fetched.records {
+            let newest = max(partition.startOffset, partition.durableOffset - Int64(Self.dedupeWindow))
+            var reader = PartitionReader(partition, from: newest, whenRemoved: .skip)
+            while case let batch = try reader.poll(maxBytes: 4 << 20), !batch.isEmpty {
+                for record in batch.records {
                     guard let value = record.value, JSONBytes.isValid(value), let id = dedupe.keyText(in: value) else { continue }
                     window.insert(id)
                 }
-                next = fetched.nextOffset
             }
         }
         return window

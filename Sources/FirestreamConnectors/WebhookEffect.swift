@@ -53,22 +53,17 @@ public struct WebhookEffect: Runnable {
     }
 
     private func deliver(_ partition: PartitionLog, index: Int, log: Log, deadLetters: Topic, exchange: HTTPExchange) async throws {
-        var next =
-            log.consumerOffsets.committed(group: group, topic: options.topic, partition: index)
-            ?? (options.start == .earliest ? partition.startOffset : partition.durableOffset)
+        let committed = log.consumerOffsets.committed(group: group, topic: options.topic, partition: index)
+        var reader = PartitionReader(
+            partition, from: committed ?? (options.start == .earliest ? partition.startOffset : partition.durableOffset), whenRemoved: .skip)
         while !Task.isCancelled {
-            guard await partition.waitForRecord(at: next) else { return }
-            let records: [ConsumerRecord]
-            do {
-                records = Array(try partition.read(from: next, maxBytes: 4 << 20).records.prefix(options.batch))
-            } catch {
-                if case .offsetOutOfRange(_, let start, _) = error, start > next {
-                    report("\(options.name): records \(next)..<\(start) of \(options.topic)/\(index) were removed by retention before delivery")
-                    next = start
-                    continue
-                }
-                throw error
+            let batch = try await reader.next(maxBytes: 4 << 20, maxRecords: options.batch)
+            // Without a time limit, nothing comes back only when the log closed or we are stopping.
+            if batch.isEmpty { return }
+            if let skipped = batch.skipped {
+                report("\(options.name): records \(skipped.lowerBound)..<\(skipped.upperBound) of \(options.topic)/\(index) were removed by retention before delivery")
             }
+            let records = batch.records
             guard let last = records.last else { continue }
             counters.records.add(records.count, ordering: .relaxed)
             switch await send(records, partition: index, exchange: exchange) {
@@ -80,7 +75,7 @@ public struct WebhookEffect: Runnable {
                 _ = try await deadLetters.append(records.map { deadLetter($0, partition: index, reason: reason.description) })
                 counters.deadLetters.add(records.count, ordering: .relaxed)
             }
-            next = last.offset + 1
+            let next = last.offset + 1
             try await log.consumerOffsets.commit(group: group, topic: options.topic, partition: index, offset: next)
             counters.record(position: next, topic: options.topic, partition: index)
         }

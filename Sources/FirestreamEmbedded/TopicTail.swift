@@ -13,7 +13,10 @@ public struct TopicTail {
 
     public let topic: Topic
     public let partitions: [Int]
-    public private(set) var positions: [Int: Int64] = [:]
+    private var readers: [Int: PartitionReader] = [:]
+
+    /// Where each followed partition will be read next.
+    public var positions: [Int: Int64] { readers.mapValues(\.position) }
 
     public init(topic: Topic, partition: Int?, start: Start) throws(LogError) {
         self.topic = topic
@@ -25,48 +28,51 @@ public struct TopicTail {
         }
         for index in partitions {
             let log = topic.partitions[index]
+            let position: Int64
             switch start {
-            case .beginning: positions[index] = log.startOffset
-            case .offset(let offset): positions[index] = min(max(offset, log.startOffset), log.durableOffset)
-            case .last(let count): positions[index] = max(log.startOffset, log.durableOffset - Int64(count))
+            case .beginning: position = log.startOffset
+            case .offset(let offset): position = min(max(offset, log.startOffset), log.durableOffset)
+            case .last(let count): position = max(log.startOffset, log.durableOffset - Int64(count))
             }
+            // The writer's retention may remove records before they are printed: say so, go on.
+            readers[index] = PartitionReader(log, from: position, whenRemoved: .skip)
         }
+    }
+
+    /// Records read in one pass over the followed partitions.
+    public struct Piece {
+        public var records: [(partition: Int, record: ConsumerRecord)] = []
+        /// Offsets per partition that retention removed before they were read.
+        public var skipped: [(partition: Int, offsets: Range<Int64>)] = []
+
+        public var isEmpty: Bool { records.isEmpty && skipped.isEmpty }
     }
 
     /// The next records from the current positions: at most about `maxBytes` from each
     /// partition, so a long topic streams out in pieces instead of being loaded whole. Empty
     /// when every partition is read to its end.
-    public mutating func next(maxBytes: Int = 1 << 20) throws(LogError) -> [(partition: Int, record: ConsumerRecord)] {
-        var out: [(partition: Int, record: ConsumerRecord)] = []
+    public mutating func next(maxBytes: Int = 1 << 20) throws(LogError) -> Piece {
+        var piece = Piece()
         for index in partitions {
-            let log = topic.partitions[index]
-            guard let position = positions[index], position < log.durableOffset else { continue }
-            let fetched = try log.read(from: position, maxBytes: maxBytes)
-            out += fetched.records.map { (index, $0) }
-            positions[index] = fetched.nextOffset
+            guard var reader = readers[index] else { continue }
+            let batch = try reader.poll(maxBytes: maxBytes)
+            readers[index] = reader
+            if let skipped = batch.skipped { piece.skipped.append((index, skipped)) }
+            piece.records += batch.records.map { (index, $0) }
         }
-        return out
+        return piece
     }
 
-    /// Waits until at least one followed partition has a record past its position. A read-only
-    /// log (another process writes it) is re-scanned every `interval`; otherwise this waits on
-    /// the log's own notifications. False when the task was cancelled.
+    /// Waits until at least one followed partition has a record past its position (a read-only
+    /// log is re-scanned every `interval`). False when the task was cancelled.
     public func waitForMore(interval: Duration = .milliseconds(200)) async -> Bool {
-        let logs = partitions.map { (topic.partitions[$0], positions[$0] ?? 0) }
-        if logs.first?.0.readOnly == true {
-            while !Task.isCancelled {
-                for (log, position) in logs {
-                    if (try? log.refresh()) ?? 0 > position { return true }
-                }
-                try? await Task.sleep(for: interval)
+        let waiting = partitions.compactMap { index in
+            readers[index].map { reader in
+                var reader = reader
+                reader.refreshInterval = interval
+                return reader
             }
-            return false
         }
-        return await withTaskGroup(of: Bool.self) { group in
-            for (log, position) in logs { group.addTask { await log.waitForRecord(at: position) } }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        return await PartitionReader.waitForAny(waiting)
     }
 }

@@ -261,29 +261,34 @@ public struct Gateway: Sendable {
             return failure(400, "limit must be between 1 and 10000")
         }
         let partition = topic.partitions[partitionIndex]
-        var from = partition.startOffset
-        if let raw = query["from"].map(String.init) {
-            switch raw {
-            case "earliest": from = partition.startOffset
-            case "latest": from = partition.durableOffset
-            default:
-                guard let number = Int64(raw) else { return failure(400, "from must be earliest, latest, -N or an offset, got \"\(raw)\"") }
-                from = number < 0 ? max(partition.startOffset, partition.durableOffset + number) : number
-            }
+        // The same start positions as WebSocket subscriptions, but from the oldest record by default.
+        let from = query["from"].map(String.init) ?? (query["since"] == nil ? "earliest" : nil)
+        let positions: StartPositions
+        switch StartPositions.parse(from: from, since: query["since"].map(String.init)) {
+        case .success(let parsed): positions = parsed
+        case .failure(let problem): return failure(400, problem.message)
         }
-        if from < partition.startOffset {
-            return failure(416, "offset \(from) was removed by retention; the partition starts at \(partition.startOffset)")
+        if case .offset(let offset) = positions.rule, offset < partition.startOffset {
+            return failure(416, "offset \(offset) was removed by retention; the partition starts at \(partition.startOffset)")
         }
+        var reader = PartitionReader(
+            partition, from: positions.start(in: partition, index: partitionIndex, now: wallClockMilliseconds()), whenRemoved: .fail)
         // At most `limit` records and `maxResponseBytes` of JSON (at least one record): a
         // client continues from `next`.
         var rendered: [String] = []
         var size = 0
         var truncated = false
-        var next = from
-        reading: while rendered.count < limit, next < partition.durableOffset {
-            let fetched = try partition.read(from: next, maxBytes: min(1 << 20, options.maxResponseBytes))
-            if fetched.records.isEmpty { break }
-            for record in fetched.records.prefix(limit - rendered.count) {
+        var next = reader.position
+        reading: while rendered.count < limit {
+            let batch: PartitionReader.Batch
+            do {
+                batch = try reader.poll(maxBytes: min(1 << 20, options.maxResponseBytes), maxRecords: limit - rendered.count)
+            } catch {
+                guard case .offsetOutOfRange(let requested, let start, _) = error else { throw error }
+                return failure(416, "offset \(requested) was removed by retention; the partition starts at \(start)")
+            }
+            if batch.records.isEmpty { break }
+            for record in batch.records {
                 let text = RecordJSON.render(topic: name, partition: partitionIndex, record)
                 if !rendered.isEmpty && size + text.utf8.count > options.maxResponseBytes {
                     truncated = true

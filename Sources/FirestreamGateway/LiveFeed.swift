@@ -98,30 +98,22 @@ final class PartitionFeed: Sendable {
 
     /// Follows the partition until cancelled, appending a chunk per read.
     func pump() async {
-        var next = end
+        var reader = PartitionReader(log, from: end, whenRemoved: .skip)
         while !Task.isCancelled {
-            guard await log.waitForRecord(at: next) else { break }
-            let fetched: FetchedRecords
+            let batch: PartitionReader.Batch
             do {
                 // Reads of ~96 KiB render to frames that fit 256 KiB buffers (buffers are powers of two).
-                fetched = try log.read(from: next, maxBytes: Self.readBytes)
+                batch = try await reader.next(maxBytes: Self.readBytes)
             } catch {
-                // Retention removed what we wanted: continue from the partition's start.
-                if case .offsetOutOfRange = error {
-                    next = log.startOffset
-                    resetRing(at: next)
-                    continue
-                }
                 break
             }
-            guard !fetched.records.isEmpty else {
-                next = max(next, fetched.nextOffset)
-                continue
-            }
-            let rendered = fetched.records.map { RecordJSON.render(topic: topic, partition: partition, $0) }
-            let chunk = Chunk(first: fetched.records[0].offset, rendered: rendered)
-            next = chunk.end
-            append(chunk)
+            // Closed log or cancelled.
+            if batch.isEmpty { break }
+            // Retention removed what we wanted: the ring starts again where the partition does.
+            if let skipped = batch.skipped { resetRing(at: skipped.upperBound) }
+            guard !batch.records.isEmpty else { continue }
+            let rendered = batch.records.map { RecordJSON.render(topic: topic, partition: partition, $0) }
+            append(Chunk(first: batch.records[0].offset, rendered: rendered))
         }
         close()
     }

@@ -110,19 +110,15 @@ struct TopicStream {
 
     /// Replays history older than the feed straight from the log, at the client's pace.
     private func catchUp(_ feed: PartitionFeed, from cursor: Int64, until end: Int64, outbound: WebSocketOutboundWriter, progress: WriteProgress) async throws -> Int64 {
-        let fetched: FetchedRecords
-        do {
-            fetched = try feed.log.read(from: cursor, maxBytes: options.maxFrameBytes)
-        } catch {
-            if case .offsetOutOfRange(_, let start, _) = error, start > cursor {
-                // Retention removed these records while the client was catching up.
-                try await progress.write(outbound, gapNotice(feed, from: cursor, to: start))
-                return start
-            }
-            throw error
+        var reader = PartitionReader(feed.log, from: cursor, whenRemoved: .skip)
+        let batch = try reader.poll(maxBytes: options.maxFrameBytes)
+        if let skipped = batch.skipped {
+            // Retention removed these records while the client was catching up.
+            try await progress.write(outbound, gapNotice(feed, from: skipped.lowerBound, to: skipped.upperBound))
+            return skipped.upperBound
         }
-        let records = fetched.records.prefix { $0.offset < end }
-        guard !records.isEmpty else { return max(cursor + 1, min(fetched.nextOffset, end)) }
+        let records = batch.records.prefix { $0.offset < end }
+        guard !records.isEmpty else { return max(cursor + 1, min(reader.position, end)) }
         let rendered = records.map { RecordJSON.render(topic: feed.topic, partition: feed.partition, $0) }
         let text = rendered.count == 1 ? rendered[0] : "[" + rendered.joined(separator: ",") + "]"
         try await progress.write(outbound, ByteBuffer(string: text))

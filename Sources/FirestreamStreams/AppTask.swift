@@ -140,11 +140,10 @@ struct AppTask<App: StreamApp> {
     mutating func recover() throws {
         var rawStates: [String: [UInt8]?] = [:]
         var pending: [(Int64, JournalStep)] = []
-        var next = journal.startOffset
-        while next < journal.durableOffset {
-            let fetched = try journal.read(from: next, maxBytes: 4 << 20)
-            if fetched.records.isEmpty { break }
-            for record in fetched.records {
+        // Every step counts: a journal position retention removed is an error, never skipped.
+        var reader = PartitionReader.earliest(journal, whenRemoved: .fail)
+        while case let piece = try reader.poll(maxBytes: 4 << 20), !piece.isEmpty {
+            for record in piece.records {
                 let step: JournalStep
                 do {
                     step = try JournalStep(decoding: record.value ?? [])
@@ -176,7 +175,6 @@ struct AppTask<App: StreamApp> {
                 pending.append((record.offset, step))
                 pending.removeAll { $0.0 <= publishedThrough }
             }
-            next = fetched.nextOffset
         }
         let decoder = JSONDecoder()
         for (key, raw) in rawStates {
@@ -265,16 +263,11 @@ struct AppTask<App: StreamApp> {
         }
 
         for (index, input) in inputs.enumerated() where consumed < limits.maxRecordsPerStep {
-            let fetched: FetchedRecords
-            do {
-                fetched = try input.read(from: inputNext[index], maxBytes: limits.maxFetchBytes)
-            } catch {
-                // Retention removed input this app never read: continue from what is left.
-                guard case .offsetOutOfRange = error else { throw error }
-                inputNext[index] = input.startOffset
-                continue
-            }
-            for record in fetched.records.prefix(limits.maxRecordsPerStep - consumed) {
+            // Retention may remove input this app never read: it continues from what is left.
+            var reader = PartitionReader(input, from: inputNext[index], whenRemoved: .skip)
+            let fetched = try reader.poll(maxBytes: limits.maxFetchBytes, maxRecords: limits.maxRecordsPerStep - consumed)
+            if let skipped = fetched.skipped { inputNext[index] = skipped.upperBound }
+            for record in fetched.records {
                 consumed += 1
                 inputNext[index] = record.offset + 1
                 let decoded: App.Input
@@ -441,19 +434,9 @@ struct AppTask<App: StreamApp> {
 
     /// Suspends until input arrives on any input partition or the earliest timer is due.
     private func waitForWork() async {
-        let positions = inputNext
-        let inputs = self.inputs
-        let delay = timers.values.min().map { max(0, $0 - clock()) }
-        await withTaskGroup(of: Void.self) { group in
-            for (index, input) in inputs.enumerated() {
-                group.addTask { _ = await input.waitForRecord(at: positions[index]) }
-            }
-            if let delay {
-                group.addTask { try? await Task.sleep(for: .milliseconds(delay)) }
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        let readers = inputs.enumerated().map { PartitionReader($1, from: inputNext[$0], whenRemoved: .skip) }
+        let delay = timers.values.min().map { Duration.milliseconds(max(0, $0 - clock())) }
+        _ = await PartitionReader.waitForAny(readers, maxWait: delay)
     }
 }
 

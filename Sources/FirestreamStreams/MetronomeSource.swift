@@ -130,8 +130,9 @@ extension MetronomeSource {
     /// The index and time of the last tick this source's producer wrote to `partition`; nil when
     /// it wrote none that is still stored.
     func lastTick(in partition: PartitionLog, producerId: Int64) -> (index: Int64, time: Int64)? {
-        guard let offset = partition.lastOffset(of: producerId), offset >= partition.startOffset,
-            let record = try? partition.read(from: offset, maxBytes: 4096).records.first(where: { $0.offset == offset }),
+        guard let offset = partition.lastOffset(of: producerId) else { return nil }
+        var reader = PartitionReader(partition, from: offset, whenRemoved: .fail)
+        guard let record = try? reader.poll(maxBytes: 4096, maxRecords: 1).records.first, record.offset == offset,
             let object = try? FlatJSONObject(parsing: record.value ?? []),
             let index = object.number("index"), let time = object.number("event_time"),
             (0...0x1p53).contains(index), (0...0x1p53).contains(time)
