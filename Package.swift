@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(name: "CRC32CHardware"),
@@ -42,7 +43,11 @@ let package = Package(
         .target(name: "FirestreamLog", dependencies: ["KafkaWire"]),
         // Test support: a disk that loses what was not synced (power loss) and fails on demand.
         .target(name: "FirestreamTesting", dependencies: ["FirestreamLog"]),
-        .target(name: "FirestreamStreams", dependencies: ["FirestreamJSON", "FirestreamLog", "KafkaWire"]),
+        .target(
+            name: "FirestreamStreams",
+            dependencies: [
+                "FirestreamJSON", "FirestreamLog", "KafkaWire", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .target(
             name: "FirestreamConfig",
             dependencies: ["FirestreamFormats", "FirestreamJSON", .product(name: "Yams", package: "Yams")]
@@ -74,7 +79,9 @@ let package = Package(
             name: "FirestreamEmbedded",
             dependencies: [
                 "FirestreamConfig", "FirestreamConnectors", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog",
-                "FirestreamStreams", "KafkaWire",
+                "FirestreamStreams", "KafkaWire", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -109,7 +116,11 @@ let package = Package(
         .testTarget(name: "FirestreamJSONTests", dependencies: ["FirestreamJSON"]),
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog", "FirestreamTesting", "KafkaWire"]),
         .testTarget(
-            name: "FirestreamStreamsTests", dependencies: ["FirestreamStreams", "FirestreamExamples", "FirestreamJSON", "FirestreamTesting"]),
+            name: "FirestreamStreamsTests",
+            dependencies: [
+                "FirestreamStreams", "FirestreamExamples", "FirestreamJSON", "FirestreamTesting",
+                .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(
             name: "FirestreamConnectorsTests",
             dependencies: [

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import FirestreamConfig
 import FirestreamEmbedded
 import FirestreamFormats
@@ -117,19 +116,9 @@ struct UpCommand: AsyncParsableCommand {
             options: EmbeddedStack.Options(
                 dataDirectory: project.dataDirectory, durability: durability == .fsync ? .default : .osBuffered,
                 overrides: AppCatalog.Overrides(metronomeRate: rate, limits: TaskLimits(snapshotEveryBytes: try snapshotBytes())),
-                statusInterval: statusInterval, gateway: gateway))
-        let running = Task { try await stack.run(report: { printLine($0) }) }
-        let stop = SignalTrap(signals: [SIGINT, SIGTERM]) { count in
-            if count == 1 {
-                printLine("Stopping: finishing the current step (Ctrl-C again to exit at once)…")
-                running.cancel()
-            } else {
-                Foundation.exit(130)
-            }
-        }
-        defer { withExtendedLifetime(stop) {} }
+                statusInterval: statusInterval, gateway: gateway, stopSignals: [.sigint, .sigterm]))
         do {
-            try await running.value
+            try await stack.run(report: { printLine($0) })
         } catch {
             printError("error: \(error)")
             throw ExitCode.failure
@@ -140,29 +129,4 @@ struct UpCommand: AsyncParsableCommand {
 /// Prints a line and flushes, so progress shows up promptly through pipes.
 func printLine(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
-}
-
-/// Turns signals into calls of `handler` with the number of signals received so far. The
-/// dispatch sources are owned here and only cancelled in deinit.
-final class SignalTrap: @unchecked Sendable {
-    private let sources: [any DispatchSourceSignal]
-
-    init(signals: [Int32], handler: @escaping @Sendable (Int) -> Void) {
-        let counter = Counter()
-        sources = signals.map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { handler(counter.increment()) }
-            source.resume()
-            return source
-        }
-    }
-
-    deinit { sources.forEach { $0.cancel() } }
-
-    private final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = 0
-        func increment() -> Int { lock.withLock { value += 1; return value } }
-    }
 }

@@ -30,6 +30,7 @@ public struct RestPollingSource: Runnable {
     }
 
     public var name: String { options.name }
+    public var role: RunnableRole { .source }
     public var summary: String { "\(options.name) (rest source) \(options.url) every \(options.interval) → \(options.topic)" }
 
     public func prepare(_ log: Log) throws {

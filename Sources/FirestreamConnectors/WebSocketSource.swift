@@ -23,6 +23,7 @@ public struct WebSocketSource: Runnable {
     }
 
     public var name: String { options.name }
+    public var role: RunnableRole { .source }
     public var summary: String { "\(options.name) (websocket source) \(options.url) → \(options.topic)" }
     var deadLetterTopic: String { options.deadLetter }
     public var ownedTopics: [String: String] { [deadLetterTopic: "the dead-letter topic of source \"\(options.name)\""] }

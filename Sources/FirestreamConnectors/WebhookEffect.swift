@@ -30,6 +30,7 @@ public struct WebhookEffect: Runnable {
     }
 
     public var name: String { options.name }
+    public var role: RunnableRole { .effect }
     public var summary: String { "\(options.name) (webhook) \(options.topic) → \(options.url), dead letters → \(options.deadLetter)" }
     var group: String { "effect-\(options.name)" }
     public var ownedTopics: [String: String] { [options.deadLetter: "the dead-letter topic of effect \"\(options.name)\""] }

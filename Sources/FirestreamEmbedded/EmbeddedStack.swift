@@ -6,6 +6,9 @@ import FirestreamJSON
 import FirestreamLog
 import FirestreamStreams
 import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
 
 /// Everything `firestream up` runs in one process: the log in the project's data directory, the
 /// project's topics, and its apps (the built-in demo when it declares none).
@@ -18,16 +21,20 @@ public struct EmbeddedStack: Sendable {
         public var statusInterval: Int
         /// The HTTP gateway; nil runs without one.
         public var gateway: Gateway.Options?
+        /// Signals that stop the stack gracefully (a second one exits at once); none: it stops
+        /// when the calling task is cancelled.
+        public var stopSignals: [UnixSignal]
 
         public init(
             dataDirectory: String, durability: DurabilityPolicy = .default, overrides: AppCatalog.Overrides = .init(),
-            statusInterval: Int = 10, gateway: Gateway.Options? = Gateway.Options()
+            statusInterval: Int = 10, gateway: Gateway.Options? = Gateway.Options(), stopSignals: [UnixSignal] = []
         ) {
             self.dataDirectory = dataDirectory
             self.durability = durability
             self.overrides = overrides
             self.statusInterval = statusInterval
             self.gateway = gateway
+            self.stopSignals = stopSignals
         }
     }
 
@@ -46,7 +53,7 @@ public struct EmbeddedStack: Sendable {
             ? AppCatalog.demo(project: config.name) : config.apps.filter(\.enabled)
     }
 
-    /// Runs until the calling task is cancelled (Ctrl-C / SIGTERM), then lets every app finish its
+    /// Runs until a stop signal or the calling task's cancellation, then lets every app finish its
     /// step, waits for outputs to be durable, and closes the log. `report` receives progress lines.
     public func run(report: @escaping @Sendable (String) -> Void) async throws {
         if let gateway = options.gateway, !AccessPolicy.isLoopbackAddress(gateway.host), config.gateway.tokens.isEmpty {
@@ -71,7 +78,6 @@ public struct EmbeddedStack: Sendable {
         let signatures = try signatureChecks(environment: environment)
         let runnables = try apps.map { try AppCatalog.runnable(for: $0, project: config.name, overrides: options.overrides) }
             + connectors(environment: environment, report: report)
-        let runtime = StreamRuntime(log: log, runnables: runnables)
         for runnable in runnables { try runnable.prepare(log) }
 
         report("Firestream \(FirestreamVersion.current) — project \"\(config.name)\"")
@@ -79,52 +85,53 @@ public struct EmbeddedStack: Sendable {
         report("  topics: \(log.topicNames.filter { !$0.hasPrefix("__") }.joined(separator: ", "))")
         for runnable in runnables { report("  app:    \(runnable.summary)") }
 
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try await runtime.run()
-                // Nothing left to run (a project of topics only): keep serving until stopped.
-                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-            }
-            if let options = options.gateway {
-                let keyPointers = Dictionary(uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.flatMap(JSONPointer.init).map { (topic.name, $0) } })
-                let owned = runnables.reduce(into: [String: String]()) { all, runnable in all.merge(runnable.ownedTopics) { first, _ in first } }
-                let gateway = Gateway(
-                    log: log, options: options, keyPointers: keyPointers, signatures: signatures,
-                    access: AccessPolicy(config.gateway, protectedTopics: owned),
-                    appPositions: {
-                        runnables.flatMap { runnable in
-                            runnable.counters.inputPositions.map {
-                                GatewayMetrics.AppPosition(app: runnable.name, topic: $0.key.topic, partition: $0.key.partition, next: $0.value)
-                            }
-                        }
-                    })
-                group.addTask {
-                    try await gateway.run { port in
-                        let auth = config.gateway.tokens.isEmpty ? "open: no tokens, loopback only" : "\(config.gateway.tokens.count) token(s) required"
-                        report("  http:   http://\(options.host == "0.0.0.0" ? "localhost" : options.host):\(port) (listening on \(options.host); \(auth))")
-                        report("Running. Press Ctrl-C to stop.")
-                    }
-                }
-            } else {
-                report("Running. Press Ctrl-C to stop.")
-            }
-            group.addTask {
-                // Housekeeping: retention once a minute, status lines.
-                var elapsed = 0
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(1))
-                    elapsed += 1
-                    if elapsed % 60 == 0 { log.enforceRetention() }
-                    if options.statusInterval > 0, elapsed % options.statusInterval == 0 {
-                        report(status(runnables))
-                    }
-                }
-            }
-            try await group.next()
-            group.cancelAll()
-            try await group.waitForAll()
+        // One group runs everything. Graceful shutdown goes in reverse order: the gateway stops
+        // taking requests, then sources stop, apps finish their steps, effects stop, and last
+        // the housekeeping and the stop notice.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if !options.stopSignals.isEmpty {
+            services.append(.init(service: StopNotice(signals: options.stopSignals, report: report)))
         }
+        services.append(
+            .init(
+                service: Housekeeping(log: log, statusInterval: options.statusInterval, status: { status(runnables) }, report: report),
+                successTerminationBehavior: .ignore))
+        let ordered = runnables.filter { $0.role == .effect } + runnables.filter { $0.role == .app } + runnables.filter { $0.role == .source }
+        // A runnable that ends (a finite source) leaves the rest running.
+        services += ordered.map { .init(service: RunnableService($0, log: log), successTerminationBehavior: .ignore) }
+        if let gatewayOptions = options.gateway {
+            let gateway = makeGateway(gatewayOptions, log: log, runnables: runnables, signatures: signatures)
+            services.append(
+                .init(
+                    service: GatewayService(gateway: gateway) { port in
+                        let auth = config.gateway.tokens.isEmpty ? "open: no tokens, loopback only" : "\(config.gateway.tokens.count) token(s) required"
+                        let host = gatewayOptions.host
+                        report("  http:   http://\(host == "0.0.0.0" ? "localhost" : host):\(port) (listening on \(host); \(auth))")
+                        report("Running. Press Ctrl-C to stop.")
+                    }))
+        } else {
+            report("Running. Press Ctrl-C to stop.")
+        }
+        let quiet = Logger(label: "firestream.services") { _ in SwiftLogNoOpLogHandler() }
+        try await ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: options.stopSignals, logger: quiet)
+        ).run()
         report("Stopped: every app finished its step and its outputs are durable. \(status(runnables))")
+    }
+
+    private func makeGateway(_ options: Gateway.Options, log: Log, runnables: [any Runnable], signatures: [String: WebhookSignature]) -> Gateway {
+        let keyPointers = Dictionary(uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.flatMap(JSONPointer.init).map { (topic.name, $0) } })
+        let owned = runnables.reduce(into: [String: String]()) { all, runnable in all.merge(runnable.ownedTopics) { first, _ in first } }
+        return Gateway(
+            log: log, options: options, keyPointers: keyPointers, signatures: signatures,
+            access: AccessPolicy(config.gateway, protectedTopics: owned),
+            appPositions: {
+                runnables.flatMap { runnable in
+                    runnable.counters.inputPositions.map {
+                        GatewayMetrics.AppPosition(app: runnable.name, topic: $0.key.topic, partition: $0.key.partition, next: $0.value)
+                    }
+                }
+            })
     }
 
     /// Problems that would stop `up` on this machine although the config is valid (`validate`
@@ -174,13 +181,7 @@ public struct EmbeddedStack: Sendable {
     }
 
     private func status(_ runnables: [any Runnable]) -> String {
-        runnables.map { runnable in
-            let counters = runnable.counters
-            if runnable is MetronomeSource {
-                return "\(runnable.name): \(counters.outputs.load(ordering: .relaxed)) readings"
-            }
-            return "\(runnable.name): \(counters.records.load(ordering: .relaxed)) in, \(counters.outputs.load(ordering: .relaxed)) out, \(counters.deadLetters.load(ordering: .relaxed)) dead letters"
-        }.joined(separator: "; ")
+        runnables.map(\.status).joined(separator: "; ")
     }
 
     private func describe(_ policy: DurabilityPolicy) -> String {

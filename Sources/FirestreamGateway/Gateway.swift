@@ -113,7 +113,8 @@ public struct Gateway: Sendable {
         }
     }
 
-    /// Serves until the calling task is cancelled; `onListening` receives the bound port.
+    /// Serves until the calling task is cancelled or its service group shuts down gracefully;
+    /// `onListening` receives the bound port.
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let hub = FeedHub(capacityBytes: options.feedBufferBytes, idleTimeout: options.feedIdleTimeout)
         defer { hub.stop() }
@@ -138,10 +139,19 @@ public struct Gateway: Sendable {
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             // Firestream reports what matters itself; the server's own start/stop lines are noise.
             logger: Logger(label: "firestream.http") { _ in SwiftLogNoOpLogHandler() })
-        do {
-            try await application.run()
-        } catch let error as IOError {
-            throw ListenError(host: options.host, port: options.port, reason: String(cString: strerror(error.errnoCode)).lowercased())
+        // The feeds' pumps live as long as the server: when it stops (graceful shutdown lets
+        // requests finish first), they stop too.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await hub.run() }
+            group.addTask {
+                do {
+                    try await application.run()
+                } catch let error as IOError {
+                    throw ListenError(host: options.host, port: options.port, reason: String(cString: strerror(error.errnoCode)).lowercased())
+                }
+            }
+            try await group.next()
+            group.cancelAll()
         }
     }
 

@@ -234,24 +234,40 @@ final class PartitionFeed: Sendable {
 /// The feeds of the partitions someone watches. A feed is created on first use, shared by every
 /// subscriber of its partition, and stopped (its ring released) once nobody has watched it for
 /// `idleTimeout`; a feed that stopped on a read error is replaced on next use.
+///
+/// Pumps and idle timers are child tasks of ``run()``: when the gateway stops, they all stop.
 final class FeedHub: Sendable {
     let capacityBytes: Int
     let idleTimeout: Duration
 
     private struct Entry {
         var feed: PartitionFeed
-        var pump: Task<Void, Never>
+        /// Finishing it stops the feed's pump.
+        var stop: AsyncStream<Never>.Continuation
         var subscribers = 0
         /// Bumped on every acquire, so a release's delayed check can tell it is stale.
         var generation = 0
     }
 
+    private typealias Job = @Sendable () async -> Void
+
     private let entries = Locked<[String: Entry]>([:])
-    private let stopped = Locked(false)
+    private let jobs: AsyncStream<Job>
+    private let submit: AsyncStream<Job>.Continuation
 
     init(capacityBytes: Int, idleTimeout: Duration = .seconds(30)) {
         self.capacityBytes = capacityBytes
         self.idleTimeout = idleTimeout
+        (jobs, submit) = AsyncStream.makeStream(of: Job.self)
+    }
+
+    /// Runs the pumps and idle timers until cancelled (or ``stop()``), then stops them all.
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            for await job in jobs { group.addTask { await job() } }
+            group.cancelAll()
+        }
+        stop()
     }
 
     /// The feed of `topic`/`partition`, counted as watched until ``release(_:)``.
@@ -265,9 +281,20 @@ final class FeedHub: Sendable {
                 entries[key] = entry
                 return entry.feed
             }
-            entries[key]?.pump.cancel()
+            entries[key]?.stop.finish()
             let feed = PartitionFeed(topic: topic.name, partition: partition, log: log, capacityBytes: capacityBytes)
-            entries[key] = Entry(feed: feed, pump: Task { await feed.pump() }, subscribers: 1)
+            let (stopped, stop) = AsyncStream.makeStream(of: Never.self)
+            entries[key] = Entry(feed: feed, stop: stop, subscribers: 1)
+            submit.yield {
+                // The pump runs until the log closes, the hub stops, or the feed is retired.
+                await withTaskGroup(of: Void.self) { pump in
+                    pump.addTask { await feed.pump() }
+                    pump.addTask { for await _ in stopped {} }
+                    await pump.next()
+                    pump.cancelAll()
+                }
+                feed.close()
+            }
             return feed
         }
     }
@@ -283,7 +310,7 @@ final class FeedHub: Sendable {
         }
         guard let generation else { return }
         let timeout = idleTimeout
-        Task { [weak self] in
+        submit.yield { [weak self] in
             try? await Task.sleep(for: timeout)
             self?.forgetIfIdle(key, generation: generation)
         }
@@ -295,7 +322,7 @@ final class FeedHub: Sendable {
             entries[key] = nil
             return entry
         }
-        idle?.pump.cancel()
+        idle?.stop.finish()
     }
 
     /// Feeds alive now (for tests and metrics).
@@ -307,8 +334,9 @@ final class FeedHub: Sendable {
         entries.withLock { $0.values.map { ($0.feed.topic, $0.feed.partition, $0.feed.end) } }.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
     }
 
+    /// Stops every feed and ends ``run()``.
     func stop() {
-        for entry in entries.withLock({ Array($0.values) }) { entry.pump.cancel() }
-        entries.withLock { $0.removeAll() }
+        submit.finish()
+        for entry in entries.withLock({ entries in defer { entries.removeAll() }; return Array(entries.values) }) { entry.stop.finish() }
     }
 }

@@ -1,8 +1,22 @@
 import FirestreamLog
 
-/// Something the runtime runs until cancelled: an app or a source.
+/// What a runnable does with the log: it decides the order of a graceful shutdown (sources stop
+/// first, then apps finish their steps, then effects stop).
+public enum RunnableRole: Sendable {
+    /// Brings data from outside into topics.
+    case source
+    /// Reads topics and writes topics.
+    case app
+    /// Sends topics' records outside.
+    case effect
+}
+
+/// Something the runtime runs until cancelled: an app, a source or an effect.
 public protocol Runnable: Sendable {
     var name: String { get }
+    var role: RunnableRole { get }
+    /// Its part of the status line `up` prints.
+    var status: String { get }
     /// One line for people: what it is, what it reads and writes.
     var summary: String { get }
     var counters: AppCounters { get }
@@ -16,6 +30,11 @@ public protocol Runnable: Sendable {
 
 extension Runnable {
     public var ownedTopics: [String: String] { [:] }
+    public var role: RunnableRole { .app }
+
+    public var status: String {
+        "\(name): \(counters.records.load(ordering: .relaxed)) in, \(counters.outputs.load(ordering: .relaxed)) out, \(counters.deadLetters.load(ordering: .relaxed)) dead letters"
+    }
 }
 
 /// Runs every partition of a ``StreamApp`` in parallel, one task per input partition.
@@ -107,38 +126,6 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
         case .unknownKind(let app, let kind, let known):
             "apps[\"\(app)\"].kind: unknown app kind \"\(kind)\" (this binary knows \(known.joined(separator: ", ")))"
         case .badSetting(let app, let key, let reason): "apps[\"\(app)\"].settings.\(key): \(reason)"
-        }
-    }
-}
-
-/// Runs a set of apps and sources together until the surrounding task is cancelled, then lets
-/// each finish its current step. The first failure stops them all.
-public struct StreamRuntime: Sendable {
-    public let log: Log
-    public let runnables: [any Runnable]
-
-    public init(log: Log, runnables: [any Runnable]) {
-        self.log = log
-        self.runnables = runnables
-    }
-
-    public func run() async throws {
-        for runnable in runnables { try runnable.prepare(log) }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for runnable in runnables {
-                group.addTask {
-                    do {
-                        try await runnable.run(log)
-                    } catch let error as CancellationError {
-                        throw error
-                    } catch {
-                        throw RuntimeError.stopped(app: runnable.name, reason: "\(error)")
-                    }
-                }
-            }
-            // The first failure stops everything at once (the others are cancelled, finish their
-            // step and make their outputs durable); `waitForAll` would wait for the others first.
-            while try await group.next() != nil {}
         }
     }
 }

@@ -31,6 +31,9 @@ public struct MetronomeSource: Runnable {
         self.clock = clock
     }
 
+    public var role: RunnableRole { .source }
+    public var status: String { "\(name): \(counters.outputs.load(ordering: .relaxed)) readings" }
+
     public var summary: String {
         let rate = ticksPerSecond == ticksPerSecond.rounded() ? String(Int(ticksPerSecond)) : String(ticksPerSecond)
         return "\(name) (source) → \(topic): \(devices.count) devices, \(rate) tick(s)/s"

@@ -1,7 +1,10 @@
 import FirestreamJSON
 import FirestreamLog
+import FirestreamTesting
 import Foundation
 import KafkaWire
+import Logging
+import ServiceLifecycle
 import Testing
 
 @testable import FirestreamStreams
@@ -351,7 +354,9 @@ struct ScriptedRunnable: Runnable {
     func prepare(_ log: Log) throws {}
     func run(_ log: Log) async throws {
         if fails { throw RuntimeError.noInput(app: name) }
-        while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+        counters.steps.add(1, ordering: .relaxed)
+        // Like a real runnable: a sleep cut short by cancellation throws.
+        while !Task.isCancelled { try await Task.sleep(for: .milliseconds(10)) }
     }
 }
 
@@ -361,26 +366,41 @@ struct ScriptedRunnable: Runnable {
         defer { try? FileManager.default.removeItem(at: data) }
         let log = try Log(directory: data.path)
         defer { log.close() }
-        let runtime = StreamRuntime(log: log, runnables: [ScriptedRunnable(name: "steady", fails: false), ScriptedRunnable(name: "broken", fails: true)])
-        // "steady" never stops by itself: the runtime returns only if the failure cancelled it.
-        // (The timeout is there for the bug; a correct runtime returns at once.)
-        let outcome = await withTaskGroup(of: String.self) { group in
-            group.addTask {
+        let group = ServiceGroup(
+            services: [RunnableService(ScriptedRunnable(name: "steady", fails: false), log: log), RunnableService(ScriptedRunnable(name: "broken", fails: true), log: log)],
+            logger: Logger(label: "test"))
+        // "steady" never stops by itself: the group returns only if the failure cancelled it.
+        // (The timeout is there for the bug; a correct group returns at once.)
+        let outcome = await withTaskGroup(of: String.self) { tasks in
+            tasks.addTask {
                 do {
-                    try await runtime.run()
+                    try await group.run()
                     return "returned without an error"
                 } catch {
                     return "\(error)"
                 }
             }
-            group.addTask {
+            tasks.addTask {
                 try? await Task.sleep(for: .seconds(60))
                 return "still running after 60 s: the failure did not stop the others"
             }
-            let first = await group.next() ?? ""
-            group.cancelAll()
+            let first = await tasks.next() ?? ""
+            tasks.cancelAll()
             return first
         }
         #expect(outcome == RuntimeError.stopped(app: "broken", reason: "app \"broken\" declares no input topic").description)
+    }
+
+    @Test func aGracefulShutdownStopsEveryRunnableWithoutAnError() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-stop-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        let steady = [ScriptedRunnable(name: "a", fails: false), ScriptedRunnable(name: "b", fails: false)]
+        let group = ServiceGroup(services: steady.map { RunnableService($0, log: log) }, logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        try await eventually("both runnables to start") { steady.allSatisfy { $0.counters.steps.load(ordering: .relaxed) > 0 } }
+        await group.triggerGracefulShutdown()
+        try await running.value
     }
 }
