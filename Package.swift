@@ -112,7 +112,7 @@ let package = Package(
             ],
             path: "Sources/FirestreamBenchmarks"
         ),
-        .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire"]),
+        .testTarget(name: "KafkaWireTests", dependencies: ["FirestreamLog", "KafkaWire"]),
         .testTarget(name: "FirestreamJSONTests", dependencies: ["FirestreamJSON"]),
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog", "FirestreamTesting", "KafkaWire"]),
         .testTarget(

@@ -42,7 +42,7 @@ public struct MetronomeSource: Runnable {
     /// `count` device ids that stay the same for a project (derived from its name).
     public static func deviceIDs(count: Int, seed: UInt64) -> [String] {
         (0..<count).map { index in
-            var mixer = SplitMix(seed ^ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+            var mixer = SplitMix64(seed: seed ^ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
             let hex = String(mixer.next() & 0xFF_FFFF, radix: 16)
             return "device-" + String(repeating: "0", count: 6 - hex.count) + hex
         }
@@ -69,7 +69,7 @@ public struct MetronomeSource: Runnable {
 
     /// The reading of `device` at tick `index`.
     public func reading(device: String, index: Int64) -> (magnitude: Double, direction: Int) {
-        var mixer = SplitMix(seed ^ UInt64(bitPattern: stableProducerId(device)) ^ UInt64(bitPattern: index) &* 0xD1B5_4A32_D192_ED03)
+        var mixer = SplitMix64(seed: seed ^ UInt64(bitPattern: stableProducerId(device)) ^ UInt64(bitPattern: index) &* 0xD1B5_4A32_D192_ED03)
         let bits = mixer.next()
         return (Double(bits >> 11) * 0x1p-53, Int(mixer.next() & 1))
     }
@@ -141,18 +141,5 @@ extension MetronomeSource {
             (0...0x1p53).contains(index), (0...0x1p53).contains(time)
         else { return nil }
         return (Int64(index), Int64(time))
-    }
-}
-
-/// SplitMix64: a tiny, well-mixed deterministic generator, for reproducible data and tests.
-public struct SplitMix: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(_ seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -122,7 +122,7 @@ public final class SimulatedDisk: Sendable {
     public var cuts: Int { state.withLock { $0.generation } }
 
     static func cut(_ state: inout State, keeping survivors: Survivors, seed: UInt64) {
-        var random = SeededGenerator(seed: seed)
+        var random = SplitMix64(seed: seed)
         func next(_ bound: Int) -> Int { random.next(below: bound) }
         do {
             state.armed = nil

@@ -29,20 +29,3 @@ public final class Shared<Value: Sendable>: Sendable {
     public func update(_ change: (inout Value) -> Void) { storage.withLock { change(&$0) } }
 }
 
-/// SplitMix64: small, well mixed and seeded, so a failing run can be replayed from its seed.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A number in 0..<bound.
-    public mutating func next(below bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
-}

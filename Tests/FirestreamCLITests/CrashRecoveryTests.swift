@@ -28,7 +28,7 @@ import FirestreamTesting
         let scratch = try Scratch()
         let data = scratch.url.appendingPathComponent("data").path
         let seed = UInt64(ProcessInfo.processInfo.environment["FIRESTREAM_CRASH_SEED"] ?? "") ?? 20_261_125
-        var random = SplitMix(seed)  // seeded, so a failure can be replayed (the seed is in every message)
+        var random = SplitMix64(seed: seed)  // seeded, so a failure can be replayed (the seed is in every message)
         // Tiny snapshot interval: snapshots and journal deletions happen all the time, crashes included.
         let arguments = ["up", "--no-http", "--rate", "500", "--status-interval", "0", "--snapshot-every", "16Ki", "--data-dir", data]
         let kills = 15

@@ -30,7 +30,7 @@ import Testing
 
     @Test(arguments: 0..<24)
     func acknowledgedRecordsSurviveRandomPowerCuts(seed: Int) async throws {
-        var random = SeededGenerator(seed: UInt64(seed) &+ 0xC0FFEE)
+        var random = SplitMix64(seed: UInt64(seed) &+ 0xC0FFEE)
         let disk = SimulatedDisk(syncLatencyMicroseconds: 200)
         var producers = (0..<3).map { Producer(id: Int64(100 + $0)) }
         // Every record ever acknowledged, and every batch ever attempted (acknowledged or not).

@@ -58,7 +58,7 @@ import Testing
 
     @Test(arguments: 0..<16)
     func outputsAreExactlyOnceAcrossPowerCuts(seed: Int) async throws {
-        var random = SplitMix(UInt64(seed) &+ 77)
+        var random = SplitMix64(seed: UInt64(seed) &+ 77)
         let disk = SimulatedDisk(syncLatencyMicroseconds: 300)
         let devices = ["d-1", "d-2", "d-3", "d-4"]
         let source = MetronomeSource(devices: devices, seed: 3)

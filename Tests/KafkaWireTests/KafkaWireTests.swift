@@ -1,3 +1,4 @@
+import FirestreamLog
 import Testing
 
 @testable import KafkaWire
@@ -260,18 +261,5 @@ func hexBytes(_ hex: String) -> [UInt8] {
 
     private func randomBytes(_ generator: inout SplitMix64, max: Int) -> [UInt8] {
         (0..<Int(generator.next() % UInt64(max + 1))).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-    }
-}
-
-/// A small deterministic generator for reproducible tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
