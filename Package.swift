@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "FirestreamFormats", targets: ["FirestreamFormats"]),
         .library(name: "FirestreamLog", targets: ["FirestreamLog"]),
         .library(name: "FirestreamStreams", targets: ["FirestreamStreams"]),
+        .library(name: "FirestreamDemo", targets: ["FirestreamDemo"]),
         .library(name: "FirestreamCLI", targets: ["FirestreamCLI", "FirestreamEmbedded"]),
         .library(name: "FirestreamGateway", targets: ["FirestreamGateway"]),
         .library(name: "KafkaWire", targets: ["KafkaWire"]),
@@ -48,6 +49,8 @@ let package = Package(
             dependencies: [
                 "FirestreamJSON", "FirestreamLog", "KafkaWire", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // The flagship demo (metronome → wiener), an ordinary user of the runtime.
+        .target(name: "FirestreamDemo", dependencies: ["FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire"]),
         .target(
             name: "FirestreamConfig",
             dependencies: ["FirestreamFormats", "FirestreamJSON", .product(name: "Yams", package: "Yams")]
@@ -78,7 +81,7 @@ let package = Package(
         .target(
             name: "FirestreamEmbedded",
             dependencies: [
-                "FirestreamConfig", "FirestreamConnectors", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog",
+                "FirestreamConfig", "FirestreamConnectors", "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog",
                 "FirestreamStreams", "KafkaWire", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -107,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "firestream-bench",
             dependencies: [
-                "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire",
+                "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire",
                 .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/FirestreamBenchmarks"
@@ -118,7 +121,7 @@ let package = Package(
         .testTarget(
             name: "FirestreamStreamsTests",
             dependencies: [
-                "FirestreamStreams", "FirestreamExamples", "FirestreamJSON", "FirestreamTesting",
+                "FirestreamStreams", "FirestreamDemo", "FirestreamExamples", "FirestreamJSON", "FirestreamTesting",
                 .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .testTarget(
@@ -139,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "FirestreamCLITests",
             dependencies: [
-                "FirestreamCLI", "firestream", "FirestreamEmbedded", "FirestreamFormats", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "FirestreamTesting", "KafkaWire",
+                "FirestreamCLI", "firestream", "FirestreamDemo", "FirestreamEmbedded", "FirestreamFormats", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "FirestreamTesting", "KafkaWire",
                 .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

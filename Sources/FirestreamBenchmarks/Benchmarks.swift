@@ -1,3 +1,4 @@
+import FirestreamDemo
 import FirestreamJSON
 import FirestreamLog
 import FirestreamStreams

@@ -1,3 +1,4 @@
+import FirestreamDemo
 import FirestreamFormats
 import FirestreamGateway
 import FirestreamLog

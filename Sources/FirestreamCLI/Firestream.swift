@@ -1,5 +1,6 @@
 import ArgumentParser
 import FirestreamConfig
+import FirestreamEmbedded
 
 /// The `firestream` command: a local-first streaming data platform in one binary.
 public struct Firestream: AsyncParsableCommand {
@@ -22,4 +23,10 @@ public struct Firestream: AsyncParsableCommand {
     )
 
     public init() {}
+
+    /// Runs the CLI with `catalog` as the app kinds `up` knows: a custom binary adds its kinds
+    /// to ``AppCatalog/standard`` and starts here (see docs/apps.md).
+    public static func main(catalog: AppCatalog) async {
+        await AppCatalog.$current.withValue(catalog) { await main() }
+    }
 }

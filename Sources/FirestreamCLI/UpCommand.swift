@@ -114,7 +114,7 @@ struct UpCommand: AsyncParsableCommand {
         let stack = EmbeddedStack(
             config: project.config,
             options: EmbeddedStack.Options(
-                dataDirectory: project.dataDirectory, durability: durability == .fsync ? .default : .osBuffered,
+                dataDirectory: project.dataDirectory, durability: durability == .fsync ? .default : .osBuffered, catalog: AppCatalog.current,
                 overrides: AppCatalog.Overrides(metronomeRate: rate, limits: TaskLimits(snapshotEveryBytes: try snapshotBytes())),
                 statusInterval: statusInterval, gateway: gateway, stopSignals: [.sigint, .sigterm]))
         do {

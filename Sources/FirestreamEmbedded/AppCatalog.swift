@@ -1,34 +1,49 @@
 import FirestreamConfig
+import FirestreamDemo
 import FirestreamJSON
 import FirestreamStreams
 import FirestreamLog
 
-/// The app kinds this binary can run, built from the config's `apps` entries: the built-in ones,
-/// and those a custom binary registers before starting the CLI (see docs/apps.md).
-public enum AppCatalog {
+/// The app kinds a binary can run, built from the config's `apps` entries. A value: `up` takes
+/// the one it is given (``standard`` in the stock `firestream`; a custom binary adds its own
+/// kinds to it, see docs/apps.md).
+public struct AppCatalog: Sendable {
     /// Builds a runnable from an app's config entry.
     public typealias Factory = @Sendable (_ app: AppConfig, _ settings: Settings, _ context: Context) throws -> any Runnable
 
     /// What every app factory may use besides the app's own config entry.
     public struct Context: Sendable {
         public var project: String
-        /// Runtime tuning chosen on the command line; pass it to `AppRunner`.
-        public var limits: TaskLimits
+        /// Choices made on the command line; pass `limits` to `AppRunner`.
+        public var overrides: Overrides
+        public var limits: TaskLimits { overrides.limits }
     }
 
-    public static let builtInKinds = ["metronome", "wiener"]
-    private static let registered = Locked<[String: Factory]>([:])
+    private var factories: [String: Factory] = [:]
 
-    /// Makes `kind` runnable by `firestream up`; call before `Firestream.main()`.
-    public static func register(kind: String, _ factory: @escaping Factory) {
-        registered.withLock { $0[kind] = factory }
+    /// A catalog without kinds.
+    public init() {}
+
+    /// This catalog with `kind` added (or replaced).
+    public func adding(kind: String, _ factory: @escaping Factory) -> AppCatalog {
+        var catalog = self
+        catalog.factories[kind] = factory
+        return catalog
     }
 
-    /// Every kind this binary knows.
-    public static var kinds: [String] { builtInKinds + registered.withLock { $0.keys.sorted() } }
+    /// Every kind this catalog knows, sorted.
+    public var kinds: [String] { factories.keys.sorted() }
+
+    /// The catalog of the stock binary: the demo's `metronome` and `wiener`.
+    public static let standard = AppCatalog().adding(kind: "metronome", DemoKinds.metronome).adding(kind: "wiener", DemoKinds.wiener)
+
+    /// The catalog `firestream up` uses in this task: ``standard`` unless a custom binary runs
+    /// the CLI with its own (`Firestream.main(catalog:)`).
+    @TaskLocal public static var current = AppCatalog.standard
 
     /// Command-line choices that apply on top of the config (`firestream up --rate`, `--snapshot-every`).
     public struct Overrides: Sendable {
+        /// Ticks per second for every metronome.
         public var metronomeRate: Double?
         public var limits: TaskLimits
 
@@ -47,28 +62,11 @@ public enum AppCatalog {
     }
 
     /// Builds the runnable for one app config; errors name the app and setting.
-    public static func runnable(for app: AppConfig, project: String, overrides: Overrides) throws -> any Runnable {
-        let settings = Settings(app: app)
-        switch app.kind {
-        case "metronome":
-            let devices = try settings.integer("devices", default: 5, in: 1...10_000)
-            let rate = try overrides.metronomeRate ?? settings.number("rate", default: 1, in: 0.001...1_000_000)
-            let seed = MetronomeSource.seed(forProject: project)
-            return MetronomeSource(
-                name: app.name, topic: try settings.string("topic", default: "metronome"),
-                devices: MetronomeSource.deviceIDs(count: devices, seed: seed), ticksPerSecond: rate, seed: seed)
-        case "wiener":
-            return AppRunner(
-                WienerApp(
-                    name: app.name, input: try settings.string("input", default: "metronome"),
-                    output: try settings.string("output", default: "wiener")),
-                limits: overrides.limits)
-        default:
-            guard let factory = registered.withLock({ $0[app.kind] }) else {
-                throw RuntimeError.unknownKind(app: app.name, kind: app.kind, known: kinds)
-            }
-            return try factory(app, settings, Context(project: project, limits: overrides.limits))
+    public func runnable(for app: AppConfig, project: String, overrides: Overrides) throws -> any Runnable {
+        guard let factory = factories[app.kind] else {
+            throw RuntimeError.unknownKind(app: app.name, kind: app.kind, known: kinds)
         }
+        return try factory(app, Settings(app: app), Context(project: project, overrides: overrides))
     }
 
     /// Typed access to an app's free-form `settings`; errors name the app and the key.

@@ -16,6 +16,8 @@ public struct EmbeddedStack: Sendable {
     public struct Options: Sendable {
         public var dataDirectory: String
         public var durability: DurabilityPolicy
+        /// The app kinds this stack can run.
+        public var catalog: AppCatalog
         public var overrides: AppCatalog.Overrides
         /// Seconds between status lines (0: none).
         public var statusInterval: Int
@@ -26,11 +28,13 @@ public struct EmbeddedStack: Sendable {
         public var stopSignals: [UnixSignal]
 
         public init(
-            dataDirectory: String, durability: DurabilityPolicy = .default, overrides: AppCatalog.Overrides = .init(),
+            dataDirectory: String, durability: DurabilityPolicy = .default, catalog: AppCatalog = .standard,
+            overrides: AppCatalog.Overrides = .init(),
             statusInterval: Int = 10, gateway: Gateway.Options? = Gateway.Options(), stopSignals: [UnixSignal] = []
         ) {
             self.dataDirectory = dataDirectory
             self.durability = durability
+            self.catalog = catalog
             self.overrides = overrides
             self.statusInterval = statusInterval
             self.gateway = gateway
@@ -76,7 +80,7 @@ public struct EmbeddedStack: Sendable {
         }
         let environment = ProcessInfo.processInfo.environment
         let signatures = try signatureChecks(environment: environment)
-        let runnables = try apps.map { try AppCatalog.runnable(for: $0, project: config.name, overrides: options.overrides) }
+        let runnables = try apps.map { try options.catalog.runnable(for: $0, project: config.name, overrides: options.overrides) }
             + connectors(environment: environment, report: report)
         for runnable in runnables { try runnable.prepare(log) }
 
@@ -94,7 +98,9 @@ public struct EmbeddedStack: Sendable {
         }
         services.append(
             .init(
-                service: Housekeeping(log: log, statusInterval: options.statusInterval, status: { status(runnables) }, report: report),
+                service: Housekeeping(
+                    log: log, statusInterval: options.statusInterval, greeting: options.gateway == nil ? "Running. Press Ctrl-C to stop." : nil,
+                    status: { status(runnables) }, report: report),
                 successTerminationBehavior: .ignore))
         let ordered = runnables.filter { $0.role == .effect } + runnables.filter { $0.role == .app } + runnables.filter { $0.role == .source }
         // A runnable that ends (a finite source) leaves the rest running.
@@ -109,8 +115,6 @@ public struct EmbeddedStack: Sendable {
                         report("  http:   http://\(host == "0.0.0.0" ? "localhost" : host):\(port) (listening on \(host); \(auth))")
                         report("Running. Press Ctrl-C to stop.")
                     }))
-        } else {
-            report("Running. Press Ctrl-C to stop.")
         }
         let quiet = Logger(label: "firestream.services") { _ in SwiftLogNoOpLogHandler() }
         try await ServiceGroup(

@@ -8,10 +8,13 @@ import UnixSignals
 struct Housekeeping: Service {
     let log: Log
     let statusInterval: Int
+    /// Said once running: by then the group handles stop signals.
+    let greeting: String?
     let status: @Sendable () -> String
     let report: @Sendable (String) -> Void
 
     func run() async {
+        if let greeting { report(greeting) }
         var elapsed = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .seconds(1))

@@ -20,14 +20,12 @@ struct ProducerState: Equatable {
         case fenced(current: Int16)
     }
 
-    /// Sequences wrap after Int32.max, as in Kafka.
-    static func next(after sequence: Int32) -> Int32 { sequence == Int32.max ? 0 : sequence + 1 }
 
     func check(_ header: RecordBatchHeader) -> Verdict {
         guard header.producerId >= 0, header.baseSequence >= 0, let entry = entries[header.producerId] else { return .append }
         if header.producerEpoch < entry.epoch { return .fenced(current: entry.epoch) }
         if header.producerEpoch > entry.epoch { return header.baseSequence == 0 ? .append : .outOfOrder(expected: 0, got: header.baseSequence) }
-        let expected = Self.next(after: entry.lastSequence)
+        let expected = ProducerSequence.advance(entry.lastSequence, by: 1)
         if header.baseSequence == expected { return .append }
         // Distance backwards from the expected sequence, modulo 2^31: a small one is a replay.
         let behind = (Int64(expected) - Int64(header.baseSequence) + (1 << 31)) % (1 << 31)
@@ -37,7 +35,7 @@ struct ProducerState: Equatable {
 
     mutating func record(_ header: RecordBatchHeader) {
         guard header.producerId >= 0, header.baseSequence >= 0 else { return }
-        let last = Int32((Int64(header.baseSequence) + Int64(header.lastOffsetDelta)) % (Int64(Int32.max) + 1))
+        let last = ProducerSequence.advance(header.baseSequence, by: Int(header.lastOffsetDelta))
         entries[header.producerId] = Entry(epoch: header.producerEpoch, lastSequence: last, lastOffset: header.lastOffset)
     }
 

@@ -169,7 +169,7 @@ struct AppTask<App: StreamApp> {
                 for batch in step.batches {
                     let header = try batch.bytes.withUnsafeBytes { raw throws(WireError) in try RecordBatch.header(raw) }
                     nextSequence[OutputPartition(topic: batch.topic, partition: batch.partition)] =
-                        advance(header.baseSequence, by: Int(header.recordCount))
+                        ProducerSequence.advance(header.baseSequence, by: Int(header.recordCount))
                 }
                 publishedThrough = max(publishedThrough, step.publishedThrough)
                 pending.append((record.offset, step))
@@ -219,7 +219,6 @@ struct AppTask<App: StreamApp> {
 
     /// One step. In careful mode each changed state is encoded right after its record, so a state
     /// that cannot be encoded dead-letters that record alone.
-    @_specialize(where App == WienerApp)
     private mutating func prepareStep(careful: Bool, touched: inout [String: (state: App.State?, timer: Int64?)]) throws -> JournalStep? {
         let now = clock()
         var produced = Outputs()
@@ -333,7 +332,7 @@ struct AppTask<App: StreamApp> {
         var batches: [JournalStep.Batch] = []
         for (target, records) in zip(produced.order, produced.records) {
             let base = nextSequence[target] ?? 0
-            nextSequence[target] = advance(base, by: records.count)
+            nextSequence[target] = ProducerSequence.advance(base, by: records.count)
             batches.append(
                 JournalStep.Batch(
                     topic: target.topic, partition: target.partition,
@@ -445,13 +444,10 @@ struct UnreadableJournal: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Sequences advance by record count and wrap after Int32.max, as Kafka's do.
-func advance(_ sequence: Int32, by count: Int) -> Int32 {
-    Int32((Int64(sequence) + Int64(count)) % (Int64(Int32.max) + 1))
-}
 
-/// A positive 63-bit id that stays the same across restarts (FNV-1a of `name`).
-func stableProducerId(_ name: String) -> Int64 {
+/// A positive 63-bit id that stays the same across restarts (FNV-1a of `name`): sources and
+/// apps name their idempotent producer with it, so a restart continues its sequences.
+public func stableProducerId(_ name: String) -> Int64 {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
     for byte in name.utf8 {
         hash ^= UInt64(byte)

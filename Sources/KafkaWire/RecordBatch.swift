@@ -207,3 +207,11 @@ public enum RecordBatch {
         bytes.storeBytes(of: offset.bigEndian, toByteOffset: 0, as: Int64.self)
     }
 }
+
+/// Idempotent producers number their records; the numbers wrap after Int32.max, as Kafka's do.
+public enum ProducerSequence {
+    /// `sequence` advanced by `count` records.
+    public static func advance(_ sequence: Int32, by count: Int) -> Int32 {
+        Int32((Int64(sequence) + Int64(count)) % (Int64(Int32.max) + 1))
+    }
+}

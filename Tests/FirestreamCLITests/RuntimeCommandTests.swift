@@ -1,3 +1,4 @@
+import FirestreamDemo
 import Foundation
 import Testing
 import FirestreamTesting

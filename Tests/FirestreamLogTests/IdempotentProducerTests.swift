@@ -69,7 +69,8 @@ import Testing
     }
 
     @Test func sequencesWrapLikeKafka() {
-        #expect(ProducerState.next(after: Int32.max) == 0)
+        #expect(ProducerSequence.advance(Int32.max, by: 1) == 0)
+        #expect(ProducerSequence.advance(Int32.max - 1, by: 3) == 1)
         var state = ProducerState()
         let header = { (sequence: Int32, count: Int32) in
             RecordBatchHeader(

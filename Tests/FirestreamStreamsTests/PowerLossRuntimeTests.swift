@@ -1,3 +1,4 @@
+import FirestreamDemo
 import FirestreamJSON
 import FirestreamLog
 import FirestreamTesting
@@ -16,6 +17,8 @@ import Testing
 /// draw different numbers, so a lost journal commit or a dropped output shows up as a break).
 @Suite struct PowerLossRuntimeTests {
     /// Counts each device's readings and adds up a random draw per reading.
+    struct NoDevice: Error {}
+
     struct Dice: StreamApp {
         struct Outcome: Sendable { var device: String; var count: Int64; var draw: Double; var sum: Double }
         struct State: Codable, Sendable { var count: Int64; var sum: Double }
@@ -24,7 +27,7 @@ import Testing
         let outputTopic = "dice"
 
         func decode(_ value: [UInt8]) throws -> String {
-            guard let device = try FlatJSONObject(parsing: value).string("device_id") else { throw WienerApp.BadReading(description: "no device") }
+            guard let device = try FlatJSONObject(parsing: value).string("device_id") else { throw NoDevice() }
             return device
         }
         func encode(_ output: Outcome) throws -> [UInt8] {

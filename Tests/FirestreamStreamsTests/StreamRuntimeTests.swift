@@ -1,3 +1,4 @@
+import FirestreamDemo
 import FirestreamJSON
 import FirestreamLog
 import FirestreamTesting
@@ -208,7 +209,7 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
         // append a step to the journal by hand, continuing the task's sequences.
         let journal = try log.topic(runner.journalTopic).partitions[0]
         let producer = stableProducerId("app/wiener/0")
-        let next = advance(output.partitions[0].lastSequence(of: producer)!, by: 1)
+        let next = ProducerSequence.advance(output.partitions[0].lastSequence(of: producer)!, by: 1)
         let crashed = RecordBatch.encode(
             [ProducerRecord(key: Array("device-a".utf8), value: Array("{\"crash\":1}".utf8), timestamp: 5)], producerId: producer,
             producerEpoch: 0, baseSequence: next)

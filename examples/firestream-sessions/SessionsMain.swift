@@ -4,11 +4,11 @@ import FirestreamExamples
 import FirestreamStreams
 
 /// A `firestream` binary that also knows the `click-sessions` app kind: the whole CLI, plus one
-/// registration. Build your own the same way (see docs/apps.md).
+/// kind added to the standard catalog. Build your own the same way (see docs/apps.md).
 @main
 struct SessionsMain {
     static func main() async {
-        AppCatalog.register(kind: "click-sessions") { app, settings, context in
+        let catalog = AppCatalog.standard.adding(kind: "click-sessions") { app, settings, context in
             AppRunner(
                 ClickSessions(
                     name: app.name, input: try settings.string("input", default: "clicks"),
@@ -16,6 +16,6 @@ struct SessionsMain {
                     gapMilliseconds: Int64(try settings.integer("gapMilliseconds", default: 30_000, in: 1...86_400_000))),
                 limits: context.limits)
         }
-        await Firestream.main()
+        await Firestream.main(catalog: catalog)
     }
 }

@@ -1,5 +1,6 @@
 import FirestreamJSON
 import FirestreamLog
+import FirestreamStreams
 import KafkaWire
 
 /// The demo source: a metronome ticking at a fixed rate on the wall clock, joined to a small
@@ -111,7 +112,7 @@ public struct MetronomeSource: Runnable {
                     for device in partitionDevices { records.append(record(device: device, index: index, time: time)) }
                 }
                 let partition = target.partitions[partitionIndex]
-                let sequence = partition.lastSequence(of: producerId).map { advance($0, by: 1) } ?? 0
+                let sequence = partition.lastSequence(of: producerId).map { ProducerSequence.advance($0, by: 1) } ?? 0
                 var batch = RecordBatch.encode(records, producerId: producerId, producerEpoch: 0, baseSequence: sequence)
                 let appended = try partition.appendBatch(&batch)
                 waits.append((partition, appended.last + 1))
