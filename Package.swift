@@ -68,7 +68,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            // The dashboard page is a real HTML file, compiled into the binary.
+            resources: [.embedInCode("Resources/dashboard.html")]
         ),
         .target(
             name: "FirestreamConnectors",

@@ -45,9 +45,9 @@ struct TopicStream {
         // The feeds start following their partitions before the client hears it is subscribed.
         let feeds = Dictionary(uniqueKeysWithValues: partitions.map { ($0, hub.acquire(topic, partition: $0)) })
         defer { for feed in feeds.values { hub.release(feed) } }
-        let subscribed = partitions.map { "{\"partition\":\($0),\"from\":\(starts[$0]!)}" }.joined(separator: ",")
-        try await progress.write(
-            outbound, ByteBuffer(string: "{\"subscribed\":{\"topic\":\(JSONText.quote(topic.name)),\"partitions\":[\(subscribed)]}}"))
+        let subscribed = SubscribedNotice(
+            subscribed: .init(topic: topic.name, partitions: partitions.map { .init(partition: $0, from: starts[$0] ?? 0) }))
+        try await progress.write(outbound, ByteBuffer(string: jsonText(subscribed)))
         metrics.webSocketClients.increment()
         defer { metrics.webSocketClients.decrement() }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -104,8 +104,7 @@ struct TopicStream {
 
     /// `{"gap": {…}}`: the records from `from` to `to` will not be sent.
     private func gapNotice(_ feed: PartitionFeed, from: Int64, to: Int64) -> ByteBuffer {
-        ByteBuffer(
-            string: "{\"gap\":{\"topic\":\(JSONText.quote(feed.topic)),\"partition\":\(feed.partition),\"from\":\(from),\"to\":\(to),\"skipped\":\(to - from)}}")
+        ByteBuffer(string: jsonText(GapNotice(topic: feed.topic, partition: feed.partition, from: from, to: to)))
     }
 
     /// Replays history older than the feed straight from the log, at the client's pace.
