@@ -129,11 +129,11 @@ let package = Package(
         .testTarget(
             name: "FirestreamConnectorsTests",
             dependencies: [
-                "FirestreamConnectors", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "KafkaWire",
+                "FirestreamConnectors", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamTesting", "KafkaWire",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ]
         ),
-        .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig", "FirestreamFormats", "FirestreamJSON"]),
+        .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig", "FirestreamFormats", "FirestreamJSON", "FirestreamTesting"]),
         .testTarget(
             name: "FirestreamGatewayTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import FirestreamTesting
 import Foundation
 import Testing
 
@@ -25,12 +26,10 @@ struct FirestreamProcess {
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("fs-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let paths = ["in", "out", "err"].map { scratch.appendingPathComponent($0) }
+        let scratch = TemporaryDirectory("fs-run")
+        let paths = ["in", "out", "err"].map { scratch.url.appendingPathComponent($0) }
         try Data(input.utf8).write(to: paths[0])
-        for path in paths.dropFirst() { FileManager.default.createFile(atPath: path.path, contents: nil) }
+        for path in paths.dropFirst() { _ = FileManager.default.createFile(atPath: path.path, contents: nil) }
         process.standardInput = try FileHandle(forReadingFrom: paths[0])
         process.standardOutput = try FileHandle(forWritingTo: paths[1])
         process.standardError = try FileHandle(forWritingTo: paths[2])
@@ -43,29 +42,10 @@ struct FirestreamProcess {
     }
 }
 
-/// A temporary directory removed when the test ends.
-final class Scratch {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func write(_ name: String, _ text: String) throws {
-        try Data(text.utf8).write(to: url.appendingPathComponent(name))
-    }
-
-    func read(_ name: String) throws -> String {
-        try String(contentsOf: url.appendingPathComponent(name), encoding: .utf8)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
 
 @Suite struct CommandLineTests {
     @Test func initWithYesWritesAConfigThatValidates() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         let created = try FirestreamProcess.run(
             ["init", "pipeline", "--yes", "--services", "kafka,postgres"], in: scratch.url)
         #expect(created.status == 0, "\(created.stderr)")
@@ -77,7 +57,7 @@ final class Scratch {
     }
 
     @Test func initRefusesToOverwriteWithoutForce() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"name": "mine"}"#)
         let refused = try FirestreamProcess.run(["init", "--yes"], in: scratch.url)
         #expect(refused.status == 1)
@@ -89,7 +69,7 @@ final class Scratch {
     }
 
     @Test func initRejectsBadFlagsBeforeWriting() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         let badService = try FirestreamProcess.run(["init", "--yes", "--services", "kafka,mongo"], in: scratch.url)
         #expect(badService.status != 0)
         #expect(badService.stderr.contains("--services: unknown service \"mongo\""))
@@ -100,7 +80,7 @@ final class Scratch {
     }
 
     @Test func initWithoutATerminalUsesDefaultsAndSaysSo() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         let outcome = try FirestreamProcess.run(["init", "--format", "yaml"], in: scratch.url)
         #expect(outcome.status == 0)
         #expect(outcome.stderr.contains("standard input is not a terminal"))
@@ -110,7 +90,7 @@ final class Scratch {
     @Test func interactiveInitThroughARealPseudoTerminal() throws {
         let script = URL(fileURLWithPath: "/usr/bin/script")
         try #require(FileManager.default.isExecutableFile(atPath: script.path), "util-linux `script` is needed for the PTY test")
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         // name (rejected, then fixed), kafka n, minio Enter, postgresql Enter, airflow y, spark Enter, contour Enter, format
         let answers = "Bad Name\nmy-app\nn\n\n\ny\n\n\nyaml\n"
         let command = "\(FirestreamProcess.binary.path) init proj"
@@ -125,7 +105,7 @@ final class Scratch {
     }
 
     @Test func validateReportsEveryErrorWithPositionsAndExitsNonZero() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         try scratch.write(
             "firestream.json",
             """
@@ -145,7 +125,7 @@ final class Scratch {
     }
 
     @Test func validateJSONIsMachineReadable() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         try scratch.write("firestream.yaml", "name: ok\nservice:\n  ports: [70000]\n")
         let outcome = try FirestreamProcess.run(["validate", "--format", "json"], in: scratch.url)
         #expect(outcome.status == 1)
@@ -161,7 +141,7 @@ final class Scratch {
     }
 
     @Test func configShowFillsDefaultsAndItsOutputValidates() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"name": "shown", "services": [{"service_name": "postgres"}]}"#)
         let shown = try FirestreamProcess.run(["config", "show", "--format", "yaml"], in: scratch.url)
         #expect(shown.status == 0, "\(shown.stderr)")
@@ -174,7 +154,7 @@ final class Scratch {
     }
 
     @Test func configShowRefusesAnInvalidConfig() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"replicaCount": "two"}"#)
         let outcome = try FirestreamProcess.run(["config", "show"], in: scratch.url)
         #expect(outcome.status == 1)
@@ -183,7 +163,7 @@ final class Scratch {
     }
 
     @Test func helpAndVersion() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         let version = try FirestreamProcess.run(["--version"], in: scratch.url)
         #expect(version.stdout == "0.1.0\n")
         let help = try FirestreamProcess.run(["--help"], in: scratch.url)

@@ -1,3 +1,4 @@
+import FirestreamTesting
 import Foundation
 import Testing
 
@@ -10,7 +11,7 @@ import Testing
 @Suite(.serialized) struct ConnectorsEndToEndTests {
     @Test func webhookEffectDeliversIntoAnotherFirestream() async throws {
         // The receiver: one topic that accepts only requests signed with the shared secret.
-        let receiver = try Scratch()
+        let receiver = TemporaryDirectory()
         try receiver.write(
             "firestream.json",
             #"{"name": "receiver", "topics": [{"name": "inbox", "signature": {"scheme": "hmac-sha256", "secretEnv": "SHARED_SECRET"}}]}"#)
@@ -20,7 +21,7 @@ import Testing
         let receiverPort = try await receiving.port()
 
         // The sender: a topic, and an effect that POSTs its values, signed, to the receiver.
-        let sender = try Scratch()
+        let sender = TemporaryDirectory()
         try sender.write(
             "firestream.json",
             """
@@ -54,7 +55,7 @@ import Testing
     }
 
     @Test func aMissingSecretStopsUpWithTheVariableNamed() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"topics": [{"name": "t", "signature": {"secretEnv": "FIRESTREAM_TEST_UNSET"}}]}"#)
         let outcome = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
         #expect(outcome.status == 1)

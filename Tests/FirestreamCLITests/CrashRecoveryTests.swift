@@ -26,7 +26,7 @@ import FirestreamTesting
     }
 
     @Test func outputsAreExactlyOnceAcrossRepeatedSIGKILL() async throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         let data = scratch.url.appendingPathComponent("data").path
         let seed = UInt64(ProcessInfo.processInfo.environment["FIRESTREAM_CRASH_SEED"] ?? "") ?? 20_261_125
         var random = SplitMix64(seed: seed)  // seeded, so a failure can be replayed (the seed is in every message)
@@ -63,10 +63,8 @@ import FirestreamTesting
         var states: [String: WienerApp.State] = [:]
         var expected: [String: [WienerApp.Point]] = [:]
         var ticks: [Int64: Int] = [:]
-        var next: Int64 = 0
-        while next < readings.durableOffset {
-            let fetched = try readings.read(from: next)
-            for record in fetched.records {
+        do {
+            for record in try drain(readings) {
                 let reading = try model.decode(record.value!)
                 let object = try FlatJSONObject(parsing: record.value!)
                 ticks[Int64(object.number("index")!), default: 0] += 1
@@ -75,7 +73,6 @@ import FirestreamTesting
                 expected[reading.deviceID, default: []] += model.process(reading, state: &state, context: &context)
                 states[reading.deviceID] = state
             }
-            next = fetched.nextOffset
         }
         #expect(ticks.values.allSatisfy { $0 == devices }, "a tick is missing readings or has duplicates (seed \(seed))")
         #expect(expected.count == devices)
@@ -83,11 +80,8 @@ import FirestreamTesting
         var actual: [String: [WienerApp.Point]] = [:]
         var seen: Set<String> = []
         var duplicates = 0
-        next = 0
-        let partition = wiener.partitions[0]
-        while next < partition.durableOffset {
-            let fetched = try partition.read(from: next)
-            for record in fetched.records {
+        do {
+            for record in try drain(wiener.partitions[0]) {
                 let object = try FlatJSONObject(parsing: record.value!)
                 let point = WienerApp.Point(
                     deviceID: object.string("device_id")!, eventTime: Int64(object.number("event_time")!),
@@ -95,7 +89,6 @@ import FirestreamTesting
                 if !seen.insert("\(point.deviceID)@\(point.eventTime)").inserted { duplicates += 1 }
                 actual[point.deviceID, default: []].append(point)
             }
-            next = fetched.nextOffset
         }
         #expect(duplicates == 0, "wiener holds \(duplicates) duplicate outputs (seed \(seed))")
         #expect(wiener.recordCount == expectedOutputs, "(seed \(seed))")

@@ -19,7 +19,7 @@ import FirestreamTesting
         let chromium = try #require(
             ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) },
             "Chromium is not installed: scripts/test installs it with apt-get install chromium")
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         let up = try RuntimeCommandTests.Running(["up", "--port", "0", "--rate", "5", "--status-interval", "0"], in: scratch.url)
         defer { _ = up.stop() }
         let port = try await up.port()

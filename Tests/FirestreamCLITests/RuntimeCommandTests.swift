@@ -72,7 +72,7 @@ import FirestreamTesting
     }
 
     @Test func upRunsTheDemoAndStopsCleanly() async throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         let up = try Running(["up", "--port", "0", "--rate", "50", "--status-interval", "1"], in: scratch.url)
         try await up.waitFor(app: "wiener", outputs: 25)
         #expect(up.stop() == 0)
@@ -101,7 +101,7 @@ import FirestreamTesting
     }
 
     @Test func oneDataDirectoryOneWriter() async throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         let first = try Running(["up", "--port", "0", "--status-interval", "0"], in: scratch.url)
         try await first.waitFor("Running.")
         let second = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
@@ -121,7 +121,7 @@ import FirestreamTesting
     }
 
     @Test func tailFollowsARunningUp() async throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         let up = try Running(["up", "--port", "0", "--rate", "20", "--status-interval", "1"], in: scratch.url)
         defer { _ = up.stop() }
         try await up.waitFor(app: "wiener", outputs: 1)
@@ -150,10 +150,10 @@ import FirestreamTesting
     }
 
     @Test func aBusyPortIsExplained() async throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         let first = try Running(["up", "--port", "0", "--status-interval", "0"], in: scratch.url)
         let busy = try await first.port()
-        let other = try Scratch()
+        let other = TemporaryDirectory()
         let second = try FirestreamProcess.run(["up", "--port", String(busy)], in: other.url)
         #expect(second.status == 1)
         #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(busy): address already in use"))
@@ -163,7 +163,7 @@ import FirestreamTesting
     /// 2,000 partitions need ~8,000 open files: `up` raises its soft limit (1,024 here) to the
     /// hard one and runs; where the hard limit is too low, `validate` and `up` both say so.
     @Test func manyPartitionsRunOrAreRefusedWithTheNumbers() async throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"topics": [{"name": "big", "partitions": 2000}]}"#)
         let shell = URL(fileURLWithPath: "/bin/sh")
         let binary = FirestreamProcess.binary.path
@@ -187,7 +187,7 @@ import FirestreamTesting
 
     /// Listening beyond loopback needs tokens; a token from `token create` then opens the door.
     @Test func exposedGatewaysNeedTokens() async throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"topics": [{"name": "in"}]}"#)
         let open = try FirestreamProcess.run(["up", "--host", "0.0.0.0", "--port", "0"], in: scratch.url)
         #expect(open.status == 1)
@@ -221,7 +221,7 @@ import FirestreamTesting
     }
 
     @Test func upRefusesAnInvalidConfig() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"apps": [{"name": "w", "kind": "wiener", "settings": {"input": 3}}]}"#)
         let outcome = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
         #expect(outcome.status == 1)
@@ -242,7 +242,7 @@ import FirestreamTesting
         (["--port", "99999999999999999999"], "--port"),
     ])
     func outOfRangeFlagsAreRefusedBeforeAnythingStarts(flags: [String], message: String) throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"topics": [{"name": "t"}]}"#)
         let outcome = try FirestreamProcess.run(["up", "--port", "0"] + flags, in: scratch.url)
         #expect(outcome.status != 0)

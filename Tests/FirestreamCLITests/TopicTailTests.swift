@@ -1,5 +1,6 @@
 import FirestreamEmbedded
 import FirestreamLog
+import FirestreamTesting
 import Foundation
 import KafkaWire
 import Testing
@@ -8,7 +9,7 @@ import Testing
 /// bounded memory, and every record comes exactly once, in order.
 @Suite struct TopicTailTests {
     @Test func readsInBoundedPiecesAndMissesNothing() async throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         let log = try Log(directory: scratch.url.path)
         defer { log.close() }
         let topic = try log.createTopic("t", partitions: 2)
@@ -31,7 +32,7 @@ import Testing
     }
 
     @Test func recordsRemovedBeforeTheyArePrintedAreNamed() async throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory()
         let log = try Log(directory: scratch.url.path)
         defer { log.close() }
         let topic = try log.createTopic("t", settings: PartitionSettings(segmentBytes: 300))

@@ -1,27 +1,13 @@
+import FirestreamTesting
 import Foundation
 import Testing
 
 @testable import FirestreamConfig
 
-/// A temporary directory removed when the test ends.
-final class TemporaryDirectory {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func write(_ name: String, _ text: String) throws {
-        try Data(text.utf8).write(to: url.appendingPathComponent(name))
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
 
 @Suite struct ConfigLoaderTests {
     @Test func findsTheConfigInADirectoryAndNamesTheProjectAfterIt() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let project = directory.url.appendingPathComponent("My_Pipeline")
         try FileManager.default.createDirectory(at: project, withIntermediateDirectories: true)
         try Data("services: []\n".utf8).write(to: project.appendingPathComponent("firestream.yml"))
@@ -31,7 +17,7 @@ final class TemporaryDirectory {
     }
 
     @Test func bothJSONAndYAMLIsAnError() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         try directory.write("firestream.json", "{}")
         try directory.write("firestream.yaml", "{}")
         let report = ConfigLoader.load(nil, workingDirectory: directory.url)
@@ -44,7 +30,7 @@ final class TemporaryDirectory {
     }
 
     @Test func missingConfigSaysHowToCreateOne() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let report = ConfigLoader.load(nil, workingDirectory: directory.url)
         #expect(report.diagnostics.first?.message == "no firestream.json or firestream.yaml in the current directory")
         #expect(report.diagnostics.first?.hint == "run `firestream init` to create one, or pass the file's path")
@@ -53,7 +39,7 @@ final class TemporaryDirectory {
     }
 
     @Test func sniffsTheFormatOfOddlyNamedFiles() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         try directory.write("config.txt", "name: sniffed\n")
         #expect(ConfigLoader.load("config.txt", workingDirectory: directory.url).config?.name == "sniffed")
         try directory.write("other.conf", "  {\"name\": \"braces\"}")
@@ -61,7 +47,7 @@ final class TemporaryDirectory {
     }
 
     @Test func textRenderingShowsTheLineAndACaret() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         try directory.write("firestream.json", "{\n  \"replicaCount\": -1\n}\n")
         let report = ConfigLoader.load(nil, workingDirectory: directory.url)
         #expect(
@@ -74,7 +60,7 @@ final class TemporaryDirectory {
     }
 
     @Test func scaffoldWritesAValidConfigAndRefusesToOverwrite() throws {
-        let directory = try TemporaryDirectory()
+        let directory = TemporaryDirectory()
         let config = ProjectScaffold.config(name: "demo", services: [.kafka, .postgresql])
         let outcome = try ProjectScaffold.write(config, as: .yaml, into: directory.url, force: false)
         #expect(outcome.updatedGitignore)

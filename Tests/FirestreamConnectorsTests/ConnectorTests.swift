@@ -1,6 +1,7 @@
 import FirestreamFormats
 import FirestreamJSON
 import FirestreamLog
+import FirestreamTesting
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -57,15 +58,6 @@ final class Seen: Sendable {
     var count: Int { requests.withLock { $0.count } }
 }
 
-final class ScratchLog: Sendable {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-conn-\(UUID().uuidString)").path
-    let log: Log
-    init() throws { log = try Log(directory: directory) }
-    deinit {
-        log.close()
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-}
 
 func appendValues(_ topic: Topic, _ range: Range<Int>) async throws {
     _ = try await topic.append(range.map { ProducerRecord(key: Array("k\($0)".utf8), value: Array("{\"n\":\($0)}".utf8), timestamp: 1) })

@@ -3,6 +3,7 @@ import FirestreamJSON
 import FirestreamLog
 import Foundation
 import KafkaWire
+import FirestreamTesting
 import Testing
 
 @testable import FirestreamGateway
@@ -13,7 +14,7 @@ import Testing
 
 /// A log and a gateway on a free loopback port, for one test.
 final class LiveGateway: Sendable {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-gw-\(UUID().uuidString)").path
+    let directory = TemporaryDirectory("firestream-gw")
     let log: Log
     let task: Task<Void, any Error>
     let port: Int
@@ -22,7 +23,7 @@ final class LiveGateway: Sendable {
         options: Gateway.Options = Gateway.Options(port: 0), keyPointers: [String: String] = [:], signatures: [String: WebhookSignature] = [:],
         access: AccessPolicy = AccessPolicy()
     ) async throws {
-        log = try Log(directory: directory)
+        log = try Log(directory: directory.path)
         let gateway = Gateway(
             log: log, options: options, keyPointers: keyPointers.compactMapValues(JSONPointer.init), signatures: signatures, access: access)
         let bound = Locked<Int?>(nil)
@@ -36,7 +37,6 @@ final class LiveGateway: Sendable {
         task.cancel()
         _ = try? await task.value
         log.close()
-        try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Sends a request over real HTTP; returns the status and the body.

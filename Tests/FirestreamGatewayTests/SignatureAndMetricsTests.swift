@@ -2,6 +2,7 @@ import FirestreamFormats
 import FirestreamLog
 import Foundation
 import HTTPTypes
+import FirestreamTesting
 import Testing
 
 @testable import FirestreamGateway
@@ -140,9 +141,9 @@ import Testing
     }
 
     @Test func dashboardAndItsScriptAreServed() async throws {
-        let script = FileManager.default.temporaryDirectory.appendingPathComponent("plotly-\(UUID().uuidString).js").path
-        try "window.Plotly = {};".write(toFile: script, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: script) }
+        let scratch = TemporaryDirectory("plotly")
+        try scratch.write("plotly.min.js", "window.Plotly = {};")
+        let script = scratch.url.appendingPathComponent("plotly.min.js").path
         let gateway = try await LiveGateway(options: Gateway.Options(port: 0, plotly: PlotlyAsset.locate(explicit: script)))
         defer { Task { await gateway.stop() } }
         let page = try await gateway.send("GET", "/")
@@ -153,12 +154,8 @@ import Testing
     }
 
     @Test func metricsCoverTheLogTheAppsAndTheGateway() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-metrics-\(UUID().uuidString)").path
-        let log = try Log(directory: directory)
-        defer {
-            log.close()
-            try? FileManager.default.removeItem(atPath: directory)
-        }
+        let scratch = try ScratchLog()
+        let log = scratch.log
         let partition = try log.createTopic("in").partitions[0]
         try await appendNumbered(partition, 0..<10)
         let metrics = GatewayMetrics()

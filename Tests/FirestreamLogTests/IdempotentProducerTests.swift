@@ -1,3 +1,4 @@
+import FirestreamTesting
 import Foundation
 @testable import KafkaWire
 import Testing
@@ -10,7 +11,7 @@ import Testing
     }
 
     @Test func replayedBatchesAreSkippedAndGapsRefused() throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path, durability: .osBuffered)
         defer { log.close() }
         let partition = try log.createTopic("t").partitions[0]
@@ -33,7 +34,7 @@ import Testing
     }
 
     @Test func olderEpochIsFencedNewerEpochRestarts() throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path, durability: .osBuffered)
         defer { log.close() }
         let partition = try log.createTopic("t").partitions[0]
@@ -46,7 +47,7 @@ import Testing
     }
 
     @Test func producerStateSurvivesRestartAcrossSegmentRolls() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         do {
             let log = try Log(directory: data.path)
             let partition = try log.createTopic("t", settings: PartitionSettings(segmentBytes: 300)).partitions[0]

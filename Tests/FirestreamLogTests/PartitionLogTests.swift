@@ -1,25 +1,10 @@
+import FirestreamTesting
 import Foundation
 import KafkaWire
 import Testing
 
 @testable import FirestreamLog
 
-/// A temporary data directory, removed when the test ends.
-final class DataDirectory {
-    let path: String
-
-    init() {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-log-\(UUID().uuidString)").path
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func segmentFiles(_ topic: String, _ partition: Int = 0) -> [String] {
-        let directory = "\(path)/topics/\(topic)/\(partition)"
-        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".log") }.sorted()
-            .map { "\(directory)/\($0)" }
-    }
-}
 
 /// A settable clock for retention and rolling tests.
 final class TestClock: Sendable {
@@ -32,24 +17,12 @@ func record(_ text: String, key: String? = nil, at timestamp: Int64 = 1_700_000_
     ProducerRecord(key: key.map { Array($0.utf8) }, value: Array(text.utf8), timestamp: timestamp)
 }
 
-/// Every durable record from `offset` on, across segments.
-func drain(_ partition: PartitionLog, from offset: Int64 = 0) throws -> [ConsumerRecord] {
-    var records: [ConsumerRecord] = []
-    var next = offset
-    while next < partition.durableOffset {
-        let fetched = try partition.read(from: next, maxBytes: 1 << 16)
-        if fetched.records.isEmpty { break }
-        records += fetched.records
-        next = fetched.nextOffset
-    }
-    return records
-}
 
 func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ?? [], as: UTF8.self) }
 
 @Suite struct PartitionLogTests {
     @Test func appendsAndReadsBackInOrder() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let partition = try log.createTopic("events").partitions[0]
@@ -69,7 +42,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func survivesReopenAndContinuesOffsets() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         do {
             let log = try Log(directory: data.path)
             let topic = try log.createTopic("t", partitions: 3)
@@ -86,7 +59,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func recoversAfterTornWrite() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         var sizeAfterTwo: Int64 = 0
         do {
             let log = try Log(directory: data.path)
@@ -113,7 +86,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func recoveryTruncatesAtAFlippedByte() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         var sizeAfterOne: Int64 = 0
         do {
             let log = try Log(directory: data.path)
@@ -140,7 +113,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func neverServesACorruptSealedBatch() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let settings = PartitionSettings(segmentBytes: 200)
         do {
             let log = try Log(directory: data.path)
@@ -164,7 +137,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func rollsSegmentsBySizeAndTimeAndReadsAcrossThem() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let clock = TestClock()
         let log = try Log(directory: data.path, clock: clock.read)
         defer { log.close() }
@@ -189,7 +162,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func sparseIndexFindsEveryOffsetAfterReopen() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let settings = PartitionSettings(segmentBytes: 4000, indexIntervalBytes: 150)
         do {
             let log = try Log(directory: data.path)
@@ -209,7 +182,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func retentionDeletesOldSegmentsAndMovesTheStart() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let clock = TestClock()
         let log = try Log(directory: data.path, clock: clock.read)
         defer { log.close() }
@@ -231,7 +204,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func retentionBySizeKeepsTheNewestData() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let partition = try log.createTopic("t", settings: PartitionSettings(segmentBytes: 500, retentionMilliseconds: nil, retentionBytes: 1200))
@@ -244,7 +217,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func findsOffsetsByTimestamp() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let partition = try log.createTopic("t", settings: PartitionSettings(segmentBytes: 600, indexIntervalBytes: 100)).partitions[0]
@@ -258,7 +231,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func liveTailWakesOnAppendAndStopsOnCancel() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let partition = try log.createTopic("t").partitions[0]
@@ -273,7 +246,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func concurrentProducersGetUniqueDurableOffsets() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let partition = try log.createTopic("t").partitions[0]
@@ -294,7 +267,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func keyedRecordsLandOnKafkasPartition() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let topic = try log.createTopic("t", partitions: 5)
@@ -304,7 +277,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func topicsAreCreatedListedAndDeleted() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         try log.createTopic("b")
@@ -320,7 +293,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func consumerOffsetsAreDurable() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         do {
             let log = try Log(directory: data.path)
             try await log.consumerOffsets.commit(group: "dashboard", topic: "wiener", partition: 0, offset: 42)
@@ -335,7 +308,7 @@ func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ??
     }
 
     @Test func osBufferedPolicyAcknowledgesWithoutTheFlusher() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path, durability: .osBuffered)
         defer { log.close() }
         let partition = try log.createTopic("t").partitions[0]

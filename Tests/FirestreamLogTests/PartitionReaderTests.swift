@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct PartitionReaderTests {
     @Test func readsEveryRecordOnceInBoundedPieces() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let partition = try log.createTopic("t", settings: PartitionSettings(segmentBytes: 700)).partitions[0]
@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func nextWaitsForTheNextAppend() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let partition = try log.createTopic("t").partitions[0]
@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func nextGivesUpAfterMaxWaitOrCancellation() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let partition = try log.createTopic("t").partitions[0]
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func removedRecordsAreSkippedAndNamedOrRefused() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let partition = try log.createTopic("t", settings: PartitionSettings(segmentBytes: 300)).partitions[0]
@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func waitsForAnyOfSeveralPartitions() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let topic = try log.createTopic("t", partitions: 3)
@@ -92,7 +92,7 @@ import Testing
     }
 
     @Test func aReadOnlyPartitionIsFollowedByRescanning() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let writer = try Log(directory: data.path)
         defer { writer.close() }
         let written = try writer.createTopic("t").partitions[0]

@@ -1,3 +1,4 @@
+import FirestreamTesting
 import Foundation
 import KafkaWire
 import Testing
@@ -6,7 +7,7 @@ import Testing
 
 @Suite struct ReadOnlyLogTests {
     @Test func followsAWriterWithoutEverWriting() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let writer = try Log(directory: data.path)
         defer { writer.close() }
         let partition = try writer.createTopic("t", settings: PartitionSettings(segmentBytes: 300)).partitions[0]
@@ -26,7 +27,7 @@ import Testing
     }
 
     @Test func aTornTailIsIgnoredButNotRepaired() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         do {
             let log = try Log(directory: data.path)
             let partition = try log.createTopic("t").partitions[0]
@@ -43,8 +44,8 @@ import Testing
     }
 
     @Test func aMissingDataDirectoryIsReportedNotCreated() {
-        let data = DataDirectory()
-        #expect(throws: LogError.noData(data.path)) { try Log(directory: data.path, readOnly: true) }
-        #expect(!FileManager.default.fileExists(atPath: data.path))
+        let missing = TemporaryDirectory().url.appendingPathComponent("never-created").path
+        #expect(throws: LogError.noData(missing)) { try Log(directory: missing, readOnly: true) }
+        #expect(!FileManager.default.fileExists(atPath: missing))
     }
 }

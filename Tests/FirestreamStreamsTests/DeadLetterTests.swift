@@ -1,6 +1,7 @@
 import FirestreamDemo
 import FirestreamJSON
 import FirestreamLog
+import FirestreamTesting
 import Foundation
 import KafkaWire
 import Testing
@@ -12,7 +13,7 @@ import Testing
 @Suite struct DeadLetterTests {
     /// What crash-looped the demo: readings whose numbers do not fit.
     @Test func hostileReadingsAreDeadLettersAndTheDemoGoesOn() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let input = try log.createTopic("metronome")
@@ -27,7 +28,7 @@ import Testing
         _ = try await input.append(hostile + readings(devices: ["d"], ticks: 0..<3))
         try await run(AppRunner(WienerApp()), on: log, until: "wiener", reaches: 2)
         #expect(try log.topic("wiener").recordCount == 2)
-        let dead = try allRecords(try log.topic("wiener.dlq")).map { try FlatJSONObject(parsing: $0.value!) }
+        let dead = try drain(try log.topic("wiener.dlq")).map { try FlatJSONObject(parsing: $0.value!) }
         #expect(dead.map { $0.number("offset") } == [0, 1, 2, 3, 4, 5])
         #expect(dead.allSatisfy { $0.string("error")?.hasPrefix("cannot decode:") == true })
         #expect(dead[0].string("error")?.contains("event_time") == true)
@@ -77,7 +78,7 @@ import Testing
     }
 
     @Test func failuresOfEveryKindAreDeadLettersAndLeaveTheStateAlone() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let entries = try log.createTopic("entries")
@@ -95,14 +96,14 @@ import Testing
             let prefix = "run\(run)"
             let renamed = RenamedLedger(base: Ledger(), name: "ledger-\(prefix)", output: "balances-\(prefix)")
             try await FirestreamStreamsTests.run(AppRunner(renamed, limits: limits), on: log, until: "ledger-\(prefix).dlq", reaches: 4)
-            let balances = try allRecords(try log.topic("balances-\(prefix)")).map { String(decoding: $0.value!, as: UTF8.self) }
+            let balances = try drain(try log.topic("balances-\(prefix)")).map { String(decoding: $0.value!, as: UTF8.self) }
             // a: 1, (10 refused), 3, (100 unencodable), 7, 15; b: 1, (1000: NaN state), 3; c: 5.
             #expect(balances.sorted() == [
                 #"{"account":"a","total":1.0}"#, #"{"account":"a","total":15.0}"#, #"{"account":"a","total":3.0}"#,
                 #"{"account":"a","total":7.0}"#, #"{"account":"b","total":1.0}"#, #"{"account":"b","total":3.0}"#,
                 #"{"account":"c","total":5.0}"#,
             ].sorted(), "\(limits.maxRecordsPerStep) records per step")
-            let dead = try allRecords(try log.topic("ledger-\(prefix).dlq")).map { try FlatJSONObject(parsing: $0.value!) }
+            let dead = try drain(try log.topic("ledger-\(prefix).dlq")).map { try FlatJSONObject(parsing: $0.value!) }
             #expect(dead.count == 4)
             #expect(Set(dead.compactMap { $0.number("offset") }) == [1, 3, 6])
             #expect(dead.contains { $0.string("error") == "entry refused" })
@@ -134,7 +135,7 @@ import Testing
     /// A record in the journal that is not a step (written by something else) stops the app with
     /// the place and keeps everything: it never advises throwing data away.
     @Test func anUnreadableJournalStopsTheAppAndKeepsEverything() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let input = try log.createTopic("metronome")
@@ -159,19 +160,19 @@ import Testing
     /// The metronome resumes from the last record it wrote itself; a hostile record appended
     /// after it (huge index, absurd time) is ignored instead of trapping at start.
     @Test func theMetronomeResumesFromItsOwnLastTickOnly() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let ids = MetronomeSource.deviceIDs(count: 2, seed: 7)
         try await run(MetronomeSource(devices: ids, ticksPerSecond: 200, seed: 7), on: log, until: "metronome", reaches: 20)
         let topic = try log.topic("metronome")
-        let lastIndex = try allRecords(topic).compactMap { try FlatJSONObject(parsing: $0.value!).number("index") }.max()!
+        let lastIndex = try drain(topic).compactMap { try FlatJSONObject(parsing: $0.value!).number("index") }.max()!
         _ = try await topic.append([
             ProducerRecord(key: nil, value: Array(#"{"device_id":"x","event_time":1e300,"index":9.2e18,"magnitude":1,"direction":1}"#.utf8), timestamp: 1)
         ])
         let before = topic.recordCount
         try await run(MetronomeSource(devices: ids, ticksPerSecond: 200, seed: 7), on: log, until: "metronome", reaches: Int(before) + 10)
-        let resumed = try allRecords(topic).filter { $0.offset >= before }.map { try FlatJSONObject(parsing: $0.value!) }
+        let resumed = try drain(topic).filter { $0.offset >= before }.map { try FlatJSONObject(parsing: $0.value!) }
         #expect(!resumed.isEmpty)
         #expect(resumed.first?.number("index") == lastIndex + 1)
         #expect(resumed.allSatisfy { ($0.number("event_time") ?? 0) < 1e15 })

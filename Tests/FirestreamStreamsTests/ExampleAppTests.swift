@@ -1,5 +1,6 @@
 import FirestreamExamples
 import FirestreamLog
+import FirestreamTesting
 import Foundation
 import KafkaWire
 import Testing
@@ -10,7 +11,7 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test func clickSessionsEndAfterTheGap() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let clicks = try log.createTopic("clicks", partitions: 2)
@@ -19,7 +20,7 @@ import Testing
         }
         _ = try await clicks.append([click("ann", "/"), click("bob", "/pricing"), click("ann", "/docs"), click("ann", "/")])
         try await run(AppRunner(ClickSessions(gapMilliseconds: 100)), on: log, until: "sessions", reaches: 2)
-        let sessions = try allRecords(try log.topic("sessions")).map {
+        let sessions = try drain(try log.topic("sessions")).map {
             try JSONDecoder().decode(ClickSessions.Session.self, from: Data($0.value!))
         }
         #expect(sessions.count == 2)

@@ -100,7 +100,7 @@ import Testing
             acknowledged += acked.value
             // Every acknowledged reading survived.
             let reopened = try Log(directory: "/data", fileSystem: disk.mount())
-            let stored = Set(try allRecords(try reopened.topic("metronome")).map { String(decoding: $0.value!, as: UTF8.self) })
+            let stored = Set(try drain(try reopened.topic("metronome")).map { String(decoding: $0.value!, as: UTF8.self) })
             let missing = acknowledged.filter { !stored.contains($0) }
             #expect(missing.isEmpty, "\(missing.count) acknowledged readings lost (seed \(seed), round \(round))")
             reopened.close()
@@ -111,7 +111,7 @@ import Testing
         defer { log.close() }
         try prepareTopics(log)
         let inputs = try log.topic("metronome")
-        let readingsPerDevice = Dictionary(grouping: try allRecords(inputs), by: { String(decoding: $0.key!, as: UTF8.self) })
+        let readingsPerDevice = Dictionary(grouping: try drain(inputs), by: { String(decoding: $0.key!, as: UTF8.self) })
         let total = readingsPerDevice.values.reduce(0) { $0 + $1.count }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await AppRunner(WienerApp(), limits: Self.limits).run(log) }
@@ -128,7 +128,7 @@ import Testing
 
         // Wiener: exactly the crash-free recomputation over the stored readings, per device.
         let app = WienerApp()
-        let wiener = Dictionary(grouping: try allRecords(try log.topic("wiener")), by: { String(decoding: $0.key!, as: UTF8.self) })
+        let wiener = Dictionary(grouping: try drain(try log.topic("wiener")), by: { String(decoding: $0.key!, as: UTF8.self) })
         for (device, records) in readingsPerDevice {
             var state: WienerApp.State?
             var expected: [String] = []
@@ -141,7 +141,7 @@ import Testing
         }
         // Dice: per device, counts 1...n with no gap or repeat, and each sum is the previous sum
         // plus this draw — a chain a replay with new random draws would break.
-        let dice = Dictionary(grouping: try allRecords(try log.topic("dice")), by: { String(decoding: $0.key!, as: UTF8.self) })
+        let dice = Dictionary(grouping: try drain(try log.topic("dice")), by: { String(decoding: $0.key!, as: UTF8.self) })
         for (device, records) in readingsPerDevice {
             let outcomes = try (dice[device] ?? []).sorted { $0.offset < $1.offset }.map { try FlatJSONObject(parsing: $0.value!) }
             #expect(outcomes.map { $0.number("count")! } == (1...records.count).map(Double.init), "dice counts of \(device) (seed \(seed))")

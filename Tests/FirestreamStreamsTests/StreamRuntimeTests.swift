@@ -10,10 +10,6 @@ import Testing
 
 @testable import FirestreamStreams
 
-final class DataDirectory {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-streams-\(UUID().uuidString)").path
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// Metronome-shaped readings: `ticks` ticks of `devices` devices, one second apart.
 func readings(devices: [String], ticks: Range<Int>, seed: UInt64 = 1) -> [ProducerRecord] {
@@ -38,20 +34,6 @@ func referencePositions(_ records: [ProducerRecord]) -> [String: Double] {
     return positions
 }
 
-/// Every durable record of a topic, all partitions.
-func allRecords(_ topic: Topic) throws -> [ConsumerRecord] {
-    var result: [ConsumerRecord] = []
-    for partition in topic.partitions {
-        var next = partition.startOffset
-        while next < partition.durableOffset {
-            let fetched = try partition.read(from: next)
-            if fetched.records.isEmpty { break }
-            result += fetched.records
-            next = fetched.nextOffset
-        }
-    }
-    return result
-}
 
 /// Runs `runnable` until `topic` holds `count` records (or `limit` passes), then stops it.
 func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches count: Int, limit: Duration = .seconds(10)) async throws {
@@ -115,7 +97,7 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
     }
 
     @Test func wienerRunsEndToEndAndResumesWithoutDuplicates() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let input = try log.createTopic("metronome", partitions: 2)
@@ -130,7 +112,7 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
         let secondHalf = readings(devices: devices, ticks: 200..<300)
         _ = try await input.append(secondHalf)
         try await run(AppRunner(WienerApp()), on: log, until: "wiener", reaches: 897)
-        let records = try allRecords(output)
+        let records = try drain(output)
         #expect(records.count == 897)
         let points = try records.map { try FlatJSONObject(parsing: $0.value!) }
         let pairs = points.map { "\($0.string("device_id")!)@\(Int64($0.number("event_time")!))" }
@@ -148,7 +130,7 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
     }
 
     @Test func snapshotsLetTheJournalShrinkAndRecoveryStillMatches() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let input = try log.createTopic("metronome")
@@ -166,7 +148,7 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
         let second = readings(devices: devices, ticks: 400..<500)
         _ = try await input.append(second)
         try await run(AppRunner(WienerApp(), limits: limits), on: log, until: "wiener", reaches: 1497)
-        let points = try allRecords(try log.topic("wiener")).map { try FlatJSONObject(parsing: $0.value!) }
+        let points = try drain(try log.topic("wiener")).map { try FlatJSONObject(parsing: $0.value!) }
         #expect(points.count == 1497)
         let pairs = points.map { "\($0.string("device_id")!)@\(Int64($0.number("event_time")!))" }
         #expect(Set(pairs).count == pairs.count)
@@ -180,7 +162,7 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
     /// The dead-letter partition is written rarely, so most snapshots carry its sequence without a
     /// batch of their own: after the journal before them is gone, that sequence must survive.
     @Test func snapshotsKeepTheSequencesOfQuietOutputPartitions() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let input = try log.createTopic("metronome")
@@ -195,7 +177,7 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
     }
 
     @Test func aCommittedButUnpublishedStepIsPublishedOnceOnRestart() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let input = try log.createTopic("metronome")
@@ -228,13 +210,13 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
             restarted.cancel()
             try await restarted.value
         }
-        let values = try allRecords(output).map { String(decoding: $0.value!, as: UTF8.self) }
+        let values = try drain(output).map { String(decoding: $0.value!, as: UTF8.self) }
         #expect(values.count == 28)
         #expect(values.filter { $0 == "{\"crash\":1}" }.count == 1)
     }
 
     @Test func undecodableRecordsGoToTheDeadLetterTopic() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let input = try log.createTopic("metronome")
@@ -244,7 +226,7 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
         _ = try await input.append(records)
         try await run(AppRunner(WienerApp()), on: log, until: "wiener", reaches: 2)
         #expect(try log.topic("wiener").recordCount == 2)
-        let dead = try allRecords(try log.topic("wiener.dlq")).map { try FlatJSONObject(parsing: $0.value!) }
+        let dead = try drain(try log.topic("wiener.dlq")).map { try FlatJSONObject(parsing: $0.value!) }
         #expect(dead.count == 2)
         #expect(dead[0].number("offset") == 1)
         #expect(dead[0].string("value") == "{not json")
@@ -277,7 +259,7 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
     }
 
     @Test func timeoutsFireOnIdleKeysWithoutNewInput() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let clicks = try log.createTopic("clicks")
@@ -286,7 +268,7 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
         let started = ContinuousClock.now
         try await run(AppRunner(IdleDetector()), on: log, until: "idle-users", reaches: 2)
         #expect(ContinuousClock.now - started >= .milliseconds(150))
-        let reports = try allRecords(try log.topic("idle-users")).map {
+        let reports = try drain(try log.topic("idle-users")).map {
             try JSONDecoder().decode(IdleDetector.Report.self, from: Data($0.value!))
         }
         #expect(Set(reports.map(\.user)) == ["ann", "bob"])
@@ -302,7 +284,7 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
     }
 
     @Test func statelessMapAndFilter() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let input = try log.createTopic("temperatures")
@@ -314,12 +296,12 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
             Temperature(sensor: $0.sensor, celsius: $0.celsius * 9 / 5 + 32)
         }
         try await run(AppRunner(fahrenheit), on: log, until: "hot-f", reaches: 2)
-        let converted = try allRecords(try log.topic("hot-f")).map { try JSONDecoder().decode(Temperature.self, from: Data($0.value!)) }
+        let converted = try drain(try log.topic("hot-f")).map { try JSONDecoder().decode(Temperature.self, from: Data($0.value!)) }
         #expect(converted.map(\.celsius) == [88.7, 104.0])
     }
 
     @Test func metronomeIsDeterministicAndResumesAfterItsLastTick() async throws {
-        let data = DataDirectory()
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let ids = MetronomeSource.deviceIDs(count: 5, seed: 99)
@@ -328,9 +310,9 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
         #expect(ids != MetronomeSource.deviceIDs(count: 5, seed: 100))
         let source = MetronomeSource(devices: ids, ticksPerSecond: 200, seed: 99)
         try await run(source, on: log, until: "metronome", reaches: 50)
-        let before = try allRecords(try log.topic("metronome")).map { try FlatJSONObject(parsing: $0.value!) }
+        let before = try drain(try log.topic("metronome")).map { try FlatJSONObject(parsing: $0.value!) }
         try await run(MetronomeSource(devices: ids, ticksPerSecond: 200, seed: 99), on: log, until: "metronome", reaches: before.count + 50)
-        let after = try allRecords(try log.topic("metronome")).map { try FlatJSONObject(parsing: $0.value!) }
+        let after = try drain(try log.topic("metronome")).map { try FlatJSONObject(parsing: $0.value!) }
         let indexes = after.map { Int64($0.number("index")!) }
         // Every tick holds all five devices, indexes never repeat and never go back.
         for tick in Set(indexes) { #expect(indexes.count { $0 == tick } == 5) }
@@ -363,8 +345,7 @@ struct ScriptedRunnable: Runnable {
 
 @Suite struct RuntimeFailureTests {
     @Test func theFirstFailureStopsTheRuntimeAtOnceAndNamesTheApp() async throws {
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-fail-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: data) }
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let group = ServiceGroup(
@@ -393,8 +374,7 @@ struct ScriptedRunnable: Runnable {
     }
 
     @Test func aGracefulShutdownStopsEveryRunnableWithoutAnError() async throws {
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("firestream-stop-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: data) }
+        let data = TemporaryDirectory()
         let log = try Log(directory: data.path)
         defer { log.close() }
         let steady = [ScriptedRunnable(name: "a", fails: false), ScriptedRunnable(name: "b", fails: false)]
