@@ -83,7 +83,8 @@ let package = Package(
         .target(
             name: "FirestreamEmbedded",
             dependencies: [
-                "FirestreamConfig", "FirestreamConnectors", "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog",
+                "FirestreamConfig", "FirestreamConnectors", "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON",
+                "FirestreamLog",
                 "FirestreamStreams", "KafkaWire", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -137,14 +138,16 @@ let package = Package(
         .testTarget(
             name: "FirestreamGatewayTests",
             dependencies: [
-                "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamTesting", "KafkaWire", .product(name: "WSClient", package: "swift-websocket"),
+                "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamTesting", "KafkaWire",
+                .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "FirestreamCLITests",
             dependencies: [
-                "FirestreamCLI", "firestream", "FirestreamDemo", "FirestreamEmbedded", "FirestreamFormats", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "FirestreamTesting", "KafkaWire",
+                "FirestreamCLI", "firestream", "FirestreamDemo", "FirestreamEmbedded", "FirestreamFormats", "FirestreamJSON", "FirestreamLog",
+                "FirestreamStreams", "FirestreamTesting", "KafkaWire",
                 .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -14,7 +14,9 @@ let package = Package(
         .target(name: "CFuzzMain"),
         .executableTarget(
             name: "FuzzIngest",
-            dependencies: ["CFuzzMain", .product(name: "FirestreamFormats", package: "firestream"), .product(name: "FirestreamJSON", package: "firestream")]),
+            dependencies: [
+                "CFuzzMain", .product(name: "FirestreamFormats", package: "firestream"), .product(name: "FirestreamJSON", package: "firestream"),
+            ]),
         .executableTarget(name: "FuzzConfig", dependencies: ["CFuzzMain", .product(name: "FirestreamConfig", package: "firestream")]),
         .executableTarget(name: "FuzzRecordBatch", dependencies: ["CFuzzMain", .product(name: "KafkaWire", package: "firestream")]),
         .executableTarget(

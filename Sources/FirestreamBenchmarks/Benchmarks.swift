@@ -36,10 +36,15 @@ struct Benchmarks {
             case "--clients": clients = Int(value) ?? 0
             case "--rate": rate = Int(value) ?? 0
             case "--seconds": seconds = Int(value) ?? 0
-            default: fail("unknown option \(flag); usage: firestream-bench [wiener|log|ingest|all|fanout] [--records N] [--dir PATH] [--clients N --rate N --seconds N]")
+            default:
+                fail(
+                    "unknown option \(flag); usage: firestream-bench [wiener|log|ingest|all|fanout] [--records N] [--dir PATH] [--clients N --rate N --seconds N]"
+                )
             }
         }
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; data in \(directory)")
+        print(
+            "machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; data in \(directory)"
+        )
         if which == "wiener" || which == "all" { try await wiener(records: records, in: directory) }
         if which == "log" || which == "all" { try await log(in: directory) }
         if which == "ingest" || which == "all" { try await IngestBenchmark.run(records: records, in: directory) }
@@ -107,7 +112,9 @@ struct Benchmarks {
         var encodedBytes = 0
         let encodeTime = try clock.measure { for point in points { encodedBytes += try app.encode(point).count } }
         let rate = { (count: Int, time: Duration) in String(format: "%.2f M/s", Double(count) / seconds(time) / 1e6) }
-        print("  stage alone: decode \(rate(values.count, decodeTime)), state \(rate(values.count, processTime)), encode \(rate(points.count, encodeTime))")
+        print(
+            "  stage alone: decode \(rate(values.count, decodeTime)), state \(rate(values.count, processTime)), encode \(rate(points.count, encodeTime))"
+        )
 
         let runner = AppRunner(WienerApp())
         try runner.prepare(log)
@@ -133,7 +140,9 @@ struct Benchmarks {
         let total = 512 << 20
         let recordSize = 1024
         let perBatch = 256
-        print("\n== log: \(total >> 20) MiB of \(recordSize)-byte records, \(perBatch) per batch (\(perBatch * recordSize >> 10) KiB batches), fsync group commit")
+        print(
+            "\n== log: \(total >> 20) MiB of \(recordSize)-byte records, \(perBatch) per batch (\(perBatch * recordSize >> 10) KiB batches), fsync group commit"
+        )
         let payload = [UInt8](repeating: 0x61, count: recordSize - 40)
         let batches = total / (recordSize * perBatch)
         let clock = ContinuousClock()
@@ -172,7 +181,10 @@ struct Benchmarks {
             }
             let mb = Double(count * batchBytes) / 1e6
             let label = pipelined ? "append, pipelined (await once at the end)" : "append, one producer awaiting each batch"
-            print(String(format: "  %@: %.0f MB/s (%.0f%% of baseline), %.0f records/s", label, mb / seconds(time), mb / seconds(time) / rawRate * 100, Double(count * perBatch) / seconds(time)))
+            print(
+                String(
+                    format: "  %@: %.0f MB/s (%.0f%% of baseline), %.0f records/s", label, mb / seconds(time), mb / seconds(time) / rawRate * 100,
+                    Double(count * perBatch) / seconds(time)))
 
             if pipelined {
                 var reader = PartitionReader.earliest(partition, whenRemoved: .fail)
@@ -182,7 +194,10 @@ struct Benchmarks {
                         for record in batch.records { bytesRead += record.value?.count ?? 0 }
                     }
                 }
-                print(String(format: "  read (page cache, CRC verified, records decoded): %.0f MB/s of values", Double(bytesRead) / seconds(readTime) / 1e6))
+                print(
+                    String(
+                        format: "  read (page cache, CRC verified, records decoded): %.0f MB/s of values", Double(bytesRead) / seconds(readTime) / 1e6
+                    ))
             }
             log.close()
         }

@@ -141,7 +141,9 @@ enum FanOutBenchmark {
                 format: "produced %d events in %.1f s (%.0f events/s); delivered %d of %d (%.2f%%) = %.0f deliveries/s; gap notices %d",
                 produced, produceSeconds, Double(produced) / produceSeconds, received, expected,
                 100 * Double(received) / Double(max(expected, 1)), Double(received) / produceSeconds, tally.gaps))
-        print("event → client latency: p50 \(tally.percentile(0.5)) ms, p99 \(tally.percentile(0.99)) ms, p99.9 \(tally.percentile(0.999)) ms, max \(tally.percentile(1.0)) ms")
+        print(
+            "event → client latency: p50 \(tally.percentile(0.5)) ms, p99 \(tally.percentile(0.99)) ms, p99.9 \(tally.percentile(0.999)) ms, max \(tally.percentile(1.0)) ms"
+        )
     }
 
     /// The `"timestamp":` values of the records in one frame.

@@ -49,12 +49,15 @@ enum IngestBenchmark {
         var parsed = 0
         let parseTime = try clock.measure {
             for body in bodies {
-                parsed += try body.withUnsafeBytes { raw in try Result(catching: { () throws(IngestBody.Refusal) in try IngestBody.parse(raw, framing: .ndjson) }).get().count }
+                parsed += try body.withUnsafeBytes { raw in
+                    try Result(catching: { () throws(IngestBody.Refusal) in try IngestBody.parse(raw, framing: .ndjson) }).get().count
+                }
             }
         }
         print(
             String(
-                format: "  body parser alone: %.2f M records/s, %.0f MB/s (%d records in %d bodies, %.1f MB)", Double(parsed) / Benchmarks.seconds(parseTime) / 1e6,
+                format: "  body parser alone: %.2f M records/s, %.0f MB/s (%d records in %d bodies, %.1f MB)",
+                Double(parsed) / Benchmarks.seconds(parseTime) / 1e6,
                 Double(bytes) / Benchmarks.seconds(parseTime) / 1e6, parsed, bodies.count, Double(bytes) / 1e6))
 
         let log = try Log(directory: path)
@@ -104,7 +107,8 @@ enum IngestBenchmark {
         _ = try? await server.value
         print(
             String(
-                format: "  ingest: %d records acknowledged in %.3f s = %.0f records/s, %.0f MB/s of bodies", Int(input.recordCount), Benchmarks.seconds(ingested),
+                format: "  ingest: %d records acknowledged in %.3f s = %.0f records/s, %.0f MB/s of bodies", Int(input.recordCount),
+                Benchmarks.seconds(ingested),
                 Double(total) / Benchmarks.seconds(ingested), Double(bytes) / Benchmarks.seconds(ingested) / 1e6))
         print(
             String(

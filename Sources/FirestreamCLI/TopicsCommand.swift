@@ -97,7 +97,9 @@ struct TopicsCommand: AsyncParsableCommand {
             let settings = target.settings
             print("topic \(target.name)")
             print("  partitions: \(target.partitions.count)")
-            print("  retention:  \(settings.retentionMilliseconds.map(formatDuration) ?? "unlimited") or \(settings.retentionBytes.map(formatBytes) ?? "unlimited") per partition")
+            print(
+                "  retention:  \(settings.retentionMilliseconds.map(formatDuration) ?? "unlimited") or \(settings.retentionBytes.map(formatBytes) ?? "unlimited") per partition"
+            )
             print("  segments:   roll at \(formatBytes(settings.segmentBytes)) or \(formatDuration(settings.segmentMilliseconds))")
             let rows = target.partitions.map { partition in
                 [
@@ -241,10 +243,13 @@ struct TopicsCommand: AsyncParsableCommand {
                 // Piece by piece: a topic of any size prints with bounded memory.
                 while case let piece = try tail.next(), !piece.isEmpty {
                     for (partition, skipped) in piece.skipped {
-                        printError("note: records \(skipped.lowerBound)..<\(skipped.upperBound) of \(topic)/\(partition) were removed by retention before they were read")
+                        printError(
+                            "note: records \(skipped.lowerBound)..<\(skipped.upperBound) of \(topic)/\(partition) were removed by retention before they were read"
+                        )
                     }
                     for (partition, record) in piece.records {
-                        printLine(format == .json ? RecordJSON.render(topic: topic, partition: partition, record) : textLine(topic, partition, record))
+                        printLine(
+                            format == .json ? RecordJSON.render(topic: topic, partition: partition, record) : textLine(topic, partition, record))
                     }
                 }
                 guard follow, await tail.waitForMore() else { break }

@@ -80,8 +80,10 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Plotly.js for the dashboard (default: plotly/package_data/plotly.min.js of the Python package).")
     var plotlyJs: String?
 
-    @Option(help: ArgumentHelp("Journal bytes between app state snapshots, e.g. 64Mi (the default).",
-        discussion: "Smaller: faster restarts and less disk for journals, more writes."))
+    @Option(
+        help: ArgumentHelp(
+            "Journal bytes between app state snapshots, e.g. 64Mi (the default).",
+            discussion: "Smaller: faster restarts and less disk for journals, more writes."))
     var snapshotEvery: String = "64Mi"
 
     func validate() throws {

@@ -9,7 +9,9 @@ extension ConfigDecoder {
             for (index, item) in items.enumerated() {
                 guard let host = string(item, path / "hosts" / index) else { continue }
                 if host.isEmpty || host.contains(where: { $0 == "/" || $0 == ":" || $0 == " " || !$0.isASCII }) {
-                    error(at: item, path / "hosts" / index, "\"\(host)\" is not a host name", hint: "a name such as firestream.example.com, without scheme or port")
+                    error(
+                        at: item, path / "hosts" / index, "\"\(host)\" is not a host name",
+                        hint: "a name such as firestream.example.com, without scheme or port")
                 } else {
                     config.hosts.append(host.lowercased())
                 }
@@ -22,7 +24,9 @@ extension ConfigDecoder {
                 if (origin.hasPrefix("http://") || origin.hasPrefix("https://")) && parts.count == 3 && !parts[2].isEmpty {
                     config.origins.append(origin.lowercased())
                 } else {
-                    error(at: item, path / "origins" / index, "\"\(origin)\" is not an origin", hint: "scheme, host and optional port, e.g. https://dash.example.com")
+                    error(
+                        at: item, path / "origins" / index, "\"\(origin)\" is not an origin",
+                        hint: "scheme, host and optional port, e.g. https://dash.example.com")
                 }
             }
         }

@@ -21,7 +21,9 @@ extension ConfigDecoder {
             }
             guard let kindText = string(kindNode, itemPath / "kind") else { continue }
             guard let kind = SourceConfig.Kind(rawValue: kindText) else {
-                error(at: kindNode, itemPath / "kind", "unknown source kind \"\(kindText)\"", hint: suggestion(for: kindText, among: kindNames, listing: "source kinds are"))
+                error(
+                    at: kindNode, itemPath / "kind", "unknown source kind \"\(kindText)\"",
+                    hint: suggestion(for: kindText, among: kindNames, listing: "source kinds are"))
                 continue
             }
             let common = ["name", "kind", "enabled", "topic", "url", "key", "headers"]
@@ -54,8 +56,13 @@ extension ConfigDecoder {
             }
             let fields = object(
                 item, itemPath,
-                keys: ["name", "kind", "enabled", "topic", "url", "headers", "body", "start", "batch", "maxAttempts", "backoff", "timeout", "signature", "deadLetter"])
-            guard let kindNode = required("kind", in: fields, of: item, itemPath), let kindText = string(kindNode, itemPath / "kind") else { continue }
+                keys: [
+                    "name", "kind", "enabled", "topic", "url", "headers", "body", "start", "batch", "maxAttempts", "backoff", "timeout", "signature",
+                    "deadLetter",
+                ])
+            guard let kindNode = required("kind", in: fields, of: item, itemPath), let kindText = string(kindNode, itemPath / "kind") else {
+                continue
+            }
             guard let kind = EffectConfig.Kind(rawValue: kindText) else {
                 error(
                     at: kindNode, itemPath / "kind", "unknown effect kind \"\(kindText)\"",
@@ -79,7 +86,8 @@ extension ConfigDecoder {
                     effect.signature = value
                 }
             }
-            if let node = fields["deadLetter"], let text = string(node, itemPath / "deadLetter"), checkTopicName(text, node, itemPath / "deadLetter") {
+            if let node = fields["deadLetter"], let text = string(node, itemPath / "deadLetter"), checkTopicName(text, node, itemPath / "deadLetter")
+            {
                 effect.deadLetter = text
             }
             result.append(effect)
@@ -106,7 +114,8 @@ extension ConfigDecoder {
         }
         // What the connector will parse at run time must parse now (spaces, bad ports, no host).
         guard !url.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }),
-            let parsed = URL(string: url), let host = parsed.host, !host.isEmpty, parsed.port.map({ (1...65535).contains($0) }) ?? true else {
+            let parsed = URL(string: url), let host = parsed.host, !host.isEmpty, parsed.port.map({ (1...65535).contains($0) }) ?? true
+        else {
             error(
                 at: urlNode, path / "url", "\"\(url)\" is not a valid URL",
                 hint: url.contains(" ") ? "encode spaces as %20" : "e.g. \"\(schemes[0])://example.com/path\"")
@@ -152,7 +161,9 @@ extension ConfigDecoder {
         var result: [String: String] = [:]
         for member in members {
             guard let value = string(member.value, path / member.key) else { continue }
-            if member.key.isEmpty || member.key.contains(where: { $0 == ":" || $0 == " " || !$0.isASCII || $0.asciiValue.map { $0 < 0x21 || $0 == 0x7F } ?? true }) {
+            if member.key.isEmpty
+                || member.key.contains(where: { $0 == ":" || $0 == " " || !$0.isASCII || $0.asciiValue.map { $0 < 0x21 || $0 == 0x7F } ?? true })
+            {
                 error(at: member.keyLocation, path / member.key, "\"\(member.key)\" is not an HTTP header name")
                 continue
             }
@@ -169,7 +180,9 @@ extension ConfigDecoder {
         guard let text = string(node, path) else { return nil }
         if let value = T(rawValue: text) { return value }
         let names = T.allCases.map(\.rawValue)
-        error(at: node, path, "\"\(text)\" is not one of: \(names.joined(separator: ", "))", hint: suggestion(for: text, among: names, listing: "choices are"))
+        error(
+            at: node, path, "\"\(text)\" is not one of: \(names.joined(separator: ", "))",
+            hint: suggestion(for: text, among: names, listing: "choices are"))
         return nil
     }
 
@@ -180,7 +193,9 @@ extension ConfigDecoder {
         for (name, section) in names {
             if !seen.insert(name).inserted {
                 let node = member(section, of: root) ?? root
-                error(at: node, ConfigPath.root / section, "the name \"\(name)\" is used twice among apps, sources and effects", hint: "give each its own name")
+                error(
+                    at: node, ConfigPath.root / section, "the name \"\(name)\" is used twice among apps, sources and effects",
+                    hint: "give each its own name")
             }
         }
     }

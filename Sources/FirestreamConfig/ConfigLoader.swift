@@ -74,12 +74,12 @@ public enum ConfigLoader {
         let present = fileNames.map { target.appendingPathComponent($0) }.filter {
             FileManager.default.fileExists(atPath: $0.path)
         }
-        let where_ = path == nil ? "the current directory" : (path! == "." ? "the current directory" : path!)
+        let place = path.map { $0 == "." ? "the current directory" : $0 } ?? "the current directory"
         switch present.count {
         case 0:
             return .failure(
                 LocateProblem(
-                    message: "no firestream.json or firestream.yaml in \(where_)",
+                    message: "no firestream.json or firestream.yaml in \(place)",
                     hint: "run `firestream init` to create one, or pass the file's path"))
         case 1:
             return .success(present[0])
@@ -87,7 +87,7 @@ public enum ConfigLoader {
             let names = present.map(\.lastPathComponent).joined(separator: " and ")
             return .failure(
                 LocateProblem(
-                    message: "\(where_) has both \(names); Firestream will not guess which one is current",
+                    message: "\(place) has both \(names); Firestream will not guess which one is current",
                     hint: "delete or rename all but one, or pass the file's path"))
         }
     }

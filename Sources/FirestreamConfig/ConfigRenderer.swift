@@ -16,26 +16,27 @@ public enum ConfigRenderer {
 
     /// The config as an ordered JSON tree, exactly as `config show` prints it.
     public static func tree(_ config: ProjectConfig) -> JSONValue {
-        .object([
-            ("name", .string(config.name)),
-            ("replicaCount", .number(String(config.replicaCount))),
-            (
-                "image",
-                .object([
-                    ("repository", .string(config.image.repository)),
-                    ("tag", .string(config.image.tag)),
-                    ("pullPolicy", .string(config.image.pullPolicy.rawValue)),
-                ])
-            ),
-            ("service", .object([("ports", .array(config.service.ports.map { .number(String($0)) }))])),
-            ("resources", tree(config.resources)),
-            ("ingress", .object([("enabled", .bool(config.ingress.enabled)), ("external", .bool(config.ingress.external))])),
-            ("services", .array(config.services.map(tree))),
-            ("topics", .array(config.topics.map(tree))),
-            ("apps", .array(config.apps.map(tree))),
-        ] + (config.sources.isEmpty ? [] : [("sources", .array(config.sources.map(tree)))])
-            + (config.effects.isEmpty ? [] : [("effects", .array(config.effects.map(tree)))])
-            + (config.gateway == GatewayConfig() ? [] : [("gateway", tree(config.gateway))]))
+        .object(
+            [
+                ("name", .string(config.name)),
+                ("replicaCount", .number(String(config.replicaCount))),
+                (
+                    "image",
+                    .object([
+                        ("repository", .string(config.image.repository)),
+                        ("tag", .string(config.image.tag)),
+                        ("pullPolicy", .string(config.image.pullPolicy.rawValue)),
+                    ])
+                ),
+                ("service", .object([("ports", .array(config.service.ports.map { .number(String($0)) }))])),
+                ("resources", tree(config.resources)),
+                ("ingress", .object([("enabled", .bool(config.ingress.enabled)), ("external", .bool(config.ingress.external))])),
+                ("services", .array(config.services.map(tree))),
+                ("topics", .array(config.topics.map(tree))),
+                ("apps", .array(config.apps.map(tree))),
+            ] + (config.sources.isEmpty ? [] : [("sources", .array(config.sources.map(tree)))])
+                + (config.effects.isEmpty ? [] : [("effects", .array(config.effects.map(tree)))])
+                + (config.gateway == GatewayConfig() ? [] : [("gateway", tree(config.gateway))]))
     }
 
     private static func tree(_ gateway: GatewayConfig) -> JSONValue {

@@ -1,4 +1,5 @@
 import FirestreamJSON
+
 /// Formats diagnostics for people (compiler style, with the offending line and a caret) and for
 /// programs (`--format json`).
 public enum DiagnosticRenderer {

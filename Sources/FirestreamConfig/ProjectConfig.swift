@@ -1,5 +1,6 @@
 import FirestreamFormats
 import FirestreamJSON
+
 /// The normalized project configuration (`firestream.json` / `firestream.yaml`) with every default
 /// filled in. Property names mirror the user-facing keys.
 public struct ProjectConfig: Sendable, Equatable {

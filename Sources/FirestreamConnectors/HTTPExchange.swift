@@ -1,5 +1,5 @@
-import Foundation
 import FirestreamLog
+import Foundation
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -96,7 +96,9 @@ private final class BoundedBodies: NSObject, URLSessionDataDelegate, Sendable {
             return limit
         }
         if let limit = tooLarge {
-            finish(dataTask) { _ in .failure(.init(description: "the response is \(response.expectedContentLength) bytes, more than the \(limit) accepted")) }
+            finish(dataTask) { _ in
+                .failure(.init(description: "the response is \(response.expectedContentLength) bytes, more than the \(limit) accepted"))
+            }
             completionHandler(.cancel)
             return
         }

@@ -62,7 +62,9 @@ public struct WebhookEffect: Runnable {
             // Without a time limit, nothing comes back only when the log closed or we are stopping.
             if batch.isEmpty { return }
             if let skipped = batch.skipped {
-                report("\(options.name): records \(skipped.lowerBound)..<\(skipped.upperBound) of \(options.topic)/\(index) were removed by retention before delivery")
+                report(
+                    "\(options.name): records \(skipped.lowerBound)..<\(skipped.upperBound) of \(options.topic)/\(index) were removed by retention before delivery"
+                )
             }
             let records = batch.records
             guard let last = records.last else { continue }
@@ -72,7 +74,9 @@ public struct WebhookEffect: Runnable {
                 counters.outputs.add(records.count, ordering: .relaxed)
             case .failure(let reason):
                 if Task.isCancelled { return }  // stopping mid-retry: resend after restart, never dead-letter
-                report("\(options.name): \(records.count) record(s) from \(options.topic)/\(index) at \(records[0].offset) go to \(options.deadLetter): \(reason)")
+                report(
+                    "\(options.name): \(records.count) record(s) from \(options.topic)/\(index) at \(records[0].offset) go to \(options.deadLetter): \(reason)"
+                )
                 _ = try await deadLetters.append(records.map { deadLetter($0, partition: index, reason: reason.description) })
                 counters.deadLetters.add(records.count, ordering: .relaxed)
             }

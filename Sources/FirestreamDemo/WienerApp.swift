@@ -1,11 +1,11 @@
+import FirestreamJSON
+import FirestreamStreams
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-
-import FirestreamJSON
-import FirestreamStreams
 
 /// The demo's stateful app: per device it keeps the previous reading's time and a running
 /// position (starting at 0); for each reading after the first it advances the position by

@@ -1,8 +1,8 @@
 import FirestreamConfig
 import FirestreamDemo
 import FirestreamJSON
-import FirestreamStreams
 import FirestreamLog
+import FirestreamStreams
 
 /// The app kinds a binary can run, built from the config's `apps` entries. A value: `up` takes
 /// the one it is given (``standard`` in the stock `firestream`; a custom binary adds its own
@@ -85,7 +85,8 @@ public struct AppCatalog: Sendable {
         public func number(_ key: String, default fallback: Double, in range: ClosedRange<Double>) throws -> Double {
             guard let raw = value(key) else { return fallback }
             guard case .number(let text) = raw, let number = Double(text), range.contains(number) else {
-                throw RuntimeError.badSetting(app: app.name, key: key, reason: "expected a number between \(range.lowerBound) and \(range.upperBound)")
+                throw RuntimeError.badSetting(
+                    app: app.name, key: key, reason: "expected a number between \(range.lowerBound) and \(range.upperBound)")
             }
             return number
         }

@@ -63,7 +63,8 @@ public struct EmbeddedStack: Sendable {
         if let gateway = options.gateway, !AccessPolicy.isLoopbackAddress(gateway.host), config.gateway.tokens.isEmpty {
             throw StackError(
                 "refusing to listen on \(gateway.host) without authentication: anyone who can reach it could read and write every topic. "
-                    + "Declare tokens under gateway.tokens in the config (firestream token create --name NAME --scope 'topic:*:read'), or listen on 127.0.0.1")
+                    + "Declare tokens under gateway.tokens in the config (firestream token create --name NAME --scope 'topic:*:read'), or listen on 127.0.0.1"
+            )
         }
         let lock = try DataDirectoryLock(directory: options.dataDirectory)
         try checkOpenFiles()
@@ -80,7 +81,8 @@ public struct EmbeddedStack: Sendable {
         }
         let environment = ProcessInfo.processInfo.environment
         let signatures = try signatureChecks(environment: environment)
-        let runnables = try apps.map { try options.catalog.runnable(for: $0, project: config.name, overrides: options.overrides) }
+        let runnables =
+            try apps.map { try options.catalog.runnable(for: $0, project: config.name, overrides: options.overrides) }
             + connectors(environment: environment, report: report)
         for runnable in runnables { try runnable.prepare(log) }
 
@@ -110,7 +112,8 @@ public struct EmbeddedStack: Sendable {
             services.append(
                 .init(
                     service: GatewayService(gateway: gateway) { port in
-                        let auth = config.gateway.tokens.isEmpty ? "open: no tokens, loopback only" : "\(config.gateway.tokens.count) token(s) required"
+                        let auth =
+                            config.gateway.tokens.isEmpty ? "open: no tokens, loopback only" : "\(config.gateway.tokens.count) token(s) required"
                         let host = gatewayOptions.host
                         report("  http:   http://\(host == "0.0.0.0" ? "localhost" : host):\(port) (listening on \(host); \(auth))")
                         report("Running. Press Ctrl-C to stop.")
@@ -124,7 +127,8 @@ public struct EmbeddedStack: Sendable {
     }
 
     private func makeGateway(_ options: Gateway.Options, log: Log, runnables: [any Runnable], signatures: [String: WebhookSignature]) -> Gateway {
-        let keyPointers = Dictionary(uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.flatMap(JSONPointer.init).map { (topic.name, $0) } })
+        let keyPointers = Dictionary(
+            uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.flatMap(JSONPointer.init).map { (topic.name, $0) } })
         let owned = runnables.reduce(into: [String: String]()) { all, runnable in all.merge(runnable.ownedTopics) { first, _ in first } }
         return Gateway(
             log: log, options: options, keyPointers: keyPointers, signatures: signatures,

@@ -1,7 +1,7 @@
 import FirestreamFormats
+import FirestreamLog
 import Foundation
 import HTTPTypes
-import FirestreamLog
 
 /// Who may do what through the gateway, and where requests may come from.
 ///
@@ -79,7 +79,9 @@ public struct AccessPolicy: Sendable {
         if origins.contains(lowered) { return nil }
         // The page's own host (whatever the port: a page served by another program on this host
         // already runs beside the gateway). Remote pages and rebound names differ in host.
-        if let separator = lowered.range(of: "://"), let authority, Self.hostPart(of: String(lowered[separator.upperBound...])) == Self.hostPart(of: authority) {
+        if let separator = lowered.range(of: "://"), let authority,
+            Self.hostPart(of: String(lowered[separator.upperBound...])) == Self.hostPart(of: authority)
+        {
             return nil
         }
         return "Origin \"\(origin)\" may not use this gateway (add it to gateway.origins in the config)"
@@ -181,7 +183,9 @@ final class Sessions: Sendable {
         guard let header else { return nil }
         for part in header.split(separator: ";") {
             let pair = part.split(separator: "=", maxSplits: 1)
-            if pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces) == cookieName { return String(pair[1]).trimmingCharacters(in: .whitespaces) }
+            if pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces) == cookieName {
+                return String(pair[1]).trimmingCharacters(in: .whitespaces)
+            }
         }
         return nil
     }

@@ -5,9 +5,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
+import HummingbirdWebSocket
 import KafkaWire
 import Logging
-import HummingbirdWebSocket
 import NIOCore
 
 /// The HTTP side of `firestream up`: health, topic listing, REST consume and durable ingest,
@@ -166,7 +166,6 @@ public struct Gateway: Sendable {
             group.cancelAll()
         }
     }
-
 
 }
 

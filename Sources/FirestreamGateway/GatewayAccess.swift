@@ -14,13 +14,17 @@ extension Gateway {
     func principal(_ request: Request) throws -> Principal {
         guard access.authenticationRequired else { return .anyone }
         if let header = request.headers[.authorization] {
-            guard header.lowercased().hasPrefix("bearer "), let token = access.token(matching: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+            guard header.lowercased().hasPrefix("bearer "),
+                let token = access.token(matching: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+            else {
                 metrics.authenticationFailures.increment()
                 throw Failure(401, "the bearer token is not one of this project's tokens")
             }
             return Principal(name: token.name, scopes: token.scopes)
         }
-        if let id = Sessions.id(inCookieHeader: request.headers[.cookie]), let principal = sessions.principal(for: id, now: wallClockMilliseconds() / 1000) {
+        if let id = Sessions.id(inCookieHeader: request.headers[.cookie]),
+            let principal = sessions.principal(for: id, now: wallClockMilliseconds() / 1000)
+        {
             return principal
         }
         metrics.authenticationFailures.increment()
@@ -31,7 +35,10 @@ extension Gateway {
     func authorize(_ request: Request, _ action: TokenScope.Action, topic: String) throws -> Principal {
         let principal = try principal(request)
         guard principal.may(action, topic: topic) else {
-            throw Failure(403, "token \"\(principal.name)\" may not \(action.rawValue) topic \"\(topic)\" (its scopes: \(principal.scopes.map(\.description).joined(separator: ", ")))")
+            throw Failure(
+                403,
+                "token \"\(principal.name)\" may not \(action.rawValue) topic \"\(topic)\" (its scopes: \(principal.scopes.map(\.description).joined(separator: ", ")))"
+            )
         }
         return principal
     }
@@ -86,11 +93,12 @@ struct OriginCheckMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path == "/healthz" || request.uri.path == "/readyz" { return try await next(request, context) }
-        if let problem = access.hostProblem(request.head.authority) ?? access.originProblem(request.headers[.origin], authority: request.head.authority) {
+        if let problem = access.hostProblem(request.head.authority)
+            ?? access.originProblem(request.headers[.origin], authority: request.head.authority)
+        {
             metrics.originRefusals.increment()
             return failure(403, problem)
         }
         return try await next(request, context)
     }
 }
-

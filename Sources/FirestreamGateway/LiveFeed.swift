@@ -331,12 +331,17 @@ final class FeedHub: Sendable {
     var heldBytes: Int { entries.withLock { $0.values.reduce(0) { $0 + $1.feed.heldBytes } } }
     /// How far each feed has rendered: (topic, partition, next offset).
     var ends: [(topic: String, partition: Int, end: Int64)] {
-        entries.withLock { $0.values.map { ($0.feed.topic, $0.feed.partition, $0.feed.end) } }.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        entries.withLock { $0.values.map { ($0.feed.topic, $0.feed.partition, $0.feed.end) } }.sorted {
+            ($0.topic, $0.partition) < ($1.topic, $1.partition)
+        }
     }
 
     /// Stops every feed and ends ``run()``.
     func stop() {
         submit.finish()
-        for entry in entries.withLock({ entries in defer { entries.removeAll() }; return Array(entries.values) }) { entry.stop.finish() }
+        for entry in entries.withLock({ entries in
+            defer { entries.removeAll() }
+            return Array(entries.values)
+        }) { entry.stop.finish() }
     }
 }

@@ -179,7 +179,10 @@ struct Scraped: Sendable {
         for (key, end) in sample.ends {
             var entry =
                 ends[key]
-                ?? (CoreMetrics.Counter(label: "firestream_log_end_offset", dimensions: [("topic", key[0]), ("partition", key[1])], factory: factory), 0)
+                ?? (
+                    CoreMetrics.Counter(
+                        label: "firestream_log_end_offset", dimensions: [("topic", key[0]), ("partition", key[1])], factory: factory), 0
+                )
             // Offsets only grow while a partition exists, so the counter advances by the difference.
             if end > entry.reported {
                 entry.counter.increment(by: end - entry.reported)

@@ -16,7 +16,8 @@ public enum PlotlyAsset {
             return FileManager.default.isReadableFile(atPath: path)
                 ? .file(path) : .missing("Plotly.js was not found at \(path) (given with --plotly-js or FIRESTREAM_PLOTLY_JS).")
         }
-        let script = "import importlib.util, os; s = importlib.util.find_spec('plotly'); print(os.path.join(os.path.dirname(s.origin), 'package_data', 'plotly.min.js') if s else '')"
+        let script =
+            "import importlib.util, os; s = importlib.util.find_spec('plotly'); print(os.path.join(os.path.dirname(s.origin), 'package_data', 'plotly.min.js') if s else '')"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", script]

@@ -108,7 +108,9 @@ struct TopicStream {
     }
 
     /// Replays history older than the feed straight from the log, at the client's pace.
-    private func catchUp(_ feed: PartitionFeed, from cursor: Int64, until end: Int64, outbound: WebSocketOutboundWriter, progress: WriteProgress) async throws -> Int64 {
+    private func catchUp(_ feed: PartitionFeed, from cursor: Int64, until end: Int64, outbound: WebSocketOutboundWriter, progress: WriteProgress)
+        async throws -> Int64
+    {
         var reader = PartitionReader(feed.log, from: cursor, whenRemoved: .skip)
         let batch = try reader.poll(maxBytes: options.maxFrameBytes)
         if let skipped = batch.skipped {

@@ -115,7 +115,8 @@ public struct FlatJSONObject {
                     switch bytes[index] {
                     case UInt8(ascii: "\""):
                         let (range, escaped) = try rawString()
-                        value = .string(escaped ? try unescape(range) : String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self))
+                        value = .string(
+                            escaped ? try unescape(range) : String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self))
                     case UInt8(ascii: "t") where literal("true"):
                         value = .bool(true)
                     case UInt8(ascii: "f") where literal("false"):
@@ -126,8 +127,9 @@ public struct FlatJSONObject {
                         let start = index
                         while index < bytes.count {
                             let byte = bytes[index]
-                            guard (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")
-                                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
+                            guard
+                                (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")
+                                    || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
                             else { break }
                             index += 1
                         }

@@ -56,7 +56,8 @@ public final class Log: Sendable {
             guard metadata.name == name, (1...10_000).contains(metadata.partitions), metadata.settings.segmentBytes > 0,
                 metadata.settings.indexIntervalBytes > 0
             else {
-                throw LogError.invalidTopic(name, reason: "\(topicsDirectory)/\(name)/topic.json is damaged (\(metadata.partitions) partitions); it is left as it is")
+                throw LogError.invalidTopic(
+                    name, reason: "\(topicsDirectory)/\(name)/topic.json is damaged (\(metadata.partitions) partitions); it is left as it is")
             }
             let topic = try Self.openTopic(
                 metadata, in: topicsDirectory, durability: durability, flusher: flusher, fileSystem: fileSystem, clock: clock, readOnly: readOnly)
@@ -95,7 +96,9 @@ public final class Log: Sendable {
     @discardableResult
     public func createTopic(_ name: String, partitions: Int = 1, settings: PartitionSettings = PartitionSettings()) throws(LogError) -> Topic {
         guard !name.isEmpty, name != ".", name != "..", name.count <= 249,
-            name.unicodeScalars.allSatisfy({ CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-").contains($0) })
+            name.unicodeScalars.allSatisfy({
+                CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-").contains($0)
+            })
         else {
             throw LogError.invalidTopic(name, reason: "use 1–249 ASCII letters, digits, '.', '_' or '-'")
         }

@@ -109,7 +109,8 @@ public final class PartitionLog: Sendable {
         var notes: [RecoveryNote] = []
         var lastHeaders: [RecordBatchHeader] = []
         func note(_ base: Int64, truncated: Int64, _ reason: String) {
-            notes.append(RecoveryNote(topic: topic, partition: partition, segment: Segment.fileName(base, ".log"), truncatedBytes: truncated, reason: reason))
+            notes.append(
+                RecoveryNote(topic: topic, partition: partition, segment: Segment.fileName(base, ".log"), truncatedBytes: truncated, reason: reason))
         }
         func snapshot(_ segment: Segment) -> ProducerState? {
             fileSystem.readFile(segment.snapshotPath).flatMap(ProducerState.init(snapshot:))
@@ -117,7 +118,8 @@ public final class PartitionLog: Sendable {
         var index = 0
         while index < bases.count {
             let segment = try Segment(
-                fileSystem: fileSystem, directory: directory, baseOffset: bases[index], indexInterval: settings.indexIntervalBytes, readOnly: readOnly)
+                fileSystem: fileSystem, directory: directory, baseOffset: bases[index], indexInterval: settings.indexIntervalBytes, readOnly: readOnly
+            )
             let sizeBefore = segment.file.size
             if index == bases.count - 1 {
                 let result = try segment.scan { lastHeaders.append($0) }
@@ -162,7 +164,9 @@ public final class PartitionLog: Sendable {
             try segment.file.sync()
             try fileSystem.syncDirectory(directory)
             try segment.rewriteIndexes()
-            note(segment.baseOffset, truncated: sizeBefore - result.validSize + removed, "\(reason) (power loss before the segment was synced; \(bases.count - index - 1) later segment(s) removed)")
+            note(
+                segment.baseOffset, truncated: sizeBefore - result.validSize + removed,
+                "\(reason) (power loss before the segment was synced; \(bases.count - index - 1) later segment(s) removed)")
             lastHeaders = []
             _ = try segment.scan { lastHeaders.append($0) }
             segments.append(segment)
@@ -239,7 +243,8 @@ public final class PartitionLog: Sendable {
                 case .duplicate(let lastOffset):
                     return .success((Appended(first: lastOffset, last: lastOffset, duplicate: true), [], false))
                 case .outOfOrder(let expected, let got):
-                    return .failure(.outOfOrderSequence(topic: topic, partition: partition, producerId: header.producerId, expected: expected, got: got))
+                    return .failure(
+                        .outOfOrderSequence(topic: topic, partition: partition, producerId: header.producerId, expected: expected, got: got))
                 case .fenced:
                     return .failure(.fencedProducer(topic: topic, partition: partition, producerId: header.producerId, epoch: header.producerEpoch))
                 }
@@ -448,7 +453,8 @@ public final class PartitionLog: Sendable {
     public func read(from offset: Int64, maxBytes: Int = 1 << 20) throws(LogError) -> FetchedRecords {
         var cursor = offset
         while true {
-            let snapshot: (Segment, (position: Int64, baseOffset: Int64), Int64, Int64, Int64?, Int64)? = try state.withLock { state throws(LogError) in
+            let snapshot: (Segment, (position: Int64, baseOffset: Int64), Int64, Int64, Int64?, Int64)? = try state.withLock {
+                state throws(LogError) in
                 let start = state.segments[0].baseOffset
                 guard cursor >= start else {
                     throw LogError.offsetOutOfRange(requested: cursor, start: start, end: state.durableOffset)

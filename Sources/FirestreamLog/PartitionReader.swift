@@ -95,7 +95,12 @@ public struct PartitionReader: Sendable {
         if readers.isEmpty && maxWait == nil { return false }
         return await withTaskGroup(of: Bool?.self) { group in
             for reader in readers { group.addTask { await reader.waitHere() } }
-            if let maxWait { group.addTask { try? await Task.sleep(for: maxWait); return nil } }
+            if let maxWait {
+                group.addTask {
+                    try? await Task.sleep(for: maxWait)
+                    return nil
+                }
+            }
             var remaining = readers.count
             var found = false
             // A reader whose log closed answers false; keep waiting for the others.

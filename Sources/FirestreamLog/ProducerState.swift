@@ -20,7 +20,6 @@ struct ProducerState: Equatable {
         case fenced(current: Int16)
     }
 
-
     func check(_ header: RecordBatchHeader) -> Verdict {
         guard header.producerId >= 0, header.baseSequence >= 0, let entry = entries[header.producerId] else { return .append }
         if header.producerEpoch < entry.epoch { return .fenced(current: entry.epoch) }

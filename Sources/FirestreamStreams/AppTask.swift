@@ -150,8 +150,10 @@ struct AppTask<App: StreamApp> {
                 } catch {
                     // Nothing is deleted or skipped: the state and outputs depend on every step.
                     throw UnreadableJournal(
-                        description: "its journal \(journal.topic)/\(journal.partition) holds a record at offset \(record.offset) that is not a journal step (\(error)); "
-                            + "the journal, the state and the outputs are kept exactly as they are. If another Firestream version wrote it, run that version")
+                        description:
+                            "its journal \(journal.topic)/\(journal.partition) holds a record at offset \(record.offset) that is not a journal step (\(error)); "
+                            + "the journal, the state and the outputs are kept exactly as they are. If another Firestream version wrote it, run that version"
+                    )
                 }
                 if step.snapshot {
                     rawStates.removeAll()
@@ -443,7 +445,6 @@ struct AppTask<App: StreamApp> {
 struct UnreadableJournal: Error, CustomStringConvertible {
     var description: String
 }
-
 
 /// A positive 63-bit id that stays the same across restarts (FNV-1a of `name`): sources and
 /// apps name their idempotent producer with it, so a restart continues its sequences.

@@ -212,7 +212,8 @@ final class SimulatedMount: FileSystem, Sendable {
         self.generation = generation
     }
 
-    private func run<T>(_ operation: SimulatedDisk.Operation, _ path: String, _ body: (inout SimulatedDisk.State) -> Result<T, LogError>) throws(LogError)
+    private func run<T>(_ operation: SimulatedDisk.Operation, _ path: String, _ body: (inout SimulatedDisk.State) -> Result<T, LogError>)
+        throws(LogError)
         -> T
     {
         let result: Result<T, LogError> = disk.state.withLock { state in
@@ -328,7 +329,9 @@ final class SimulatedMount: FileSystem, Sendable {
     }
 
     /// Runs a file operation under the disk's lock.
-    func file<T>(_ operation: SimulatedDisk.Operation, _ path: String, _ body: (inout SimulatedDisk.State) -> Result<T, LogError>) throws(LogError) -> T {
+    func file<T>(_ operation: SimulatedDisk.Operation, _ path: String, _ body: (inout SimulatedDisk.State) -> Result<T, LogError>) throws(LogError)
+        -> T
+    {
         try run(operation, path, body)
     }
 }

@@ -28,4 +28,3 @@ public final class Shared<Value: Sendable>: Sendable {
 
     public func update(_ change: (inout Value) -> Void) { storage.withLock { change(&$0) } }
 }
-

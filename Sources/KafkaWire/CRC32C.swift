@@ -47,7 +47,14 @@ public enum CRC32C {
         var index = 0
         let count = bytes.count
         tables.withUnsafeBufferPointer { all in
-            let t0 = all[0], t1 = all[1], t2 = all[2], t3 = all[3], t4 = all[4], t5 = all[5], t6 = all[6], t7 = all[7]
+            let t0 = all[0]
+            let t1 = all[1]
+            let t2 = all[2]
+            let t3 = all[3]
+            let t4 = all[4]
+            let t5 = all[5]
+            let t6 = all[6]
+            let t7 = all[7]
             t0.withUnsafeBufferPointer { t0 in
                 t1.withUnsafeBufferPointer { t1 in
                     t2.withUnsafeBufferPointer { t2 in
@@ -59,7 +66,8 @@ public enum CRC32C {
                                             while count - index >= 8 {
                                                 let low = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self)) ^ crc
                                                 let high = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index + 4, as: UInt32.self))
-                                                crc = t7[Int(low & 0xFF)] ^ t6[Int((low >> 8) & 0xFF)]
+                                                crc =
+                                                    t7[Int(low & 0xFF)] ^ t6[Int((low >> 8) & 0xFF)]
                                                     ^ t5[Int((low >> 16) & 0xFF)] ^ t4[Int(low >> 24)]
                                                     ^ t3[Int(high & 0xFF)] ^ t2[Int((high >> 8) & 0xFF)]
                                                     ^ t1[Int((high >> 16) & 0xFF)] ^ t0[Int(high >> 24)]

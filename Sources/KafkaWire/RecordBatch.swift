@@ -168,7 +168,9 @@ public enum RecordBatch {
         records.reserveCapacity(min(Int(header.recordCount), reader.remaining / 7))
         for _ in 0..<header.recordCount {
             let length = try reader.readVarint()
-            guard length > 0, length <= Int64(reader.remaining) else { throw WireError("record length \(length) overruns the batch", at: reader.position) }
+            guard length > 0, length <= Int64(reader.remaining) else {
+                throw WireError("record length \(length) overruns the batch", at: reader.position)
+            }
             let end = reader.position + Int(length)
             _ = try reader.read(Int8.self)
             let timestampDelta = try reader.readVarint()
@@ -179,7 +181,9 @@ public enum RecordBatch {
             let key = try readBytes(&reader)
             let value = try readBytes(&reader)
             let headerCount = try reader.readVarint()
-            guard headerCount >= 0, headerCount <= Int64(reader.remaining) else { throw WireError("header count \(headerCount) overruns the record", at: reader.position) }
+            guard headerCount >= 0, headerCount <= Int64(reader.remaining) else {
+                throw WireError("header count \(headerCount) overruns the record", at: reader.position)
+            }
             var headers: [RecordHeader] = []
             for _ in 0..<headerCount {
                 guard let keyBytes = try readBytes(&reader) else { throw WireError("null header key", at: reader.position) }

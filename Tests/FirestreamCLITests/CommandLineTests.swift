@@ -42,7 +42,6 @@ struct FirestreamProcess {
     }
 }
 
-
 @Suite struct CommandLineTests {
     @Test func initWithYesWritesAConfigThatValidates() throws {
         let scratch = TemporaryDirectory()

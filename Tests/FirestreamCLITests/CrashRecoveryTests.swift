@@ -2,10 +2,10 @@ import FirestreamDemo
 import FirestreamJSON
 import FirestreamLog
 import FirestreamStreams
+import FirestreamTesting
 import Foundation
 import KafkaWire
 import Testing
-import FirestreamTesting
 
 #if canImport(Glibc)
     import Glibc

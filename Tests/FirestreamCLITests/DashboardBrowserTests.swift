@@ -1,9 +1,9 @@
+import FirestreamTesting
 import Foundation
 import Logging
 import Synchronization
 import Testing
 import WSClient
-import FirestreamTesting
 
 #if canImport(Glibc)
     import Glibc
@@ -34,16 +34,25 @@ import FirestreamTesting
             _ = try await devtools.call("Page.enable")
             _ = try await devtools.call("Page.navigate", ["url": "http://127.0.0.1:\(port)/"])
             func json(_ expression: String) async throws -> Any? {
-                try await devtools.evaluate("JSON.stringify(\(expression))").flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8), options: [.fragmentsAllowed]) }
+                try await devtools.evaluate("JSON.stringify(\(expression))").flatMap {
+                    try JSONSerialization.jsonObject(with: Data($0.utf8), options: [.fragmentsAllowed])
+                }
             }
-            func counts() async throws -> [Int] { try await json("window.firestream && firestream.panels.main ? firestream.panels.main.pointCounts() : []") as? [Int] ?? [] }
+            func counts() async throws -> [Int] {
+                try await json("window.firestream && firestream.panels.main ? firestream.panels.main.pointCounts() : []") as? [Int] ?? []
+            }
             func panel(_ field: String) async throws -> Int { try await json("firestream.panels.main.\(field)") as? Int ?? -1 }
 
             // The page connects and draws the replayed history: one trace per device.
-            try await eventually("the page to draw five wiener traces") { let drawn = try await counts(); return drawn.count == 5 && drawn.allSatisfy { $0 > 0 } }
+            try await eventually("the page to draw five wiener traces") {
+                let drawn = try await counts()
+                return drawn.count == 5 && drawn.allSatisfy { $0 > 0 }
+            }
             let first = try await counts()
             try await eventually("every trace to keep growing") { zip(first, try await counts()).allSatisfy { $0 < $1 } }
-            #expect(try await devtools.evaluate("String(firestream.panels.side.pointCounts().length)") == "5", "the metronome panel draws the 5 devices too")
+            #expect(
+                try await devtools.evaluate("String(firestream.panels.side.pointCounts().length)") == "5",
+                "the metronome panel draws the 5 devices too")
 
             // What it draws is what the topic holds: every point is a record's (event_time, measurement).
             let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/topics/wiener/records?limit=10000")!)
@@ -55,7 +64,9 @@ import FirestreamTesting
                 else { continue }
                 truth["\(device)@\(time)"] = measurement
             }
-            let traces = try await json("document.getElementById('main-plot').data.map(t => ({name: t.name, x: t.x.map(d => +d), y: t.y}))") as? [[String: Any]] ?? []
+            let traces =
+                try await json("document.getElementById('main-plot').data.map(t => ({name: t.name, x: t.x.map(d => +d), y: t.y}))")
+                as? [[String: Any]] ?? []
             var checked = 0
             for trace in traces {
                 let name = trace["name"] as? String ?? ""
@@ -96,10 +107,13 @@ import FirestreamTesting
             // behind gets — moves the resume point and is shown.
             let gapTo = try await panel("next[0]") + 1_000_000
             _ = try await devtools.evaluate(
-                "firestream.panels.main.onFrame({gap: {topic: 'wiener', partition: 0, from: firestream.panels.main.next[0], to: \(gapTo), skipped: 1}}); 'ok'")
+                "firestream.panels.main.onFrame({gap: {topic: 'wiener', partition: 0, from: firestream.panels.main.next[0], to: \(gapTo), skipped: 1}}); 'ok'"
+            )
             #expect(try await panel("gaps") == 1)
             #expect(try await panel("next[0]") == gapTo)
-            try await eventually("the count line to show the gap") { try await devtools.evaluate("document.getElementById('main-count').textContent")?.contains("1 gaps") == true }
+            try await eventually("the count line to show the gap") {
+                try await devtools.evaluate("document.getElementById('main-count').textContent")?.contains("1 gaps") == true
+            }
 
             let shot = try await devtools.call("Page.captureScreenshot", ["format": "png"])
             if let data = (shot["data"] as? String).flatMap({ Data(base64Encoded: $0) }) {

@@ -1,7 +1,7 @@
 import FirestreamDemo
+import FirestreamTesting
 import Foundation
 import Testing
-import FirestreamTesting
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -174,9 +174,11 @@ import FirestreamTesting
         let refused = try FirestreamProcess.run(["-c", "ulimit -n 2048 && exec '\(binary)' up --port 0"], in: scratch.url, executable: shell)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("may open only 2048"))
-        #expect(!FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent(".firestream/topics/big").path), "nothing was half-created")
+        #expect(
+            !FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent(".firestream/topics/big").path), "nothing was half-created")
 
-        let hard = try FirestreamProcess.run(["-c", "ulimit -Hn"], in: scratch.url, executable: shell).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let hard = try FirestreamProcess.run(["-c", "ulimit -Hn"], in: scratch.url, executable: shell).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         // A machine whose hard limit is below what 2,000 partitions need gets the refusal above only.
         guard hard == "unlimited" || Int(hard) ?? 0 >= 9052 else { return }
         let up = try Running(["-c", "ulimit -Sn 1024 && exec '\(binary)' up --port 0 --status-interval 0"], in: scratch.url, executable: shell)
@@ -193,7 +195,8 @@ import FirestreamTesting
         #expect(open.status == 1)
         #expect(open.stderr.contains("refusing to listen on 0.0.0.0 without authentication"))
 
-        let created = try FirestreamProcess.run(["token", "create", "--name", "ingest", "--scope", "topic:in:write", "--format", "json"], in: scratch.url)
+        let created = try FirestreamProcess.run(
+            ["token", "create", "--name", "ingest", "--scope", "topic:in:write", "--format", "json"], in: scratch.url)
         #expect(created.status == 0)
         let lines = created.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         let token = try #require(lines.first { $0.hasPrefix("fst_") })

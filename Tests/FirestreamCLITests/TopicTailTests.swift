@@ -22,7 +22,9 @@ import Testing
         var pieces = 0
         while case let piece = try tail.next(maxBytes: 64 << 10), !piece.isEmpty {
             pieces += 1
-            #expect(piece.records.reduce(0) { $0 + ($1.record.value?.count ?? 0) } <= 2 * (64 << 10 + 60_000), "one piece per partition, each about maxBytes")
+            #expect(
+                piece.records.reduce(0) { $0 + ($1.record.value?.count ?? 0) } <= 2 * (64 << 10 + 60_000),
+                "one piece per partition, each about maxBytes")
             #expect(piece.skipped.isEmpty)
             for (partition, record) in piece.records { seen[partition, default: []].append(record.offset) }
         }

@@ -4,7 +4,6 @@ import Testing
 
 @testable import FirestreamConfig
 
-
 @Suite struct ConfigLoaderTests {
     @Test func findsTheConfigInADirectoryAndNamesTheProjectAfterIt() throws {
         let directory = TemporaryDirectory()

@@ -242,13 +242,16 @@ let invalidCases: [InvalidCase] = [
         name: "websocket source with an http URL", text: #"{"sources": [{"name": "s", "kind": "websocket", "topic": "t", "url": "http://x/y"}]}"#,
         expected: [("sources[0].url", "1:70", "\"http://x/y\" is not a ws or wss URL")]),
     InvalidCase(
-        name: "rest source with a websocket-only key", text: #"{"sources": [{"name": "s", "kind": "rest", "topic": "t", "url": "http://x/y", "subscribe": "hi"}]}"#,
+        name: "rest source with a websocket-only key",
+        text: #"{"sources": [{"name": "s", "kind": "rest", "topic": "t", "url": "http://x/y", "subscribe": "hi"}]}"#,
         expected: [("sources[0].subscribe", "1:79", "unknown key \"subscribe\"")]),
     InvalidCase(
-        name: "rest interval in words", text: #"{"sources": [{"name": "s", "kind": "rest", "topic": "t", "url": "http://x/y", "interval": "often"}]}"#,
+        name: "rest interval in words",
+        text: #"{"sources": [{"name": "s", "kind": "rest", "topic": "t", "url": "http://x/y", "interval": "often"}]}"#,
         expected: [("sources[0].interval", "1:91", "\"often\" is not a duration")]),
     InvalidCase(
-        name: "dedupe that is not a pointer", text: #"{"sources": [{"name": "s", "kind": "rest", "topic": "t", "url": "http://x/y", "dedupe": "id"}]}"#,
+        name: "dedupe that is not a pointer",
+        text: #"{"sources": [{"name": "s", "kind": "rest", "topic": "t", "url": "http://x/y", "dedupe": "id"}]}"#,
         expected: [("sources[0].dedupe", "1:89", "\"id\" is not a JSON pointer")]),
     InvalidCase(
         name: "webhook without a url", text: #"{"effects": [{"name": "e", "kind": "webhook", "topic": "t"}]}"#,
@@ -282,12 +285,14 @@ let invalidCases: [InvalidCase] = [
 
     // MARK: Gateway access
     InvalidCase(
-        name: "token with the token itself instead of its hash", text: #"{"gateway": {"tokens": [{"name": "ci", "sha256": "fst_abc", "scopes": ["admin"]}]}}"#,
+        name: "token with the token itself instead of its hash",
+        text: #"{"gateway": {"tokens": [{"name": "ci", "sha256": "fst_abc", "scopes": ["admin"]}]}}"#,
         expected: [("gateway.tokens[0].sha256", "1:50", "expected the 64 hex digits of the token's SHA-256")],
         hint: "firestream token create prints the entry to paste; never put the token itself here"),
     InvalidCase(
         name: "token scope with an unknown action",
-        text: #"{"gateway": {"tokens": [{"name": "ci", "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "scopes": ["topic:t:delete"]}]}}"#,
+        text:
+            #"{"gateway": {"tokens": [{"name": "ci", "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "scopes": ["topic:t:delete"]}]}}"#,
         expected: [("gateway.tokens[0].scopes[0]", "1:129", "\"delete\" is not a topic action")], hint: "use read, write or admin"),
     InvalidCase(
         name: "origin without a scheme", text: #"{"gateway": {"origins": ["dash.example.com"]}}"#,
@@ -321,7 +326,11 @@ let invalidCases: [InvalidCase] = [
         expected: [(nil, "2:127", "YAML syntax error: Maximum nesting level reached, set with yaml_set_max_nest_level()) (while parsing at 2:127)")]),
     InvalidCase(
         name: "YAML aliases that expand a billion times", format: .yaml,
-        text: "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + (1...9).map { "\(Character(UnicodeScalar(97 + $0)!)): &\(Character(UnicodeScalar(97 + $0)!)) [" + String(repeating: "*\(Character(UnicodeScalar(96 + $0)!)), ", count: 9) + "*\(Character(UnicodeScalar(96 + $0)!))]" }.joined(separator: "\n"),
+        text: "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + (1...9).map {
+                "\(Character(UnicodeScalar(97 + $0)!)): &\(Character(UnicodeScalar(97 + $0)!)) ["
+                    + String(repeating: "*\(Character(UnicodeScalar(96 + $0)!)), ", count: 9) + "*\(Character(UnicodeScalar(96 + $0)!))]"
+            }.joined(separator: "\n"),
         expected: [(nil, "1:1", "the document expands to more than 100000 values")]),
 ]
 

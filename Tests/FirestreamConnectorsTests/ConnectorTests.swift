@@ -11,12 +11,12 @@ import NIOCore
 import Synchronization
 import Testing
 
+@testable import FirestreamConnectors
+@testable import FirestreamGateway
+
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
-
-@testable import FirestreamConnectors
-@testable import FirestreamGateway
 
 /// A real HTTP (and WebSocket) server on a free loopback port, for one test.
 final class TestServer: Sendable {
@@ -57,7 +57,6 @@ final class Seen: Sendable {
     var all: [Request] { requests.withLock { $0 } }
     var count: Int { requests.withLock { $0.count } }
 }
-
 
 func appendValues(_ topic: Topic, _ range: Range<Int>) async throws {
     _ = try await topic.append(range.map { ProducerRecord(key: Array("k\($0)".utf8), value: Array("{\"n\":\($0)}".utf8), timestamp: 1) })
@@ -183,7 +182,10 @@ func numbers(in bodies: [String]) -> [Int] {
         try await appendValues(try scratch.log.createTopic("events"), 0..<4)
         let attempts = Atomic<Int>(0)
         let effect = WebhookEffect(
-            effectConfig(server.url + "/down") { $0.maxAttempts = 3; $0.batch = 2 },
+            effectConfig(server.url + "/down") {
+                $0.maxAttempts = 3
+                $0.batch = 2
+            },
             sleep: { _ in attempts.add(1, ordering: .relaxed) })
         let running = Task { try await effect.run(scratch.log) }
         try await waitUntil { effect.counters.deadLetters.load(ordering: .relaxed) == 4 }
@@ -198,7 +200,11 @@ func numbers(in bodies: [String]) -> [Int] {
         #expect(scratch.log.consumerOffsets.committed(group: "effect-hook", topic: "events", partition: 0) == 4)
 
         // A 4xx other than 408/429 is not retried.
-        let refused = WebhookEffect(effectConfig(server.url + "/refuses") { $0.name = "strict"; $0.deadLetter = "strict.dlq" })
+        let refused = WebhookEffect(
+            effectConfig(server.url + "/refuses") {
+                $0.name = "strict"
+                $0.deadLetter = "strict.dlq"
+            })
         let second = Task { try await refused.run(scratch.log) }
         try await waitUntil { refused.counters.deadLetters.load(ordering: .relaxed) == 4 }
         second.cancel()
@@ -232,8 +238,11 @@ func numbers(in bodies: [String]) -> [Int] {
                 seen.add("", request.headers)
                 let version = seen.count < 3 ? "\"v1\"" : "\"v2\""
                 if request.headers[.ifNoneMatch] == version { return Response(status: .notModified) }
-                let body = seen.count < 3 ? #"{"data": [{"id": 1, "dev": "a"}, {"id": 2, "dev": "b"}]}"# : #"{"data": [{"id": 2, "dev": "b"}, {"id": 3, "dev": "c"}]}"#
-                return Response(status: .ok, headers: [.eTag: version, .contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+                let body =
+                    seen.count < 3
+                    ? #"{"data": [{"id": 1, "dev": "a"}, {"id": 2, "dev": "b"}]}"# : #"{"data": [{"id": 2, "dev": "b"}, {"id": 3, "dev": "c"}]}"#
+                return Response(
+                    status: .ok, headers: [.eTag: version, .contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
             }
         }
         defer { Task { await server.stop() } }
@@ -250,7 +259,8 @@ func numbers(in bodies: [String]) -> [Int] {
         _ = try? await running.value
         #expect(seen.all[1].headers[.ifNoneMatch] == "\"v1\"")
         let records = try scratch.log.topic("items").partitions[0].read(from: 0).records
-        #expect(records.map { String(decoding: $0.value!, as: UTF8.self) } == [#"{"id":1,"dev":"a"}"#, #"{"id":2,"dev":"b"}"#, #"{"id":3,"dev":"c"}"#])
+        #expect(
+            records.map { String(decoding: $0.value!, as: UTF8.self) } == [#"{"id":1,"dev":"a"}"#, #"{"id":2,"dev":"b"}"#, #"{"id":3,"dev":"c"}"#])
         #expect(records.map { String(decoding: $0.key!, as: UTF8.self) } == ["a", "b", "c"])
 
         // Restarted, it remembers what the topic already holds.
@@ -291,7 +301,10 @@ func numbers(in bodies: [String]) -> [Int] {
         _ = try? await running.value
         #expect(connections.load(ordering: .relaxed) >= 2)
         let records = try scratch.log.topic("readings").partitions[0].read(from: 0).records.prefix(4)
-        #expect(records.map { String(decoding: $0.value!, as: UTF8.self) } == [#"{"dev":"a","v":1}"#, #"{"dev":"b","v":1}"#, #"{"dev":"a","v":2}"#, #"{"dev":"b","v":2}"#])
+        #expect(
+            records.map { String(decoding: $0.value!, as: UTF8.self) } == [
+                #"{"dev":"a","v":1}"#, #"{"dev":"b","v":1}"#, #"{"dev":"a","v":2}"#, #"{"dev":"b","v":2}"#,
+            ])
         let dead = try scratch.log.topic("feed.dlq").partitions[0].read(from: 0).records
         #expect(dead.first.map { String(decoding: $0.value!, as: UTF8.self) } == "not json")
         #expect(lines.withLock { $0 }.contains { $0.contains("reconnecting in") })

@@ -42,7 +42,9 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
 
 @Suite(.serialized) struct AccessTests {
     @Test func clientsCannotWriteTheRuntimesTopics() async throws {
-        let access = AccessPolicy(protectedTopics: ["wiener": "the output of app \"wiener\"", "wiener.dlq": "the dead-letter topic of app \"wiener\""])
+        let access = AccessPolicy(protectedTopics: [
+            "wiener": "the output of app \"wiener\"", "wiener.dlq": "the dead-letter topic of app \"wiener\"",
+        ])
         let gateway = try await LiveGateway(access: access)
         defer { Task { await gateway.stop() } }
         let journal = try gateway.log.createTopic("__wiener.journal")
@@ -54,7 +56,8 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
         #expect(try gateway.json(intoJournal.body)["error"] as? String == "topic \"__wiener.journal\" is internal: only Firestream writes it")
         let intoOutput = try await gateway.send("POST", "/topics/wiener", body: "{}")
         #expect(intoOutput.status == 403)
-        #expect(try gateway.json(intoOutput.body)["error"] as? String == "topic \"wiener\" is the output of app \"wiener\": only Firestream writes it")
+        #expect(
+            try gateway.json(intoOutput.body)["error"] as? String == "topic \"wiener\" is the output of app \"wiener\": only Firestream writes it")
         let refused = try await refusedUpgrade(port: gateway.port, "GET /ws/ingest/wiener.dlq HTTP/1.1\nHost: localhost\n")
         #expect(refused.status == 403)
         #expect(refused.body.contains("the dead-letter topic of app"))
@@ -89,7 +92,9 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
         #expect(try await status(subscribe + "Origin: http://localhost:\(port)\n") == 101)
         #expect(try await status(subscribe + "Origin: https://dash.example.com\n") == 101)
         #expect(try await status(subscribe) == 101, "non-browser clients send no Origin")
-        #expect(try await status("POST /topics/t HTTP/1.1\nHost: localhost:\(port)\nOrigin: http://evil.example\nContent-Type: application/json\n") == 403)
+        #expect(
+            try await status("POST /topics/t HTTP/1.1\nHost: localhost:\(port)\nOrigin: http://evil.example\nContent-Type: application/json\n") == 403
+        )
         #expect(try gateway.log.topic("t").recordCount == 0)
         // Probes are not turned away.
         #expect(try await status("GET /healthz HTTP/1.1\nHost: 10.0.0.7:8000\n") == 200)
@@ -101,7 +106,8 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
         let writer = AccessToken.generate()
         let watcher = AccessToken.generate()
         func token(_ name: String, _ secret: String, _ scopes: [String]) throws -> AccessPolicy.Token {
-            AccessPolicy.Token(name: name, digest: Hex.bytes(AccessToken.digestHex(secret))!, scopes: try scopes.map { try TokenScope.parse($0).get() })
+            AccessPolicy.Token(
+                name: name, digest: Hex.bytes(AccessToken.digestHex(secret))!, scopes: try scopes.map { try TokenScope.parse($0).get() })
         }
         let access = AccessPolicy(tokens: [
             try token("reader", reader, ["topic:metro*:read"]), try token("writer", writer, ["topic:metronome:write"]),
@@ -117,7 +123,9 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
         #expect(try await gateway.send("GET", "/readyz").status == 200)
         let anonymous = try await gateway.send("POST", "/topics/metronome", body: "{}")
         #expect(anonymous.status == 401)
-        #expect(try gateway.json(anonymous.body)["error"] as? String == "authentication required: send Authorization: Bearer <token> (see firestream token create), or sign in on the dashboard")
+        #expect(
+            try gateway.json(anonymous.body)["error"] as? String
+                == "authentication required: send Authorization: Bearer <token> (see firestream token create), or sign in on the dashboard")
         #expect(try await gateway.send("GET", "/topics").status == 401)
         #expect(try await gateway.send("GET", "/metrics").status == 401)
         #expect(try await gateway.send("GET", "/topics", headers: bearer("fst_guess")).status == 401)
@@ -125,7 +133,9 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
         #expect(try await gateway.send("POST", "/topics/metronome", body: "{\"n\":1}", headers: bearer(writer)).status == 200)
         let readerWrites = try await gateway.send("POST", "/topics/metronome", body: "{}", headers: bearer(reader))
         #expect(readerWrites.status == 403)
-        #expect(try gateway.json(readerWrites.body)["error"] as? String == "token \"reader\" may not write topic \"metronome\" (its scopes: topic:metro*:read)")
+        #expect(
+            try gateway.json(readerWrites.body)["error"] as? String
+                == "token \"reader\" may not write topic \"metronome\" (its scopes: topic:metro*:read)")
         #expect(try await gateway.send("GET", "/topics/metronome/records", headers: bearer(reader)).status == 200)
         #expect(try await gateway.send("GET", "/topics/metronome/records", headers: bearer(writer)).status == 403)
         #expect(try await gateway.send("GET", "/topics/secret/records", headers: bearer(reader)).status == 403)
@@ -137,9 +147,17 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
         // WebSockets: the same rules before the upgrade.
         let port = gateway.port
         #expect(try await refusedUpgrade(port: port, "GET /ws/topics/metronome HTTP/1.1\nHost: localhost\n").status == 401)
-        #expect(try await rawExchange(port: port, "GET /ws/topics/metronome HTTP/1.1\nHost: localhost\nAuthorization: Bearer \(reader)\n" + upgradeHeaders).status == 101)
-        #expect(try await refusedUpgrade(port: port, "GET /ws/ingest/metronome HTTP/1.1\nHost: localhost\nAuthorization: Bearer \(reader)\n").status == 403)
-        #expect(try await rawExchange(port: port, "GET /ws/ingest/metronome HTTP/1.1\nHost: localhost\nAuthorization: Bearer \(writer)\n" + upgradeHeaders).status == 101)
+        #expect(
+            try await rawExchange(
+                port: port, "GET /ws/topics/metronome HTTP/1.1\nHost: localhost\nAuthorization: Bearer \(reader)\n" + upgradeHeaders
+            ).status == 101)
+        #expect(
+            try await refusedUpgrade(port: port, "GET /ws/ingest/metronome HTTP/1.1\nHost: localhost\nAuthorization: Bearer \(reader)\n").status
+                == 403)
+        #expect(
+            try await rawExchange(
+                port: port, "GET /ws/ingest/metronome HTTP/1.1\nHost: localhost\nAuthorization: Bearer \(writer)\n" + upgradeHeaders
+            ).status == 101)
         #expect(try gateway.log.topic("metronome").recordCount == 1)
     }
 
@@ -147,8 +165,10 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
     @Test func creatingATopicTakesTheAdminScope() async throws {
         let (writer, admin) = (AccessToken.generate(), AccessToken.generate())
         let access = AccessPolicy(tokens: [
-            AccessPolicy.Token(name: "writer", digest: Hex.bytes(AccessToken.digestHex(writer))!, scopes: [TokenScope(.topics(pattern: "new-*", .write))]),
-            AccessPolicy.Token(name: "admin", digest: Hex.bytes(AccessToken.digestHex(admin))!, scopes: [TokenScope(.topics(pattern: "new-*", .admin))]),
+            AccessPolicy.Token(
+                name: "writer", digest: Hex.bytes(AccessToken.digestHex(writer))!, scopes: [TokenScope(.topics(pattern: "new-*", .write))]),
+            AccessPolicy.Token(
+                name: "admin", digest: Hex.bytes(AccessToken.digestHex(admin))!, scopes: [TokenScope(.topics(pattern: "new-*", .admin))]),
         ])
         let gateway = try await LiveGateway(options: Gateway.Options(port: 0, autoCreateTopics: true), access: access)
         defer { Task { await gateway.stop() } }
@@ -164,16 +184,22 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
     /// in a URL, and the cookie stops working after sign-out.
     @Test func dashboardSessionsUseAnHttpOnlyCookie() async throws {
         let secret = AccessToken.generate()
-        let access = AccessPolicy(tokens: [AccessPolicy.Token(name: "me", digest: Hex.bytes(AccessToken.digestHex(secret))!, scopes: [TokenScope(.everything)])])
+        let access = AccessPolicy(tokens: [
+            AccessPolicy.Token(name: "me", digest: Hex.bytes(AccessToken.digestHex(secret))!, scopes: [TokenScope(.everything)])
+        ])
         let gateway = try await LiveGateway(access: access)
         defer { Task { await gateway.stop() } }
         _ = try gateway.log.createTopic("t")
         let port = gateway.port
-        #expect(try await rawExchange(port: port, "GET /session HTTP/1.1\nHost: localhost\n").body.contains(#"{"authenticated":false,"name":null,"required":true}"#))
+        #expect(
+            try await rawExchange(port: port, "GET /session HTTP/1.1\nHost: localhost\n").body.contains(
+                #"{"authenticated":false,"name":null,"required":true}"#))
         #expect(try await rawExchange(port: port, "GET / HTTP/1.1\nHost: localhost\n").status != 401, "the page itself holds no data")
-        let wrong = try await rawExchange(port: port, "POST /login HTTP/1.1\nHost: localhost\nContent-Type: application/json\n", body: #"{"token":"fst_nope"}"#)
+        let wrong = try await rawExchange(
+            port: port, "POST /login HTTP/1.1\nHost: localhost\nContent-Type: application/json\n", body: #"{"token":"fst_nope"}"#)
         #expect(wrong.status == 401)
-        let login = try await rawExchange(port: port, "POST /login HTTP/1.1\nHost: localhost\nContent-Type: application/json\n", body: "{\"token\":\"\(secret)\"}")
+        let login = try await rawExchange(
+            port: port, "POST /login HTTP/1.1\nHost: localhost\nContent-Type: application/json\n", body: "{\"token\":\"\(secret)\"}")
         #expect(login.status == 200)
         let cookieLine = login.headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") } ?? ""
         #expect(cookieLine.contains("HttpOnly") && cookieLine.contains("SameSite=Strict") && cookieLine.contains("Path=/"))
@@ -181,9 +207,15 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
         let cookie = String(cookieLine.dropFirst("set-cookie: ".count).split(separator: ";")[0])
         #expect(try await rawExchange(port: port, "GET /topics HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n").status == 200)
         #expect(try await rawExchange(port: port, "GET /ws/topics/t HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n" + upgradeHeaders).status == 101)
-        #expect(try await rawExchange(port: port, "GET /session HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n").body.contains(#"{"authenticated":true,"name":"me","required":true}"#))
+        #expect(
+            try await rawExchange(port: port, "GET /session HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n").body.contains(
+                #"{"authenticated":true,"name":"me","required":true}"#))
         // A login from another page is refused before the token is even looked at.
-        #expect(try await rawExchange(port: port, "POST /login HTTP/1.1\nHost: localhost\nOrigin: http://evil.example\nContent-Type: application/json\n", body: "{\"token\":\"\(secret)\"}").status == 403)
+        #expect(
+            try await rawExchange(
+                port: port, "POST /login HTTP/1.1\nHost: localhost\nOrigin: http://evil.example\nContent-Type: application/json\n",
+                body: "{\"token\":\"\(secret)\"}"
+            ).status == 403)
         #expect(try await rawExchange(port: port, "POST /logout HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n").status == 200)
         #expect(try await rawExchange(port: port, "GET /topics HTTP/1.1\nHost: localhost\nCookie: \(cookie)\n").status == 401)
     }

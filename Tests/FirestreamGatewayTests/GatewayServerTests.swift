@@ -1,9 +1,9 @@
 import FirestreamFormats
 import FirestreamJSON
 import FirestreamLog
+import FirestreamTesting
 import Foundation
 import KafkaWire
-import FirestreamTesting
 import Testing
 
 @testable import FirestreamGateway
@@ -69,7 +69,8 @@ final class LiveGateway: Sendable {
         #expect(placed == [["partition": partition, "offset": 0]])
         #expect(topic.partitions[partition].durableOffset == 1)
 
-        let many = try await gateway.send("POST", "/topics/events", body: "{\"n\":1}\n{\"n\":2}\n", contentType: "application/x-ndjson", headers: ["X-Firestream-Key": "user-2"])
+        let many = try await gateway.send(
+            "POST", "/topics/events", body: "{\"n\":1}\n{\"n\":2}\n", contentType: "application/x-ndjson", headers: ["X-Firestream-Key": "user-2"])
         #expect(many.status == 200)
         #expect((try gateway.json(many.body)["records"] as! [[String: Int]]).count == 2)
 

@@ -30,10 +30,17 @@ import Testing
         #expect(throws: IngestBody.Refusal(status: 400, message: "malformed JSON at line 3, column 10: expected a double-quoted key, found 'o'")) {
             try IngestBody.parse("{\"n\":1}\n{\"n\":2}\n{\"n\": 3, oops}\n", framing: .ndjson)
         }
-        #expect(throws: IngestBody.Refusal(status: 400, message: "malformed JSON at line 1, column 9: expected the end of the line after the value, found '{' (NDJSON: one value per line)")) {
+        #expect(
+            throws: IngestBody.Refusal(
+                status: 400,
+                message: "malformed JSON at line 1, column 9: expected the end of the line after the value, found '{' (NDJSON: one value per line)")
+        ) {
             try IngestBody.parse("{\"n\":1} {\"n\":2}", framing: .ndjson)
         }
-        #expect(throws: IngestBody.Refusal(status: 400, message: "malformed JSON at line 1, column 6: the value continues on the next line (NDJSON: one value per line)")) {
+        #expect(
+            throws: IngestBody.Refusal(
+                status: 400, message: "malformed JSON at line 1, column 6: the value continues on the next line (NDJSON: one value per line)")
+        ) {
             try IngestBody.parse("{\"n\":\n1}", framing: .ndjson)
         }
         #expect(throws: IngestBody.Refusal(status: 400, message: "the body is an empty array: nothing to append")) {
@@ -71,7 +78,10 @@ import Testing
     }
 
     @Test func keysFromAJSONPointer() throws {
-        #expect(try keys(#"[{"device": {"id": "d-1"}}, {"device": {"id": 7}}, {"device": {"id": "caf\u00e9"}}]"#, pointer: "/device/id") == ["d-1", "7", "café"])
+        #expect(
+            try keys(#"[{"device": {"id": "d-1"}}, {"device": {"id": 7}}, {"device": {"id": "caf\u00e9"}}]"#, pointer: "/device/id") == [
+                "d-1", "7", "café",
+            ])
         #expect(throws: IngestBody.Refusal(status: 400, message: "item 1: no value at the key pointer /device/id")) {
             try IngestBody.parse(#"[{"device": {"id": "d-1"}}, {"other": 1}]"#, framing: .json, keyPointer: JSONPointer("/device/id"))
         }
@@ -83,7 +93,9 @@ import Testing
     @Test func contentTypes() throws {
         #expect(try IngestBody.Framing(contentType: "application/json; charset=utf-8") == .json)
         #expect(try IngestBody.Framing(contentType: "Application/X-NDJSON") == .ndjson)
-        #expect(throws: IngestBody.Refusal(status: 415, message: "unsupported Content-Type \"text/plain\"; send application/json or application/x-ndjson")) {
+        #expect(
+            throws: IngestBody.Refusal(status: 415, message: "unsupported Content-Type \"text/plain\"; send application/json or application/x-ndjson")
+        ) {
             try IngestBody.Framing(contentType: "text/plain")
         }
         #expect(throws: IngestBody.Refusal.self) { try IngestBody.Framing(contentType: nil) }

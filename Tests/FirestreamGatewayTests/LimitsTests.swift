@@ -1,8 +1,8 @@
 import FirestreamLog
+import FirestreamTesting
 import Foundation
 import KafkaWire
 import Testing
-import FirestreamTesting
 
 @testable import FirestreamGateway
 
@@ -107,7 +107,9 @@ final class RawConnection {
         }
         held.removeAll()
         try await eventually("the refusal to be counted") {
-            (try? await gateway.metricsText())?.split(separator: "\n").contains { $0.hasPrefix("firestream_connections_refused_total ") && !$0.hasSuffix(" 0") } ?? false
+            (try? await gateway.metricsText())?.split(separator: "\n").contains {
+                $0.hasPrefix("firestream_connections_refused_total ") && !$0.hasSuffix(" 0")
+            } ?? false
         }
     }
 
@@ -117,9 +119,11 @@ final class RawConnection {
         _ = try gateway.log.createTopic("wide", partitions: 9)
         let refused = try await gateway.send("GET", "/ws/topics/wide")
         #expect(refused.status == 400)
-        #expect(try gateway.json(refused.body)["error"] as? String
-            == "topic \"wide\" has 9 partitions, more than one subscription follows (8); subscribe per partition with ?partition=K")
-        #expect(try await rawExchange(port: gateway.port, "GET /ws/topics/wide?partition=3 HTTP/1.1\nHost: localhost\n" + upgradeHeaders).status == 101)
+        #expect(
+            try gateway.json(refused.body)["error"] as? String
+                == "topic \"wide\" has 9 partitions, more than one subscription follows (8); subscribe per partition with ?partition=K")
+        #expect(
+            try await rawExchange(port: gateway.port, "GET /ws/topics/wide?partition=3 HTTP/1.1\nHost: localhost\n" + upgradeHeaders).status == 101)
 
         let big = try gateway.log.createTopic("big")
         let value = Array(("{\"pad\":\"" + String(repeating: "x", count: 10_000) + "\"}").utf8)

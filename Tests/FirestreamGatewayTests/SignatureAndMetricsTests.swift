@@ -1,8 +1,8 @@
 import FirestreamFormats
 import FirestreamLog
+import FirestreamTesting
 import Foundation
 import HTTPTypes
-import FirestreamTesting
 import Testing
 
 @testable import FirestreamGateway
@@ -14,12 +14,15 @@ import Testing
         let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
         #expect(Hex.string(Digests.sha256(long)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         // RFC 4231 test cases 1, 2 and 6.
-        #expect(Digests.hmacHex(Array("Hi There".utf8), key: [UInt8](repeating: 0x0b, count: 20))
-            == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
-        #expect(Digests.hmacHex(Array("what do ya want for nothing?".utf8), key: Array("Jefe".utf8))
-            == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
-        #expect(Digests.hmacHex(Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8), key: [UInt8](repeating: 0xaa, count: 131))
-            == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+        #expect(
+            Digests.hmacHex(Array("Hi There".utf8), key: [UInt8](repeating: 0x0b, count: 20))
+                == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        #expect(
+            Digests.hmacHex(Array("what do ya want for nothing?".utf8), key: Array("Jefe".utf8))
+                == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(
+            Digests.hmacHex(Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8), key: [UInt8](repeating: 0xaa, count: 131))
+                == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
     }
 }
 
@@ -37,11 +40,18 @@ import Testing
         let check = WebhookSignature(scheme: .hmacSHA256(header: "X-Acme-Sig"), secret: secret)
         let signature = "sha256=" + Digests.hmacHex(body, key: secret)
         #expect(check.problem(body: body, headers: fields(["X-Acme-Sig": signature]), nowSeconds: 0) == nil)
-        #expect(check.problem(body: body, headers: fields(["x-acme-sig": signature.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256=")]), nowSeconds: 0) == nil)
+        #expect(
+            check.problem(
+                body: body, headers: fields(["x-acme-sig": signature.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256=")]),
+                nowSeconds: 0) == nil)
         // The default header, or GitHub's, does not count for a topic configured with its own.
-        #expect(check.problem(body: body, headers: fields(["X-Firestream-Signature": signature]), nowSeconds: 0) == "missing X-Acme-Sig header: this topic only accepts signed requests")
+        #expect(
+            check.problem(body: body, headers: fields(["X-Firestream-Signature": signature]), nowSeconds: 0)
+                == "missing X-Acme-Sig header: this topic only accepts signed requests")
         #expect(check.problem(body: body, headers: fields(["X-Hub-Signature-256": signature]), nowSeconds: 0) != nil)
-        #expect(check.problem(body: body, headers: fields(["X-Acme-Sig": "md5=" + signature.dropFirst(7)]), nowSeconds: 0) == "X-Acme-Sig must be sha256=<hex digest>")
+        #expect(
+            check.problem(body: body, headers: fields(["X-Acme-Sig": "md5=" + signature.dropFirst(7)]), nowSeconds: 0)
+                == "X-Acme-Sig must be sha256=<hex digest>")
     }
 
     @Test(arguments: [
@@ -65,14 +75,20 @@ import Testing
         let now: Int64 = 1_800_000_000
         #expect(check.problem(body: body, headers: header(now + 299), nowSeconds: now) == nil)
         #expect(check.problem(body: body, headers: header(now - 300), nowSeconds: now) == nil)
-        #expect(check.problem(body: body, headers: header(now + 301), nowSeconds: now) == "Stripe-Signature timestamp is 301 s away from now (tolerance 300 s)")
-        #expect(check.problem(body: body, headers: header(now - 3600), nowSeconds: now) == "Stripe-Signature timestamp is 3600 s away from now (tolerance 300 s)")
+        #expect(
+            check.problem(body: body, headers: header(now + 301), nowSeconds: now)
+                == "Stripe-Signature timestamp is 301 s away from now (tolerance 300 s)")
+        #expect(
+            check.problem(body: body, headers: header(now - 3600), nowSeconds: now)
+                == "Stripe-Signature timestamp is 3600 s away from now (tolerance 300 s)")
         // What trapped before the HMAC was even checked.
         for extreme in [Int64.min, -Int64.max, Int64.max] {
             let problem = check.problem(body: body, headers: fields(["Stripe-Signature": "t=\(extreme),v1=00"]), nowSeconds: now)
             #expect(problem?.hasPrefix("Stripe-Signature timestamp is") == true, "\(extreme)")
         }
-        #expect(check.problem(body: body, headers: fields(["Stripe-Signature": "t=99999999999999999999,v1=00"]), nowSeconds: now) == "Stripe-Signature must carry t=<timestamp> and v1=<hex digest>")
+        #expect(
+            check.problem(body: body, headers: fields(["Stripe-Signature": "t=99999999999999999999,v1=00"]), nowSeconds: now)
+                == "Stripe-Signature must carry t=<timestamp> and v1=<hex digest>")
     }
 }
 
@@ -99,12 +115,16 @@ import Testing
         let unsigned = try await gateway.send("POST", "/topics/hooks", body: body)
         #expect(unsigned.status == 401)
         #expect(try gateway.json(unsigned.body)["error"] as? String == "missing X-Hub-Signature-256 header: this topic only accepts signed requests")
-        let wrong = try await gateway.send("POST", "/topics/hooks", body: body, headers: ["X-Hub-Signature-256": "sha256=" + Digests.hmacHex(Array(body.utf8), key: Array("other".utf8))])
+        let wrong = try await gateway.send(
+            "POST", "/topics/hooks", body: body,
+            headers: ["X-Hub-Signature-256": "sha256=" + Digests.hmacHex(Array(body.utf8), key: Array("other".utf8))])
         #expect(wrong.status == 401)
-        let tampered = try await gateway.send("POST", "/topics/hooks", body: body + " ", headers: ["X-Hub-Signature-256": "sha256=" + Digests.hmacHex(Array(body.utf8), key: secret)])
+        let tampered = try await gateway.send(
+            "POST", "/topics/hooks", body: body + " ", headers: ["X-Hub-Signature-256": "sha256=" + Digests.hmacHex(Array(body.utf8), key: secret)])
         #expect(tampered.status == 401)
         #expect(topic.recordCount == 0)
-        let good = try await gateway.send("POST", "/topics/hooks", body: body, headers: ["X-Hub-Signature-256": "sha256=" + Digests.hmacHex(Array(body.utf8), key: secret)])
+        let good = try await gateway.send(
+            "POST", "/topics/hooks", body: body, headers: ["X-Hub-Signature-256": "sha256=" + Digests.hmacHex(Array(body.utf8), key: secret)])
         #expect(good.status == 200)
         #expect(topic.recordCount == 1)
         #expect(try await gateway.send("GET", "/ws/ingest/hooks").status == 401)
@@ -131,7 +151,8 @@ import Testing
 
 @Suite(.serialized) struct DashboardAndMetricsTests {
     @Test func dashboardExplainsAMissingPlotly() async throws {
-        let gateway = try await LiveGateway(options: Gateway.Options(port: 0, plotly: .missing("Plotly.js was not found: the Python package plotly is not installed for python3.")))
+        let gateway = try await LiveGateway(
+            options: Gateway.Options(port: 0, plotly: .missing("Plotly.js was not found: the Python package plotly is not installed for python3.")))
         defer { Task { await gateway.stop() } }
         let page = try await gateway.send("GET", "/")
         #expect(page.status == 503)
@@ -150,7 +171,9 @@ import Testing
         #expect(page.status == 200)
         #expect(page.body.contains("<script src=\"/plotly.min.js\"></script>"))
         #expect(try await gateway.send("GET", "/plotly.min.js").body == "window.Plotly = {};")
-        #expect(PlotlyAsset.locate(explicit: "/nonexistent/plotly.js") == .missing("Plotly.js was not found at /nonexistent/plotly.js (given with --plotly-js or FIRESTREAM_PLOTLY_JS)."))
+        #expect(
+            PlotlyAsset.locate(explicit: "/nonexistent/plotly.js")
+                == .missing("Plotly.js was not found at /nonexistent/plotly.js (given with --plotly-js or FIRESTREAM_PLOTLY_JS)."))
     }
 
     @Test func metricsCoverTheLogTheAppsAndTheGateway() async throws {

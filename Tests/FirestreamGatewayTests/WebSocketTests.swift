@@ -1,11 +1,11 @@
 import FirestreamLog
+import FirestreamTesting
 import Foundation
 import KafkaWire
 import Logging
 import NIOCore
 import Testing
 import WSClient
-import FirestreamTesting
 
 @testable import FirestreamGateway
 
@@ -53,7 +53,9 @@ let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 extension LiveGateway {
     /// Connects to `path`, collects frames until `done` says so (or `timeout`), then closes.
     @discardableResult
-    func subscribe(_ path: String, into received: Received = Received(), timeout: Duration = .seconds(20), until done: @escaping @Sendable (Received) -> Bool)
+    func subscribe(
+        _ path: String, into received: Received = Received(), timeout: Duration = .seconds(20), until done: @escaping @Sendable (Received) -> Bool
+    )
         async throws -> Received
     {
         try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)\(path)", configuration: .init(maxFrameSize: 1 << 22), logger: quietLogger) {
@@ -80,7 +82,9 @@ extension LiveGateway {
 func appendNumbered(_ partition: PartitionLog, _ range: Range<Int>, padding: Int = 0) async throws {
     let filler = String(repeating: "x", count: padding)
     _ = try await partition.append(
-        range.map { ProducerRecord(key: Array("k\($0)".utf8), value: Array("{\"n\":\($0),\"pad\":\"\(filler)\"}".utf8), timestamp: wallClockMilliseconds()) })
+        range.map {
+            ProducerRecord(key: Array("k\($0)".utf8), value: Array("{\"n\":\($0),\"pad\":\"\(filler)\"}".utf8), timestamp: wallClockMilliseconds())
+        })
 }
 
 @Suite(.serialized) struct WebSocketTests {
@@ -137,7 +141,9 @@ func appendNumbered(_ partition: PartitionLog, _ range: Range<Int>, padding: Int
         #expect(unknown.status == 404)
         let badFrom = try await gateway.send("GET", "/ws/topics/t?from=yesterday")
         #expect(badFrom.status == 400)
-        #expect(try gateway.json(badFrom.body)["error"] as? String == "from must be latest, earliest, -N, an offset or partition:offset pairs, got \"yesterday\"")
+        #expect(
+            try gateway.json(badFrom.body)["error"] as? String
+                == "from must be latest, earliest, -N, an offset or partition:offset pairs, got \"yesterday\"")
         #expect(try await gateway.send("GET", "/ws/topics/t?partition=4").status == 400)
         #expect(try await gateway.send("GET", "/ws/topics/t?since=soon").status == 400)
         await #expect(throws: (any Error).self) {

@@ -48,7 +48,9 @@ import Testing
     }
 
     @Test func refusesInvalidUTF8() {
-        for bytes: [UInt8] in [[0x22, 0xC0, 0x80, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xF5, 0x80, 0x80, 0x80, 0x22], [0x22, 0xE2, 0x82, 0x22]] {
+        for bytes: [UInt8] in [
+            [0x22, 0xC0, 0x80, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xF5, 0x80, 0x80, 0x80, 0x22], [0x22, 0xE2, 0x82, 0x22],
+        ] {
             #expect(!JSONBytes.isValid(bytes), "\(bytes)")
         }
         #expect(JSONBytes.isValid(Array("\"€\"".utf8)))
@@ -86,7 +88,8 @@ import Testing
     }
 
     @Test func pointersFollowRFC6901() throws {
-        let document = Array(#"{"device": {"id": "d-1", "n": 7, "ok": true, "none": null}, "list": ["x", "y"], "a/b": 1, "m~n": 2, "esc\u0061ped": "e", "": 0}"#.utf8)
+        let document = Array(
+            #"{"device": {"id": "d-1", "n": 7, "ok": true, "none": null}, "list": ["x", "y"], "a/b": 1, "m~n": 2, "esc\u0061ped": "e", "": 0}"#.utf8)
         func key(_ pointer: String) -> String? { JSONPointer(pointer)?.keyText(in: document) }
         #expect(key("/device/id") == "d-1")
         #expect(key("/device/n") == "7")

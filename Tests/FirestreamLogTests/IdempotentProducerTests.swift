@@ -1,9 +1,9 @@
 import FirestreamTesting
 import Foundation
-@testable import KafkaWire
 import Testing
 
 @testable import FirestreamLog
+@testable import KafkaWire
 
 @Suite struct IdempotentProducerTests {
     func batch(_ values: [String], producer: Int64, epoch: Int16 = 0, sequence: Int32) -> [UInt8] {

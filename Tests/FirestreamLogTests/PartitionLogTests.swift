@@ -5,7 +5,6 @@ import Testing
 
 @testable import FirestreamLog
 
-
 /// A settable clock for retention and rolling tests.
 final class TestClock: Sendable {
     private let now = Locked<Int64>(1_700_000_000_000)
@@ -16,7 +15,6 @@ final class TestClock: Sendable {
 func record(_ text: String, key: String? = nil, at timestamp: Int64 = 1_700_000_000_000) -> ProducerRecord {
     ProducerRecord(key: key.map { Array($0.utf8) }, value: Array(text.utf8), timestamp: timestamp)
 }
-
 
 func text(_ record: ConsumerRecord) -> String { String(decoding: record.value ?? [], as: UTF8.self) }
 

@@ -41,7 +41,8 @@ import Testing
             let partition = try log.ensureTopic("t", settings: Self.settings).partitions[0]
             // First retry what the last round left unacknowledged, with the same sequences: the log
             // must take each either as new (it was lost) or as a duplicate (it survived).
-            for pending in attempted where !(0..<pending.count).allSatisfy({ acknowledged["p\(producers[pending.producer].id)-\(Int(pending.sequence) + $0)"] != nil }) {
+            for pending in attempted
+            where !(0..<pending.count).allSatisfy({ acknowledged["p\(producers[pending.producer].id)-\(Int(pending.sequence) + $0)"] != nil }) {
                 var bytes = producers[pending.producer].batch(pending.count, at: pending.sequence)
                 let appended = try partition.appendBatch(&bytes)
                 try await partition.waitUntilDurable(appended.last + 1)
@@ -113,7 +114,8 @@ import Testing
             try await partition.waitUntilDurable(appended.last + 1)
         }
         let values = Set(try drain(partition).map(text))
-        let expected = Set(attempted.flatMap { pending in (0..<pending.count).map { "p\(producers[pending.producer].id)-\(Int(pending.sequence) + $0)" } })
+        let expected = Set(
+            attempted.flatMap { pending in (0..<pending.count).map { "p\(producers[pending.producer].id)-\(Int(pending.sequence) + $0)" } })
         #expect(values == expected, "missing: \(expected.subtracting(values).sorted().prefix(5)) (seed \(seed))")
         #expect(try drain(partition).count == expected.count)
         log.close()

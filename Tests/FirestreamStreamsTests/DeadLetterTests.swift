@@ -98,11 +98,13 @@ import Testing
             try await FirestreamStreamsTests.run(AppRunner(renamed, limits: limits), on: log, until: "ledger-\(prefix).dlq", reaches: 4)
             let balances = try drain(try log.topic("balances-\(prefix)")).map { String(decoding: $0.value!, as: UTF8.self) }
             // a: 1, (10 refused), 3, (100 unencodable), 7, 15; b: 1, (1000: NaN state), 3; c: 5.
-            #expect(balances.sorted() == [
-                #"{"account":"a","total":1.0}"#, #"{"account":"a","total":15.0}"#, #"{"account":"a","total":3.0}"#,
-                #"{"account":"a","total":7.0}"#, #"{"account":"b","total":1.0}"#, #"{"account":"b","total":3.0}"#,
-                #"{"account":"c","total":5.0}"#,
-            ].sorted(), "\(limits.maxRecordsPerStep) records per step")
+            #expect(
+                balances.sorted()
+                    == [
+                        #"{"account":"a","total":1.0}"#, #"{"account":"a","total":15.0}"#, #"{"account":"a","total":3.0}"#,
+                        #"{"account":"a","total":7.0}"#, #"{"account":"b","total":1.0}"#, #"{"account":"b","total":3.0}"#,
+                        #"{"account":"c","total":5.0}"#,
+                    ].sorted(), "\(limits.maxRecordsPerStep) records per step")
             let dead = try drain(try log.topic("ledger-\(prefix).dlq")).map { try FlatJSONObject(parsing: $0.value!) }
             #expect(dead.count == 4)
             #expect(Set(dead.compactMap { $0.number("offset") }) == [1, 3, 6])
@@ -168,7 +170,8 @@ import Testing
         let topic = try log.topic("metronome")
         let lastIndex = try drain(topic).compactMap { try FlatJSONObject(parsing: $0.value!).number("index") }.max()!
         _ = try await topic.append([
-            ProducerRecord(key: nil, value: Array(#"{"device_id":"x","event_time":1e300,"index":9.2e18,"magnitude":1,"direction":1}"#.utf8), timestamp: 1)
+            ProducerRecord(
+                key: nil, value: Array(#"{"device_id":"x","event_time":1e300,"index":9.2e18,"magnitude":1,"direction":1}"#.utf8), timestamp: 1)
         ])
         let before = topic.recordCount
         try await run(MetronomeSource(devices: ids, ticksPerSecond: 200, seed: 7), on: log, until: "metronome", reaches: Int(before) + 10)

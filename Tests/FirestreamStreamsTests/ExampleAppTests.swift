@@ -24,7 +24,8 @@ import Testing
             try JSONDecoder().decode(ClickSessions.Session.self, from: Data($0.value!))
         }
         #expect(sessions.count == 2)
-        #expect(sessions.first { $0.user == "ann" } == ClickSessions.Session(user: "ann", clicks: 3, pages: ["/", "/docs"], start: 1_000, end: 1_000))
+        #expect(
+            sessions.first { $0.user == "ann" } == ClickSessions.Session(user: "ann", clicks: 3, pages: ["/", "/docs"], start: 1_000, end: 1_000))
         #expect(sessions.first { $0.user == "bob" }?.clicks == 1)
     }
 

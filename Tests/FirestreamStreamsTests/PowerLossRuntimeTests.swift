@@ -20,8 +20,16 @@ import Testing
     struct NoDevice: Error {}
 
     struct Dice: StreamApp {
-        struct Outcome: Sendable { var device: String; var count: Int64; var draw: Double; var sum: Double }
-        struct State: Codable, Sendable { var count: Int64; var sum: Double }
+        struct Outcome: Sendable {
+            var device: String
+            var count: Int64
+            var draw: Double
+            var sum: Double
+        }
+        struct State: Codable, Sendable {
+            var count: Int64
+            var sum: Double
+        }
         let name = "dice"
         let inputTopics = ["metronome"]
         let outputTopic = "dice"
@@ -134,7 +142,9 @@ import Testing
             var expected: [String] = []
             for record in records.sorted(by: { $0.offset < $1.offset }) {
                 var context = ProcessingContext(now: 0, timestamp: 0)
-                expected += try app.process(try app.decode(record.value!), state: &state, context: &context).map { String(decoding: try app.encode($0), as: UTF8.self) }
+                expected += try app.process(try app.decode(record.value!), state: &state, context: &context).map {
+                    String(decoding: try app.encode($0), as: UTF8.self)
+                }
             }
             let actual = (wiener[device] ?? []).sorted { $0.offset < $1.offset }.map { String(decoding: $0.value!, as: UTF8.self) }
             #expect(actual == expected, "wiener outputs of \(device) differ from a crash-free run (seed \(seed))")

@@ -10,7 +10,6 @@ import Testing
 
 @testable import FirestreamStreams
 
-
 /// Metronome-shaped readings: `ticks` ticks of `devices` devices, one second apart.
 func readings(devices: [String], ticks: Range<Int>, seed: UInt64 = 1) -> [ProducerRecord] {
     let source = MetronomeSource(devices: devices, seed: seed)
@@ -33,7 +32,6 @@ func referencePositions(_ records: [ProducerRecord]) -> [String: Double] {
     }
     return positions
 }
-
 
 /// Runs `runnable` until `topic` holds `count` records (or `limit` passes), then stops it.
 func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches count: Int, limit: Duration = .seconds(10)) async throws {
@@ -59,7 +57,8 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
         // dW = ±magnitude·√dt: 2 s later, -0.25·√2.
         let second = WienerApp.Reading(deviceID: "d", eventTime: 3000, magnitude: 0.25, direction: 0)
         let points = app.process(second, state: &state, context: &context)
-        #expect(points == [WienerApp.Point(deviceID: "d", eventTime: 3000, measurement: -0.25 * 2.0.squareRoot(), increment: -0.25 * 2.0.squareRoot())])
+        #expect(
+            points == [WienerApp.Point(deviceID: "d", eventTime: 3000, measurement: -0.25 * 2.0.squareRoot(), increment: -0.25 * 2.0.squareRoot())])
         let third = WienerApp.Reading(deviceID: "d", eventTime: 3500, magnitude: 1.0, direction: 1)
         let measurement = app.process(third, state: &state, context: &context).first?.measurement ?? .nan
         #expect(abs(measurement - (0.5.squareRoot() - 0.25 * 2.0.squareRoot())) < 1e-12)
@@ -84,7 +83,8 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
     }
 
     @Test func journalStepsRoundTrip() throws {
-        let batch = RecordBatch.encode([ProducerRecord(key: Array("a".utf8), value: Array("v".utf8), timestamp: 9)], producerId: 3, producerEpoch: 0, baseSequence: Int32.max)
+        let batch = RecordBatch.encode(
+            [ProducerRecord(key: Array("a".utf8), value: Array("v".utf8), timestamp: 9)], producerId: 3, producerEpoch: 0, baseSequence: Int32.max)
         var step = JournalStep(
             inputNext: [42, 7], publishedThrough: 3, states: [("a", Array("{}".utf8)), ("gone", nil)],
             timers: [("a", 1_700_000_000_123), ("b", nil)],
@@ -125,7 +125,10 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
         // Outputs are keyed by device, on Kafka's partition for the key.
         for record in records {
             let device = String(decoding: record.key!, as: UTF8.self)
-            #expect(try output.partition(output.partition(forKey: record.key)).read(from: record.offset).records.first?.key.map { String(decoding: $0, as: UTF8.self) } == device)
+            #expect(
+                try output.partition(output.partition(forKey: record.key)).read(from: record.offset).records.first?.key.map {
+                    String(decoding: $0, as: UTF8.self)
+                } == device)
         }
     }
 
@@ -237,7 +240,10 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
     /// Counts records per key and reports a key once it has been idle for 150 ms.
     struct IdleDetector: StreamApp {
         struct Event: Codable, Sendable { var user: String }
-        struct Report: Codable, Sendable, Equatable { var user: String; var events: Int }
+        struct Report: Codable, Sendable, Equatable {
+            var user: String
+            var events: Int
+        }
         struct State: Codable, Sendable { var events: Int }
         let name = "idle"
         let inputTopics = ["clicks"]
@@ -292,9 +298,9 @@ func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches cou
         _ = try await input.append(values.map { ProducerRecord(key: nil, value: Array("{\"sensor\":\"s\",\"celsius\":\($0)}".utf8), timestamp: 1) })
         let hot = StatelessApp<Temperature, Temperature>.filter(name: "hot", from: "temperatures", to: "hot") { $0.celsius > 30 }
         try await run(AppRunner(hot), on: log, until: "hot", reaches: 2)
-        let fahrenheit = StatelessApp<Temperature, Temperature>.map(name: "fahrenheit", from: "hot", to: "hot-f", key: { $0.sensor }) {
-            Temperature(sensor: $0.sensor, celsius: $0.celsius * 9 / 5 + 32)
-        }
+        let fahrenheit = StatelessApp<Temperature, Temperature>.map(
+            name: "fahrenheit", from: "hot", to: "hot-f", key: { $0.sensor },
+            { Temperature(sensor: $0.sensor, celsius: $0.celsius * 9 / 5 + 32) })
         try await run(AppRunner(fahrenheit), on: log, until: "hot-f", reaches: 2)
         let converted = try drain(try log.topic("hot-f")).map { try JSONDecoder().decode(Temperature.self, from: Data($0.value!)) }
         #expect(converted.map(\.celsius) == [88.7, 104.0])
@@ -349,7 +355,10 @@ struct ScriptedRunnable: Runnable {
         let log = try Log(directory: data.path)
         defer { log.close() }
         let group = ServiceGroup(
-            services: [RunnableService(ScriptedRunnable(name: "steady", fails: false), log: log), RunnableService(ScriptedRunnable(name: "broken", fails: true), log: log)],
+            services: [
+                RunnableService(ScriptedRunnable(name: "steady", fails: false), log: log),
+                RunnableService(ScriptedRunnable(name: "broken", fails: true), log: log),
+            ],
             logger: Logger(label: "test"))
         // "steady" never stops by itself: the group returns only if the failure cancelled it.
         // (The timeout is there for the bug; a correct group returns at once.)

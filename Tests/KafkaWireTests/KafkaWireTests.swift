@@ -69,7 +69,9 @@ func hexBytes(_ hex: String) -> [UInt8] {
 
 @Suite struct VarintTests {
     @Test func zigZagEncodings() {
-        for (value, expected) in [(0, [0x00]), (-1, [0x01]), (1, [0x02]), (-64, [0x7F]), (64, [0x80, 0x01]), (300, [0xD8, 0x04])] as [(Int64, [UInt8])] {
+        for (value, expected) in [(0, [0x00]), (-1, [0x01]), (1, [0x02]), (-64, [0x7F]), (64, [0x80, 0x01]), (300, [0xD8, 0x04])]
+            as [(Int64, [UInt8])]
+        {
             var writer = ByteWriter()
             writer.writeVarint(value)
             #expect(writer.bytes == expected, "\(value)")
@@ -201,7 +203,11 @@ func hexBytes(_ hex: String) -> [UInt8] {
     /// client can send): always an error, never a trap or a huge allocation.
     @Test func hostileBatchesFailCleanly() throws {
         let valid = RecordBatch.encode(
-            (0..<5).map { ProducerRecord(key: Array("k\($0)".utf8), value: Array("value \($0)".utf8), headers: [RecordHeader(key: "h", value: [1])], timestamp: 1_000 + Int64($0)) })
+            (0..<5).map {
+                ProducerRecord(
+                    key: Array("k\($0)".utf8), value: Array("value \($0)".utf8), headers: [RecordHeader(key: "h", value: [1])],
+                    timestamp: 1_000 + Int64($0))
+            })
         func withCRC(_ bytes: [UInt8]) -> [UInt8] {
             var fixed = bytes
             let crc = CRC32C.checksum(Array(fixed[RecordBatchHeader.attributesOffset...]))

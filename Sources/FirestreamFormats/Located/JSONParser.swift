@@ -162,7 +162,8 @@ public struct JSONParser {
             skipTrivia()
             if peek(closing) {
                 problems.append(
-                    SyntaxProblem(at: commaAt, "trailing comma before '\(closer)' is not allowed in JSON",
+                    SyntaxProblem(
+                        at: commaAt, "trailing comma before '\(closer)' is not allowed in JSON",
                         hint: "remove this ','"))
                 advance()
                 return true
@@ -336,7 +337,8 @@ public struct JSONParser {
 
     private func checkDepth() throws {
         guard open.count < Self.maxDepth else {
-            throw fatal("nested deeper than \(Self.maxDepth) levels", hint: "a Firestream config is a few levels deep; check for a runaway '[' or '{'")
+            throw fatal(
+                "nested deeper than \(Self.maxDepth) levels", hint: "a Firestream config is a few levels deep; check for a runaway '[' or '{'")
         }
     }
 
@@ -397,7 +399,8 @@ public struct JSONParser {
 
     private mutating func reportComment() {
         problems.append(
-            SyntaxProblem(at: here, "comments are not allowed in JSON",
+            SyntaxProblem(
+                at: here, "comments are not allowed in JSON",
                 hint: "remove it, or write the config as firestream.yaml, where # starts a comment"))
     }
 
@@ -405,7 +408,9 @@ public struct JSONParser {
         guard !atEnd else { return "the end of the file" }
         let byte = bytes[index]
         if byte == UInt8(ascii: "\"") { return "a string" }
-        if byte.isWordByte { return "'\(String(decoding: bytes[index..<min(bytes.count, index + 20)].prefix(while: { $0.isWordByte }), as: UTF8.self))'" }
+        if byte.isWordByte {
+            return "'\(String(decoding: bytes[index..<min(bytes.count, index + 20)].prefix(while: { $0.isWordByte }), as: UTF8.self))'"
+        }
         if byte < 0x80 { return "'\(Character(UnicodeScalar(byte)))'" }
         return "a non-ASCII character"
     }

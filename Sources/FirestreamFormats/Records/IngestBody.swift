@@ -115,7 +115,8 @@ public enum IngestBody {
                         scanner.index += 1
                     }
                     guard scanner.atEnd || body[scanner.index] == 0x0A else {
-                        throw scanner.failure("expected the end of the line after the value, found \(scanner.describeHere()) (NDJSON: one value per line)")
+                        throw scanner.failure(
+                            "expected the end of the line after the value, found \(scanner.describeHere()) (NDJSON: one value per line)")
                     }
                     let number = line
                     try add(start..<end, compact: !scanner.sawWhitespace) { "line \(number)" }

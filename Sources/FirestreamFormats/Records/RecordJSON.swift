@@ -8,7 +8,8 @@ public enum RecordJSON {
     public static func render(topic: String, partition: Int, _ record: ConsumerRecord) -> String {
         let value = value(record)
         let key = record.key.map { JSONText.quote(String(decoding: $0, as: UTF8.self)) } ?? "null"
-        return "{\"topic\":\(JSONText.quote(topic)),\"partition\":\(partition),\"offset\":\(record.offset),\"key\":\(key),\"timestamp\":\(record.timestamp),\"value\":\(value)}"
+        return
+            "{\"topic\":\(JSONText.quote(topic)),\"partition\":\(partition),\"offset\":\(record.offset),\"key\":\(key),\"timestamp\":\(record.timestamp),\"value\":\(value)}"
     }
 
     /// The record's value as JSON: itself when it is JSON, else a string; `null` when absent.

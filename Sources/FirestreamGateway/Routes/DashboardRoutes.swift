@@ -57,4 +57,3 @@ final class PlotlyScript: Sendable {
         return buffer
     }
 }
-

@@ -54,7 +54,9 @@ extension Gateway {
         }
         guard partitions.count <= options.maxSubscriptionPartitions else {
             throw Failure(
-                400, "topic \"\(name)\" has \(partitions.count) partitions, more than one subscription follows (\(options.maxSubscriptionPartitions)); subscribe per partition with ?partition=K")
+                400,
+                "topic \"\(name)\" has \(partitions.count) partitions, more than one subscription follows (\(options.maxSubscriptionPartitions)); subscribe per partition with ?partition=K"
+            )
         }
         switch StartPositions.parse(from: query["from"].map(String.init), since: query["since"].map(String.init)) {
         case .success(let positions): return (topic, partitions, positions)

@@ -15,13 +15,16 @@ extension Gateway {
         routes.get("healthz") { _, _ in "ok\n" }
         routes.get("readyz") { _, _ in "ready\n" }
         routes.get("metrics") { request, _ in
-            guard try principal(request).mayReadMetrics else { throw Failure(403, "this token may not read /metrics (it needs the metrics:read or admin scope)") }
+            guard try principal(request).mayReadMetrics else {
+                throw Failure(403, "this token may not read /metrics (it needs the metrics:read or admin scope)")
+            }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(
                     byteBuffer: ByteBuffer(
                         string: metrics.render(
-                            log: log, apps: appPositions(), feeds: (hub.count, hub.heldBytes), feedEnds: hub.ends, connections: limiter?.current ?? 0))))
+                            log: log, apps: appPositions(), feeds: (hub.count, hub.heldBytes), feedEnds: hub.ends, connections: limiter?.current ?? 0)
+                    )))
         }
         return routes
     }
