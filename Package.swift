@@ -153,3 +153,14 @@ let package = Package(
         ),
     ]
 )
+
+// Every Swift target: imports are internal unless marked `public import` (the public surface
+// shows in the imports), existentials are spelled `any`, and members are visible only from
+// modules the file imports.
+for target in package.targets where target.name != "CRC32CHardware" {
+    target.swiftSettings =
+        (target.swiftSettings ?? []) + [
+            .enableUpcomingFeature("ExistentialAny"), .enableUpcomingFeature("InternalImportsByDefault"),
+            .enableUpcomingFeature("MemberImportVisibility"),
+        ]
+}

@@ -4,6 +4,7 @@ import FirestreamLog
 import FirestreamStreams
 import Foundation
 import KafkaWire
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc

@@ -3,6 +3,7 @@ import FirestreamLog
 import Foundation
 import KafkaWire
 import Logging
+import NIOWebSocket
 import Synchronization
 import WSClient
 

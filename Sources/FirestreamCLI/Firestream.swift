@@ -1,6 +1,6 @@
-import ArgumentParser
+public import ArgumentParser
 import FirestreamConfig
-import FirestreamEmbedded
+public import FirestreamEmbedded
 
 /// The `firestream` command: a local-first streaming data platform in one binary.
 public struct Firestream: AsyncParsableCommand {

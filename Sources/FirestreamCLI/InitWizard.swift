@@ -1,4 +1,4 @@
-import FirestreamConfig
+public import FirestreamConfig
 import Foundation
 
 /// Where the `init` questions are asked and answered: the terminal, or a script in tests.

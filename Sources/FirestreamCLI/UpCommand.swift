@@ -6,6 +6,7 @@ import FirestreamGateway
 import FirestreamLog
 import FirestreamStreams
 import Foundation
+import UnixSignals
 
 /// How `up` acknowledges appends.
 enum DurabilityChoice: String, ExpressibleByArgument, CaseIterable {

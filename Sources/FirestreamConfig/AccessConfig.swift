@@ -1,4 +1,4 @@
-import FirestreamFormats
+public import FirestreamFormats
 
 /// Who may reach the gateway, and from where (`gateway` in the config).
 public struct GatewayConfig: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import FirestreamFormats
+public import FirestreamFormats
 import FirestreamJSON
 import Foundation
 

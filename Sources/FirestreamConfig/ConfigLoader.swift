@@ -1,5 +1,5 @@
 import FirestreamFormats
-import Foundation
+public import Foundation
 
 /// Everything `validate` and `config show` need to know about one config file.
 public struct ConfigReport: Sendable {

@@ -1,4 +1,5 @@
-import FirestreamJSON
+import FirestreamFormats
+public import FirestreamJSON
 import Yams
 
 /// Writes a config back out as JSON or YAML, keys in the documented order, every default present.

@@ -1,4 +1,4 @@
-import FirestreamFormats
+public import FirestreamFormats
 
 /// A source that brings outside data into a topic, run by `firestream up`.
 public struct SourceConfig: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import FirestreamFormats
+public import FirestreamFormats
 
 /// One problem found in a config file: where it is, what is wrong, and how to fix it.
 public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import FirestreamFormats
 import FirestreamJSON
 
 /// Formats diagnostics for people (compiler style, with the offending line and a caret) and for

@@ -1,4 +1,4 @@
-import FirestreamFormats
+public import FirestreamFormats
 
 /// A config file parsed into a located tree (nil when a fatal problem stopped parsing), with
 /// every syntax problem as a diagnostic.

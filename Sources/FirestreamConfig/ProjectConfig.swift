@@ -1,5 +1,5 @@
-import FirestreamFormats
-import FirestreamJSON
+public import FirestreamFormats
+public import FirestreamJSON
 
 /// The normalized project configuration (`firestream.json` / `firestream.yaml`) with every default
 /// filled in. Property names mirror the user-facing keys.

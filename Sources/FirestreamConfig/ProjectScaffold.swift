@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Creates a new project: a config that validates, and a `.gitignore` entry for runtime data.
 public enum ProjectScaffold {

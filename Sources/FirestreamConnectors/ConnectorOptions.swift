@@ -1,5 +1,5 @@
-import FirestreamFormats
-import FirestreamJSON
+public import FirestreamFormats
+public import FirestreamJSON
 
 // Each connector takes its own options, already parsed; `firestream up` fills them from the
 // config file, and a program embedding Firestream can fill them in code.

@@ -1,9 +1,10 @@
 import FirestreamFormats
 import FirestreamJSON
-import FirestreamLog
-import FirestreamStreams
+public import FirestreamLog
+public import FirestreamStreams
 import Foundation
 import KafkaWire
+import Synchronization
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

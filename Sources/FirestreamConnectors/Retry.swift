@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Exponential back-off with equal jitter (half fixed, half random), and how long a server asked us to wait.
 public struct RetrySchedule: Sendable {

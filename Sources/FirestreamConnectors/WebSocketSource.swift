@@ -1,11 +1,12 @@
 import FirestreamFormats
 import FirestreamJSON
-import FirestreamLog
-import FirestreamStreams
+public import FirestreamLog
+public import FirestreamStreams
 import Foundation
 import HTTPTypes
 import KafkaWire
 import Logging
+import Synchronization
 import WSClient
 
 /// Connects to a WebSocket server and appends every text message (one JSON value, or an array

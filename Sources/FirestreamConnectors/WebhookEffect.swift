@@ -1,8 +1,9 @@
 import FirestreamFormats
-import FirestreamLog
-import FirestreamStreams
+public import FirestreamLog
+public import FirestreamStreams
 import Foundation
 import KafkaWire
+import Synchronization
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

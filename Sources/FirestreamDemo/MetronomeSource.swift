@@ -1,7 +1,8 @@
 import FirestreamJSON
-import FirestreamLog
-import FirestreamStreams
-import KafkaWire
+public import FirestreamLog
+public import FirestreamStreams
+public import KafkaWire
+import Synchronization
 
 /// The demo source: a metronome ticking at a fixed rate on the wall clock, joined to a small
 /// device table — each tick writes one reading per device, keyed by device id:

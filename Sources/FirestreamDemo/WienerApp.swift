@@ -1,5 +1,5 @@
 import FirestreamJSON
-import FirestreamStreams
+public import FirestreamStreams
 
 #if canImport(Glibc)
     import Glibc

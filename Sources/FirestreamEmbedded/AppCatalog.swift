@@ -1,8 +1,8 @@
-import FirestreamConfig
+public import FirestreamConfig
 import FirestreamDemo
 import FirestreamJSON
 import FirestreamLog
-import FirestreamStreams
+public import FirestreamStreams
 
 /// The app kinds a binary can run, built from the config's `apps` entries. A value: `up` takes
 /// the one it is given (``standard`` in the stock `firestream`; a custom binary adds its own

@@ -1,3 +1,4 @@
+import FirestreamConfig
 import FirestreamDemo
 import FirestreamStreams
 

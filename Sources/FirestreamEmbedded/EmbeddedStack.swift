@@ -1,14 +1,14 @@
-import FirestreamConfig
+public import FirestreamConfig
 import FirestreamConnectors
 import FirestreamFormats
-import FirestreamGateway
+public import FirestreamGateway
 import FirestreamJSON
-import FirestreamLog
+public import FirestreamLog
 import FirestreamStreams
 import Foundation
 import Logging
 import ServiceLifecycle
-import UnixSignals
+public import UnixSignals
 
 /// Everything `firestream up` runs in one process: the log in the project's data directory, the
 /// project's topics, and its apps (the built-in demo when it declares none).

@@ -1,4 +1,4 @@
-import FirestreamConfig
+public import FirestreamConfig
 import FirestreamJSON
 
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
-import FirestreamLog
-import KafkaWire
+public import FirestreamLog
+public import KafkaWire
 
 /// Reads a topic from a chosen position across its partitions, and follows it: for `topics tail`.
 public struct TopicTail {

@@ -1,4 +1,4 @@
-import FirestreamFormats
+public import FirestreamFormats
 import FirestreamLog
 import Foundation
 import HTTPTypes

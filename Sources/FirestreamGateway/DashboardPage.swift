@@ -1,3 +1,5 @@
+import Foundation
+
 /// The live dashboard served at `/`: one Plotly.js line per key of the chosen topic (`wiener` by
 /// default) and a panel for `metronome`. Each panel replays the last five minutes from the log,
 /// then follows `/ws/topics/{topic}`, draws at 10 Hz, and on reconnect resumes from the next

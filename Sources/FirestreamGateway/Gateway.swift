@@ -1,6 +1,6 @@
-import FirestreamFormats
-import FirestreamJSON
-import FirestreamLog
+public import FirestreamFormats
+public import FirestreamJSON
+public import FirestreamLog
 import Foundation
 import HTTPTypes
 import Hummingbird

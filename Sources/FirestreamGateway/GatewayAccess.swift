@@ -1,3 +1,4 @@
+import CoreMetrics
 import FirestreamFormats
 import FirestreamJSON
 import FirestreamLog

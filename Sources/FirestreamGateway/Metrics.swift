@@ -1,7 +1,7 @@
-import CoreMetrics
+public import CoreMetrics
 import FirestreamLog
 import Hummingbird
-import Prometheus
+public import Prometheus
 
 /// The gateway's metrics, recorded through swift-metrics and served with the log's and the apps'
 /// figures at `/metrics` from a swift-prometheus registry.

@@ -10,9 +10,9 @@ public enum PlotlyAsset {
     }
 
     /// `explicit` (from `--plotly-js`) when given, else `$FIRESTREAM_PLOTLY_JS`, else the copy in
-    /// the `plotly` package that `python3` finds.
-    public static func locate(explicit: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) -> Location {
-        if let path = explicit ?? environment["FIRESTREAM_PLOTLY_JS"] {
+    /// the `plotly` package that `python3` finds. `environment` defaults to the process's.
+    public static func locate(explicit: String? = nil, environment: [String: String]? = nil) -> Location {
+        if let path = explicit ?? (environment ?? ProcessInfo.processInfo.environment)["FIRESTREAM_PLOTLY_JS"] {
             return FileManager.default.isReadableFile(atPath: path)
                 ? .file(path) : .missing("Plotly.js was not found at \(path) (given with --plotly-js or FIRESTREAM_PLOTLY_JS).")
         }

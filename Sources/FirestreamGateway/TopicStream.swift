@@ -1,3 +1,4 @@
+import CoreMetrics
 import FirestreamFormats
 import FirestreamJSON
 import FirestreamLog
@@ -5,6 +6,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
+import KafkaWire
 import NIOCore
 import NIOWebSocket
 import Synchronization

@@ -1,6 +1,7 @@
 import FirestreamFormats
 import FirestreamJSON
 import FirestreamLog
+import HTTPTypes
 import HummingbirdWebSocket
 import NIOCore
 

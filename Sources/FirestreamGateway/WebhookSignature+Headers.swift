@@ -1,5 +1,5 @@
-import FirestreamFormats
-import HTTPTypes
+public import FirestreamFormats
+public import HTTPTypes
 
 extension WebhookSignature {
     /// Checks `body` against the scheme's header in `headers` (header names match in any case).

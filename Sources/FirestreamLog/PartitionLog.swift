@@ -1,4 +1,4 @@
-import KafkaWire
+public import KafkaWire
 
 /// Records read from a partition, and where to continue.
 public struct FetchedRecords: Sendable {

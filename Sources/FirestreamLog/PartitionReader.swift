@@ -1,4 +1,4 @@
-import KafkaWire
+public import KafkaWire
 
 /// A cursor over one partition's durable records: it reads from its position, waits for more by
 /// itself, and applies an explicit policy when retention removed the position before it was read.

@@ -1,4 +1,4 @@
-import KafkaWire
+public import KafkaWire
 
 /// A named topic: its settings and its partitions.
 public final class Topic: Sendable {

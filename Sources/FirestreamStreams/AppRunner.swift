@@ -1,4 +1,5 @@
-import FirestreamLog
+public import FirestreamLog
+import Synchronization
 
 /// What a runnable does with the log: it decides the order of a graceful shutdown (sources stop
 /// first, then apps finish their steps, then effects stop).

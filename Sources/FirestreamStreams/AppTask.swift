@@ -2,7 +2,7 @@ import FirestreamJSON
 import FirestreamLog
 import Foundation
 import KafkaWire
-import Synchronization
+public import Synchronization
 
 /// Live counters of a running app, read by `firestream up` for its status line.
 public final class AppCounters: Sendable {

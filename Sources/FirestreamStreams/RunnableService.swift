@@ -1,5 +1,5 @@
-import FirestreamLog
-import ServiceLifecycle
+public import FirestreamLog
+public import ServiceLifecycle
 
 /// A ``Runnable`` (an app, a source, an effect) as a swift-service-lifecycle `Service`, so one
 /// `ServiceGroup` runs everything `firestream up` runs.

@@ -1,4 +1,4 @@
-import FirestreamLog
+public import FirestreamLog
 
 #if canImport(Glibc)
     import Glibc

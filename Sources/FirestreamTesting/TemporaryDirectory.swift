@@ -1,6 +1,6 @@
-import FirestreamLog
-import Foundation
-import KafkaWire
+public import FirestreamLog
+public import Foundation
+public import KafkaWire
 
 /// A directory of its own for one test, created now and removed when released.
 public final class TemporaryDirectory: Sendable {

@@ -1,3 +1,4 @@
+import ArgumentParser
 import FirestreamCLI
 
 /// The `firestream` executable: everything lives in FirestreamCLI.

@@ -1,6 +1,7 @@
 import FirestreamTesting
 import Foundation
 import Logging
+import NIOWebSocket
 import Synchronization
 import Testing
 import WSClient

@@ -1,3 +1,4 @@
+import FirestreamJSON
 import FirestreamTesting
 import Foundation
 import Testing

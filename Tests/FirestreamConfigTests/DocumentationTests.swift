@@ -1,3 +1,4 @@
+import FirestreamFormats
 import Foundation
 import Testing
 

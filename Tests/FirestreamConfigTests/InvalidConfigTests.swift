@@ -1,3 +1,4 @@
+import FirestreamFormats
 import Testing
 
 @testable import FirestreamConfig

@@ -1,6 +1,7 @@
 import FirestreamFormats
 import FirestreamJSON
 import FirestreamLog
+import FirestreamStreams
 import FirestreamTesting
 import Foundation
 import HTTPTypes

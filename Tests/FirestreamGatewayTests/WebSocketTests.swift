@@ -4,6 +4,7 @@ import Foundation
 import KafkaWire
 import Logging
 import NIOCore
+import NIOWebSocket
 import Testing
 import WSClient
 

@@ -6,6 +6,7 @@ import Foundation
 import KafkaWire
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 @testable import FirestreamStreams

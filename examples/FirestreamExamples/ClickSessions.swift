@@ -1,4 +1,4 @@
-import FirestreamStreams
+public import FirestreamStreams
 
 /// Groups each user's clicks into sessions: a session ends when the user has been idle for
 /// `gapMilliseconds`, and then one summary is written to the output topic.

@@ -1,4 +1,5 @@
 import FirestreamCLI
+import FirestreamConfig
 import FirestreamEmbedded
 import FirestreamExamples
 import FirestreamStreams

@@ -1,4 +1,4 @@
-import FirestreamJSON
+public import FirestreamJSON
 
 extension JSONValue {
     /// Drops source positions from a parsed node.

@@ -1,6 +1,6 @@
-import FirestreamJSON
+public import FirestreamJSON
 import Foundation
-import KafkaWire
+public import KafkaWire
 
 /// Turns an ingest request body into records, or explains exactly why it cannot: a sans-io
 /// parser for `POST /topics/{topic}` (one JSON value, a JSON array of values, or NDJSON).

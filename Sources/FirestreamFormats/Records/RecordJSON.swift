@@ -1,5 +1,5 @@
 import FirestreamJSON
-import KafkaWire
+public import KafkaWire
 
 /// A stored record as JSON, the same shape everywhere it leaves the process (REST, WebSocket,
 /// `topics tail --format json`): `{topic, partition, offset, key, timestamp, value}`. A value that
