@@ -43,7 +43,7 @@ public struct AppRunner<App: StreamApp>: Runnable {
     public let app: App
     public let limits: TaskLimits
     public let counters = AppCounters()
-    private let clock: @Sendable () -> Int64
+    @usableFromInline let clock: @Sendable () -> Int64
 
     public init(_ app: App, limits: TaskLimits = TaskLimits(), clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds) {
         self.app = app
@@ -87,6 +87,7 @@ public struct AppRunner<App: StreamApp>: Runnable {
             settings: PartitionSettings(segmentBytes: limits.journalSegmentBytes, retentionMilliseconds: nil))
     }
 
+    @inlinable
     public func run(_ log: Log) async throws {
         try prepare(log)
         let inputs = try app.inputTopics.map { try log.topic($0) }

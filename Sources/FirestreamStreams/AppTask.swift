@@ -1,83 +1,46 @@
 import FirestreamJSON
-import FirestreamLog
-import Foundation
-import KafkaWire
+public import FirestreamLog
+public import Foundation
+public import KafkaWire
 public import Synchronization
-
-/// Live counters of a running app, read by `firestream up` for its status line.
-public final class AppCounters: Sendable {
-    public let records = Atomic<Int>(0)
-    public let outputs = Atomic<Int>(0)
-    public let deadLetters = Atomic<Int>(0)
-    public let steps = Atomic<Int>(0)
-    public let timeouts = Atomic<Int>(0)
-    /// The next input offset each task will read, by input partition (for lag in `/metrics`).
-    private let positions = Locked<[InputPosition: Int64]>([:])
-
-    public struct InputPosition: Hashable, Sendable {
-        public var topic: String
-        public var partition: Int
-    }
-
-    public init() {}
-
-    /// Where the app stands in each of its input partitions.
-    public var inputPositions: [InputPosition: Int64] { positions.withLock { $0 } }
-
-    public func record(position: Int64, topic: String, partition: Int) {
-        positions.withLock { $0[InputPosition(topic: topic, partition: partition)] = position }
-    }
-}
-
-/// Tuning of the per-partition loop.
-public struct TaskLimits: Sendable {
-    /// Records consumed per step (one journal commit).
-    public var maxRecordsPerStep = 8192
-    /// Bytes fetched from an input partition per read.
-    public var maxFetchBytes = 1 << 20
-    /// Journal bytes between snapshots: smaller means faster restarts and less disk, more writes.
-    /// Journal segments before the newest durable snapshot are deleted.
-    public var snapshotEveryBytes: Int64 = 64 << 20
-
-    /// Segment size of the journal topic, the unit in which it is deleted: a quarter of the
-    /// snapshot interval (4 KiB to 16 MiB), so at most about 1.25 intervals stay on disk.
-    public var journalSegmentBytes: Int64 { min(16 << 20, max(4096, snapshotEveryBytes / 4)) }
-
-    public init(maxRecordsPerStep: Int = 8192, maxFetchBytes: Int = 1 << 20, snapshotEveryBytes: Int64 = 64 << 20) {
-        self.maxRecordsPerStep = maxRecordsPerStep
-        self.maxFetchBytes = maxFetchBytes
-        self.snapshotEveryBytes = snapshotEveryBytes
-    }
-}
 
 /// Runs one partition of one app: reads its input partition(s), applies the app, commits each
 /// step to the task's journal partition, then publishes the step's outputs idempotently.
+@usableFromInline
 struct AppTask<App: StreamApp> {
-    let app: App
-    let partition: Int
-    let inputs: [PartitionLog]
-    let journal: PartitionLog
-    let outputs: [Topic]  // [output, dead letters]
-    let producerId: Int64
-    let clock: @Sendable () -> Int64
-    let limits: TaskLimits
-    let counters: AppCounters
+    @usableFromInline let app: App
+    @usableFromInline let partition: Int
+    @usableFromInline let inputs: [PartitionLog]
+    @usableFromInline let journal: PartitionLog
+    @usableFromInline let outputs: [Topic]  // [output, dead letters]
+    @usableFromInline let producerId: Int64
+    @usableFromInline let clock: @Sendable () -> Int64
+    @usableFromInline let limits: TaskLimits
+    @usableFromInline let counters: AppCounters
 
-    private var states: [String: App.State] = [:]
-    private var timers: [String: Int64] = [:]
-    private var inputNext: [Int64]
-    private var nextSequence: [OutputPartition: Int32] = [:]
+    @usableFromInline var states: [String: App.State] = [:]
+    @usableFromInline var timers: [String: Int64] = [:]
+    @usableFromInline var inputNext: [Int64]
+    @usableFromInline var nextSequence: [OutputPartition: Int32] = [:]
     /// Published steps whose outputs are not yet known durable.
-    private var inFlight: [(journalOffset: Int64, waits: [(PartitionLog, Int64)])] = []
-    private var publishedThrough: Int64 = -1
+    @usableFromInline var inFlight: [(journalOffset: Int64, waits: [(PartitionLog, Int64)])] = []
+    @usableFromInline var publishedThrough: Int64 = -1
     /// Journal bytes written since the last snapshot step.
-    private var bytesSinceSnapshot: Int64 = 0
+    @usableFromInline var bytesSinceSnapshot: Int64 = 0
 
+    @usableFromInline
     struct OutputPartition: Hashable {
-        var topic: UInt8
-        var partition: Int
+        @usableFromInline var topic: UInt8
+        @usableFromInline var partition: Int
+
+        @usableFromInline
+        init(topic: UInt8, partition: Int) {
+            self.topic = topic
+            self.partition = partition
+        }
     }
 
+    @inlinable
     init(
         app: App, partition: Int, inputs: [PartitionLog], journal: PartitionLog, outputs: [Topic], clock: @escaping @Sendable () -> Int64,
         limits: TaskLimits, counters: AppCounters
@@ -99,6 +62,7 @@ struct AppTask<App: StreamApp> {
     ///
     /// Steps are pipelined: step k+1 is computed while step k's journal append is being synced;
     /// k's outputs are published only once k is durable, so nothing becomes visible uncommitted.
+    @inlinable
     mutating func run() async throws {
         try recover()
         var committing: (step: JournalStep, offset: Int64)?
@@ -137,6 +101,7 @@ struct AppTask<App: StreamApp> {
     /// Replays the journal: input positions, state, timers and sequences come back exactly as
     /// committed, and steps whose outputs may not have landed are published again (the log
     /// drops the parts it already has).
+    @usableFromInline
     mutating func recover() throws {
         var rawStates: [String: [UInt8]?] = [:]
         var pending: [(Int64, JournalStep)] = []
@@ -193,7 +158,10 @@ struct AppTask<App: StreamApp> {
 
     /// A changed key's state could not be encoded at the end of a step: the step is taken back
     /// and run again in careful mode, which finds the record responsible.
-    private struct StateEncodingFailed: Error {}
+    @usableFromInline
+    struct StateEncodingFailed: Error {
+        @usableFromInline init() {}
+    }
 
     /// Processes available input and due timers into the next step to commit; nil when idle.
     ///
@@ -201,6 +169,7 @@ struct AppTask<App: StreamApp> {
     /// yields an output or a state that cannot be encoded goes to the dead-letter topic with the
     /// reason, and its state change is not applied. (A trap in app code still ends the process:
     /// apps throw instead; see docs/apps.md.)
+    @inlinable
     mutating func prepareStep() throws -> JournalStep? {
         let before = (inputNext: inputNext, sequences: nextSequence)
         var touched: [String: (state: App.State?, timer: Int64?)] = [:]
@@ -221,7 +190,8 @@ struct AppTask<App: StreamApp> {
 
     /// One step. In careful mode each changed state is encoded right after its record, so a state
     /// that cannot be encoded dead-letters that record alone.
-    private mutating func prepareStep(careful: Bool, touched: inout [String: (state: App.State?, timer: Int64?)]) throws -> JournalStep? {
+    @inlinable
+    mutating func prepareStep(careful: Bool, touched: inout [String: (state: App.State?, timer: Int64?)]) throws -> JournalStep? {
         let now = clock()
         var produced = Outputs()
         var changed: [String] = []
@@ -365,7 +335,8 @@ struct AppTask<App: StreamApp> {
 
     /// Appends a step's output batches without waiting; batches the log already holds (a replay
     /// after a crash) are dropped by their producer sequence.
-    private func publish(_ step: JournalStep) throws -> [(PartitionLog, Int64)] {
+    @usableFromInline
+    func publish(_ step: JournalStep) throws -> [(PartitionLog, Int64)] {
         var waits: [(PartitionLog, Int64)] = []
         for batch in step.batches {
             var bytes = batch.bytes
@@ -377,14 +348,17 @@ struct AppTask<App: StreamApp> {
     }
 
     /// A step's outputs grouped by output partition, in first-use order.
-    private struct Outputs {
-        var order: [OutputPartition] = []
-        var records: [[ProducerRecord]] = []
-        private var slots: [OutputPartition: Int] = [:]
+    @usableFromInline
+    struct Outputs {
+        @usableFromInline var order: [OutputPartition] = []
+        @usableFromInline var records: [[ProducerRecord]] = []
+        @usableFromInline var slots: [OutputPartition: Int] = [:]
         /// Consecutive outputs usually go to the same partition: skip the lookup then.
-        private var last: (target: OutputPartition, slot: Int)?
+        @usableFromInline var last: (target: OutputPartition, slot: Int)?
 
-        mutating func add(_ record: ProducerRecord, to topic: UInt8, partition: Int) {
+        @inlinable init() {}
+
+        @inlinable mutating func add(_ record: ProducerRecord, to topic: UInt8, partition: Int) {
             let target = OutputPartition(topic: topic, partition: partition)
             let slot: Int
             if let last, last.target == target {
@@ -401,19 +375,21 @@ struct AppTask<App: StreamApp> {
             records[slot].append(record)
         }
 
-        func count(topic: UInt8) -> Int {
+        @inlinable func count(topic: UInt8) -> Int {
             zip(order, records).reduce(0) { $0 + ($1.0.topic == topic ? $1.1.count : 0) }
         }
     }
 
-    private func output(_ result: App.Output, timestamp: Int64, partitions: Int) throws -> (Int, ProducerRecord) {
+    @inlinable
+    func output(_ result: App.Output, timestamp: Int64, partitions: Int) throws -> (Int, ProducerRecord) {
         let key = app.key(for: result).map { Array($0.utf8) }
         let target = key.map { Murmur2.partition(for: $0, partitions: partitions) } ?? partition % partitions
         return (target, ProducerRecord(key: key, value: try app.encode(result), timestamp: timestamp))
     }
 
     /// The dead letter for a timeout that failed: no input record, so the key stands for it.
-    private func timeoutDeadLetter(key: String, at time: Int64, error: String) -> ProducerRecord {
+    @usableFromInline
+    func timeoutDeadLetter(key: String, at time: Int64, error: String) -> ProducerRecord {
         var json = FlatJSONWriter()
         json.field("app", app.name)
         json.field("timeout", key)
@@ -422,7 +398,8 @@ struct AppTask<App: StreamApp> {
         return ProducerRecord(key: Array(key.utf8), value: json.finished(), timestamp: time)
     }
 
-    private func deadLetter(_ record: ConsumerRecord, topic: String, error: String) -> ProducerRecord {
+    @usableFromInline
+    func deadLetter(_ record: ConsumerRecord, topic: String, error: String) -> ProducerRecord {
         var json = FlatJSONWriter()
         json.field("app", app.name)
         json.field("topic", topic)
@@ -434,7 +411,8 @@ struct AppTask<App: StreamApp> {
     }
 
     /// Suspends until input arrives on any input partition or the earliest timer is due.
-    private func waitForWork() async {
+    @usableFromInline
+    func waitForWork() async {
         let readers = inputs.enumerated().map { PartitionReader($1, from: inputNext[$0], whenRemoved: .skip) }
         let delay = timers.values.min().map { Duration.milliseconds(max(0, $0 - clock())) }
         _ = await PartitionReader.waitForAny(readers, maxWait: delay)

@@ -1,34 +1,44 @@
-import KafkaWire
+public import KafkaWire
 
 /// One step of an app task, as one record in the task's journal partition. Appending it is the
 /// commit: it carries the new input positions, the final state of every key the step changed,
 /// timer changes, and the step's outputs as the exact record batches (producer id and sequence
 /// included) to append to each output partition. Recovery replays steps and appends those same
 /// batches again; the log drops the ones it has, so a crash anywhere loses and duplicates nothing.
+@usableFromInline
 struct JournalStep: Equatable {
+    @usableFromInline
     struct Batch: Equatable {
         /// 0: the app's output topic, 1: its dead-letter topic.
-        var topic: UInt8
-        var partition: Int
+        @usableFromInline var topic: UInt8
+        @usableFromInline var partition: Int
         /// A complete record batch, encoded once when the step ran.
-        var bytes: [UInt8]
+        @usableFromInline var bytes: [UInt8]
+
+        @usableFromInline
+        init(topic: UInt8, partition: Int, bytes: [UInt8]) {
+            self.topic = topic
+            self.partition = partition
+            self.bytes = bytes
+        }
     }
 
     /// A snapshot step holds the task's complete state, timers and producer sequences, so
     /// recovery can start from it and the journal before it can be deleted.
-    var snapshot = false
+    @usableFromInline var snapshot = false
     /// For snapshots: the next producer sequence of every output partition written so far.
-    var sequences: [(topic: UInt8, partition: Int, next: Int32)] = []
+    @usableFromInline var sequences: [(topic: UInt8, partition: Int, next: Int32)] = []
     /// Next offset to read per input topic (by index in `inputTopics`).
-    var inputNext: [Int64]
+    @usableFromInline var inputNext: [Int64]
     /// The newest journal offset whose outputs were known durable when this step was written.
-    var publishedThrough: Int64
+    @usableFromInline var publishedThrough: Int64
     /// Key → encoded state (nil: removed).
-    var states: [(key: String, value: [UInt8]?)]
+    @usableFromInline var states: [(key: String, value: [UInt8]?)]
     /// Key → timeout deadline (nil: cleared).
-    var timers: [(key: String, deadline: Int64?)]
-    var batches: [Batch]
+    @usableFromInline var timers: [(key: String, deadline: Int64?)]
+    @usableFromInline var batches: [Batch]
 
+    @usableFromInline
     static func == (a: JournalStep, b: JournalStep) -> Bool {
         a.inputNext == b.inputNext && a.publishedThrough == b.publishedThrough
             && a.states.map(\.key) == b.states.map(\.key) && a.states.map(\.value) == b.states.map(\.value)
@@ -38,6 +48,7 @@ struct JournalStep: Equatable {
             && a.sequences.map(\.next) == b.sequences.map(\.next)
     }
 
+    @usableFromInline
     func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + states.count * 64 + batches.reduce(0) { $0 + $1.bytes.count + 8 })
         writer.write(UInt8(2))
@@ -70,6 +81,7 @@ struct JournalStep: Equatable {
         return writer.bytes
     }
 
+    @usableFromInline
     init(
         inputNext: [Int64], publishedThrough: Int64, states: [(key: String, value: [UInt8]?)],
         timers: [(key: String, deadline: Int64?)], batches: [Batch]
