@@ -14,10 +14,12 @@ enum DemoKinds {
     }
 
     static let wiener: AppCatalog.Factory = { app, settings, context in
-        AppRunner(
-            WienerApp(
-                name: app.name, input: try settings.string("input", default: "metronome"),
-                output: try settings.string("output", default: "wiener")),
-            limits: context.limits)
+        // Concrete, so the step loop runs specialised for the app (see WienerRunner).
+        WienerRunner(
+            AppRunner(
+                WienerApp(
+                    name: app.name, input: try settings.string("input", default: "metronome"),
+                    output: try settings.string("output", default: "wiener")),
+                limits: context.limits))
     }
 }
