@@ -48,19 +48,13 @@ public struct Gateway: Sendable {
         public var maxResponseBytes: Int
         /// A partition's feed nobody has watched for this long is stopped and its ring released.
         public var feedIdleTimeout: Duration
-        /// With at least `coalescingClients` watching one partition, its feed waits
-        /// `coalescingDelay` between reads, so each frame carries more records and every client
-        /// gets fewer frames (frames, not bytes, are what a busy gateway runs out of).
-        public var coalescingClients: Int
-        public var coalescingDelay: Duration
 
         public init(
             host: String = "127.0.0.1", port: Int = 8000, maxBodyBytes: Int = 1 << 20, autoCreateTopics: Bool = false,
             feedBufferBytes: Int = 8 << 20, maxFrameBytes: Int = 256 << 10, stallTimeout: Duration = .seconds(10),
             pingInterval: Duration = .seconds(30), plotly: PlotlyAsset.Location? = nil, maxConnections: Int = 4096,
             headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60), bodyTimeout: Duration = .seconds(30),
-            maxSubscriptionPartitions: Int = 256, maxResponseBytes: Int = 4 << 20, feedIdleTimeout: Duration = .seconds(30),
-            coalescingClients: Int = 100, coalescingDelay: Duration = .milliseconds(20)
+            maxSubscriptionPartitions: Int = 256, maxResponseBytes: Int = 4 << 20, feedIdleTimeout: Duration = .seconds(30)
         ) {
             self.host = host
             self.port = port
@@ -78,8 +72,6 @@ public struct Gateway: Sendable {
             self.maxSubscriptionPartitions = maxSubscriptionPartitions
             self.maxResponseBytes = maxResponseBytes
             self.feedIdleTimeout = feedIdleTimeout
-            self.coalescingClients = coalescingClients
-            self.coalescingDelay = coalescingDelay
         }
     }
 
@@ -136,9 +128,7 @@ public struct Gateway: Sendable {
     /// Serves until the calling task is cancelled or its service group shuts down gracefully;
     /// `onListening` receives the bound port.
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let hub = FeedHub(
-            capacityBytes: options.feedBufferBytes, idleTimeout: options.feedIdleTimeout,
-            coalescing: (clients: options.coalescingClients, delay: options.coalescingDelay))
+        let hub = FeedHub(capacityBytes: options.feedBufferBytes, idleTimeout: options.feedIdleTimeout)
         defer { hub.stop() }
         let limiter = ConnectionLimiter(limit: options.maxConnections, metrics: metrics)
         let router = router(hub: hub, limiter: limiter)

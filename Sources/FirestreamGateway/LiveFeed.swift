@@ -3,7 +3,6 @@ import FirestreamFormats
 import FirestreamLog
 import KafkaWire
 import NIOCore
-import Synchronization
 
 /// One partition's live records, rendered to JSON once and kept in a bounded ring, so that any
 /// number of WebSocket clients are served without reading or rendering per client.
@@ -79,18 +78,13 @@ final class PartitionFeed: Sendable {
     let partition: Int
     let log: PartitionLog
     let capacityBytes: Int
-    /// Clients watching now, kept by the hub.
-    let watchers = Atomic<Int>(0)
-    /// From this many watchers on, the pump waits `delay` between reads.
-    let coalescing: (clients: Int, delay: Duration)
     private let state: Locked<State>
 
-    init(topic: String, partition: Int, log: PartitionLog, capacityBytes: Int, coalescing: (clients: Int, delay: Duration) = (.max, .zero)) {
+    init(topic: String, partition: Int, log: PartitionLog, capacityBytes: Int) {
         self.topic = topic
         self.partition = partition
         self.log = log
         self.capacityBytes = capacityBytes
-        self.coalescing = coalescing
         state = Locked(State(end: log.durableOffset))
     }
 
@@ -120,8 +114,6 @@ final class PartitionFeed: Sendable {
             guard !batch.records.isEmpty else { continue }
             let rendered = batch.records.map { RecordJSON.render(topic: topic, partition: partition, $0) }
             append(Chunk(first: batch.records[0].offset, rendered: rendered))
-            // Many watchers: let records gather, so each frame carries more of them.
-            if watchers.load(ordering: .relaxed) >= coalescing.clients { try? await Task.sleep(for: coalescing.delay) }
         }
         close()
     }
@@ -247,7 +239,6 @@ final class PartitionFeed: Sendable {
 final class FeedHub: Sendable {
     let capacityBytes: Int
     let idleTimeout: Duration
-    let coalescing: (clients: Int, delay: Duration)
 
     private struct Entry {
         var feed: PartitionFeed
@@ -264,10 +255,9 @@ final class FeedHub: Sendable {
     private let jobs: AsyncStream<Job>
     private let submit: AsyncStream<Job>.Continuation
 
-    init(capacityBytes: Int, idleTimeout: Duration = .seconds(30), coalescing: (clients: Int, delay: Duration) = (.max, .zero)) {
+    init(capacityBytes: Int, idleTimeout: Duration = .seconds(30)) {
         self.capacityBytes = capacityBytes
         self.idleTimeout = idleTimeout
-        self.coalescing = coalescing
         (jobs, submit) = AsyncStream.makeStream(of: Job.self)
     }
 
@@ -289,12 +279,10 @@ final class FeedHub: Sendable {
                 entry.subscribers += 1
                 entry.generation += 1
                 entries[key] = entry
-                entry.feed.watchers.add(1, ordering: .relaxed)
                 return entry.feed
             }
             entries[key]?.stop.finish()
-            let feed = PartitionFeed(topic: topic.name, partition: partition, log: log, capacityBytes: capacityBytes, coalescing: coalescing)
-            feed.watchers.add(1, ordering: .relaxed)
+            let feed = PartitionFeed(topic: topic.name, partition: partition, log: log, capacityBytes: capacityBytes)
             let (stopped, stop) = AsyncStream.makeStream(of: Never.self)
             entries[key] = Entry(feed: feed, stop: stop, subscribers: 1)
             submit.yield {
@@ -317,7 +305,6 @@ final class FeedHub: Sendable {
         let generation: Int? = entries.withLock { entries in
             guard var entry = entries[key], entry.feed === feed else { return nil }
             entry.subscribers -= 1
-            feed.watchers.subtract(1, ordering: .relaxed)
             entries[key] = entry
             return entry.subscribers == 0 ? entry.generation : nil
         }

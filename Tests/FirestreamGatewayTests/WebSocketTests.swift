@@ -89,25 +89,6 @@ func appendNumbered(_ partition: PartitionLog, _ range: Range<Int>, padding: Int
 }
 
 @Suite(.serialized) struct WebSocketTests {
-    /// With enough clients on one partition, its feed waits between reads, so records that
-    /// arrive meanwhile share one frame instead of one frame each.
-    @Test func aCrowdedFeedCoalescesFrames() async throws {
-        let gateway = try await LiveGateway(options: Gateway.Options(port: 0, coalescingClients: 1, coalescingDelay: .seconds(3)))
-        defer { Task { await gateway.stop() } }
-        let partition = try gateway.log.createTopic("t").partitions[0]
-        let received = Received()
-        let client = Task { try await gateway.subscribe("/ws/topics/t", into: received) { $0.recordCount >= 10 } }
-        try await eventually("the subscription") { received.notices.contains { $0["subscribed"] != nil } }
-        try await appendNumbered(partition, 0..<1)
-        try await eventually("the first record") { received.recordCount == 1 }
-        // Nine appends, each durable before the next: without coalescing, the feed would wake
-        // for the first of them and send it alone.
-        for n in 1..<10 { try await appendNumbered(partition, n..<(n + 1)) }
-        _ = try await client.value
-        #expect(received.offsets == Array(0..<10))
-        #expect(received.all.count - received.notices.count == 2, "frames: \(received.all.count - received.notices.count)")
-    }
-
     @Test func replaysHistoryThenFollowsLiveInOrder() async throws {
         let gateway = try await LiveGateway()
         defer { Task { await gateway.stop() } }
