@@ -20,9 +20,15 @@ public final class ConsumerOffsets: Sendable {
         }
         var loaded: [String: [String: [Int: Int64]]] = [:]
         for name in fileSystem.contentsOfDirectory(directory) where name.hasSuffix(".json") {
-            guard let data = fileSystem.readFile("\(directory)/\(name)"),
-                let offsets = try? JSONDecoder().decode([String: [String: Int64]].self, from: Data(data))
-            else { continue }
+            let path = "\(directory)/\(name)"
+            guard let data = fileSystem.readFile(path) else { continue }
+            // Forgetting a group's offsets would resend (or skip) everything it consumed: refuse.
+            let offsets: [String: [String: Int64]]
+            do {
+                offsets = try JSONDecoder().decode([String: [String: Int64]].self, from: Data(data))
+            } catch {
+                throw LogError.damagedFile(path: path, reason: "not a consumer group's offsets: \(error)")
+            }
             loaded[String(name.dropLast(5))] = offsets.mapValues { partitions in
                 Dictionary(uniqueKeysWithValues: partitions.compactMap { key, value in Int(key).map { ($0, value) } })
             }

@@ -49,9 +49,16 @@ public final class Log: Sendable {
         var topics: [String: Topic] = [:]
         var notes: [RecoveryNote] = []
         for name in fileSystem.contentsOfDirectory(topicsDirectory) where !name.hasPrefix(".") {
-            guard let data = fileSystem.readFile("\(topicsDirectory)/\(name)/topic.json"),
-                let metadata = try? JSONDecoder().decode(TopicMetadata.self, from: Data(data))
-            else { continue }
+            // topic.json is written before any partition: without it, the topic's creation was
+            // cut short and holds nothing.
+            let path = "\(topicsDirectory)/\(name)/topic.json"
+            guard let data = fileSystem.readFile(path) else { continue }
+            let metadata: TopicMetadata
+            do {
+                metadata = try JSONDecoder().decode(TopicMetadata.self, from: Data(data))
+            } catch {
+                throw LogError.damagedFile(path: path, reason: "not the topic's metadata: \(error)")
+            }
             // The file is ours, but a damaged one must be an error, not a trap.
             guard metadata.name == name, (1...10_000).contains(metadata.partitions), metadata.settings.segmentBytes > 0,
                 metadata.settings.indexIntervalBytes > 0

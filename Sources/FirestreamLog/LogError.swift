@@ -12,6 +12,8 @@ public enum LogError: Error, Equatable, CustomStringConvertible {
     case noData(String)
     case outOfOrderSequence(topic: String, partition: Int, producerId: Int64, expected: Int32, got: Int32)
     case fencedProducer(topic: String, partition: Int, producerId: Int64, epoch: Int16)
+    /// A file of the log's own (topic metadata, committed offsets) cannot be read back.
+    case damagedFile(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -32,6 +34,9 @@ public enum LogError: Error, Equatable, CustomStringConvertible {
             "producer \(producer) sent sequence \(got) to \(topic)/\(partition), expected \(expected)"
         case .fencedProducer(let topic, let partition, let producer, let epoch):
             "producer \(producer) was fenced on \(topic)/\(partition) by a newer epoch than \(epoch)"
+        case .damagedFile(let path, let reason):
+            "\(path) cannot be read back (\(reason)); it is left exactly as it is. Restore it from a backup, or move it aside to "
+                + "start over for what it describes"
         }
     }
 }

@@ -48,4 +48,42 @@ import Testing
         #expect(throws: LogError.noData(missing)) { try Log(directory: missing, readOnly: true) }
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
+
+    @Test func damagedMetadataIsRefusedAndKeptNotSkipped() async throws {
+        let data = TemporaryDirectory()
+        do {
+            let log = try Log(directory: data.path)
+            _ = try await log.createTopic("t").partitions[0].append([record("kept")])
+            try await log.consumerOffsets.commit(group: "effect-e", topic: "t", partition: 0, offset: 1)
+            log.close()
+        }
+        let metadata = "\(data.path)/topics/t/topic.json"
+        let good = try String(contentsOfFile: metadata, encoding: .utf8)
+        try "{\"name\": \"t\", \"parti".write(toFile: metadata, atomically: true, encoding: .utf8)
+        #expect {
+            try Log(directory: data.path)
+        } throws: { error in
+            guard case .damagedFile(let path, _) = error as? LogError else { return false }
+            return path == metadata
+        }
+        #expect(try String(contentsOfFile: metadata, encoding: .utf8) == "{\"name\": \"t\", \"parti", "left as it is")
+
+        // Committed offsets too: forgetting them would make an effect resend everything.
+        try good.write(toFile: metadata, atomically: true, encoding: .utf8)
+        let offsets = "\(data.path)/groups/effect-e.json"
+        try "[1,".write(toFile: offsets, atomically: true, encoding: .utf8)
+        #expect {
+            try Log(directory: data.path)
+        } throws: { error in
+            guard case .damagedFile(let path, _) = error as? LogError else { return false }
+            return path == offsets
+        }
+        // A topic directory without its metadata is a creation cut short: opened without it.
+        try FileManager.default.removeItem(atPath: offsets)
+        try FileManager.default.createDirectory(atPath: "\(data.path)/topics/half", withIntermediateDirectories: true)
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        #expect(log.topicNames == ["t"])
+        #expect(try drain(log.topic("t").partitions[0]).map(text) == ["kept"])
+    }
 }
