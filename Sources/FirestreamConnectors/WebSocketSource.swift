@@ -26,18 +26,17 @@ public struct WebSocketSource: Runnable {
     public var name: String { options.name }
     public var role: RunnableRole { .source }
     public var summary: String { "\(options.name) (websocket source) \(options.url) → \(options.topic)" }
-    var deadLetterTopic: String { options.deadLetter }
-    public var ownedTopics: [String: String] { [deadLetterTopic: "the dead-letter topic of source \"\(options.name)\""] }
+    public var ownedTopics: [String: String] { [options.deadLetter: "the dead-letter topic of source \"\(options.name)\""] }
 
     public func prepare(_ log: Log) throws {
         _ = try log.ensureTopic(options.topic)
-        _ = try log.ensureTopic(deadLetterTopic)
+        _ = try log.ensureTopic(options.deadLetter)
     }
 
     public func run(_ log: Log) async throws {
         try prepare(log)
         let topic = try log.topic(options.topic)
-        let deadLetters = try log.topic(deadLetterTopic)
+        let deadLetters = try log.topic(options.deadLetter)
         let schedule = options.reconnect
         var headers = HTTPFields()
         for (name, value) in options.headers { if let field = HTTPField.Name(name) { headers[field] = value } }

@@ -15,9 +15,6 @@ public struct TopicTail {
     public let partitions: [Int]
     private var readers: [Int: PartitionReader] = [:]
 
-    /// Where each followed partition will be read next.
-    public var positions: [Int: Int64] { readers.mapValues(\.position) }
-
     public init(topic: Topic, partition: Int?, start: Start) throws(LogError) {
         self.topic = topic
         if let partition {

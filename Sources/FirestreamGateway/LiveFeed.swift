@@ -293,7 +293,6 @@ final class FeedHub: Sendable {
                     await pump.next()
                     pump.cancelAll()
                 }
-                feed.close()
             }
             return feed
         }

@@ -19,8 +19,6 @@ public struct PartitionReader: Sendable {
         public var records: [ConsumerRecord]
         /// Offsets retention removed before they were read (only with `.skip`).
         public var skipped: Range<Int64>?
-        /// The partition's durable end when read.
-        public var endOffset: Int64
 
         /// Neither records nor a skip: the reader is at the end (or gave up waiting).
         public var isEmpty: Bool { records.isEmpty && skipped == nil }
@@ -69,7 +67,7 @@ public struct PartitionReader: Sendable {
             }
             let records = fetched.records.count > maxRecords ? Array(fetched.records.prefix(max(maxRecords, 0))) : fetched.records
             position = records.last.map { $0.offset + 1 } ?? max(position, fetched.nextOffset)
-            return Batch(records: records, skipped: skipped, endOffset: fetched.endOffset)
+            return Batch(records: records, skipped: skipped)
         }
     }
 

@@ -26,6 +26,11 @@ extension Gateway {
         return jsonText(TopicListing(topics: items))
     }
 
+    /// 416: `offset` was removed by retention before it was read.
+    func removedByRetention(_ offset: Int64, start: Int64) -> Response {
+        failure(416, "offset \(offset) was removed by retention; the partition starts at \(start)")
+    }
+
     func consume(_ request: Request, _ context: GatewayContext) throws -> Response {
         let name = try context.parameters.require("topic")
         _ = try authorize(request, .read, topic: name)
@@ -46,7 +51,7 @@ extension Gateway {
         case .failure(let problem): return failure(400, problem.message)
         }
         if case .offset(let offset) = positions.rule, offset < partition.startOffset {
-            return failure(416, "offset \(offset) was removed by retention; the partition starts at \(partition.startOffset)")
+            return removedByRetention(offset, start: partition.startOffset)
         }
         var reader = PartitionReader(
             partition, from: positions.start(in: partition, index: partitionIndex, now: wallClockMilliseconds()), whenRemoved: .fail)
@@ -62,7 +67,7 @@ extension Gateway {
                 batch = try reader.poll(maxBytes: min(1 << 20, options.maxResponseBytes), maxRecords: limit - rendered.count)
             } catch {
                 guard case .offsetOutOfRange(let requested, let start, _) = error else { throw error }
-                return failure(416, "offset \(requested) was removed by retention; the partition starts at \(start)")
+                return removedByRetention(requested, start: start)
             }
             if batch.records.isEmpty { break }
             for record in batch.records {
