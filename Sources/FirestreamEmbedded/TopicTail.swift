@@ -1,3 +1,5 @@
+import FirestreamFormats
+import FirestreamGateway
 public import FirestreamLog
 public import KafkaWire
 
@@ -23,16 +25,16 @@ public struct TopicTail {
         } else {
             partitions = Array(topic.partitions.indices)
         }
+        let positions: StartPositions
+        switch start {
+        case .beginning: positions = StartPositions(rule: .earliest)
+        case .offset(let offset): positions = StartPositions(rule: .offset(offset))
+        case .last(let count): positions = StartPositions(rule: .last(Int64(count)))
+        }
         for index in partitions {
             let log = topic.partitions[index]
-            let position: Int64
-            switch start {
-            case .beginning: position = log.startOffset
-            case .offset(let offset): position = min(max(offset, log.startOffset), log.durableOffset)
-            case .last(let count): position = max(log.startOffset, log.durableOffset - Int64(count))
-            }
             // The writer's retention may remove records before they are printed: say so, go on.
-            readers[index] = PartitionReader(log, from: position, whenRemoved: .skip)
+            readers[index] = PartitionReader(log, from: positions.start(in: log, index: index, now: wallClockMilliseconds()), whenRemoved: .skip)
         }
     }
 

@@ -11,24 +11,6 @@ import NIOCore
 import NIOWebSocket
 import Synchronization
 
-extension StartPositions {
-    /// The first offset to send from `partition`, clamped to what it holds.
-    func start(in partition: PartitionLog, index: Int, now: Int64) -> Int64 {
-        let first = partition.startOffset
-        let end = partition.durableOffset
-        let wanted: Int64
-        switch rule {
-        case .latest: wanted = end
-        case .earliest: wanted = first
-        case .last(let count): wanted = end - count
-        case .offset(let offset): wanted = offset
-        case .perPartition(let offsets): wanted = offsets[index] ?? end
-        case .since(let milliseconds): wanted = (try? partition.offset(forTimestamp: now - milliseconds)) ?? end
-        }
-        return min(max(wanted, first), end)
-    }
-}
-
 /// One WebSocket subscriber of a topic: a task per partition pulls frames from the shared feed
 /// (or from the log while catching up) and writes them. The client's socket is its only queue:
 /// when it falls so far behind that the feed no longer holds its position, it gets a `gap`
