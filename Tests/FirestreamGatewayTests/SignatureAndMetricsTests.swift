@@ -26,7 +26,7 @@ import Testing
     }
 }
 
-@Suite struct SignatureCheckTests {
+@Suite struct WebhookSignatureTests {
     let secret = Array("s3cret".utf8)
     let body = Array(#"{"id":1}"#.utf8)
 
