@@ -41,9 +41,9 @@ public struct InitWizard {
     /// The input ended before every question was answered.
     public struct Cancelled: Error {}
 
-    let io: PromptIO
+    let io: any PromptIO
 
-    public init(io: PromptIO) {
+    public init(io: any PromptIO) {
         self.io = io
     }
 

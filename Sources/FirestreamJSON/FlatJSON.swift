@@ -70,22 +70,30 @@ public struct FlatJSONObject {
             }
         }
 
-        /// The raw bytes of a string (between the quotes) and whether it holds escapes.
+        /// The raw bytes of a string (between the quotes) and whether it holds escapes. The
+        /// closing quote is found with memchr; only strings with a backslash are walked byte by byte.
         mutating func rawString() throws(ParseError) -> (Range<Int>, escaped: Bool) {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string") }
             index += 1
             let start = index
-            var escaped = false
+            guard let base = bytes.baseAddress,
+                let quote = memchr(base + index, Int32(UInt8(ascii: "\"")), bytes.count - index)
+            else {
+                index = bytes.count
+                throw fail("unterminated string")
+            }
+            let end = base.distance(to: UnsafeRawPointer(quote))
+            guard memchr(base + index, Int32(UInt8(ascii: "\\")), end - index) != nil else {
+                index = end + 1
+                return (start..<end, false)
+            }
             while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
-                if bytes[index] == UInt8(ascii: "\\") {
-                    escaped = true
-                    index += 1
-                }
+                if bytes[index] == UInt8(ascii: "\\") { index += 1 }
                 index += 1
             }
             guard index < bytes.count else { throw fail("unterminated string") }
             index += 1
-            return (start..<(index - 1), escaped)
+            return (start..<(index - 1), true)
         }
 
         func unescape(_ range: Range<Int>) throws(ParseError) -> String {
@@ -178,27 +186,10 @@ public struct FlatJSONObject {
         }
     }
 
-    /// Integers exactly (fast path), anything else with strtod (correctly rounded) from a
-    /// stack buffer, without allocating.
+    /// Plain decimals exactly without a library call, anything else with strtod (correctly
+    /// rounded) from a stack buffer, without allocating.
     fileprivate static func parseNumber(_ digits: UnsafeRawBufferPointer) -> Double? {
-        var value: Int64 = 0
-        var negative = false
-        var index = 0
-        if index < digits.count, digits[index] == UInt8(ascii: "-") {
-            negative = true
-            index += 1
-        }
-        var simple = index < digits.count && digits.count - (negative ? 1 : 0) <= 18
-        while simple && index < digits.count {
-            let byte = digits[index]
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else {
-                simple = false
-                break
-            }
-            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
-            index += 1
-        }
-        if simple { return Double(negative ? -value : value) }
+        if let value = exactDecimal(digits) { return value }
         guard digits.count < 64 else { return Double(String(decoding: digits, as: UTF8.self)) }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer -> Double? in
             for (offset, byte) in digits.enumerated() { buffer[offset] = CChar(bitPattern: byte) }
@@ -208,6 +199,38 @@ public struct FlatJSONObject {
             guard let end, end - buffer.baseAddress! == digits.count else { return nil }
             return result
         }
+    }
+
+    /// Powers of ten that a Double holds exactly (a literal, so no lazy initialisation).
+    private static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+
+    /// `-?digits(.digits)?` whose digits, read as one integer, are at most 2^53, with at most 22
+    /// after the point: that integer and the power of ten are both exact Doubles, so one
+    /// division is the correctly rounded result (Clinger's fast path). Anything else is nil.
+    static func exactDecimal(_ digits: UnsafeRawBufferPointer) -> Double? {
+        let negative = digits.count > 0 && digits[0] == UInt8(ascii: "-")
+        var index = negative ? 1 : 0
+        var mantissa: UInt64 = 0
+        var count = 0
+        var point = -1
+        while index < digits.count {
+            let digit = digits[index] &- UInt8(ascii: "0")
+            if digit < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(digit)
+                count += 1
+            } else if digits[index] == UInt8(ascii: "."), point < 0, count > 0 {
+                point = count
+            } else {
+                return nil
+            }
+            index += 1
+        }
+        let fractionDigits = point < 0 ? 0 : count - point
+        guard count > 0, count <= 19, point < 0 || fractionDigits > 0, fractionDigits <= 22, mantissa <= 1 << 53 else { return nil }
+        let magnitude = Double(mantissa) / exactPowersOfTen[fractionDigits]
+        return negative ? -magnitude : magnitude
     }
 }
 
@@ -246,7 +269,11 @@ public struct FlatJSONWriter {
             appendInteger(Int64(value))
             bytes.append(contentsOf: ".0".utf8)
         } else {
-            bytes.append(contentsOf: value.description.utf8)
+            // The standard library's shortest round-trip text, written straight into the bytes.
+            var sink = ASCIISink(bytes: [])
+            swap(&sink.bytes, &bytes)
+            value.write(to: &sink)
+            swap(&sink.bytes, &bytes)
         }
     }
 
@@ -278,5 +305,19 @@ public struct FlatJSONWriter {
         }
     }
 
-    public func finished() -> [UInt8] { bytes + [UInt8(ascii: "}")] }
+    public consuming func finished() -> [UInt8] {
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+}
+
+/// Receives a number's text without building a String: `Double.write(to:)` hands its
+/// digits to `_writeASCII`, the standard library's hook for ASCII output (a plain `write`
+/// still works if that hook ever goes away).
+private struct ASCIISink: TextOutputStream {
+    var bytes: [UInt8]
+
+    mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
+
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
 }

@@ -199,11 +199,11 @@ struct AppTask<App: StreamApp> {
         var consumed = 0
         let outputPartitions = outputs[0].partitions.count
         let encoder = JSONEncoder()
+        var encoded: [(Int, ProducerRecord)] = []  // reused by every record's apply
 
         /// Applies a processed record's (or timeout's) results, or says why they cannot be kept.
         func apply(key: String?, state: App.State?, timeout: Int64?, results: [App.Output], timestamp: Int64) -> String? {
-            var encoded: [(Int, ProducerRecord)] = []
-            encoded.reserveCapacity(results.count)
+            encoded.removeAll(keepingCapacity: true)
             for result in results {
                 do {
                     encoded.append(try output(result, timestamp: timestamp, partitions: outputPartitions))
@@ -224,7 +224,7 @@ struct AppTask<App: StreamApp> {
                     changed.append(key)
                 }
                 states[key] = state
-                if timers[key] != timeout {
+                if timeout != nil || !timers.isEmpty, timers[key] != timeout {
                     timers[key] = timeout
                     timerChanges[key] = timeout
                 }
