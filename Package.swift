@@ -36,6 +36,8 @@ let package = Package(
     targets: [
         .target(name: "CRC32CHardware"),
         .target(name: "KafkaWire", dependencies: ["CRC32CHardware"]),
+        // Kafka's request and response messages, generated from its JSON specs (scripts/kafka-codegen.py).
+        .target(name: "KafkaProtocol", dependencies: ["KafkaWire"]),
         .target(name: "FirestreamJSON"),
         // Every text format that is not Kafka's, without I/O: located JSON, record JSON, ingest
         // bodies, start positions, quantities and durations, token scopes, webhook signatures.
@@ -121,6 +123,7 @@ let package = Package(
         // Ratchets on file and function length over Sources/ (reads the tree, builds nothing).
         .testTarget(name: "TidyTests"),
         .testTarget(name: "KafkaWireTests", dependencies: ["FirestreamLog", "KafkaWire"]),
+        .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol", "KafkaWire"]),
         .testTarget(name: "FirestreamJSONTests", dependencies: ["FirestreamJSON"]),
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog", "FirestreamTesting", "KafkaWire"]),
         .testTarget(
