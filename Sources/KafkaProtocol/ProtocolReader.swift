@@ -1,16 +1,8 @@
-/// Why a request or response could not be decoded: what was wrong and where (a byte offset in
-/// the message being read).
-public struct ProtocolError: Error, Equatable, CustomStringConvertible {
-    public var message: String
-    public var offset: Int
+public import KafkaWire
 
-    public init(_ message: String, at offset: Int) {
-        self.message = message
-        self.offset = offset
-    }
-
-    public var description: String { "\(message) (at byte \(offset))" }
-}
+/// Why a request or response could not be decoded: the codec's own error, with the byte offset
+/// in the message being read.
+public typealias ProtocolError = WireError
 
 /// Reads Kafka protocol primitives from bytes that came off the network: every length and count
 /// is checked against what is left before anything is allocated, so a hostile frame costs at
