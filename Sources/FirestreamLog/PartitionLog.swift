@@ -21,11 +21,11 @@ public final class PartitionLog: Sendable {
     private let flusher: Flusher?
     private let fileSystem: any FileSystem
     private let clock: @Sendable () -> Int64
-    private let state: Locked<State>
+    let state: Locked<State>
     /// Opened for reading a log another process writes: never writes, follows with ``refresh()``.
     public let readOnly: Bool
 
-    private struct Waiter {
+    struct Waiter {
         var id: Int
         /// Resume once `durableOffset >= offset`.
         var offset: Int64
@@ -35,13 +35,13 @@ public final class PartitionLog: Sendable {
     /// A segment sealed since the last sync pass, and the producer-state snapshot of the segment
     /// after it. The snapshot is written only once the sealed segment is synced, so a valid
     /// snapshot also proves that the segment before it is complete on disk.
-    private struct Sealed {
+    struct Sealed {
         var segment: Segment
         var snapshotPath: String
         var snapshot: [UInt8]
     }
 
-    private struct State {
+    struct State {
         var segments: [Segment]
         var endOffset: Int64
         var durableOffset: Int64
@@ -443,130 +443,6 @@ public final class PartitionLog: Sendable {
         }
         for waiter in ready { waiter.continuation.resume(returning: true) }
         return durableOffset
-    }
-
-    // MARK: Reading
-
-    /// Reads durable records from `offset`, about `maxBytes` of them (at least one batch).
-    /// Every batch's CRC is verified, and its base offset (which the CRC does not cover) checked
-    /// against the index and the batch before it; a corrupt batch is an error, never served.
-    public func read(from offset: Int64, maxBytes: Int = 1 << 20) throws(LogError) -> FetchedRecords {
-        var cursor = offset
-        while true {
-            let snapshot: (Segment, (position: Int64, baseOffset: Int64), Int64, Int64, Int64?, Int64)? = try state.withLock {
-                state throws(LogError) in
-                let start = state.segments[0].baseOffset
-                guard cursor >= start else {
-                    throw LogError.offsetOutOfRange(requested: cursor, start: start, end: state.durableOffset)
-                }
-                guard cursor < state.durableOffset else { return nil }
-                let index = state.segments.lastIndex { $0.baseOffset <= cursor } ?? 0
-                let segment = state.segments[index]
-                let nextBase = index + 1 < state.segments.count ? state.segments[index + 1].baseOffset : nil
-                return (segment, segment.position(for: cursor), segment.size, state.durableOffset, nextBase, segment.nextOffset)
-            }
-            guard let (segment, start, size, durable, nextBase, segmentEnd) = snapshot else {
-                return FetchedRecords(records: [], nextOffset: cursor, endOffset: durableOffset)
-            }
-            let records = try readRecords(segment, from: start, upTo: size, offset: cursor, durable: durable, maxBytes: maxBytes)
-            if let last = records.last {
-                return FetchedRecords(records: records, nextOffset: last.offset + 1, endOffset: durable)
-            }
-            // A segment that should hold `cursor` but does not lost data after it was synced:
-            // refuse, rather than skip offsets silently.
-            if cursor < min(segmentEnd, durable) {
-                throw LogError.corruptBatch(
-                    path: segment.file.path, position: size, reason: "offsets \(cursor)..<\(segmentEnd) are missing from this sealed segment")
-            }
-            // Nothing at or after `cursor` in this segment: continue at the next one.
-            guard let nextBase, nextBase > cursor else {
-                return FetchedRecords(records: [], nextOffset: cursor, endOffset: durable)
-            }
-            cursor = nextBase
-        }
-    }
-
-    /// The records at or after `offset` in the first batches from `start` (an indexed batch and
-    /// its base offset), below `durable`.
-    private func readRecords(
-        _ segment: Segment, from start: (position: Int64, baseOffset: Int64), upTo size: Int64, offset: Int64, durable: Int64, maxBytes: Int
-    ) throws(LogError) -> [ConsumerRecord] {
-        var position = start.position
-        var expected = start.baseOffset
-        var records: [ConsumerRecord] = []
-        while position < size && records.isEmpty {
-            var chunk = try segment.file.read(at: position, count: Int(min(Int64(max(maxBytes, RecordBatchHeader.size)), size - position)))
-            // A first batch larger than maxBytes is read whole (its header bounds its size).
-            if case .needMore(let needed) = chunk.withUnsafeBytes({ RecordBatchWalker($0).peek() }), needed > chunk.count,
-                position + Int64(needed) <= size
-            {
-                chunk = try segment.file.read(at: position, count: needed)
-            }
-            var stop = false
-            let outcome: Result<(Int, Int64?), LogError> = chunk.withUnsafeBytes { raw in
-                var walker = RecordBatchWalker(raw, expectedBaseOffset: expected)
-                walking: while walker.remaining > 0 {
-                    switch walker.peek() {
-                    case .needMore:
-                        break walking
-                    case .corrupt(let reason):
-                        // Serve what came before the damage; the next read starts at it and fails.
-                        if !records.isEmpty {
-                            stop = true
-                            break walking
-                        }
-                        return .failure(.corruptBatch(path: segment.file.path, position: position + Int64(walker.position), reason: reason))
-                    case .batch(let header, let range):
-                        if header.baseOffset >= durable {
-                            stop = true
-                            break walking
-                        }
-                        if header.lastOffset >= offset {
-                            do throws(WireError) {
-                                for record in try RecordBatch.records(UnsafeRawBufferPointer(rebasing: raw[range]), header: header)
-                                where record.offset >= offset && record.offset < durable {
-                                    records.append(record)
-                                }
-                            } catch {
-                                return .failure(error.asLogError(path: segment.file.path, position: position + Int64(range.lowerBound)))
-                            }
-                        }
-                        _ = walker.next()
-                    }
-                }
-                return .success((walker.position, walker.expectedBaseOffset))
-            }
-            let (consumed, nextExpected) = try outcome.get()
-            if stop || consumed == 0 { break }
-            position += Int64(consumed)
-            expected = nextExpected ?? expected
-        }
-        return records
-    }
-
-    /// The first offset whose record timestamp is at or after `timestamp`, or nil when none is.
-    public func offset(forTimestamp timestamp: Int64) throws(LogError) -> Int64? {
-        // Each segment's state is read under the lock (the active one changes with every append).
-        let (candidates, durable, first) = state.withLock { state in
-            (
-                state.segments.filter { $0.maxTimestamp >= timestamp }.map {
-                    (segment: $0, start: $0.position(forTimestamp: timestamp), size: $0.size, end: $0.nextOffset)
-                },
-                state.durableOffset, state.segments[0].baseOffset
-            )
-        }
-        for candidate in candidates {
-            var cursor = max(candidate.start.baseOffset, first)
-            var records = try readRecords(
-                candidate.segment, from: candidate.start, upTo: candidate.size, offset: cursor, durable: durable, maxBytes: 1 << 20)
-            while !records.isEmpty {
-                if let hit = records.first(where: { $0.timestamp >= timestamp }) { return hit.offset }
-                cursor = (records.last?.offset ?? cursor) + 1
-                guard cursor < candidate.end else { break }
-                records = try read(from: cursor).records.filter { $0.offset < candidate.end }
-            }
-        }
-        return nil
     }
 
     // MARK: Retention
