@@ -146,7 +146,9 @@ extension PartitionLog {
     public func offset(forTimestamp timestamp: Int64) throws(LogError) -> Int64? {
         // Each segment's state is read under the lock (the active one changes with every append).
         let candidates = state.withLock { state in
-            state.segments.filter { $0.maxTimestamp >= timestamp }.map { (start: $0.position(forTimestamp: timestamp).baseOffset, end: $0.nextOffset) }
+            state.segments.filter { $0.maxTimestamp >= timestamp }.map {
+                (start: $0.position(forTimestamp: timestamp).baseOffset, end: $0.nextOffset)
+            }
         }
         for candidate in candidates {
             var cursor = max(candidate.start, startOffset)
