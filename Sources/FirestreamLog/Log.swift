@@ -86,7 +86,7 @@ public final class Log: Sendable {
                     topic: metadata.name, partition: index, directory: "\(topicsDirectory)/\(metadata.name)/\(index)",
                     settings: metadata.settings, durability: durability, flusher: flusher, fileSystem: fileSystem, clock: clock, readOnly: readOnly))
         }
-        return Topic(name: metadata.name, settings: metadata.settings, partitions: partitions)
+        return Topic(name: metadata.name, id: metadata.topicID, settings: metadata.settings, partitions: partitions)
     }
 
     /// Names of all topics, sorted.
@@ -115,7 +115,7 @@ public final class Log: Sendable {
         if readOnly { throw LogError.readOnly(directory) }
         return try topicsByName.withLock { topics throws(LogError) in
             if topics[name] != nil { throw LogError.topicExists(name) }
-            let metadata = TopicMetadata(name: name, partitions: partitions, settings: settings)
+            let metadata = TopicMetadata(name: name, partitions: partitions, settings: settings, id: UUID().uuidString)
             let topicDirectory = "\(directory)/topics/\(name)"
             try metadata.write(to: topicDirectory, fileSystem: fileSystem)
             let topic = try Self.openTopic(
@@ -171,6 +171,25 @@ struct TopicMetadata: Codable, Equatable {
     var name: String
     var partitions: Int
     var settings: PartitionSettings
+    /// A random UUID given at creation (Kafka's topic id). Topics created before ids existed
+    /// have none stored and get one derived from their name, the same on every start.
+    var id: String?
+
+    var topicID: UUID {
+        if let id, let uuid = UUID(uuidString: id) { return uuid }
+        var mixer = SplitMix64(seed: name.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 })
+        let (high, low) = (mixer.next(), mixer.next())
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in 0..<8 {
+            bytes[index] = UInt8(truncatingIfNeeded: high >> (56 - 8 * index))
+            bytes[8 + index] = UInt8(truncatingIfNeeded: low >> (56 - 8 * index))
+        }
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
+    }
 
     /// Writes atomically and durably: temp file, fsync, rename, fsync the directories.
     func write(to topicDirectory: String, fileSystem: any FileSystem) throws(LogError) {

@@ -1,13 +1,17 @@
+public import Foundation
 public import KafkaWire
 
 /// A named topic: its settings and its partitions.
 public final class Topic: Sendable {
     public let name: String
+    /// Stable across restarts, new for a topic deleted and created again (Kafka's topic id).
+    public let id: UUID
     public let settings: PartitionSettings
     public let partitions: [PartitionLog]
 
-    init(name: String, settings: PartitionSettings, partitions: [PartitionLog]) {
+    init(name: String, id: UUID, settings: PartitionSettings, partitions: [PartitionLog]) {
         self.name = name
+        self.id = id
         self.settings = settings
         self.partitions = partitions
     }

@@ -71,4 +71,23 @@ import Testing
         #expect(partition.deleteSegments(below: 10) > 0)
         #expect(throws: LogError.self) { try partition.readBatches(from: 0) }
     }
+
+    @Test func topicIdsSurviveRestartsAndChangeWhenATopicIsMadeAgain() throws {
+        let data = TemporaryDirectory()
+        var log = try Log(directory: data.path)
+        let first = try log.createTopic("t").id
+        #expect(try log.createTopic("u").id != first)
+        log.close()
+        log = try Log(directory: data.path)
+        #expect(try log.topic("t").id == first)
+        try log.deleteTopic("t")
+        #expect(try log.createTopic("t").id != first)
+        log.close()
+    }
+
+    @Test func topicsStoredWithoutAnIdGetOneFromTheirName() throws {
+        let old = TopicMetadata(name: "metronome", partitions: 1, settings: PartitionSettings())
+        #expect(old.topicID == TopicMetadata(name: "metronome", partitions: 3, settings: PartitionSettings()).topicID)
+        #expect(old.topicID != TopicMetadata(name: "wiener", partitions: 1, settings: PartitionSettings()).topicID)
+    }
 }
