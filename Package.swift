@@ -32,12 +32,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(name: "CRC32CHardware"),
         .target(name: "KafkaWire", dependencies: ["CRC32CHardware"]),
         // Kafka's request and response messages, generated from its JSON specs (scripts/kafka-codegen.py).
         .target(name: "KafkaProtocol", dependencies: ["KafkaWire"]),
+        // The Kafka broker: a request-in, response-out core over the log, served with swift-nio.
+        .target(
+            name: "KafkaBroker",
+            dependencies: [
+                "FirestreamFormats", "FirestreamLog", "KafkaProtocol", "KafkaWire",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .target(name: "FirestreamJSON"),
         // Every text format that is not Kafka's, without I/O: located JSON, record JSON, ingest
         // bodies, start positions, quantities and durations, token scopes, webhook signatures.
@@ -124,6 +134,12 @@ let package = Package(
         .testTarget(name: "TidyTests"),
         .testTarget(name: "KafkaWireTests", dependencies: ["FirestreamLog", "KafkaWire"]),
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol", "KafkaWire"]),
+        .testTarget(
+            name: "KafkaBrokerTests",
+            dependencies: [
+                "FirestreamFormats", "FirestreamLog", "FirestreamTesting", "KafkaBroker", "KafkaProtocol", "KafkaWire",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .testTarget(name: "FirestreamJSONTests", dependencies: ["FirestreamJSON"]),
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog", "FirestreamTesting", "KafkaWire"]),
         .testTarget(

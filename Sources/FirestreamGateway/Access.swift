@@ -56,11 +56,7 @@ public struct AccessPolicy: Sendable {
     }
 
     /// Why a client may not write `topic`; nil when it may.
-    func writeProtection(_ topic: String) -> String? {
-        if let reason = protectedTopics[topic] { return "topic \"\(topic)\" is \(reason): only Firestream writes it" }
-        if topic.hasPrefix("__") { return "topic \"\(topic)\" is internal: only Firestream writes it" }
-        return nil
-    }
+    func writeProtection(_ topic: String) -> String? { TopicProtection(owned: protectedTopics).writeRefusal(topic) }
 
     // MARK: Hosts and origins
 

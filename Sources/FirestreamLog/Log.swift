@@ -14,6 +14,8 @@ public final class Log: Sendable {
     public let recoveryNotes: [RecoveryNote]
     /// Durable consumer-group offsets.
     public let consumerOffsets: ConsumerOffsets
+    /// Producer ids given to Kafka clients.
+    let producerIDs: ProducerIDs
 
     /// Never writes: for reading a log that another process (`firestream up`) owns.
     public let readOnly: Bool
@@ -46,6 +48,7 @@ public final class Log: Sendable {
             try fileSystem.syncDirectory(directory)
         }
         consumerOffsets = try ConsumerOffsets(directory: "\(directory)/groups", fileSystem: fileSystem, readOnly: readOnly)
+        producerIDs = try ProducerIDs(directory: "\(directory)/kafka", fileSystem: fileSystem)
         var topics: [String: Topic] = [:]
         var notes: [RecoveryNote] = []
         for name in fileSystem.contentsOfDirectory(topicsDirectory) where !name.hasPrefix(".") {
@@ -177,7 +180,7 @@ struct TopicMetadata: Codable, Equatable {
 
     var topicID: UUID {
         if let id, let uuid = UUID(uuidString: id) { return uuid }
-        var mixer = SplitMix64(seed: name.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 })
+        var mixer = SplitMix64(seed: fnv1a64(name))
         let (high, low) = (mixer.next(), mixer.next())
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<8 {

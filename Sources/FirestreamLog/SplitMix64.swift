@@ -16,3 +16,9 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// A number in 0..<bound (0 when bound is 0 or less).
     public mutating func next(below bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
 }
+
+/// FNV-1a, 64 bits: a stable hash of a name (the same in every process and version), for ids
+/// derived from names. Not for anything secret.
+public func fnv1a64(_ text: String) -> UInt64 {
+    text.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
+}

@@ -427,10 +427,5 @@ struct UnreadableJournal: Error, CustomStringConvertible {
 /// A positive 63-bit id that stays the same across restarts (FNV-1a of `name`): sources and
 /// apps name their idempotent producer with it, so a restart continues its sequences.
 public func stableProducerId(_ name: String) -> Int64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in name.utf8 {
-        hash ^= UInt64(byte)
-        hash = hash &* 0x100_0000_01b3
-    }
-    return Int64(bitPattern: hash & 0x7fff_ffff_ffff_ffff)
+    Int64(bitPattern: fnv1a64(name) & 0x7fff_ffff_ffff_ffff)
 }

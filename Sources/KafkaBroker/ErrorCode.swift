@@ -1,0 +1,41 @@
+public import FirestreamLog
+
+/// The Kafka error codes this broker answers with (Kafka's `Errors.java` numbering).
+public enum ErrorCode: Int16, Sendable {
+    case unknownServerError = -1
+    case none = 0
+    case offsetOutOfRange = 1
+    case corruptMessage = 2
+    case unknownTopicOrPartition = 3
+    case messageTooLarge = 10
+    case invalidTopic = 17
+    case invalidRequiredAcks = 21
+    case topicAuthorizationFailed = 29
+    case unsupportedVersion = 35
+    case topicAlreadyExists = 36
+    case invalidPartitions = 37
+    case invalidReplicationFactor = 38
+    case invalidConfig = 40
+    case invalidRequest = 42
+    case outOfOrderSequenceNumber = 45
+    case invalidProducerEpoch = 47
+    case kafkaStorageError = 56
+    case unsupportedCompressionType = 76
+    case unknownTopicID = 100
+
+    public var code: Int16 { rawValue }
+
+    /// What a log error means to a Kafka client.
+    public init(_ error: LogError) {
+        switch error {
+        case .unknownTopic, .unknownPartition: self = .unknownTopicOrPartition
+        case .offsetOutOfRange: self = .offsetOutOfRange
+        case .corruptBatch: self = .corruptMessage
+        case .outOfOrderSequence: self = .outOfOrderSequenceNumber
+        case .fencedProducer: self = .invalidProducerEpoch
+        case .invalidTopic: self = .invalidTopic
+        case .topicExists: self = .topicAlreadyExists
+        default: self = .kafkaStorageError
+        }
+    }
+}
