@@ -162,3 +162,10 @@ extension PartitionLog {
         return nil
     }
 }
+
+extension PartitionLog {
+    /// The largest record timestamp stored, or nil when the partition holds nothing.
+    public var maxTimestamp: Int64? {
+        state.withLock { state in state.segments.filter { $0.size > 0 }.map(\.maxTimestamp).max() }
+    }
+}

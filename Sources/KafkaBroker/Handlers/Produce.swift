@@ -1,0 +1,127 @@
+import FirestreamFormats
+import FirestreamLog
+import KafkaProtocol
+import KafkaWire
+import Logging
+
+extension KafkaBroker {
+    /// Appends each partition's record batches as they were sent (only the base offset is
+    /// rewritten; it sits outside the CRC), then answers once they are durable. acks=0 gets no
+    /// answer at all.
+    func produce(_ request: ProduceRequest, version: Int16) async -> ProduceResponse? {
+        var response = ProduceResponse()
+        var waits: [(PartitionLog, Int64)] = []
+        for topicData in request.topicData {
+            var topicResponse = ProduceResponse.TopicProduceResponse()
+            topicResponse.name = topicData.name
+            topicResponse.partitionResponses = topicData.partitionData.map { data in
+                var answer = ProduceResponse.PartitionProduceResponse()
+                answer.index = data.index
+                let outcome = append(data.records, to: topicData.name, partition: data.index, acks: request.acks)
+                switch outcome {
+                case .success(let (partition, first, last)):
+                    answer.baseOffset = first
+                    answer.logStartOffset = partition.startOffset
+                    waits.append((partition, last + 1))
+                case .failure(let refusal):
+                    answer.errorCode = refusal.code.code
+                    answer.errorMessage = refusal.message
+                    answer.baseOffset = -1
+                    logger.debug("produce to \(topicData.name)/\(data.index) refused: \(refusal.message)")
+                }
+                return answer
+            }
+            response.responses.append(topicResponse)
+        }
+        guard request.acks != 0 else {
+            return nil
+        }
+        // Acknowledged means durable: the answer waits for the log's sync of every batch.
+        var failed: [String: String] = [:]
+        for (partition, end) in waits {
+            do {
+                try await partition.waitUntilDurable(end)
+            } catch {
+                failed["\(partition.topic)/\(partition.partition)"] = "\(error)"
+            }
+        }
+        if !failed.isEmpty { markFailed(&response, failed) }
+        return response
+    }
+
+    struct Refusal: Error {
+        var code: ErrorCode
+        var message: String
+    }
+
+    /// Checks and appends the batches in `records`; the first and last offsets they got.
+    private func append(
+        _ records: [UInt8]?, to topic: String, partition index: Int32, acks: Int16
+    ) -> Result<(PartitionLog, Int64, Int64), Refusal> {
+        guard [-1, 0, 1].contains(acks) else { return .failure(Refusal(code: .invalidRequiredAcks, message: "acks must be -1, 0 or 1")) }
+        if let refusal = options.protection.writeRefusal(topic) { return .failure(Refusal(code: .topicAuthorizationFailed, message: refusal)) }
+        guard let partition = log.topicIfExists(topic)?.partitions.dropFirst(Int(max(index, 0))).first, index >= 0 else {
+            return .failure(Refusal(code: .unknownTopicOrPartition, message: "no partition \(topic)/\(index)"))
+        }
+        guard let records, !records.isEmpty else { return .failure(Refusal(code: .corruptMessage, message: "no record batch")) }
+        let batches: [[UInt8]]
+        switch splitBatches(records) {
+        case .success(let split): batches = split
+        case .failure(let refusal): return .failure(refusal)
+        }
+        var first: Int64?
+        var last: Int64 = -1
+        for var batch in batches {
+            do {
+                let appended = try partition.appendBatch(&batch, verifyCRC: true)
+                first = first ?? appended.first
+                last = appended.last
+            } catch {
+                return .failure(Refusal(code: ErrorCode(error), message: "\(error)"))
+            }
+        }
+        return .success((partition, first ?? -1, last))
+    }
+
+    /// The record batches in a Produce request, each checked before any is appended.
+    private func splitBatches(_ records: [UInt8]) -> Result<[[UInt8]], Refusal> {
+        records.withUnsafeBytes { raw in
+            var walker = RecordBatchWalker(raw)
+            var batches: [[UInt8]] = []
+            while walker.remaining > 0 {
+                switch walker.peek() {
+                case .needMore:
+                    return .failure(Refusal(code: .corruptMessage, message: "the last record batch is cut short"))
+                case .corrupt(let reason):
+                    return .failure(Refusal(code: .corruptMessage, message: reason))
+                case .batch(let header, let range):
+                    guard range.count <= options.maxMessageBytes else {
+                        return .failure(
+                            Refusal(code: .messageTooLarge, message: "a batch of \(range.count) bytes is over \(options.maxMessageBytes)"))
+                    }
+                    guard header.attributes & 0x07 == 0 else {
+                        return .failure(Refusal(code: .unsupportedCompressionType, message: "compressed batches are not accepted yet"))
+                    }
+                    guard header.attributes & 0x30 == 0 else {
+                        return .failure(Refusal(code: .invalidRequest, message: "transactional and control batches are not supported"))
+                    }
+                    batches.append(Array(raw[range]))
+                    _ = walker.next()
+                }
+            }
+            return .success(batches)
+        }
+    }
+
+    private func markFailed(_ response: inout ProduceResponse, _ failed: [String: String]) {
+        for topic in response.responses.indices {
+            for partition in response.responses[topic].partitionResponses.indices {
+                let key = "\(response.responses[topic].name)/\(response.responses[topic].partitionResponses[partition].index)"
+                guard let reason = failed[key] else { continue }
+                response.responses[topic].partitionResponses[partition].errorCode = ErrorCode.kafkaStorageError.code
+                response.responses[topic].partitionResponses[partition].errorMessage = "not durable: \(reason)"
+                response.responses[topic].partitionResponses[partition].baseOffset = -1
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+public import FirestreamFormats
+public import FirestreamLog
+public import KafkaProtocol
+import KafkaWire
+public import Logging
+
+/// Firestream's Kafka broker, without sockets: a request frame in, a response frame out, over the
+/// same log that the gateway, apps and dashboard use. ``KafkaServer`` puts it on a port.
+///
+/// One node, one replica: every partition's leader is this node, and a write is acknowledged
+/// once it is durable (acks=1 and acks=all both wait for the log's sync).
+public final class KafkaBroker: Sendable {
+    public struct Options: Sendable {
+        /// The address clients are told to connect to (Metadata); must be reachable by them.
+        public var advertisedHost: String
+        public var advertisedPort: Int
+        public var nodeID: Int32 = 1
+        /// Metadata requests for unknown topics create them (Kafka's auto.create.topics.enable).
+        public var autoCreateTopics = true
+        /// Partitions of topics created without a count (auto-created, or -1 in CreateTopics).
+        public var defaultPartitions = 1
+        /// Topics clients may not write or delete.
+        public var protection = TopicProtection()
+        /// The largest record batch a producer may send (Kafka's max.message.bytes).
+        public var maxMessageBytes = 1_048_588
+
+        public init(advertisedHost: String, advertisedPort: Int) {
+            self.advertisedHost = advertisedHost
+            self.advertisedPort = advertisedPort
+        }
+    }
+
+    /// What to send back for one request.
+    public enum Reply: Sendable, Equatable {
+        /// A response frame, size prefix included.
+        case frame([UInt8])
+        /// Nothing (Produce with acks=0).
+        case none
+        /// Close the connection: the request could not be understood.
+        case close(reason: String)
+    }
+
+    let log: Log
+    public let options: Options
+    let logger: Logger
+    /// Stable for a log directory: derived from its first topic-independent identity.
+    public let clusterID: String
+
+    public init(log: Log, options: Options, logger: Logger = Logger(label: "firestream.kafka")) {
+        self.log = log
+        self.options = options
+        self.logger = logger
+        self.clusterID = Self.clusterID(for: log)
+    }
+
+    /// Answers one request frame (without its size prefix).
+    public func respond(to frame: [UInt8]) async -> Reply {
+        var reader = ProtocolReader(frame)
+        let header: RequestHeader
+        do {
+            header = try RequestHeader(from: &reader)
+        } catch {
+            return .close(reason: "unreadable request header: \(error)")
+        }
+        guard let api = SupportedAPIs.all[header.apiKey] else {
+            return .close(reason: "API key \(header.apiKey) is not supported (client \(header.clientID ?? "?"))")
+        }
+        guard api.versions.contains(header.apiVersion) else {
+            if header.apiKey == ApiVersionsRequest.apiKey {
+                // A newer client asks with a version we do not know: answer in v0 with the list,
+                // and it retries with one we do.
+                return .frame(responseFrame(apiVersions(error: .unsupportedVersion), version: 0, correlationID: header.correlationID))
+            }
+            return .close(reason: "\(api.name) v\(header.apiVersion) is not supported (we speak \(api.versions))")
+        }
+        do {
+            return try await api.serve(self, header, &reader)
+        } catch {
+            return .close(reason: "malformed \(api.name) v\(header.apiVersion) request: \(error)")
+        }
+    }
+
+    /// Decodes a request of type `Request` (after the header), answers it, and frames the answer.
+    static func serve<Request: KafkaRequest, Response: KafkaResponse>(
+        _ header: RequestHeader, _ reader: inout ProtocolReader, _ answer: (Request, Int16) async -> Response?
+    ) async throws(ProtocolError) -> Reply {
+        if Request.isFlexible(header.apiVersion) { try RequestHeader.readTaggedFields(&reader) }
+        let request = try Request(from: &reader, version: header.apiVersion)
+        guard reader.remaining == 0 else { throw ProtocolError("\(reader.remaining) bytes after the request", at: reader.position) }
+        guard let response = await answer(request, header.apiVersion) else { return .none }
+        return .frame(responseFrame(response, version: header.apiVersion, correlationID: header.correlationID))
+    }
+
+    private static func clusterID(for log: Log) -> String {
+        // 22 characters like Kafka's, from the log directory's path: the same on every start.
+        let hash = fnv1a64(log.directory)
+        var mixer = SplitMix64(seed: hash)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        return "fs" + String((0..<20).map { _ in alphabet[mixer.next(below: alphabet.count)] })
+    }
+}
