@@ -97,7 +97,7 @@ let package = Package(
             dependencies: [
                 "FirestreamConfig", "FirestreamConnectors", "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON",
                 "FirestreamLog",
-                "FirestreamStreams", "KafkaWire", .product(name: "Logging", package: "swift-log"),
+                "FirestreamStreams", "KafkaBroker", "KafkaWire", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]

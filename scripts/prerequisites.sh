@@ -45,13 +45,19 @@ require_swift() {
   fi
 }
 
-# Plotly.js for the dashboard, from the PyPI package `plotly` (never committed to this repo).
-require_plotly() {
-  if python3 -c 'import importlib.util, sys; sys.exit(0 if importlib.util.find_spec("plotly") else 1)' 2>/dev/null; then
+# A Python package from PyPI, installed when its module is missing: require_pip MODULE PACKAGE.
+require_pip() {
+  local module=$1 package=$2
+  if python3 -c "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('$module') else 1)" 2>/dev/null; then
     return 0
   fi
-  echo "==> python3 -m pip install plotly (the dashboard's Plotly.js)"
-  if ! python3 -m pip install --quiet plotly 2>/dev/null && ! python3 -m pip install --quiet --user plotly 2>/dev/null; then
-    python3 -m pip install --quiet --break-system-packages plotly
+  echo "==> python3 -m pip install $package"
+  if ! python3 -m pip install --quiet "$package" 2>/dev/null && ! python3 -m pip install --quiet --user "$package" 2>/dev/null; then
+    python3 -m pip install --quiet --break-system-packages "$package"
   fi
+}
+
+# Plotly.js for the dashboard, from the PyPI package `plotly` (never committed to this repo).
+require_plotly() {
+  require_pip plotly plotly
 }

@@ -32,6 +32,14 @@ struct UpCommand: AsyncParsableCommand {
             /topics/{topic} (JSON, arrays or NDJSON; acknowledged once durable),
             /metrics, /healthz.
 
+            Kafka clients (kcat, librdkafka, kafka-python, aiokafka…) connect to
+            127.0.0.1:9092 with their default settings and produce to and fetch from
+            the same topics (docs/kafka.md). The config's `kafka` section sets the
+            listener, the advertised host and topic auto-creation; --kafka-port
+            overrides the port and --no-kafka turns it off. The listener has no
+            authentication yet: it stays on loopback, and it is off when the config
+            declares gateway tokens.
+
             The dashboard needs Plotly.js, found in the Python package `plotly` (python3
             -m pip install plotly) or given with --plotly-js.
 
@@ -51,6 +59,7 @@ struct UpCommand: AsyncParsableCommand {
               firestream up --port 8080 --host 0.0.0.0  # all interfaces (needs tokens)
               firestream up --config deploy/firestream.yaml --data-dir /var/lib/fs
               firestream topics tail wiener --follow  # in another terminal
+              kcat -b 127.0.0.1:9092 -C -t wiener     # the same topic, as a Kafka client
             """
     )
 
@@ -78,6 +87,12 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Run without the HTTP gateway.")
     var noHTTP = false
 
+    @Option(help: "Kafka listener port (overrides kafka.listener in the config; default 9092); 0 picks a free one.")
+    var kafkaPort: Int?
+
+    @Flag(help: "Run without the Kafka listener.")
+    var noKafka = false
+
     @Option(help: "Plotly.js for the dashboard (default: plotly/package_data/plotly.min.js of the Python package).")
     var plotlyJs: String?
 
@@ -91,6 +106,8 @@ struct UpCommand: AsyncParsableCommand {
         if let rate, !(rate > 0 && rate <= 1_000_000) { throw ValidationError("--rate must be between 0 and 1000000 ticks per second") }
         if statusInterval < 0 { throw ValidationError("--status-interval must be 0 or more") }
         if !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
+        if let kafkaPort, !(0...65535).contains(kafkaPort) { throw ValidationError("--kafka-port must be between 0 and 65535") }
+        if kafkaPort != nil && noKafka { throw ValidationError("--kafka-port and --no-kafka contradict each other") }
         _ = try snapshotBytes()
     }
 
@@ -114,12 +131,14 @@ struct UpCommand: AsyncParsableCommand {
             }
             gateway = Gateway.Options(host: host, port: port, plotly: plotly)
         }
+        var kafka = project.config.kafka
+        if let kafkaPort { kafka.listener.port = kafkaPort }
         let stack = EmbeddedStack(
             config: project.config,
             options: EmbeddedStack.Options(
                 dataDirectory: project.dataDirectory, durability: durability == .fsync ? .default : .osBuffered, catalog: AppCatalog.current,
                 overrides: AppCatalog.Overrides(metronomeRate: rate, limits: TaskLimits(snapshotEveryBytes: try snapshotBytes())),
-                statusInterval: statusInterval, gateway: gateway, stopSignals: [.sigint, .sigterm]))
+                statusInterval: statusInterval, gateway: gateway, kafka: noKafka || !kafka.enabled ? nil : kafka, stopSignals: [.sigint, .sigterm]))
         do {
             try await stack.run(report: { printLine($0) })
         } catch {

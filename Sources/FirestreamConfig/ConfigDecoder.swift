@@ -31,18 +31,17 @@ public struct ConfigDecoder {
         }
         let fields = object(
             root, path,
-            keys: ["name", "replicaCount", "image", "service", "resources", "ingress", "services", "topics", "apps", "sources", "effects", "gateway"])
+            keys: [
+                "name", "replicaCount", "image", "service", "resources", "ingress", "services", "topics", "apps", "sources", "effects", "gateway",
+                "kafka",
+            ])
         if let node = fields["name"], let name = string(node, path / "name") {
             if checkLabel(name, node, path / "name") { config.name = name }
         }
-        if let node = fields["replicaCount"], let count = int(node, path / "replicaCount", in: 0...1000) {
-            config.replicaCount = count
-        }
+        if let node = fields["replicaCount"], let count = int(node, path / "replicaCount", in: 0...1000) { config.replicaCount = count }
         if let node = fields["image"] { config.image = image(node, path / "image") }
         if let node = fields["service"] { config.service = serviceSpec(node, path / "service") }
-        if let node = fields["resources"] {
-            config.resources = resources(node, path / "resources", defaults: .firestreamDefault)
-        }
+        if let node = fields["resources"] { config.resources = resources(node, path / "resources", defaults: .firestreamDefault) }
         if let node = fields["ingress"] { config.ingress = ingress(node, path / "ingress") }
         if let node = fields["services"] { config.services = services(node, path / "services") }
         if let node = fields["topics"] { config.topics = topics(node, path / "topics") }
@@ -50,6 +49,7 @@ public struct ConfigDecoder {
         if let node = fields["sources"] { config.sources = sources(node, path / "sources") }
         if let node = fields["effects"] { config.effects = effects(node, path / "effects") }
         if let node = fields["gateway"] { config.gateway = gateway(node, path / "gateway") }
+        if let node = fields["kafka"] { config.kafka = kafka(node, path / "kafka") }
         checkConnectorNames(config, root)
         return config
     }

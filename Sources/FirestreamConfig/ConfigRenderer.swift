@@ -37,7 +37,15 @@ public enum ConfigRenderer {
                 ("apps", .array(config.apps.map(tree))),
             ] + (config.sources.isEmpty ? [] : [("sources", .array(config.sources.map(tree)))])
                 + (config.effects.isEmpty ? [] : [("effects", .array(config.effects.map(tree)))])
-                + (config.gateway == GatewayConfig() ? [] : [("gateway", tree(config.gateway))]))
+                + (config.gateway == GatewayConfig() ? [] : [("gateway", tree(config.gateway))])
+                + (config.kafka == KafkaConfig() ? [] : [("kafka", tree(config.kafka))]))
+    }
+
+    private static func tree(_ kafka: KafkaConfig) -> JSONValue {
+        .object(
+            [("enabled", .bool(kafka.enabled)), ("listener", .string(kafka.listener.description))]
+                + (kafka.advertisedHost.map { [("advertisedHost", JSONValue.string($0))] } ?? [])
+                + [("autoCreateTopics", .bool(kafka.autoCreateTopics)), ("defaultPartitions", .number(String(kafka.defaultPartitions)))])
     }
 
     private static func tree(_ gateway: GatewayConfig) -> JSONValue {

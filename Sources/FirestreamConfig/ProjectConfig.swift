@@ -24,6 +24,8 @@ public struct ProjectConfig: Sendable, Equatable {
     public var effects: [EffectConfig] = []
     /// Who may use the HTTP/WebSocket gateway: tokens, allowed hosts and origins.
     public var gateway = GatewayConfig()
+    /// The Kafka listener for unmodified Kafka clients.
+    public var kafka = KafkaConfig()
 
     public init(
         name: String, replicaCount: Int = 1, image: ImageConfig = ImageConfig(), service: ServiceSpec = ServiceSpec(),

@@ -6,6 +6,7 @@ import FirestreamJSON
 public import FirestreamLog
 import FirestreamStreams
 import Foundation
+import KafkaBroker
 import Logging
 import ServiceLifecycle
 public import UnixSignals
@@ -23,6 +24,9 @@ public struct EmbeddedStack: Sendable {
         public var statusInterval: Int
         /// The HTTP gateway; nil runs without one.
         public var gateway: Gateway.Options?
+        /// The Kafka listener; nil runs without one (the config's `kafka` with command-line
+        /// overrides, as `up` builds it).
+        public var kafka: KafkaConfig?
         /// Signals that stop the stack gracefully (a second one exits at once); none: it stops
         /// when the calling task is cancelled.
         public var stopSignals: [UnixSignal]
@@ -30,7 +34,7 @@ public struct EmbeddedStack: Sendable {
         public init(
             dataDirectory: String, durability: DurabilityPolicy = .default, catalog: AppCatalog = .standard,
             overrides: AppCatalog.Overrides = .init(),
-            statusInterval: Int = 10, gateway: Gateway.Options? = Gateway.Options(), stopSignals: [UnixSignal] = []
+            statusInterval: Int = 10, gateway: Gateway.Options? = Gateway.Options(), kafka: KafkaConfig? = nil, stopSignals: [UnixSignal] = []
         ) {
             self.dataDirectory = dataDirectory
             self.durability = durability
@@ -38,6 +42,7 @@ public struct EmbeddedStack: Sendable {
             self.overrides = overrides
             self.statusInterval = statusInterval
             self.gateway = gateway
+            self.kafka = kafka
             self.stopSignals = stopSignals
         }
     }
@@ -68,6 +73,7 @@ public struct EmbeddedStack: Sendable {
         }
         let lock = try DataDirectoryLock(directory: options.dataDirectory)
         try checkOpenFiles()
+        try checkKafkaListener()
         let log = try Log(directory: options.dataDirectory, durability: options.durability)
         defer {
             log.close()
@@ -107,6 +113,9 @@ public struct EmbeddedStack: Sendable {
         let ordered = runnables.filter { $0.role == .effect } + runnables.filter { $0.role == .app } + runnables.filter { $0.role == .source }
         // A runnable that ends (a finite source) leaves the rest running.
         services += ordered.map { .init(service: RunnableService($0, log: log), successTerminationBehavior: .ignore) }
+        if let kafka = kafkaListener(report: report) {
+            services.append(.init(service: kafkaServer(kafka, log: log, protection: owned(by: runnables), report: report)))
+        }
         if let gatewayOptions = options.gateway {
             let gateway = makeGateway(gatewayOptions, log: log, runnables: runnables, signatures: signatures)
             services.append(
@@ -129,10 +138,9 @@ public struct EmbeddedStack: Sendable {
     private func makeGateway(_ options: Gateway.Options, log: Log, runnables: [any Runnable], signatures: [String: WebhookSignature]) -> Gateway {
         let keyPointers = Dictionary(
             uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.flatMap(JSONPointer.init).map { (topic.name, $0) } })
-        let owned = runnables.reduce(into: [String: String]()) { all, runnable in all.merge(runnable.ownedTopics) { first, _ in first } }
         return Gateway(
             log: log, options: options, keyPointers: keyPointers, signatures: signatures,
-            access: AccessPolicy(config.gateway, protectedTopics: owned),
+            access: AccessPolicy(config.gateway, protectedTopics: owned(by: runnables).owned),
             appPositions: {
                 runnables.flatMap { runnable in
                     runnable.counters.inputPositions.map {
@@ -140,6 +148,11 @@ public struct EmbeddedStack: Sendable {
                     }
                 }
             })
+    }
+
+    /// Topics only the runtime writes: the apps' outputs, dead letters and journals.
+    private func owned(by runnables: [any Runnable]) -> TopicProtection {
+        TopicProtection(owned: runnables.reduce(into: [String: String]()) { all, runnable in all.merge(runnable.ownedTopics) { first, _ in first } })
     }
 
     /// Problems that would stop `up` on this machine although the config is valid (`validate`

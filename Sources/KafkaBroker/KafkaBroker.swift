@@ -13,6 +13,7 @@ public final class KafkaBroker: Sendable {
     public struct Options: Sendable {
         /// The address clients are told to connect to (Metadata); must be reachable by them.
         public var advertisedHost: String
+        /// 0: the port the server is listening on.
         public var advertisedPort: Int
         public var nodeID: Int32 = 1
         /// Metadata requests for unknown topics create them (Kafka's auto.create.topics.enable).
@@ -43,8 +44,10 @@ public final class KafkaBroker: Sendable {
     let log: Log
     public let options: Options
     let logger: Logger
-    /// Stable for a log directory: derived from its first topic-independent identity.
+    /// Stable for a log directory (derived from its path).
     public let clusterID: String
+    /// The port the server listens on, once it does.
+    let listeningPort = Locked(0)
 
     public init(log: Log, options: Options, logger: Logger = Logger(label: "firestream.kafka")) {
         self.log = log
@@ -52,6 +55,12 @@ public final class KafkaBroker: Sendable {
         self.logger = logger
         self.clusterID = Self.clusterID(for: log)
     }
+
+    /// Told by the server once it listens: Metadata advertises this port unless the options
+    /// name another.
+    public func listening(on port: Int) { listeningPort.withLock { $0 = port } }
+
+    var advertisedPort: Int { options.advertisedPort != 0 ? options.advertisedPort : listeningPort.withLock { $0 } }
 
     /// Answers one request frame (without its size prefix).
     public func respond(to frame: [UInt8]) async -> Reply {
@@ -76,7 +85,11 @@ public final class KafkaBroker: Sendable {
         do {
             return try await api.serve(self, header, &reader)
         } catch {
-            return .close(reason: "malformed \(api.name) v\(header.apiVersion) request: \(error)")
+            let start = frame.prefix(64).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+            return .close(
+                reason:
+                    "malformed \(api.name) v\(header.apiVersion) request from \(header.clientID ?? "?"): \(error); it began \(start)\(frame.count > 64 ? "…" : "")"
+            )
         }
     }
 
@@ -85,8 +98,9 @@ public final class KafkaBroker: Sendable {
         _ header: RequestHeader, _ reader: inout ProtocolReader, _ answer: (Request, Int16) async -> Response?
     ) async throws(ProtocolError) -> Reply {
         if Request.isFlexible(header.apiVersion) { try RequestHeader.readTaggedFields(&reader) }
+        // Bytes after the request are ignored, as Kafka does: librdkafka 2.16 sends three more
+        // after some Metadata v12 requests (01 00 00), and Kafka answers them.
         let request = try Request(from: &reader, version: header.apiVersion)
-        guard reader.remaining == 0 else { throw ProtocolError("\(reader.remaining) bytes after the request", at: reader.position) }
         guard let response = await answer(request, header.apiVersion) else { return .none }
         return .frame(responseFrame(response, version: header.apiVersion, correlationID: header.correlationID))
     }

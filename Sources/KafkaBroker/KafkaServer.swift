@@ -40,7 +40,9 @@ public struct KafkaServer: Service {
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
-        bound(server.channel.localAddress?.port ?? port)
+        let port = server.channel.localAddress?.port ?? port
+        broker.listening(on: port)
+        bound(port)
         // On shutdown the listener closes and open connections are cancelled; an answer being
         // written for a durable append is still sent (the log does not cancel those waits).
         try await cancelWhenGracefulShutdown {

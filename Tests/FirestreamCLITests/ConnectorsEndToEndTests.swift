@@ -16,7 +16,7 @@ import Testing
             "firestream.json",
             #"{"name": "receiver", "topics": [{"name": "inbox", "signature": {"scheme": "hmac-sha256", "secretEnv": "SHARED_SECRET"}}]}"#)
         let receiving = try RuntimeCommandTests.Running(
-            ["up", "--port", "0", "--status-interval", "0"], in: receiver.url, environment: ["SHARED_SECRET": "s3cret"])
+            ["up", "--kafka-port", "0", "--port", "0", "--status-interval", "0"], in: receiver.url, environment: ["SHARED_SECRET": "s3cret"])
         defer { _ = receiving.stop() }
         let receiverPort = try await receiving.port()
 
@@ -30,7 +30,7 @@ import Testing
                           "url": "http://127.0.0.1:\(receiverPort)/topics/inbox", "signature": {"secretEnv": "SHARED_SECRET"}}]}
             """)
         let sending = try RuntimeCommandTests.Running(
-            ["up", "--port", "0", "--status-interval", "0"], in: sender.url, environment: ["SHARED_SECRET": "s3cret"])
+            ["up", "--kafka-port", "0", "--port", "0", "--status-interval", "0"], in: sender.url, environment: ["SHARED_SECRET": "s3cret"])
         defer { _ = sending.stop() }
         let senderPort = try await sending.port()
         #expect(sending.text.contains("app:    forward (webhook) outbox → http://127.0.0.1:\(receiverPort)/topics/inbox"))
@@ -57,7 +57,7 @@ import Testing
     @Test func aMissingSecretStopsUpWithTheVariableNamed() throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"topics": [{"name": "t", "signature": {"secretEnv": "FIRESTREAM_TEST_UNSET"}}]}"#)
-        let outcome = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
+        let outcome = try FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"], in: scratch.url)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("FIRESTREAM_TEST_UNSET, which is not set; export FIRESTREAM_TEST_UNSET=<secret> before firestream up"))
     }

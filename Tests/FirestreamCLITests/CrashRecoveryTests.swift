@@ -31,7 +31,9 @@ import Testing
         let seed = UInt64(ProcessInfo.processInfo.environment["FIRESTREAM_CRASH_SEED"] ?? "") ?? 20_261_125
         var random = SplitMix64(seed: seed)  // seeded, so a failure can be replayed (the seed is in every message)
         // Tiny snapshot interval: snapshots and journal deletions happen all the time, crashes included.
-        let arguments = ["up", "--no-http", "--rate", "500", "--status-interval", "0", "--snapshot-every", "16Ki", "--data-dir", data]
+        let arguments = [
+            "up", "--kafka-port", "0", "--no-http", "--rate", "500", "--status-interval", "0", "--snapshot-every", "16Ki", "--data-dir", data,
+        ]
         let kills = 15
         for _ in 0..<kills {
             let child = try Self.start(arguments, in: scratch.url)

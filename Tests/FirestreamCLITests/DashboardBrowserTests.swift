@@ -21,7 +21,8 @@ import WSClient
             ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) },
             "Chromium is not installed: scripts/test installs it with apt-get install chromium")
         let scratch = TemporaryDirectory()
-        let up = try RuntimeCommandTests.Running(["up", "--port", "0", "--rate", "5", "--status-interval", "0"], in: scratch.url)
+        let up = try RuntimeCommandTests.Running(
+            ["up", "--kafka-port", "0", "--port", "0", "--rate", "5", "--status-interval", "0"], in: scratch.url)
         defer { _ = up.stop() }
         let port = try await up.port()
         #expect(!up.text.contains("the dashboard is off"), "Plotly.js must be installed (python3 -m pip install plotly): \(up.text)")

@@ -73,7 +73,7 @@ import Testing
 
     @Test func upRunsTheDemoAndStopsCleanly() async throws {
         let scratch = TemporaryDirectory()
-        let up = try Running(["up", "--port", "0", "--rate", "50", "--status-interval", "1"], in: scratch.url)
+        let up = try Running(["up", "--kafka-port", "0", "--port", "0", "--rate", "50", "--status-interval", "1"], in: scratch.url)
         try await up.waitFor(app: "wiener", outputs: 25)
         #expect(up.stop() == 0)
         let text = up.text
@@ -102,9 +102,9 @@ import Testing
 
     @Test func oneDataDirectoryOneWriter() async throws {
         let scratch = TemporaryDirectory()
-        let first = try Running(["up", "--port", "0", "--status-interval", "0"], in: scratch.url)
+        let first = try Running(["up", "--kafka-port", "0", "--port", "0", "--status-interval", "0"], in: scratch.url)
         try await first.waitFor("Running.")
-        let second = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
+        let second = try FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"], in: scratch.url)
         #expect(second.status == 1)
         #expect(second.stderr.contains("another firestream process (pid \(first.process.processIdentifier)) is using"))
         let create = try FirestreamProcess.run(["topics", "create", "clicks"], in: scratch.url)
@@ -122,7 +122,7 @@ import Testing
 
     @Test func tailFollowsARunningUp() async throws {
         let scratch = TemporaryDirectory()
-        let up = try Running(["up", "--port", "0", "--rate", "20", "--status-interval", "1"], in: scratch.url)
+        let up = try Running(["up", "--kafka-port", "0", "--port", "0", "--rate", "20", "--status-interval", "1"], in: scratch.url)
         defer { _ = up.stop() }
         try await up.waitFor(app: "wiener", outputs: 1)
         let follower = Process()
@@ -151,10 +151,10 @@ import Testing
 
     @Test func aBusyPortIsExplained() async throws {
         let scratch = TemporaryDirectory()
-        let first = try Running(["up", "--port", "0", "--status-interval", "0"], in: scratch.url)
+        let first = try Running(["up", "--kafka-port", "0", "--port", "0", "--status-interval", "0"], in: scratch.url)
         let busy = try await first.port()
         let other = TemporaryDirectory()
-        let second = try FirestreamProcess.run(["up", "--port", String(busy)], in: other.url)
+        let second = try FirestreamProcess.run(["up", "--kafka-port", "0", "--port", String(busy)], in: other.url)
         #expect(second.status == 1)
         #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(busy): address already in use"))
         #expect(first.stop() == 0)
@@ -191,7 +191,7 @@ import Testing
     @Test func exposedGatewaysNeedTokens() async throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"topics": [{"name": "in"}]}"#)
-        let open = try FirestreamProcess.run(["up", "--host", "0.0.0.0", "--port", "0"], in: scratch.url)
+        let open = try FirestreamProcess.run(["up", "--kafka-port", "0", "--host", "0.0.0.0", "--port", "0"], in: scratch.url)
         #expect(open.status == 1)
         #expect(open.stderr.contains("refusing to listen on 0.0.0.0 without authentication"))
 
@@ -205,7 +205,7 @@ import Testing
         try scratch.write("firestream.json", #"{"topics": [{"name": "in"}], "gateway": {"tokens": ["# + entry + "]}}")
         #expect(try FirestreamProcess.run(["validate"], in: scratch.url).status == 0)
 
-        let up = try Running(["up", "--host", "0.0.0.0", "--port", "0", "--status-interval", "0"], in: scratch.url)
+        let up = try Running(["up", "--kafka-port", "0", "--host", "0.0.0.0", "--port", "0", "--status-interval", "0"], in: scratch.url)
         defer { _ = up.stop() }
         let port = try await up.port()
         #expect(up.text.contains("1 token(s) required"))
@@ -226,11 +226,11 @@ import Testing
     @Test func upRefusesAnInvalidConfig() throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"apps": [{"name": "w", "kind": "wiener", "settings": {"input": 3}}]}"#)
-        let outcome = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
+        let outcome = try FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"], in: scratch.url)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("apps[\"w\"].settings.input: expected a non-empty string"))
         try scratch.write("firestream.json", #"{"replicas": 1}"#)
-        let invalid = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
+        let invalid = try FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"], in: scratch.url)
         #expect(invalid.status == 1)
         #expect(invalid.stderr.contains("firestream.json:1:2: error: replicas: unknown key"))
     }
@@ -247,7 +247,7 @@ import Testing
     func outOfRangeFlagsAreRefusedBeforeAnythingStarts(flags: [String], message: String) throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"topics": [{"name": "t"}]}"#)
-        let outcome = try FirestreamProcess.run(["up", "--port", "0"] + flags, in: scratch.url)
+        let outcome = try FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"] + flags, in: scratch.url)
         #expect(outcome.status != 0)
         #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent(".firestream").path))

@@ -25,7 +25,7 @@ extension KafkaBroker {
         var broker = MetadataResponse.MetadataResponseBroker()
         broker.nodeId = options.nodeID
         broker.host = options.advertisedHost
-        broker.port = Int32(clamping: options.advertisedPort)
+        broker.port = Int32(clamping: advertisedPort)
         response.brokers = [broker]
         response.clusterId = clusterID
         response.controllerId = options.nodeID

@@ -1,0 +1,44 @@
+import FirestreamConfig
+import FirestreamFormats
+import FirestreamGateway
+import FirestreamLog
+import KafkaBroker
+import Logging
+
+extension EmbeddedStack {
+    /// The Kafka listener to start, if any. It has no authentication yet: it stays on loopback,
+    /// and it stays off when the gateway requires tokens (a client could otherwise bypass them).
+    func kafkaListener(report: @Sendable (String) -> Void) -> KafkaConfig? {
+        guard let kafka = options.kafka, kafka.enabled else { return nil }
+        guard config.gateway.tokens.isEmpty else {
+            report("  kafka:  off: gateway.tokens are declared and the Kafka listener has no authentication yet (use --no-kafka to silence this)")
+            return nil
+        }
+        return kafka
+    }
+
+    /// Refuses a Kafka listener that anyone on the network could use.
+    func checkKafkaListener() throws {
+        guard let kafka = options.kafka, kafka.enabled, config.gateway.tokens.isEmpty else { return }
+        guard AccessPolicy.isLoopbackAddress(kafka.listener.host) else {
+            throw StackError(
+                "refusing to listen for Kafka clients on \(kafka.listener.host): the Kafka listener has no authentication yet, so anyone who can reach "
+                    + "it could read and write every topic. Listen on 127.0.0.1 (kafka.listener in the config, --kafka-port) or run with --no-kafka")
+        }
+    }
+
+    func kafkaServer(_ kafka: KafkaConfig, log: Log, protection: TopicProtection, report: @escaping @Sendable (String) -> Void) -> KafkaServer {
+        let advertised = kafka.advertisedHost ?? (kafka.listener.host == "0.0.0.0" || kafka.listener.host == "::" ? "localhost" : kafka.listener.host)
+        // Port 0 picks a free port; the broker then advertises the one it got.
+        var brokerOptions = KafkaBroker.Options(advertisedHost: advertised, advertisedPort: kafka.listener.port)
+        brokerOptions.autoCreateTopics = kafka.autoCreateTopics
+        brokerOptions.defaultPartitions = kafka.defaultPartitions
+        brokerOptions.protection = protection
+        let logger = Logger(label: "firestream.kafka")
+        let broker = KafkaBroker(log: log, options: brokerOptions, logger: logger)
+        return KafkaServer(broker: broker, host: kafka.listener.host, port: kafka.listener.port, logger: logger) { port in
+            let listener = KafkaListener(host: kafka.listener.host, port: port)
+            report("  kafka:  \(listener) (bootstrap.servers=\(advertised):\(port); auto-create topics \(kafka.autoCreateTopics ? "on" : "off"))")
+        }
+    }
+}

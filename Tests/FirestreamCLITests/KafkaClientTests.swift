@@ -1,0 +1,81 @@
+import FirestreamTesting
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Real Kafka clients against a real `firestream up`: kcat (librdkafka 2.0.2 from Debian),
+/// kafka-python and confluent-kafka (librdkafka 2.16) from PyPI, on free ports. The setup in
+/// scripts/test installs them; a missing client fails the test rather than skipping it.
+@Suite(.serialized) struct KafkaClientTests {
+    static let env = URL(fileURLWithPath: "/usr/bin/env")
+    static let clientsScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Interop/kafka_clients.py")
+
+    /// The Kafka port `up` reports (`kafka:  127.0.0.1:PORT`).
+    static func kafkaPort(_ up: RuntimeCommandTests.Running) async throws -> Int {
+        var found: Int?
+        try await eventually("firestream up to report its Kafka listener") {
+            found = up.text.split(separator: "\n").first { $0.contains("kafka:  ") }.flatMap { line in
+                line.split(separator: " ").first { $0.contains(":") && $0.first?.isNumber == true }.flatMap { Int($0.split(separator: ":").last!) }
+            }
+            return found != nil
+        }
+        return found!
+    }
+
+    static func kcat(_ arguments: [String], input: String = "", in directory: URL) throws -> FirestreamProcess.Outcome {
+        try FirestreamProcess.run(["timeout", "60", "kcat"] + arguments, in: directory, input: input, executable: env)
+    }
+
+    @Test func kcatListsProducesAndConsumesAndTheGatewaySeesItsRecords() async throws {
+        let scratch = TemporaryDirectory("fs-kafka")
+        let up = try RuntimeCommandTests.Running(
+            ["up", "--port", "0", "--kafka-port", "0", "--rate", "20", "--status-interval", "1"], in: scratch.url)
+        defer { _ = up.stop() }
+        let kafka = try await Self.kafkaPort(up)
+        let http = try await up.port()
+        let bootstrap = "127.0.0.1:\(kafka)"
+
+        let listing = try Self.kcat(["-b", bootstrap, "-L"], in: scratch.url)
+        #expect(listing.status == 0, "\(listing.stderr)")
+        #expect(listing.stdout.contains("broker 1 at 127.0.0.1:\(kafka)"))
+        #expect(listing.stdout.contains("topic \"wiener\" with 1 partitions"))
+
+        // Produced by kcat into a topic it creates by asking for it, read by HTTP.
+        let produced = try Self.kcat(["-b", bootstrap, "-P", "-t", "from-kcat", "-K", ":"], input: "d1:{\"x\":1}\nd2:{\"x\":2}\n", in: scratch.url)
+        #expect(produced.status == 0, "\(produced.stderr)")
+        let (body, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(http)/topics/from-kcat/records")!)
+        let records = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])["records"] as? [[String: Any]]
+        #expect(records?.count == 2)
+        #expect(records?.first?["key"] as? String == "d1")
+
+        // The demo's outputs, consumed by kcat from the beginning.
+        try await up.waitFor(app: "wiener", outputs: 5)
+        let consumed = try Self.kcat(["-b", bootstrap, "-C", "-t", "wiener", "-o", "beginning", "-c", "5", "-e", "-f", "%k %s\\n"], in: scratch.url)
+        #expect(consumed.status == 0, "\(consumed.stderr)")
+        let lines = consumed.stdout.split(separator: "\n")
+        #expect(lines.count == 5)
+        #expect(lines.allSatisfy { $0.hasPrefix("device-") && $0.contains("\"measurement\"") })
+
+        // App outputs are the app's: a client may not write them.
+        let refused = try Self.kcat(["-b", bootstrap, "-P", "-t", "wiener"], input: "{}\n", in: scratch.url)
+        #expect(refused.stderr.contains("Topic authorization failed") || refused.stderr.contains("TOPIC_AUTHORIZATION_FAILED"), "\(refused.stderr)")
+    }
+
+    @Test(arguments: ["kafka-python", "confluent-kafka"])
+    func pythonClientsProduceConsumeAndAdministerTopics(client: String) async throws {
+        let scratch = TemporaryDirectory("fs-kafka")
+        let up = try RuntimeCommandTests.Running(
+            ["up", "--port", "0", "--kafka-port", "0", "--rate", "20", "--status-interval", "1"], in: scratch.url)
+        defer { _ = up.stop() }
+        let kafka = try await Self.kafkaPort(up)
+        try await up.waitFor(app: "wiener", outputs: 5)
+        let outcome = try FirestreamProcess.run(
+            ["timeout", "120", "python3", Self.clientsScript.path, client, "127.0.0.1:\(kafka)"], in: scratch.url, executable: Self.env)
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
+        #expect(outcome.stdout.contains("\(client): ok"))
+    }
+}
