@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "FirestreamCLI", targets: ["FirestreamCLI", "FirestreamEmbedded"]),
         .library(name: "FirestreamGateway", targets: ["FirestreamGateway"]),
         .library(name: "KafkaWire", targets: ["KafkaWire"]),
+        .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
         // For tests and fuzzers of code built on the log: a disk that loses what was not synced.
         .library(name: "FirestreamTesting", targets: ["FirestreamTesting"]),
     ],

@@ -20,6 +20,9 @@ let package = Package(
         .executableTarget(name: "FuzzConfig", dependencies: ["CFuzzMain", .product(name: "FirestreamConfig", package: "firestream")]),
         .executableTarget(name: "FuzzRecordBatch", dependencies: ["CFuzzMain", .product(name: "KafkaWire", package: "firestream")]),
         .executableTarget(
+            name: "FuzzKafkaRequest",
+            dependencies: ["CFuzzMain", .product(name: "KafkaProtocol", package: "firestream"), .product(name: "KafkaWire", package: "firestream")]),
+        .executableTarget(
             name: "FuzzRecovery",
             dependencies: [
                 "CFuzzMain", .product(name: "FirestreamLog", package: "firestream"), .product(name: "FirestreamTesting", package: "firestream"),
