@@ -126,8 +126,8 @@ let package = Package(
         .executableTarget(
             name: "firestream-bench",
             dependencies: [
-                "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire",
-                .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
+                "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaBroker",
+                "KafkaProtocol", "KafkaWire", .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/FirestreamBenchmarks"
         ),
