@@ -83,12 +83,14 @@ enum KafkaBenchmark {
             try RequestHeader.readTaggedFields(&reader)  // the v1 response header's (empty) tags
             let response = try FetchResponse(from: &reader, version: 12)
             let records = response.responses.first?.partitions.first?.records ?? []
-            guard let next = records.withUnsafeBytes({ raw -> Int64? in
-                var walker = RecordBatchWalker(raw)
-                var last: Int64?
-                while case .batch(let header, _) = walker.next() { last = header.lastOffset }
-                return last.map { $0 + 1 }
-            }) else { throw BenchmarkFailure("an empty fetch at \(offset)") }
+            guard
+                let next = records.withUnsafeBytes({ raw -> Int64? in
+                    var walker = RecordBatchWalker(raw)
+                    var last: Int64?
+                    while case .batch(let header, _) = walker.next() { last = header.lastOffset }
+                    return last.map { $0 + 1 }
+                })
+            else { throw BenchmarkFailure("an empty fetch at \(offset)") }
             offset = next
         }
         let fetchTime = Benchmarks.seconds(clock.now - fetchStarted)
