@@ -22,6 +22,12 @@ enum KafkaBenchmark {
         let broker = KafkaBroker(log: log, options: KafkaBroker.Options(advertisedHost: "127.0.0.1", advertisedPort: 9092))
         let requests = max(1, records / recordsPerBatch)
         print("\n== kafka: \(requests * recordsPerBatch) records of \(valueBytes) B, produce (acks=all, fsync) then fetch, in process")
+        try await produce(requests: requests, to: broker, log: log)
+        try await fetchAll(from: broker, log: log)
+    }
+
+    /// `requests` Produce requests of one batch each, `inFlight` at a time.
+    static func produce(requests: Int, to broker: KafkaBroker, log: Log) async throws {
 
         // One request body per producer slot, reused: the broker copies what it appends.
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: valueBytes)
@@ -61,7 +67,12 @@ enum KafkaBenchmark {
                 format: "  produce: %.0f records/s, %.1f MB/s; latency per request p50 %.2f ms, p99 %.2f ms",
                 Double(requests * recordsPerBatch) / produceTime, bytes / produceTime / 1e6,
                 Benchmarks.seconds(latencies[latencies.count / 2]) * 1000, Benchmarks.seconds(latencies[latencies.count * 99 / 100]) * 1000))
+    }
 
+    /// Reads the whole partition back with Fetch requests of 1 MiB.
+    static func fetchAll(from broker: KafkaBroker, log: Log) async throws {
+        let clock = ContinuousClock()
+        let stored = try log.topic("bench").partitions[0]
         var fetch = FetchRequest()
         fetch.maxBytes = 1 << 20
         var topic = FetchRequest.FetchTopic()
