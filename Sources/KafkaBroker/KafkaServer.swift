@@ -45,14 +45,18 @@ public struct KafkaServer: Service {
         bound(port)
         // On shutdown the listener closes and open connections are cancelled; an answer being
         // written for a durable append is still sent (the log does not cancel those waits).
-        try await cancelWhenGracefulShutdown {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { connections in
-                    for try await connection in connections {
-                        group.addTask { await serve(connection) }
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingDiscardingTaskGroup { group in
+                    try await server.executeThenClose { connections in
+                        for try await connection in connections {
+                            group.addTask { await serve(connection) }
+                        }
                     }
                 }
             }
+        } catch is CancellationError {
+            // Shut down (gracefully, or the group was cancelled): a clean stop, not a failure.
         }
     }
 

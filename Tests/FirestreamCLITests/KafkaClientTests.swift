@@ -63,6 +63,21 @@ import Testing
         // App outputs are the app's: a client may not write them.
         let refused = try Self.kcat(["-b", bootstrap, "-P", "-t", "wiener"], input: "{}\n", in: scratch.url)
         #expect(refused.stderr.contains("Topic authorization failed") || refused.stderr.contains("TOPIC_AUTHORIZATION_FAILED"), "\(refused.stderr)")
+
+        // A consumer that follows the topic (its fetch waiting) does not hold up a graceful stop.
+        let follower = Process()
+        let followed = scratch.url.appendingPathComponent("follower.out")
+        _ = FileManager.default.createFile(atPath: followed.path, contents: nil)
+        follower.executableURL = Self.env
+        follower.arguments = ["kcat", "-b", bootstrap, "-C", "-t", "wiener", "-o", "beginning", "-q"]
+        follower.standardOutput = try FileHandle(forWritingTo: followed)
+        follower.standardError = FileHandle.nullDevice
+        try follower.run()
+        defer { follower.terminate() }
+        // Once it has printed records it is connected, and its next fetch waits at the end.
+        try await eventually("kcat to follow wiener") { ((try? Data(contentsOf: followed))?.count ?? 0) > 0 }
+        #expect(up.stop() == 0, "\(up.text)")
+        #expect(up.text.contains("Stopped: every app finished its step"))
     }
 
     @Test(arguments: ["kafka-python", "confluent-kafka"])

@@ -34,8 +34,9 @@ func referencePositions(_ records: [ProducerRecord]) -> [String: Double] {
     return positions
 }
 
-/// Runs `runnable` until `topic` holds `count` records (or `limit` passes), then stops it.
-func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches count: Int, limit: Duration = .seconds(10)) async throws {
+/// Runs `runnable` until `topic` holds `count` records (or `limit` passes: a safety net for a
+/// loaded machine, not an expectation), then stops it.
+func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches count: Int, limit: Duration = .seconds(60)) async throws {
     let task = Task { try await runnable.run(log) }
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
