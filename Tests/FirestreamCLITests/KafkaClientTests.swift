@@ -2,6 +2,10 @@ import FirestreamTesting
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
@@ -78,6 +82,34 @@ import Testing
         try await eventually("kcat to follow wiener") { ((try? Data(contentsOf: followed))?.count ?? 0) > 0 }
         #expect(up.stop() == 0, "\(up.text)")
         #expect(up.text.contains("Stopped: every app finished its step"))
+    }
+
+    @Test func acknowledgedRecordsSurviveAKill9OfTheBroker() async throws {
+        let scratch = TemporaryDirectory("fs-kafka")
+        let arguments = ["up", "--no-http", "--kafka-port", "0", "--status-interval", "0", "--config", "project.json"]
+        // A project declaring the two-partition topic the client writes (the demo runs beside it).
+        try Data(#"{"name": "crash", "topics": [{"name": "events", "partitions": 2}], "apps": []}"#.utf8)
+            .write(to: scratch.url.appendingPathComponent("project.json"))
+        let first = try RuntimeCommandTests.Running(arguments, in: scratch.url)
+        let before = "127.0.0.1:\(try await Self.kafkaPort(first))"
+        let lines = (0..<50).map { "k\($0 % 7):v\($0)" }.joined(separator: "\n") + "\n"
+        // kcat exits once every record is acknowledged (acks=all: durable).
+        let produced = try Self.kcat(["-b", before, "-P", "-t", "events", "-K:", "-X", "acks=all"], input: lines, in: scratch.url)
+        #expect(produced.status == 0, "\(produced.stderr)")
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+
+        let second = try RuntimeCommandTests.Running(arguments, in: scratch.url)
+        defer { _ = second.stop() }
+        let after = "127.0.0.1:\(try await Self.kafkaPort(second))"
+        var values: [String] = []
+        for partition in 0..<2 {
+            let read = try Self.kcat(
+                ["-b", after, "-C", "-t", "events", "-p", "\(partition)", "-o", "beginning", "-e", "-q", "-f", "%s\\n"], in: scratch.url)
+            #expect(read.status == 0, "\(read.stderr)")
+            values += read.stdout.split(separator: "\n").map(String.init)
+        }
+        #expect(values.sorted() == (0..<50).map { "v\($0)" }.sorted(), "every acknowledged record is back, once")
     }
 
     @Test(arguments: ["kafka-python", "confluent-kafka"])

@@ -12,6 +12,9 @@ extension KafkaBroker {
         var maxBytes: Int
     }
 
+    /// The longest a Fetch waits for records, whatever it asks (clients ask 100–500 ms).
+    static let maxFetchWaitMilliseconds = 300_000
+
     /// Serves stored batches as they are. When fewer than `minBytes` are ready it waits, without
     /// polling, for new records or `maxWaitMs`, whichever comes first, and always answers.
     func fetch(_ request: FetchRequest, version: Int16) async -> FetchResponse {
@@ -34,7 +37,7 @@ extension KafkaBroker {
                         offset: asked.fetchOffset, maxBytes: Int(max(asked.partitionMaxBytes, 0))))
             }
         }
-        let deadline = ContinuousClock.now + .milliseconds(max(Int(request.maxWaitMs), 0))
+        let deadline = ContinuousClock.now + .milliseconds(min(max(Int(request.maxWaitMs), 0), Self.maxFetchWaitMilliseconds))
         var served = collect(wanted, maxBytes: Int(max(request.maxBytes, 0)), readCommitted: request.isolationLevel == 1)
         while served.bytes < Int(request.minBytes), ContinuousClock.now < deadline, !Task.isCancelled {
             // Wait for records after what is already served, so a partial answer does not spin.
