@@ -33,7 +33,9 @@ public struct WebhookEffect: Runnable {
     public var name: String { options.name }
     public var role: RunnableRole { .effect }
     public var summary: String { "\(options.name) (webhook) \(options.topic) → \(options.url), dead letters → \(options.deadLetter)" }
-    var group: String { "effect-\(options.name)" }
+    /// The consumer group holding this effect's committed positions (no client may commit to it).
+    public var group: String { Self.group(named: options.name) }
+    public static func group(named name: String) -> String { "effect-\(name)" }
     public var ownedTopics: [String: String] { [options.deadLetter: "the dead-letter topic of effect \"\(options.name)\""] }
 
     public func prepare(_ log: Log) throws {

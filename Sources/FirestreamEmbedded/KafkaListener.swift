@@ -1,4 +1,5 @@
 import FirestreamConfig
+import FirestreamConnectors
 import FirestreamFormats
 import FirestreamGateway
 import FirestreamLog
@@ -34,6 +35,7 @@ extension EmbeddedStack {
         brokerOptions.autoCreateTopics = kafka.autoCreateTopics
         brokerOptions.defaultPartitions = kafka.defaultPartitions
         brokerOptions.protection = protection
+        brokerOptions.ownedGroups = Set(config.effects.map { WebhookEffect.group(named: $0.name) })
         let logger = Logger(label: "firestream.kafka")
         let broker = KafkaBroker(log: log, options: brokerOptions, logger: logger)
         return KafkaServer(broker: broker, host: kafka.listener.host, port: kafka.listener.port, logger: logger) { port in

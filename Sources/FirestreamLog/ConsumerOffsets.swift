@@ -1,11 +1,60 @@
 import Foundation
 
 /// Committed consumer-group offsets, one durable JSON file per group
-/// (`groups/<group>.json`: topic → partition → next offset to read).
+/// (`groups/<group>.json`: topic → partition → next offset to read, or, when the committer left a
+/// note with it (Kafka's commit metadata), `{"offset": N, "metadata": "…"}`).
 public final class ConsumerOffsets: Sendable {
+    /// One committed position.
+    public struct Entry: Sendable, Equatable, Codable {
+        public var offset: Int64
+        public var metadata: String?
+
+        public init(offset: Int64, metadata: String? = nil) {
+            self.offset = offset
+            self.metadata = metadata
+        }
+
+        /// A bare number when there is no metadata (the format before metadata existed).
+        public init(from decoder: any Decoder) throws {
+            if let offset = try? decoder.singleValueContainer().decode(Int64.self) {
+                self.init(offset: offset)
+                return
+            }
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                offset: try container.decode(Int64.self, forKey: .offset), metadata: try container.decodeIfPresent(String.self, forKey: .metadata))
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            guard let metadata, !metadata.isEmpty else {
+                var container = encoder.singleValueContainer()
+                try container.encode(offset)
+                return
+            }
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(offset, forKey: .offset)
+            try container.encode(metadata, forKey: .metadata)
+        }
+
+        private enum CodingKeys: String, CodingKey { case offset, metadata }
+    }
+
+    /// One position to commit.
+    public struct Commit: Sendable {
+        public var topic: String
+        public var partition: Int
+        public var entry: Entry
+
+        public init(topic: String, partition: Int, entry: Entry) {
+            self.topic = topic
+            self.partition = partition
+            self.entry = entry
+        }
+    }
+
     private let directory: String
     private let fileSystem: any FileSystem
-    private let groups: Locked<[String: [String: [Int: Int64]]]>
+    private let groups: Locked<[String: [String: [Int: Entry]]]>
     /// Serializes file writes per log, so the newest commit of a group is the last one written.
     private let writes = Locked<Void>(())
     private let readOnly: Bool
@@ -18,14 +67,14 @@ public final class ConsumerOffsets: Sendable {
             try fileSystem.createDirectory(directory)
             try fileSystem.syncDirectory(parent(of: directory))
         }
-        var loaded: [String: [String: [Int: Int64]]] = [:]
+        var loaded: [String: [String: [Int: Entry]]] = [:]
         for name in fileSystem.contentsOfDirectory(directory) where name.hasSuffix(".json") {
             let path = "\(directory)/\(name)"
             guard let data = fileSystem.readFile(path) else { continue }
             // Forgetting a group's offsets would resend (or skip) everything it consumed: refuse.
-            let offsets: [String: [String: Int64]]
+            let offsets: [String: [String: Entry]]
             do {
-                offsets = try JSONDecoder().decode([String: [String: Int64]].self, from: Data(data))
+                offsets = try JSONDecoder().decode([String: [String: Entry]].self, from: Data(data))
             } catch {
                 throw LogError.damagedFile(path: path, reason: "not a consumer group's offsets: \(error)")
             }
@@ -38,20 +87,30 @@ public final class ConsumerOffsets: Sendable {
 
     /// The next offset `group` should read from `topic`/`partition`, if it ever committed one.
     public func committed(group: String, topic: String, partition: Int) -> Int64? {
-        groups.withLock { $0[group]?[topic]?[partition] }
+        groups.withLock { $0[group]?[topic]?[partition]?.offset }
+    }
+
+    /// Everything `group` committed: topic → partition → entry.
+    public func committed(group: String) -> [String: [Int: Entry]] {
+        groups.withLock { $0[group] ?? [:] }
     }
 
     /// Durably records that `group` has consumed `topic`/`partition` up to (excluding) `offset`.
-    /// The file is written and fsynced on a thread of its own, off the cooperative pool.
     public func commit(group: String, topic: String, partition: Int, offset: Int64) async throws(LogError) {
+        try await commit(group: group, [Commit(topic: topic, partition: partition, entry: Entry(offset: offset))])
+    }
+
+    /// Durably records every position in `commits` for `group`, in one write. The file is written
+    /// and fsynced on a thread of its own, off the cooperative pool.
+    public func commit(group: String, _ commits: [Commit]) async throws(LogError) {
         if readOnly { throw LogError.readOnly(directory) }
-        guard !group.isEmpty, !group.contains("/"), !group.hasPrefix(".") else {
-            throw LogError.invalidTopic(group, reason: "a group name must not be empty, contain '/' or start with '.'")
+        guard Self.isValidGroupName(group) else {
+            throw LogError.invalidTopic(group, reason: "a group name must be 1–249 characters, without '/', not starting with '.'")
         }
         try await BlockingIO.run { () throws(LogError) in
             try self.writes.withLock { _ throws(LogError) in
                 let document = self.groups.withLock { groups in
-                    groups[group, default: [:]][topic, default: [:]][partition] = offset
+                    for commit in commits { groups[group, default: [:]][commit.topic, default: [:]][commit.partition] = commit.entry }
                     return (groups[group] ?? [:]).mapValues { partitions in
                         Dictionary(uniqueKeysWithValues: partitions.map { (String($0.key), $0.value) })
                     }
@@ -62,5 +121,10 @@ public final class ConsumerOffsets: Sendable {
                 try self.fileSystem.replaceDurably("\(self.directory)/\(group).json", with: [UInt8](data))
             }
         }
+    }
+
+    /// Group names become file names: no path separators, no hidden files, bounded length.
+    public static func isValidGroupName(_ group: String) -> Bool {
+        !group.isEmpty && group.utf8.count <= 249 && !group.contains("/") && !group.hasPrefix(".") && !group.contains("\0")
     }
 }

@@ -8,9 +8,13 @@ public enum ErrorCode: Int16, Sendable {
     case corruptMessage = 2
     case unknownTopicOrPartition = 3
     case messageTooLarge = 10
+    case coordinatorNotAvailable = 15
     case invalidTopic = 17
     case invalidRequiredAcks = 21
+    case invalidGroupID = 24
+    case unknownMemberID = 25
     case topicAuthorizationFailed = 29
+    case groupAuthorizationFailed = 30
     case unsupportedVersion = 35
     case topicAlreadyExists = 36
     case invalidPartitions = 37

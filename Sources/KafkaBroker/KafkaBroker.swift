@@ -22,6 +22,9 @@ public final class KafkaBroker: Sendable {
         public var defaultPartitions = 1
         /// Topics clients may not write or delete.
         public var protection = TopicProtection()
+        /// Consumer groups that belong to Firestream (its effects' positions): clients may read
+        /// their offsets but not commit to them.
+        public var ownedGroups: Set<String> = []
         /// The largest record batch a producer may send (Kafka's max.message.bytes).
         public var maxMessageBytes = 1_048_588
 

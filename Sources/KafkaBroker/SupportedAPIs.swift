@@ -20,6 +20,9 @@ enum SupportedAPIs {
             api(CreateTopicsRequest.self, 2...7) { broker, request, version in broker.createTopics(request, version: version) },
             api(DeleteTopicsRequest.self, 1...6) { broker, request, version in broker.deleteTopics(request, version: version) },
             api(InitProducerIdRequest.self, 0...4) { broker, request, _ in broker.initProducerID(request) },
+            api(FindCoordinatorRequest.self, 0...6) { broker, request, version in broker.findCoordinator(request, version: version) },
+            api(OffsetCommitRequest.self, 2...9) { broker, request, version in await broker.offsetCommit(request, version: version) },
+            api(OffsetFetchRequest.self, 1...9) { broker, request, version in broker.offsetFetch(request, version: version) },
         ])
 
     /// One API: decode `Request`, answer it, frame the answer (none for acks=0 produces).

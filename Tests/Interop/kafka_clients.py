@@ -6,7 +6,8 @@
 CLIENT is kafka-python or confluent-kafka. The script creates a topic with three partitions,
 produces 30 records with its client's defaults (idempotent for both here) including keys,
 headers and a null value, reads them back from the beginning of every partition, checks
-ListOffsets (earliest, latest, by time), reads the demo's `wiener` topic, checks that writing
+ListOffsets (earliest, latest, by time), commits an offset with metadata as an assign-mode
+consumer and reads it back, reads the demo's `wiener` topic, checks that writing
 to `wiener` is refused, and deletes its topic. Exit status 0 means every check passed; any
 failure prints what differed and exits 1.
 """
@@ -51,7 +52,7 @@ def check(records, wiener, offsets, refused):
         fail(f"list offsets: earliest {earliest}, sum of latest {total} (want 0 and {len(EXPECTED)})")
     if not refused:
         fail("writing the app-owned topic wiener was not refused")
-    print(f"{CLIENT}: ok: {len(records)} records back in order with keys, headers and a null; offsets {earliest}..{latest}; "
+    print(f"{CLIENT}: ok: {len(records)} records back in order with keys, headers and a null; offsets {earliest}..{latest}; committed 5 'kept'; "
           f"{len(wiener)} wiener records; writes to wiener refused", flush=True)
 
 
@@ -71,7 +72,7 @@ def kafka_python():
         producer.send("wiener", key=b"x", value=b"{}").get(timeout=30)
     except KafkaError:
         refused = True
-    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP, consumer_timeout_ms=5000, enable_auto_commit=False)
+    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP, consumer_timeout_ms=5000, enable_auto_commit=False, group_id=f"{TOPIC}-readers")
     partitions = [TopicPartition(TOPIC, p) for p in range(3)]
     consumer.assign(partitions)
     consumer.seek_to_beginning()
@@ -86,6 +87,11 @@ def kafka_python():
     by_time = consumer.offsets_for_times({used: 0})
     if by_time[used] is None or by_time[used].offset != 0:
         fail(f"offsets_for_times(0) on partition {used.partition} gave {by_time}")
+    from kafka.structs import OffsetAndMetadata
+    consumer.commit({partitions[1]: OffsetAndMetadata(5, "kept", -1)})
+    committed = consumer.committed(partitions[1], metadata=True)
+    if committed is None or committed.offset != 5 or committed.metadata != "kept":
+        fail(f"committed offset read back as {committed}")
     wiener_partition = TopicPartition("wiener", 0)
     consumer.assign([wiener_partition])
     consumer.seek_to_beginning()
@@ -115,7 +121,7 @@ def confluent_kafka():
     producer.produce("wiener", key=b"x", value=b"{}", on_delivery=lambda error, _: refusals.append(error))
     producer.flush(30)
     refused = bool(refusals) and refusals[0] is not None
-    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "unused", "enable.auto.commit": False})
+    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"{TOPIC}-readers", "enable.auto.commit": False})
     consumer.assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING) for p in range(3)])
     records = []
     deadline = time.time() + 30
@@ -129,6 +135,10 @@ def confluent_kafka():
     by_time = consumer.offsets_for_times([TopicPartition(TOPIC, used, 0)], timeout=10)
     if by_time[0].offset != 0:
         fail(f"offsets_for_times(0) on partition {used} gave {by_time[0].offset}")
+    consumer.commit(offsets=[TopicPartition(TOPIC, 1, 5, metadata="kept")], asynchronous=False)
+    committed = consumer.committed([TopicPartition(TOPIC, 1)], timeout=10)[0]
+    if committed.offset != 5 or committed.metadata != "kept":
+        fail(f"committed offset read back as {committed.offset} {committed.metadata!r}")
     consumer.assign([TopicPartition("wiener", 0, OFFSET_BEGINNING)])
     wiener = []
     while len(wiener) < 5 and time.time() < deadline:

@@ -10,15 +10,20 @@ import Testing
 
 /// A broker over a scratch log, driven with request frames: no sockets.
 struct BrokerHarness {
-    let data = TemporaryDirectory()
+    let data: TemporaryDirectory
     let log: Log
     let broker: KafkaBroker
     var correlation: Int32 = 0
 
-    init(protection: TopicProtection = TopicProtection(), autoCreate: Bool = true) throws {
+    init(
+        directory: TemporaryDirectory = TemporaryDirectory(), protection: TopicProtection = TopicProtection(), ownedGroups: Set<String> = [],
+        autoCreate: Bool = true
+    ) throws {
+        data = directory
         log = try Log(directory: data.path)
         var options = KafkaBroker.Options(advertisedHost: "127.0.0.1", advertisedPort: 9092)
         options.protection = protection
+        options.ownedGroups = ownedGroups
         options.autoCreateTopics = autoCreate
         broker = KafkaBroker(log: log, options: options)
     }
@@ -160,5 +165,77 @@ func produceRequest(_ topic: String, _ records: [UInt8], acks: Int16 = -1, parti
         try await appending.value
         #expect(clock.now - woken < .seconds(20), "a record ends the wait")
         #expect(answer.responses.first?.partitions.first?.records?.isEmpty == false)
+    }
+}
+
+@Suite struct OffsetTests {
+    func commit(_ group: String, generation: Int32 = -1, member: String = "", offset: Int64, metadata: String?) -> OffsetCommitRequest {
+        var request = OffsetCommitRequest()
+        request.groupId = group
+        request.generationIdOrMemberEpoch = generation
+        request.memberId = member
+        var topic = OffsetCommitRequest.OffsetCommitRequestTopic()
+        topic.name = "events"
+        var partition = OffsetCommitRequest.OffsetCommitRequestPartition()
+        partition.partitionIndex = 1
+        partition.committedOffset = offset
+        partition.committedMetadata = metadata
+        topic.partitions = [partition]
+        request.topics = [topic]
+        return request
+    }
+
+    @Test func assignModeCommitsKeepOffsetAndMetadataAcrossARestart() async throws {
+        var harness = try BrokerHarness(ownedGroups: ["effect-hook"])
+        _ = try harness.log.createTopic("events", partitions: 2)
+        // aiokafka's version, then librdkafka 2.16's.
+        for (version, offset) in [(Int16(3), Int64(7)), (9, 42)] {
+            let committed = try await harness.send(
+                commit("readers", offset: offset, metadata: "v\(version)"), version: version, expecting: OffsetCommitResponse.self)
+            #expect(committed.topics.first?.partitions.first?.errorCode == 0)
+        }
+        let member = try await harness.send(
+            commit("readers", generation: 3, member: "m-1", offset: 1, metadata: nil), version: 7, expecting: OffsetCommitResponse.self)
+        #expect(member.topics.first?.partitions.first?.errorCode == 25, "group members need JoinGroup, not offered yet")
+        let owned = try await harness.send(commit("effect-hook", offset: 1, metadata: nil), version: 7, expecting: OffsetCommitResponse.self)
+        #expect(owned.topics.first?.partitions.first?.errorCode == 30)
+
+        harness.log.close()
+        var reopened = try BrokerHarness(directory: harness.data)
+        defer { reopened.log.close() }
+        var fetch = OffsetFetchRequest()
+        fetch.groupId = "readers"
+        fetch.topics = nil  // every committed partition
+        let all = try await reopened.send(fetch, version: 3, expecting: OffsetFetchResponse.self)
+        #expect(all.topics.map(\.name) == ["events"])
+        #expect(all.topics.first?.partitions.map(\.partitionIndex) == [1])
+        #expect(all.topics.first?.partitions.first?.committedOffset == 42)
+        #expect(all.topics.first?.partitions.first?.metadata == "v9")
+        var group = OffsetFetchRequest.OffsetFetchRequestGroup()
+        group.groupId = "readers"
+        var asked = OffsetFetchRequest.OffsetFetchRequestTopics()
+        asked.name = "events"
+        asked.partitionIndexes = [0, 1]
+        group.topics = [asked]
+        var batched = OffsetFetchRequest()
+        batched.groups = [group]
+        let answer = try await reopened.send(batched, version: 8, expecting: OffsetFetchResponse.self)
+        #expect(answer.groups.first?.topics.first?.partitions.map(\.committedOffset) == [-1, 42])
+    }
+
+    @Test func thisNodeCoordinatesGroupsInEveryVersion() async throws {
+        var harness = try BrokerHarness()
+        defer { harness.log.close() }
+        var request = FindCoordinatorRequest()
+        request.key = "readers"
+        let old = try await harness.send(request, version: 2, expecting: FindCoordinatorResponse.self)
+        #expect(old.errorCode == 0 && old.nodeId == 1 && old.host == "127.0.0.1" && old.port == 9092)
+        request.coordinatorKeys = ["a", "b"]
+        let batched = try await harness.send(request, version: 4, expecting: FindCoordinatorResponse.self)
+        #expect(batched.coordinators.map(\.key) == ["a", "b"])
+        #expect(batched.coordinators.allSatisfy { $0.errorCode == 0 && $0.nodeId == 1 })
+        request.keyType = 1
+        let transactions = try await harness.send(request, version: 4, expecting: FindCoordinatorResponse.self)
+        #expect(transactions.coordinators.allSatisfy { $0.errorCode == 15 })
     }
 }
