@@ -33,6 +33,7 @@ public struct RestPollingSource: Runnable {
     public var name: String { options.name }
     public var role: RunnableRole { .source }
     public var summary: String { "\(options.name) (rest source) \(options.url) every \(options.interval) → \(options.topic)" }
+    public var usedTopics: [String: String] { [options.topic: "written by source \"\(options.name)\""] }
 
     public func prepare(_ log: Log) throws {
         _ = try log.ensureTopic(options.topic)

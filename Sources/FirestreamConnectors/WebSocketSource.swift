@@ -27,6 +27,7 @@ public struct WebSocketSource: Runnable {
     public var role: RunnableRole { .source }
     public var summary: String { "\(options.name) (websocket source) \(options.url) → \(options.topic)" }
     public var ownedTopics: [String: String] { [options.deadLetter: "the dead-letter topic of source \"\(options.name)\""] }
+    public var usedTopics: [String: String] { ownedTopics.merging([options.topic: "written by source \"\(options.name)\""]) { first, _ in first } }
 
     public func prepare(_ log: Log) throws {
         _ = try log.ensureTopic(options.topic)

@@ -37,6 +37,7 @@ public struct WebhookEffect: Runnable {
     public var group: String { Self.group(named: options.name) }
     public static func group(named name: String) -> String { "effect-\(name)" }
     public var ownedTopics: [String: String] { [options.deadLetter: "the dead-letter topic of effect \"\(options.name)\""] }
+    public var usedTopics: [String: String] { ownedTopics.merging([options.topic: "read by effect \"\(options.name)\""]) { first, _ in first } }
 
     public func prepare(_ log: Log) throws {
         _ = try log.ensureTopic(options.topic)

@@ -34,6 +34,7 @@ public struct MetronomeSource: Runnable {
     }
 
     public var role: RunnableRole { .source }
+    public var usedTopics: [String: String] { [topic: "written by source \"\(name)\""] }
     public var status: String { "\(name): \(counters.outputs.load(ordering: .relaxed)) readings" }
 
     public var summary: String {

@@ -19,6 +19,7 @@ public struct WienerRunner: Runnable {
     public var status: String { runner.status }
     public var counters: AppCounters { runner.counters }
     public var ownedTopics: [String: String] { runner.ownedTopics }
+    public var usedTopics: [String: String] { runner.usedTopics }
 
     public func prepare(_ log: Log) throws { try runner.prepare(log) }
 

@@ -114,7 +114,11 @@ public struct EmbeddedStack: Sendable {
         // A runnable that ends (a finite source) leaves the rest running.
         services += ordered.map { .init(service: RunnableService($0, log: log), successTerminationBehavior: .ignore) }
         if let kafka = kafkaListener(report: report) {
-            services.append(.init(service: kafkaServer(kafka, log: log, protection: owned(by: runnables), report: report)))
+            let inUse = runnables.reduce(into: Dictionary(config.topics.map { ($0.name, "declared in the project config") }) { $1 }) {
+                all, runnable in
+                all.merge(runnable.usedTopics) { first, _ in first }
+            }
+            services.append(.init(service: kafkaServer(kafka, log: log, protection: owned(by: runnables), inUse: inUse, report: report)))
         }
         if let gatewayOptions = options.gateway {
             let gateway = makeGateway(gatewayOptions, log: log, runnables: runnables, signatures: signatures)

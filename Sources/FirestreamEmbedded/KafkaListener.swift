@@ -28,13 +28,16 @@ extension EmbeddedStack {
         }
     }
 
-    func kafkaServer(_ kafka: KafkaConfig, log: Log, protection: TopicProtection, report: @escaping @Sendable (String) -> Void) -> KafkaServer {
+    func kafkaServer(
+        _ kafka: KafkaConfig, log: Log, protection: TopicProtection, inUse: [String: String], report: @escaping @Sendable (String) -> Void
+    ) -> KafkaServer {
         let advertised = kafka.advertisedHost ?? (kafka.listener.host == "0.0.0.0" || kafka.listener.host == "::" ? "localhost" : kafka.listener.host)
         // Port 0 picks a free port; the broker then advertises the one it got.
         var brokerOptions = KafkaBroker.Options(advertisedHost: advertised, advertisedPort: kafka.listener.port)
         brokerOptions.autoCreateTopics = kafka.autoCreateTopics
         brokerOptions.defaultPartitions = kafka.defaultPartitions
         brokerOptions.protection = protection
+        brokerOptions.topicsInUse = inUse
         brokerOptions.ownedGroups = Set(config.effects.map { WebhookEffect.group(named: $0.name) })
         let logger = Logger(label: "firestream.kafka")
         let broker = KafkaBroker(log: log, options: brokerOptions, logger: logger)

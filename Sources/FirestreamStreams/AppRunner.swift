@@ -27,10 +27,13 @@ public protocol Runnable: Sendable {
     /// Topics only this runnable writes (its outputs, dead letters, journal), with what each is:
     /// clients may not write them.
     var ownedTopics: [String: String] { get }
+    /// Every topic it reads or writes, with how: deleting one would stop it.
+    var usedTopics: [String: String] { get }
 }
 
 extension Runnable {
     public var ownedTopics: [String: String] { [:] }
+    public var usedTopics: [String: String] { ownedTopics }
     public var role: RunnableRole { .app }
 
     public var status: String {
@@ -65,6 +68,10 @@ public struct AppRunner<App: StreamApp>: Runnable {
             app.outputTopic: "the output of app \"\(app.name)\"", app.deadLetterTopic: "the dead-letter topic of app \"\(app.name)\"",
             journalTopic: "the journal of app \"\(app.name)\"",
         ]
+    }
+
+    public var usedTopics: [String: String] {
+        app.inputTopics.reduce(into: ownedTopics) { used, input in used[input] = used[input] ?? "an input of app \"\(app.name)\"" }
     }
 
     public func prepare(_ log: Log) throws {

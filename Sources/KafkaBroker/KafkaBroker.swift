@@ -22,6 +22,9 @@ public final class KafkaBroker: Sendable {
         public var defaultPartitions = 1
         /// Topics clients may not write or delete.
         public var protection = TopicProtection()
+        /// Topics in use (read by an app or effect, written by a source, declared in the config),
+        /// with how: deleting one would stop what uses it, so clients may not.
+        public var topicsInUse: [String: String] = [:]
         /// Consumer groups that belong to Firestream (its effects' positions): clients may read
         /// their offsets but not commit to them.
         public var ownedGroups: Set<String> = []

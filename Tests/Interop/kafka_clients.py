@@ -7,9 +7,9 @@ CLIENT is kafka-python or confluent-kafka. The script creates a topic with three
 produces 30 records with its client's defaults (idempotent for both here) including keys,
 headers and a null value, reads them back from the beginning of every partition, checks
 ListOffsets (earliest, latest, by time), commits an offset with metadata as an assign-mode
-consumer and reads it back, reads the demo's `wiener` topic, checks that writing
-to `wiener` is refused, and deletes its topic. Exit status 0 means every check passed; any
-failure prints what differed and exits 1.
+consumer and reads it back, reads the demo's `wiener` topic, checks that writing to `wiener`
+and deleting the demo's topics are refused, and deletes its own topic. Exit status 0 means
+every check passed; any failure prints what differed and exits 1.
 """
 import sys
 import time
@@ -98,9 +98,16 @@ def kafka_python():
     wiener = [m.value for _, m in zip(range(5), consumer)]
     consumer.close()
     check(records, wiener, (min(earliest.values()), max(latest.values()), sum(latest.values())), refused)
+    for used in ("metronome", "wiener"):
+        try:
+            admin.delete_topics([used])
+            fail(f"deleting {used}, which the demo uses, was not refused")
+        except KafkaError:
+            pass
     admin.delete_topics([TOPIC])
-    if TOPIC in admin.list_topics():
-        fail("the topic is still listed after delete")
+    topics = admin.list_topics()
+    if TOPIC in topics or "metronome" not in topics:
+        fail(f"after the deletes the topics are {sorted(topics)}")
 
 
 def confluent_kafka():
@@ -148,10 +155,17 @@ def confluent_kafka():
     consumer.close()
     headers = [(p, o, k, v, list(h)) for p, o, k, v, h in records]
     check(headers, wiener, (min(low for low, _ in watermarks), max(high for _, high in watermarks), sum(high for _, high in watermarks)), refused)
+    for used in ("metronome", "wiener"):
+        try:
+            admin.delete_topics([used])[used].result()
+            fail(f"deleting {used}, which the demo uses, was not refused")
+        except KafkaException:
+            pass
     for future in admin.delete_topics([TOPIC]).values():
         future.result()
-    if TOPIC in admin.list_topics(timeout=10).topics:
-        fail("the topic is still listed after delete")
+    topics = admin.list_topics(timeout=10).topics
+    if TOPIC in topics or "metronome" not in topics:
+        fail(f"after the deletes the topics are {sorted(topics)}")
 
 
 try:

@@ -115,6 +115,11 @@ extension KafkaBroker {
                 result.errorMessage = refusal
                 return result
             }
+            if let use = options.topicsInUse[topic.name] {
+                result.errorCode = ErrorCode.policyViolation.code
+                result.errorMessage = "topic \"\(topic.name)\" is \(use): deleting it would stop that; change the project and restart first"
+                return result
+            }
             do throws(LogError) {
                 try log.deleteTopic(topic.name)
                 logger.info("deleted topic \(topic.name) for a Kafka client")
