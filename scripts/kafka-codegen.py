@@ -5,7 +5,7 @@
 
 --check writes nothing and exits 1 when a generated file differs from what the specs give
 (the test suite runs it, so stale generated code fails the build). The specs default to
-../shared/kafka-protocol/message beside the repository, or $KAFKA_SPECS.
+scripts/kafka-specs/ (Apache Kafka's JSON message definitions, committed), or $KAFKA_SPECS.
 
 Rules (each one a bug a peer broker shipped; see docs/kafka.md):
 - a field absent in a version decodes to its spec default, and is not written in that version;
@@ -379,7 +379,7 @@ def generate_registry(specs):
 
 def main(argv):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    specs = os.environ.get("KAFKA_SPECS") or os.path.join(root, "..", "shared", "kafka-protocol", "message")
+    specs = os.environ.get("KAFKA_SPECS") or os.path.join(root, "scripts", "kafka-specs")
     out = os.path.join(root, "Sources", "KafkaProtocol", "Generated")
     check = False
     args = list(argv)
