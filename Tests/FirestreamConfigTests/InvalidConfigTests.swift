@@ -302,6 +302,17 @@ let invalidCases: [InvalidCase] = [
         name: "host with a port", text: #"{"gateway": {"hosts": ["example.com:8000"]}}"#,
         expected: [("gateway.hosts[0]", "1:24", "\"example.com:8000\" is not a host name")]),
 
+    InvalidCase(
+        name: "Kafka listener without a port", text: #"{"kafka": {"listener": "localhost"}}"#,
+        expected: [("kafka.listener", "1:24", "\"localhost\" is not host:port")],
+        hint: "for example 127.0.0.1:9092, or 0.0.0.0:9092 for every interface"),
+    InvalidCase(
+        name: "Kafka partitions out of range", text: #"{"kafka": {"defaultPartitions": 0}}"#,
+        expected: [("kafka.defaultPartitions", "1:33", "must be 1 or more, found 0")]),
+    InvalidCase(
+        name: "Kafka key misspelt", text: #"{"kafka": {"autoCreate": true}}"#,
+        expected: [("kafka.autoCreate", "1:12", "unknown key \"autoCreate\"")]),
+
     // MARK: What validate used to accept and up could not run
     InvalidCase(
         name: "URL with a space", text: #"{"effects": [{"name": "e", "kind": "webhook", "topic": "t", "url": "http://x/a b"}]}"#,

@@ -22,6 +22,21 @@ import Testing
         #expect(config.apps.map(\.kind) == ["metronome", "wiener"])
     }
 
+    @Test func theKafkaListenerIsReadAndRenderedBack() throws {
+        let text = #"{"kafka": {"listener": "[::1]:19092", "advertisedHost": "kafka.local", "autoCreateTopics": false, "defaultPartitions": 3}}"#
+        let (parsed, diagnostics) = ConfigLoader.parse(text, format: .json, defaultName: "test")
+        let config = try #require(parsed, "\(diagnostics)")
+        #expect(config.kafka.listener == KafkaListener(host: "::1", port: 19092))
+        #expect(config.kafka.listener.description == "[::1]:19092")
+        #expect(config.kafka.advertisedHost == "kafka.local")
+        #expect(!config.kafka.autoCreateTopics && config.kafka.defaultPartitions == 3)
+        for format in [ConfigFormat.json, .yaml] {
+            let again = ConfigLoader.parse(ConfigRenderer.render(config, as: format), format: format, defaultName: "test").0
+            #expect(again?.kafka == config.kafka, "\(format)")
+        }
+        #expect(ConfigLoader.parse("{}", format: .json, defaultName: "test").0?.kafka == KafkaConfig(), "on, 127.0.0.1:9092 by default")
+    }
+
     @Test func roundTripsJSONToYAMLAndBack() throws {
         let text = try String(contentsOf: Self.example, encoding: .utf8)
         let (fromJSON, _) = ConfigLoader.parse(text, format: .json, defaultName: "x")
