@@ -114,11 +114,7 @@ public struct EmbeddedStack: Sendable {
         // A runnable that ends (a finite source) leaves the rest running.
         services += ordered.map { .init(service: RunnableService($0, log: log), successTerminationBehavior: .ignore) }
         if let kafka = kafkaListener(report: report) {
-            let inUse = runnables.reduce(into: Dictionary(config.topics.map { ($0.name, "declared in the project config") }) { $1 }) {
-                all, runnable in
-                all.merge(runnable.usedTopics) { first, _ in first }
-            }
-            services.append(.init(service: kafkaServer(kafka, log: log, protection: owned(by: runnables), inUse: inUse, report: report)))
+            services.append(.init(service: kafkaServer(kafka, log: log, runnables: runnables, report: report)))
         }
         if let gatewayOptions = options.gateway {
             let gateway = makeGateway(gatewayOptions, log: log, runnables: runnables, signatures: signatures)
@@ -155,7 +151,7 @@ public struct EmbeddedStack: Sendable {
     }
 
     /// Topics only the runtime writes: the apps' outputs, dead letters and journals.
-    private func owned(by runnables: [any Runnable]) -> TopicProtection {
+    func owned(by runnables: [any Runnable]) -> TopicProtection {
         TopicProtection(owned: runnables.reduce(into: [String: String]()) { all, runnable in all.merge(runnable.ownedTopics) { first, _ in first } })
     }
 

@@ -3,6 +3,7 @@ import FirestreamConnectors
 import FirestreamFormats
 import FirestreamGateway
 import FirestreamLog
+import FirestreamStreams
 import KafkaBroker
 import Logging
 
@@ -28,15 +29,16 @@ extension EmbeddedStack {
         }
     }
 
-    func kafkaServer(
-        _ kafka: KafkaConfig, log: Log, protection: TopicProtection, inUse: [String: String], report: @escaping @Sendable (String) -> Void
-    ) -> KafkaServer {
+    func kafkaServer(_ kafka: KafkaConfig, log: Log, runnables: [any Runnable], report: @escaping @Sendable (String) -> Void) -> KafkaServer {
+        // Topics in use: deleting one would stop what uses it.
+        let declared = Dictionary(config.topics.map { ($0.name, "declared in the project config") }) { first, _ in first }
+        let inUse = runnables.reduce(into: declared) { all, runnable in all.merge(runnable.usedTopics) { first, _ in first } }
         let advertised = kafka.advertisedHost ?? (kafka.listener.host == "0.0.0.0" || kafka.listener.host == "::" ? "localhost" : kafka.listener.host)
         // Port 0 picks a free port; the broker then advertises the one it got.
         var brokerOptions = KafkaBroker.Options(advertisedHost: advertised, advertisedPort: kafka.listener.port)
         brokerOptions.autoCreateTopics = kafka.autoCreateTopics
         brokerOptions.defaultPartitions = kafka.defaultPartitions
-        brokerOptions.protection = protection
+        brokerOptions.protection = owned(by: runnables)
         brokerOptions.topicsInUse = inUse
         brokerOptions.ownedGroups = Set(config.effects.map { WebhookEffect.group(named: $0.name) })
         let logger = Logger(label: "firestream.kafka")
