@@ -73,7 +73,8 @@ extension KafkaBroker {
         var last: Int64 = -1
         for var batch in batches {
             do {
-                let appended = try partition.appendBatch(&batch, verifyCRC: true)
+                // splitBatches' walker has checked the CRC already.
+                let appended = try partition.appendBatch(&batch)
                 first = first ?? appended.first
                 last = appended.last
             } catch {
