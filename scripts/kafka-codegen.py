@@ -255,74 +255,67 @@ def flexible_condition(flexible_from, valid):
     return f"version >= {flexible_from}"
 
 
-def emit_decode(lines, fields, valid, flexible_from, indent):
+def emit_function(lines, fields, valid, flexible_from, indent, signature, statement, tagged_section):
+    """One decode or encode function: the untagged fields in order, each in the versions that
+    have it, then (in flexible versions) the tagged-field section."""
     body = indent + "    "
-    lines.append(f"{indent}public init(from reader: inout ProtocolReader, version: Int16) throws(ProtocolError) {{")
+    lines.append(f"{indent}{signature} {{")
     flex = flexible_condition(flexible_from, valid)
     if flex not in ("true", "false"):
         lines.append(f"{body}let flexible = {flex}")
         flex = "flexible"
     for field in fields:
-        if field.tag is not None:
-            continue
         cond = field.versions.condition("version", valid)
-        if cond == "false":
+        if field.tag is not None or cond == "false":
             continue
-        stmt = f"{field.swift_name} = {field.decode_expr('version', flex)}"
+        stmt = statement(field, flex)
         lines.append(f"{body}{stmt}" if cond == "true" else f"{body}if {cond} {{ {stmt} }}")
     if flex != "false":
-        tagged = [f for f in fields if f.tag is not None]
         lines.append(f"{body}do {{" if flex == "true" else f"{body}if {flex} {{")
-        inner = body + "    "
-        if tagged:
-            lines.append(f"{inner}try reader.taggedFields {{ (reader: inout ProtocolReader, tag: UInt32) throws(ProtocolError) -> Bool in")
-            lines.append(f"{inner}    switch tag {{")
-            for field in tagged:
-                cond = field.tagged.condition("version", valid)
-                where = "" if cond == "true" else f" where {cond}"
-                lines.append(f"{inner}    case {field.tag}{where}: {field.swift_name} = {field.decode_expr('version', 'true')}")
-            lines.append(f"{inner}    default: return false")
-            lines.append(f"{inner}    }}")
-            lines.append(f"{inner}    return true")
-            lines.append(f"{inner}}}")
-        else:
-            lines.append(f"{inner}try reader.taggedFields {{ _, _ throws(ProtocolError) in false }}")
+        tagged_section(body + "    ", [f for f in fields if f.tag is not None])
         lines.append(f"{body}}}")
     lines.append(f"{indent}}}")
+
+
+def emit_decode(lines, fields, valid, flexible_from, indent):
+    def tagged_section(inner, tagged):
+        if not tagged:
+            lines.append(f"{inner}try reader.taggedFields {{ _, _ throws(ProtocolError) in false }}")
+            return
+        lines.append(f"{inner}try reader.taggedFields {{ (reader: inout ProtocolReader, tag: UInt32) throws(ProtocolError) -> Bool in")
+        lines.append(f"{inner}    switch tag {{")
+        for field in tagged:
+            cond = field.tagged.condition("version", valid)
+            where = "" if cond == "true" else f" where {cond}"
+            lines.append(f"{inner}    case {field.tag}{where}: {field.swift_name} = {field.decode_expr('version', 'true')}")
+        lines.append(f"{inner}    default: return false")
+        lines.append(f"{inner}    }}")
+        lines.append(f"{inner}    return true")
+        lines.append(f"{inner}}}")
+
+    emit_function(
+        lines, fields, valid, flexible_from, indent,
+        "public init(from reader: inout ProtocolReader, version: Int16) throws(ProtocolError)",
+        lambda field, flex: f"{field.swift_name} = {field.decode_expr('version', flex)}", tagged_section)
 
 
 def emit_encode(lines, fields, valid, flexible_from, indent):
-    body = indent + "    "
-    lines.append(f"{indent}public func write(to writer: inout ByteWriter, version: Int16) {{")
-    flex = flexible_condition(flexible_from, valid)
-    if flex not in ("true", "false"):
-        lines.append(f"{body}let flexible = {flex}")
-        flex = "flexible"
-    for field in fields:
-        if field.tag is not None:
-            continue
-        cond = field.versions.condition("version", valid)
-        if cond == "false":
-            continue
-        stmt = field.encode_stmt(field.swift_name, "writer", "version", flex)
-        lines.append(f"{body}{stmt}" if cond == "true" else f"{body}if {cond} {{ {stmt} }}")
-    if flex != "false":
-        tagged = [f for f in fields if f.tag is not None]
-        lines.append(f"{body}do {{" if flex == "true" else f"{body}if {flex} {{")
-        inner = body + "    "
+    def tagged_section(inner, tagged):
         if not tagged:
             lines.append(f"{inner}writer.writeUnsignedVarint(0)")
-        else:
-            lines.append(f"{inner}var tagged = TaggedFieldsWriter()")
-            for field in sorted(tagged, key=lambda f: f.tag):
-                cond = field.tagged.condition("version", valid)
-                present = field.non_default(field.swift_name)
-                test = present if cond == "true" else f"{cond}, {present}"
-                stmt = field.encode_stmt(field.swift_name, "w", "version", "true")
-                lines.append(f"{inner}if {test} {{ tagged.add({field.tag}) {{ w in {stmt} }} }}")
-            lines.append(f"{inner}tagged.write(to: &writer)")
-        lines.append(f"{body}}}")
-    lines.append(f"{indent}}}")
+            return
+        lines.append(f"{inner}var tagged = TaggedFieldsWriter()")
+        for field in sorted(tagged, key=lambda f: f.tag):
+            cond = field.tagged.condition("version", valid)
+            present = field.non_default(field.swift_name)
+            test = present if cond == "true" else f"{cond}, {present}"
+            stmt = field.encode_stmt(field.swift_name, "w", "version", "true")
+            lines.append(f"{inner}if {test} {{ tagged.add({field.tag}) {{ w in {stmt} }} }}")
+        lines.append(f"{inner}tagged.write(to: &writer)")
+
+    emit_function(
+        lines, fields, valid, flexible_from, indent, "public func write(to writer: inout ByteWriter, version: Int16)",
+        lambda field, flex: field.encode_stmt(field.swift_name, "writer", "version", flex), tagged_section)
 
 
 def generate(spec):
