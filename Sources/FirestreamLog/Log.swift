@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The embedded log: topics of partitions on local disk under one directory
 /// (`<directory>/topics/<topic>/<partition>/<base offset>.log`), with a shared group-commit flusher.
@@ -101,6 +101,9 @@ public final class Log: Sendable {
     }
 
     public func topicIfExists(_ name: String) -> Topic? { topicsByName.withLock { $0[name] } }
+
+    /// The topic whose id (Kafka's topic id) is `id`, if any.
+    public func topic(id: UUID) -> Topic? { topicsByName.withLock { $0.values.first { $0.id == id } } }
 
     /// Creates a topic; its metadata is durable before this returns.
     @discardableResult

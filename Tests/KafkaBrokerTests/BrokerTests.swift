@@ -113,8 +113,15 @@ func produceRequest(_ topic: String, _ records: [UInt8], acks: Int16 = -1, parti
         partition.fetchOffset = 1
         partition.partitionMaxBytes = 1 << 20
         topic.partitions = [partition]
+        // From v13 the topic is named by its id, as Metadata gives it.
+        var metadata = MetadataRequest()
+        var named = MetadataRequest.MetadataRequestTopic()
+        named.name = "events"
+        metadata.topics = [named]
+        topic.topicId = try #require(try await harness.send(metadata, version: 12, expecting: MetadataResponse.self).topics.first?.topicId)
+        #expect(topic.topicId != .zero)
         fetch.topics = [topic]
-        for version: Int16 in [4, 11, 12] {
+        for version: Int16 in [4, 11, 12, 16] {
             let fetched = try await harness.send(fetch, version: version, expecting: FetchResponse.self)
             let data = try #require(fetched.responses.first?.partitions.first)
             #expect(data.errorCode == 0)

@@ -1,4 +1,5 @@
 import FirestreamLog
+import Foundation
 import KafkaProtocol
 
 extension KafkaBroker {
@@ -98,7 +99,5 @@ extension KafkaBroker {
     }
 
     /// The topic with Kafka topic id `id`, if any.
-    func topic(withID id: KafkaUUID) -> Topic? {
-        log.topicNames.lazy.compactMap { self.log.topicIfExists($0) }.first { KafkaUUID($0.id) == id }
-    }
+    func topic(withID id: KafkaUUID) -> Topic? { log.topic(id: UUID(id)) }
 }

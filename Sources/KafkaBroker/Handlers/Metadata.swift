@@ -83,6 +83,17 @@ extension KafkaBroker {
     }
 }
 
+extension UUID {
+    init(_ id: KafkaUUID) {
+        let high = withUnsafeBytes(of: id.high.bigEndian) { Array($0) }
+        let low = withUnsafeBytes(of: id.low.bigEndian) { Array($0) }
+        self.init(
+            uuid: (
+                high[0], high[1], high[2], high[3], high[4], high[5], high[6], high[7], low[0], low[1], low[2], low[3], low[4], low[5], low[6], low[7]
+            ))
+    }
+}
+
 extension KafkaUUID {
     init(_ uuid: UUID) {
         let bytes = uuid.uuid
