@@ -1,3 +1,4 @@
+import Foundation
 public import KafkaWire
 
 /// Why a request or response could not be decoded: the codec's own error, with the byte offset
@@ -174,19 +175,9 @@ public struct KafkaUUID: Hashable, Sendable, CustomStringConvertible {
 
     /// Kafka prints topic ids in URL-safe base64 without padding.
     public var description: String {
-        var bytes: [UInt8] = []
+        var bytes = Data()
         withUnsafeBytes(of: high.bigEndian) { bytes.append(contentsOf: $0) }
         withUnsafeBytes(of: low.bigEndian) { bytes.append(contentsOf: $0) }
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-        var text: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let chunk = bytes[index..<min(index + 3, bytes.count)]
-            var value: UInt32 = 0
-            for (offset, byte) in chunk.enumerated() { value |= UInt32(byte) << UInt32(16 - 8 * offset) }
-            for position in 0...chunk.count { text.append(alphabet[Int(value >> UInt32(18 - 6 * position) & 0x3F)]) }
-            index += 3
-        }
-        return String(decoding: text, as: UTF8.self)
+        return String(bytes.base64EncodedString().replacing("+", with: "-").replacing("/", with: "_").prefix { $0 != "=" })
     }
 }
