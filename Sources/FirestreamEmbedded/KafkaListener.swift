@@ -33,7 +33,7 @@ extension EmbeddedStack {
         // Topics in use: deleting one would stop what uses it.
         let declared = Dictionary(config.topics.map { ($0.name, "declared in the project config") }) { first, _ in first }
         let inUse = runnables.reduce(into: declared) { all, runnable in all.merge(runnable.usedTopics) { first, _ in first } }
-        let advertised = kafka.advertisedHost ?? (kafka.listener.host == "0.0.0.0" || kafka.listener.host == "::" ? "localhost" : kafka.listener.host)
+        let advertised = kafka.advertisedHost ?? kafka.listener.host
         // Port 0 picks a free port; the broker then advertises the one it got.
         var brokerOptions = KafkaBroker.Options(advertisedHost: advertised, advertisedPort: kafka.listener.port)
         brokerOptions.autoCreateTopics = kafka.autoCreateTopics
