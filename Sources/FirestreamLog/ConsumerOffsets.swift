@@ -123,6 +123,40 @@ public final class ConsumerOffsets: Sendable {
         }
     }
 
+    /// Every group that has committed offsets.
+    public var groupNames: [String] { groups.withLock { Array($0.keys) } }
+
+    /// Durably forgets what `group` committed for `partitions` (topic, partition), or everything
+    /// when that is nil; a group left with nothing has its file removed.
+    public func delete(group: String, partitions: [(topic: String, partition: Int)]? = nil) async throws(LogError) {
+        if readOnly { throw LogError.readOnly(directory) }
+        guard Self.isValidGroupName(group) else { return }
+        try await BlockingIO.run { () throws(LogError) in
+            try self.writes.withLock { _ throws(LogError) in
+                let document: [String: [String: Entry]]? = self.groups.withLock { groups in
+                    guard var offsets = groups[group] else { return nil }
+                    for (topic, partition) in partitions ?? offsets.flatMap({ topic, entries in entries.keys.map { (topic, $0) } }) {
+                        offsets[topic]?[partition] = nil
+                        if offsets[topic]?.isEmpty == true { offsets[topic] = nil }
+                    }
+                    groups[group] = offsets.isEmpty ? nil : offsets
+                    return offsets.mapValues { partitions in Dictionary(uniqueKeysWithValues: partitions.map { (String($0.key), $0.value) }) }
+                }
+                guard let document else { return }
+                let path = "\(self.directory)/\(group).json"
+                if document.isEmpty {
+                    try self.fileSystem.unlink(path)
+                    try self.fileSystem.syncDirectory(self.directory)
+                    return
+                }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                guard let data = try? encoder.encode(document) else { return }
+                try self.fileSystem.replaceDurably(path, with: [UInt8](data))
+            }
+        }
+    }
+
     /// Group names become file names: no path separators, no hidden files, bounded length.
     public static func isValidGroupName(_ group: String) -> Bool {
         !group.isEmpty && group.utf8.count <= 249 && !group.contains("/") && !group.hasPrefix(".") && !group.contains("\0")

@@ -16,6 +16,8 @@ public final class Log: Sendable {
     public let consumerOffsets: ConsumerOffsets
     /// Producer ids given to Kafka clients.
     let producerIDs: ProducerIDs
+    /// The Kafka broker's consumer groups (membership and assignments), one document per group.
+    public let kafkaGroups: DurableDocuments
 
     /// Never writes: for reading a log that another process (`firestream up`) owns.
     public let readOnly: Bool
@@ -49,6 +51,7 @@ public final class Log: Sendable {
         }
         consumerOffsets = try ConsumerOffsets(directory: "\(directory)/groups", fileSystem: fileSystem, readOnly: readOnly)
         producerIDs = try ProducerIDs(directory: "\(directory)/kafka", fileSystem: fileSystem)
+        kafkaGroups = DurableDocuments(directory: "\(directory)/kafka/groups", fileSystem: fileSystem, readOnly: readOnly)
         var topics: [String: Topic] = [:]
         var notes: [RecoveryNote] = []
         for name in fileSystem.contentsOfDirectory(topicsDirectory) where !name.hasPrefix(".") {

@@ -8,11 +8,17 @@ public enum ErrorCode: Int16, Sendable {
     case corruptMessage = 2
     case unknownTopicOrPartition = 3
     case messageTooLarge = 10
+    case coordinatorLoadInProgress = 14
     case coordinatorNotAvailable = 15
+    case notCoordinator = 16
     case invalidTopic = 17
     case invalidRequiredAcks = 21
+    case illegalGeneration = 22
+    case inconsistentGroupProtocol = 23
     case invalidGroupID = 24
     case unknownMemberID = 25
+    case invalidSessionTimeout = 26
+    case rebalanceInProgress = 27
     case topicAuthorizationFailed = 29
     case groupAuthorizationFailed = 30
     case unsupportedVersion = 35
@@ -25,7 +31,13 @@ public enum ErrorCode: Int16, Sendable {
     case outOfOrderSequenceNumber = 45
     case invalidProducerEpoch = 47
     case kafkaStorageError = 56
+    case nonEmptyGroup = 68
+    case groupIDNotFound = 69
     case unsupportedCompressionType = 76
+    case memberIDRequired = 79
+    case groupMaxSizeReached = 81
+    case fencedInstanceID = 82
+    case groupSubscribedToTopic = 86
     case unknownTopicID = 100
 
     public var code: Int16 { rawValue }

@@ -1,6 +1,6 @@
 public import FirestreamFormats
 public import FirestreamLog
-public import KafkaProtocol
+import KafkaProtocol
 import KafkaWire
 public import Logging
 
@@ -30,6 +30,11 @@ public final class KafkaBroker: Sendable {
         public var ownedGroups: Set<String> = []
         /// The largest record batch a producer may send (Kafka's max.message.bytes).
         public var maxMessageBytes = 1_048_588
+        /// How long the first join of an empty consumer group waits for others to join too
+        /// (Kafka's group.initial.rebalance.delay.ms); zero turns the wait off.
+        public var initialRebalanceDelay: Duration = .seconds(3)
+        /// The session timeouts a consumer may ask for (Kafka's group.min/max.session.timeout.ms).
+        public var sessionTimeouts: ClosedRange<Duration> = .seconds(6) ... .seconds(1800)
 
         public init(advertisedHost: String, advertisedPort: Int) {
             self.advertisedHost = advertisedHost
@@ -54,13 +59,28 @@ public final class KafkaBroker: Sendable {
     public let clusterID: String
     /// The port the server listens on, once it does.
     let listeningPort = Locked(0)
+    /// Consumer groups: membership, rebalances, assignments.
+    let groups: GroupCoordinator
 
-    public init(log: Log, options: Options, logger: Logger = Logger(label: "firestream.kafka")) {
+    /// `clock` (milliseconds, monotonic) times sessions and rebalances; tests pass their own
+    /// and make time pass with ``tick()``.
+    public init(
+        log: Log, options: Options, logger: Logger = Logger(label: "firestream.kafka"), clock: (@Sendable () -> Int64)? = nil
+    ) {
         self.log = log
         self.options = options
         self.logger = logger
         self.clusterID = Self.clusterID(for: log)
+        let settings = GroupTable.Settings(
+            sessionTimeouts: options.sessionTimeouts.lowerBound.milliseconds...options.sessionTimeouts.upperBound.milliseconds,
+            initialRebalanceDelay: options.initialRebalanceDelay.milliseconds)
+        groups = GroupCoordinator(
+            store: log.kafkaGroups, settings: settings, clock: clock ?? GroupCoordinator.monotonicMilliseconds, logger: logger)
     }
+
+    /// Lets time pass for consumer groups: expired sessions leave, rebalances whose time is up
+    /// complete. The server calls it every 100 ms.
+    public func tick() async { await groups.tick() }
 
     /// Told by the server once it listens: Metadata advertises this port unless the options
     /// name another.
@@ -68,8 +88,9 @@ public final class KafkaBroker: Sendable {
 
     var advertisedPort: Int { options.advertisedPort != 0 ? options.advertisedPort : listeningPort.withLock { $0 } }
 
-    /// Answers one request frame (without its size prefix).
-    public func respond(to frame: [UInt8]) async -> Reply {
+    /// Answers one request frame (without its size prefix) from the client at `peer` (an IP
+    /// address, shown by DescribeGroups).
+    public func respond(to frame: [UInt8], peer: String = "") async -> Reply {
         var reader = ProtocolReader(frame)
         let header: RequestHeader
         do {
@@ -89,7 +110,7 @@ public final class KafkaBroker: Sendable {
             return .close(reason: "\(api.name) v\(header.apiVersion) is not supported (we speak \(api.versions))")
         }
         do {
-            return try await api.serve(self, header, &reader)
+            return try await api.serve(self, header, peer, &reader)
         } catch {
             let start = frame.prefix(64).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
             return .close(
@@ -117,5 +138,14 @@ public final class KafkaBroker: Sendable {
         var mixer = SplitMix64(seed: hash)
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
         return "fs" + String((0..<20).map { _ in alphabet[mixer.next(below: alphabet.count)] })
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, saturating.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        return overflow ? (seconds < 0 ? .min : .max) : whole + attoseconds / 1_000_000_000_000_000
     }
 }

@@ -48,11 +48,16 @@ public struct KafkaServer: Service {
         do {
             try await cancelWhenGracefulShutdown {
                 try await withThrowingDiscardingTaskGroup { group in
+                    // Consumer groups' clock: sessions expire, rebalances complete.
+                    group.addTask {
+                        while (try? await Task.sleep(for: .milliseconds(100))) != nil { await broker.tick() }
+                    }
                     try await server.executeThenClose { connections in
                         for try await connection in connections {
                             group.addTask { await serve(connection) }
                         }
                     }
+                    group.cancelAll()
                 }
             }
         } catch is CancellationError {
@@ -62,10 +67,12 @@ public struct KafkaServer: Service {
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let peer = connection.channel.remoteAddress.map { "\($0)" } ?? "?"
+        // As Kafka shows a member's host in DescribeGroups.
+        let host = connection.channel.remoteAddress?.ipAddress.map { "/\($0)" } ?? ""
         do {
             try await connection.executeThenClose { requests, responses in
                 for try await frame in requests {
-                    switch await broker.respond(to: Array(frame.readableBytesView)) {
+                    switch await broker.respond(to: Array(frame.readableBytesView), peer: host) {
                     case .frame(let bytes): try await responses.write(ByteBuffer(bytes: bytes))
                     case .none: continue
                     case .close(let reason):
@@ -76,6 +83,10 @@ public struct KafkaServer: Service {
             }
         } catch is CancellationError {
             return
+        } catch ChannelError.ioOnClosedChannel {
+            // The client went away before its answer was written (a consumer closing while its
+            // fetch waited): nothing to report.
+            logger.debug("the Kafka connection from \(peer) closed before its answer")
         } catch {
             logger.warning("the Kafka connection from \(peer) ended: \(error)")
         }

@@ -17,6 +17,7 @@ import Testing
     static let env = URL(fileURLWithPath: "/usr/bin/env")
     static let clientsScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Interop/kafka_clients.py")
+    static let groupsScript = clientsScript.deletingLastPathComponent().appendingPathComponent("kafka_groups.py")
 
     /// The Kafka port `up` reports (`kafka:  127.0.0.1:PORT`).
     static func kafkaPort(_ up: RuntimeCommandTests.Running) async throws -> Int {
@@ -96,6 +97,11 @@ import Testing
         // kcat exits once every record is acknowledged (acks=all: durable).
         let produced = try Self.kcat(["-b", before, "-P", "-t", "events", "-K:", "-X", "acks=all"], input: lines, in: scratch.url)
         #expect(produced.status == 0, "\(produced.stderr)")
+        // A consumer group reads them all and commits as it leaves (durably, before the answer).
+        let group = try Self.kcat(
+            ["-b", before, "-G", "survivors", "-X", "auto.offset.reset=earliest", "-e", "-q", "-f", "%s\\n", "events"], in: scratch.url)
+        #expect(group.status == 0, "\(group.stderr)")
+        #expect(group.stdout.split(separator: "\n").count == 50)
         kill(first.process.processIdentifier, SIGKILL)
         first.process.waitUntilExit()
 
@@ -110,6 +116,11 @@ import Testing
             values += read.stdout.split(separator: "\n").map(String.init)
         }
         #expect(values.sorted() == (0..<50).map { "v\($0)" }.sorted(), "every acknowledged record is back, once")
+        // The group's committed offsets survived: it resumes at the end and reads nothing again.
+        let resumed = try Self.kcat(
+            ["-b", after, "-G", "survivors", "-X", "auto.offset.reset=earliest", "-e", "-q", "-f", "%s\\n", "events"], in: scratch.url)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.isEmpty, "read again after the restart: \(resumed.stdout.prefix(200))")
     }
 
     @Test(arguments: ["kafka-python", "confluent-kafka"])
@@ -124,5 +135,19 @@ import Testing
             ["timeout", "120", "python3", Self.clientsScript.path, client, "127.0.0.1:\(kafka)"], in: scratch.url, executable: Self.env)
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
         #expect(outcome.stdout.contains("\(client): ok"))
+    }
+
+    /// Consumer groups of 1, 2 and 3 members of each client (and of three clients together),
+    /// with joins, leaves, a SIGKILLed member and committed offsets; kafka_groups.py has the steps.
+    @Test(arguments: ["kcat", "confluent-kafka", "kafka-python", "aiokafka", "mixed"])
+    func consumerGroupsShareRebalanceAndCommit(client: String) async throws {
+        let scratch = TemporaryDirectory("fs-kafka")
+        let up = try RuntimeCommandTests.Running(["up", "--no-http", "--kafka-port", "0", "--status-interval", "0"], in: scratch.url)
+        defer { _ = up.stop() }
+        let kafka = try await Self.kafkaPort(up)
+        let outcome = try FirestreamProcess.run(
+            ["timeout", "300", "python3", Self.groupsScript.path, client, "127.0.0.1:\(kafka)"], in: scratch.url, executable: Self.env)
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
+        #expect(outcome.stdout.contains("\(client): ok"), "\(outcome.stdout)")
     }
 }

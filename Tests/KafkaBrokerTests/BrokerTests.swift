@@ -17,7 +17,7 @@ struct BrokerHarness {
 
     init(
         directory: TemporaryDirectory = TemporaryDirectory(), protection: TopicProtection = TopicProtection(), ownedGroups: Set<String> = [],
-        autoCreate: Bool = true
+        autoCreate: Bool = true, clock: (@Sendable () -> Int64)? = nil, configure: (inout KafkaBroker.Options) -> Void = { _ in }
     ) throws {
         data = directory
         log = try Log(directory: data.path)
@@ -25,14 +25,22 @@ struct BrokerHarness {
         options.protection = protection
         options.ownedGroups = ownedGroups
         options.autoCreateTopics = autoCreate
-        broker = KafkaBroker(log: log, options: options)
+        configure(&options)
+        broker = KafkaBroker(log: log, options: options, clock: clock)
     }
 
     /// Sends `request` at `version` and decodes the answer as `Response`.
     mutating func send<Request: KafkaRequest, Response: KafkaResponse>(
-        _ request: Request, version: Int16, expecting _: Response.Type
+        _ request: Request, version: Int16, expecting response: Response.Type
     ) async throws -> Response {
         correlation += 1
+        return try await call(request, version: version, expecting: response, correlation: correlation)
+    }
+
+    /// ``send(_:version:expecting:)`` for requests in flight together (a held JoinGroup).
+    func call<Request: KafkaRequest, Response: KafkaResponse>(
+        _ request: Request, version: Int16, expecting _: Response.Type, correlation: Int32 = 1
+    ) async throws -> Response {
         let header = RequestHeader(apiKey: Request.apiKey, apiVersion: version, correlationID: correlation, clientID: "test")
         let frame = header.frame(request)
         guard case .frame(let reply) = await broker.respond(to: Array(frame.dropFirst(4))) else {
@@ -203,7 +211,7 @@ func produceRequest(_ topic: String, _ records: [UInt8], acks: Int16 = -1, parti
         }
         let member = try await harness.send(
             commit("readers", generation: 3, member: "m-1", offset: 1, metadata: nil), version: 7, expecting: OffsetCommitResponse.self)
-        #expect(member.topics.first?.partitions.first?.errorCode == 25, "group members need JoinGroup, not offered yet")
+        #expect(member.topics.first?.partitions.first?.errorCode == 25, "a member the group does not know")
         let owned = try await harness.send(commit("effect-hook", offset: 1, metadata: nil), version: 7, expecting: OffsetCommitResponse.self)
         #expect(owned.topics.first?.partitions.first?.errorCode == 30)
 

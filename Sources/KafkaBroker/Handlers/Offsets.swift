@@ -2,10 +2,9 @@ import FirestreamLog
 import KafkaProtocol
 import Logging
 
-/// Committed offsets for consumers that assign their own partitions (commits with generation -1
-/// and no member id, as kcat, librdkafka's `assign()` and the admin tools send). Group membership
-/// (JoinGroup and the rest) is not offered yet, so a commit from a group member is answered
-/// with UNKNOWN_MEMBER_ID. Offsets and their metadata are durable in the log directory and
+/// Committed offsets: from group members (checked against their generation), and from
+/// consumers that assign their own partitions and tools (generation -1, no member id) while no
+/// member manages the group. Offsets and their metadata are durable in the log directory and
 /// survive restarts.
 extension KafkaBroker {
     /// This node coordinates every group; transactions are not offered.
@@ -40,16 +39,15 @@ extension KafkaBroker {
     }
 
     func offsetCommit(_ request: OffsetCommitRequest, version: Int16) async -> OffsetCommitResponse {
-        let refusal: ErrorCode? =
-            if !ConsumerOffsets.isValidGroupName(request.groupId) {
-                .invalidGroupID
-            } else if options.ownedGroups.contains(request.groupId) {
-                .groupAuthorizationFailed
-            } else if request.generationIdOrMemberEpoch >= 0 || !request.memberId.isEmpty {
-                .unknownMemberID
-            } else {
-                nil
-            }
+        var refusal = groupRefusal(request.groupId)
+        if refusal == nil {
+            // A member commits in its generation; a tool or an assign-mode consumer (generation
+            // -1, no member) only while no member manages the group.
+            let check = groups.validateCommit(
+                group: request.groupId, generation: request.generationIdOrMemberEpoch, memberID: request.memberId,
+                instanceID: version >= 7 ? request.groupInstanceId : nil)
+            refusal = check == .none ? nil : check
+        }
         var commits: [ConsumerOffsets.Commit] = []
         var response = OffsetCommitResponse()
         response.topics = request.topics.map { topic in
