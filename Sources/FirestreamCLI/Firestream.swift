@@ -19,7 +19,9 @@ public struct Firestream: AsyncParsableCommand {
             The config keys are documented in docs/config.md.
             """,
         version: FirestreamVersion.current,
-        subcommands: [InitCommand.self, ValidateCommand.self, ConfigCommand.self, UpCommand.self, TopicsCommand.self, TokenCommand.self]
+        subcommands: [
+            InitCommand.self, ValidateCommand.self, ConfigCommand.self, UpCommand.self, TopicsCommand.self, GroupsCommand.self, TokenCommand.self,
+        ]
     )
 
     public init() {}

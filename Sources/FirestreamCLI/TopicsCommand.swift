@@ -299,7 +299,7 @@ func formatDuration(_ milliseconds: Int64) -> String {
     return "\(milliseconds)ms"
 }
 
-private func printTable(_ header: [String], _ rows: [[String]]) {
+func printTable(_ header: [String], _ rows: [[String]]) {
     let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
     for row in [header] + rows {
         let padded = row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }

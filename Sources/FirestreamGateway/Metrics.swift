@@ -63,6 +63,8 @@ public final class GatewayMetrics: Sendable {
         "firestream_log_end_offset": "Records appended to each partition (its durable end offset).",
         "firestream_log_bytes": "Bytes on disk per topic.",
         "firestream_app_lag_records": "Records an app has not consumed yet, per input partition.",
+        "firestream_consumer_group_lag_records":
+            "Records a consumer group has not committed yet, per partition (partition end minus committed offset).",
         "firestream_ws_feed_end_offset": "The next offset each watched partition's feed will render.",
         "firestream_http_responses_total": "HTTP responses by status code.",
         "firestream_http_connections": "HTTP and WebSocket connections open now.",
@@ -136,6 +138,13 @@ public final class GatewayMetrics: Sendable {
             let lag = max(0, topic.partitions[position.partition].durableOffset - position.next)
             let labels = [("app", position.app), ("topic", position.topic), ("partition", "\(position.partition)")]
             sample.gauges[Series("firestream_app_lag_records", labels)] = Double(lag)
+        }
+        // Every consumer group that committed offsets (Kafka clients', and Firestream's effects').
+        for group in log.consumerOffsets.groupNames {
+            for position in log.positions(of: group) {
+                let labels = [("group", group), ("topic", position.topic), ("partition", "\(position.partition)")]
+                sample.gauges[Series("firestream_consumer_group_lag_records", labels)] = Double(position.lag)
+            }
         }
         for feed in feedEnds {
             sample.gauges[Series("firestream_ws_feed_end_offset", [("topic", feed.topic), ("partition", "\(feed.partition)")])] = Double(feed.end)

@@ -162,3 +162,30 @@ public final class ConsumerOffsets: Sendable {
         !group.isEmpty && group.utf8.count <= 249 && !group.contains("/") && !group.hasPrefix(".") && !group.contains("\0")
     }
 }
+
+/// Where a consumer group stands in one partition.
+public struct GroupPosition: Sendable, Equatable {
+    public var topic: String
+    public var partition: Int
+    /// The next offset the group will read.
+    public var committed: Int64
+    /// The partition's end (its next offset).
+    public var end: Int64
+    /// Records the group has not consumed yet (never negative; 0 for a deleted topic).
+    public var lag: Int64 { max(0, end - committed) }
+}
+
+extension Log {
+    /// `group`'s committed position and lag in every partition it committed to (partitions of
+    /// topics that no longer exist are left out), sorted by topic and partition.
+    public func positions(of group: String) -> [GroupPosition] {
+        let committed = consumerOffsets.committed(group: group)
+        return committed.keys.sorted().flatMap { name -> [GroupPosition] in
+            guard let topic = topicIfExists(name) else { return [] }
+            return (committed[name] ?? [:]).keys.sorted().compactMap { partition in
+                guard partition >= 0, partition < topic.partitions.count, let entry = committed[name]?[partition] else { return nil }
+                return GroupPosition(topic: name, partition: partition, committed: entry.offset, end: topic.partitions[partition].durableOffset)
+            }
+        }
+    }
+}

@@ -35,6 +35,10 @@ enum SupportedAPIs {
             api(SyncGroupRequest.self, 0...5) { broker, request, call in await broker.syncGroup(request, call) },
             api(HeartbeatRequest.self, 0...4) { broker, request, _ in broker.heartbeat(request) },
             api(LeaveGroupRequest.self, 0...5) { broker, request, call in await broker.leaveGroup(request, call) },
+            api(DescribeGroupsRequest.self, 0...5) { broker, request, call in broker.describeGroups(request, version: call.version) },
+            api(ListGroupsRequest.self, 0...5) { broker, request, call in broker.listGroups(request, version: call.version) },
+            api(DeleteGroupsRequest.self, 0...2) { broker, request, _ in await broker.deleteGroups(request) },
+            api(OffsetDeleteRequest.self, 0...0) { broker, request, _ in await broker.offsetDelete(request) },
         ])
 
     /// One API: decode `Request`, answer it, frame the answer (none for acks=0 produces).

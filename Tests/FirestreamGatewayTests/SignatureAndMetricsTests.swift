@@ -181,6 +181,8 @@ import Testing
         let log = scratch.log
         let partition = try log.createTopic("in").partitions[0]
         try await appendNumbered(partition, 0..<10)
+        // A consumer group (a Kafka client's, or an effect's) that committed 3 of the 10.
+        try await log.consumerOffsets.commit(group: "plots", topic: "in", partition: 0, offset: 3)
         let metrics = GatewayMetrics()
         metrics.recordResponse(200)
         metrics.recordResponse(404)
@@ -196,6 +198,8 @@ import Testing
         try await appendNumbered(partition, 10..<15)
         let later = metrics.render(log: log, apps: [])
         #expect(later.contains("firestream_log_end_offset{topic=\"in\",partition=\"0\"} 15"))
+        #expect(text.contains("firestream_consumer_group_lag_records{group=\"plots\",topic=\"in\",partition=\"0\"} 7"))
+        #expect(later.contains("firestream_consumer_group_lag_records{group=\"plots\",topic=\"in\",partition=\"0\"} 12"))
         #expect(!later.contains("firestream_app_lag_records{"))
         #expect(!later.contains("firestream_ws_feed_end_offset{"))
         #expect(text.contains("firestream_app_lag_records{app=\"wiener\",topic=\"in\",partition=\"0\"} 6"))

@@ -123,7 +123,8 @@ final class GroupCoordinator: Sendable {
     /// The group as it is now, if the coordinator knows it.
     func group(_ id: String) -> GroupTable.Group? { shared.withLock { $0.table.groups[id] } }
 
-    var groups: [GroupTable.Group] { shared.withLock { Array($0.table.groups.values) } }
+    /// Every group the coordinator knows, as tools see them.
+    var descriptions: [GroupDescription] { shared.withLock { $0.table.groups.values.map(GroupDescription.init) } }
 
     /// Forgets an empty group's membership (DeleteGroups); refuses a group with members.
     func delete(_ id: String) async -> ErrorCode {
