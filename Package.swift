@@ -37,7 +37,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "CRC32CHardware"),
-        .target(name: "KafkaWire", dependencies: ["CRC32CHardware"]),
+        // gzip, snappy, lz4 and zstd from the system's libraries (Kafka's batch codecs).
+        .systemLibrary(
+            name: "CCompression", providers: [.apt(["zlib1g-dev", "libsnappy-dev", "liblz4-dev", "libzstd-dev"]), .brew(["snappy", "lz4", "zstd"])]),
+        .target(name: "KafkaWire", dependencies: ["CRC32CHardware", "CCompression"]),
         // Kafka's request and response messages, generated from its JSON specs (scripts/kafka-codegen.py).
         .target(name: "KafkaProtocol", dependencies: ["KafkaWire"]),
         // The Kafka broker: a request-in, response-out core over the log, served with swift-nio.
@@ -179,7 +182,7 @@ let package = Package(
 // Every Swift target: imports are internal unless marked `public import` (the public surface
 // shows in the imports), existentials are spelled `any`, and members are visible only from
 // modules the file imports.
-for target in package.targets where target.name != "CRC32CHardware" {
+for target in package.targets where target.type != .system && target.name != "CRC32CHardware" {
     target.swiftSettings =
         (target.swiftSettings ?? []) + [
             .enableUpcomingFeature("ExistentialAny"), .enableUpcomingFeature("InternalImportsByDefault"),

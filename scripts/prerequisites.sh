@@ -15,6 +15,25 @@ require() {
   fi
 }
 
+# A C library's development files, by a header they install: require_header HEADER DEBIAN BREW.
+require_header() {
+  local header=$1 debian=$2 brew=$3
+  for include in /usr/include /usr/local/include /opt/homebrew/include; do
+    [ -e "$include/$header" ] && return 0
+  done
+  missing_commands+=("$header")
+  missing_debian+=("$debian")
+  missing_brew+=("$brew")
+}
+
+# The compression libraries Kafka record batches use (gzip, snappy, lz4, zstd): Firestream links them.
+require_compression_libraries() {
+  require_header zlib.h zlib1g-dev zlib
+  require_header snappy-c.h libsnappy-dev snappy
+  require_header lz4frame.h liblz4-dev lz4
+  require_header zstd.h libzstd-dev zstd
+}
+
 install_required() {
   [ ${#missing_commands[@]} -eq 0 ] && return 0
   echo "==> missing: ${missing_commands[*]}"

@@ -27,6 +27,7 @@ public enum ErrorCode: Int16, Sendable {
     case invalidReplicationFactor = 38
     case invalidConfig = 40
     case invalidRequest = 42
+    case unsupportedForMessageFormat = 43
     case policyViolation = 44
     case outOfOrderSequenceNumber = 45
     case invalidProducerEpoch = 47

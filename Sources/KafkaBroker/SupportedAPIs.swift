@@ -22,7 +22,7 @@ enum SupportedAPIs {
         uniqueKeysWithValues: [
             api(ApiVersionsRequest.self, 0...4) { broker, _, _ in broker.apiVersions(error: .none) },
             api(MetadataRequest.self, 0...12) { broker, request, call in broker.metadata(request, version: call.version) },
-            api(ProduceRequest.self, 3...11) { broker, request, call in await broker.produce(request, version: call.version) },
+            api(ProduceRequest.self, 0...11) { broker, request, call in await broker.produce(request, version: call.version) },
             api(FetchRequest.self, 4...16) { broker, request, call in await broker.fetch(request, version: call.version) },
             api(ListOffsetsRequest.self, 1...8) { broker, request, call in broker.listOffsets(request, version: call.version) },
             api(CreateTopicsRequest.self, 2...7) { broker, request, call in broker.createTopics(request, version: call.version) },

@@ -82,6 +82,24 @@ public enum RecordBatch {
         return writer.bytes
     }
 
+    /// One batch whose records are compressed with `codec`, as a Kafka client would send it.
+    public static func encode(
+        _ records: [ProducerRecord], compression codec: CompressionCodec, baseOffset: Int64 = 0, producerId: Int64 = -1,
+        producerEpoch: Int16 = -1, baseSequence: Int32 = -1
+    ) throws(WireError) -> [UInt8] {
+        let plain = encode(records, baseOffset: baseOffset, producerId: producerId, producerEpoch: producerEpoch, baseSequence: baseSequence)
+        guard codec != .none else { return plain }
+        var batch = Array(plain[0..<RecordBatchHeader.size])
+        batch += try BatchCompression.compress(Array(plain[RecordBatchHeader.size...]), codec: codec)
+        var writer = ByteWriter(capacity: 0)
+        writer.bytes = batch
+        writer.patch(Int32(batch.count - RecordBatchHeader.logOverhead), at: 8)
+        writer.patch(Int16(codec.rawValue), at: RecordBatchHeader.attributesOffset)
+        let crc = writer.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchHeader.attributesOffset...])) }
+        writer.patch(crc, at: RecordBatchHeader.crcOffset)
+        return writer.bytes
+    }
+
     private static func encodeRecord(_ record: ProducerRecord, offsetDelta: Int64, timestampDelta: Int64, into writer: inout ByteWriter) {
         var bodySize = 1 + ByteWriter.varintSize(timestampDelta) + ByteWriter.varintSize(offsetDelta)
         bodySize += sizeOfBytes(record.key) + sizeOfBytes(record.value)
@@ -156,13 +174,34 @@ public enum RecordBatch {
         return CRC32C.checksum(covered) == header.crc
     }
 
-    /// Decodes every record of an uncompressed batch. Call ``verify(_:header:)`` first.
+    /// Decodes every record of a batch, decompressing it first if it is compressed (gzip,
+    /// snappy raw or xerial-framed, lz4, zstd). Call ``verify(_:header:)`` first.
     public static func records(_ bytes: UnsafeRawBufferPointer, header: RecordBatchHeader) throws(WireError) -> [ConsumerRecord] {
-        guard header.compression == 0 else {
-            throw WireError("compressed record batches (codec \(header.compression)) are not supported yet", at: 21)
-        }
         guard bytes.count >= header.totalSize else { throw WireError("truncated batch: \(bytes.count) of \(header.totalSize) bytes", at: 0) }
-        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[0..<header.totalSize]), at: RecordBatchHeader.size)
+        guard header.compression != 0 else {
+            var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[0..<header.totalSize]), at: RecordBatchHeader.size)
+            return try records(&reader, header: header)
+        }
+        guard let codec = CompressionCodec(rawValue: header.compression) else {
+            throw WireError("unknown compression codec \(header.compression)", at: RecordBatchHeader.attributesOffset)
+        }
+        let compressed = UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.size..<header.totalSize])
+        let decompressed = try BatchCompression.decompress(compressed, codec: codec)
+        let result: Result<[ConsumerRecord], WireError> = decompressed.withUnsafeBytes { raw in
+            var reader = ByteReader(raw)
+            return Result { () throws(WireError) in
+                let records = try records(&reader, header: header)
+                guard reader.remaining == 0 else {
+                    throw WireError("\(reader.remaining) bytes after the last record of a \(codec.name) batch", at: reader.position)
+                }
+                return records
+            }
+        }
+        return try result.get()
+    }
+
+    /// The records section: `header.recordCount` records from `reader`'s position.
+    private static func records(_ reader: inout ByteReader, header: RecordBatchHeader) throws(WireError) -> [ConsumerRecord] {
         var records: [ConsumerRecord] = []
         // A record takes at least 7 bytes: never reserve more than the batch could hold.
         records.reserveCapacity(min(Int(header.recordCount), reader.remaining / 7))

@@ -1,5 +1,7 @@
+import FirestreamLog
 import FirestreamTesting
 import Foundation
+import KafkaWire
 import Testing
 
 #if canImport(Glibc)
@@ -18,6 +20,7 @@ import Testing
     static let clientsScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Interop/kafka_clients.py")
     static let groupsScript = clientsScript.deletingLastPathComponent().appendingPathComponent("kafka_groups.py")
+    static let compressionScript = clientsScript.deletingLastPathComponent().appendingPathComponent("kafka_compression.py")
 
     /// The Kafka port `up` reports (`kafka:  127.0.0.1:PORT`).
     static func kafkaPort(_ up: RuntimeCommandTests.Running) async throws -> Int {
@@ -149,5 +152,39 @@ import Testing
             ["timeout", "300", "python3", Self.groupsScript.path, client, "127.0.0.1:\(kafka)"], in: scratch.url, executable: Self.env)
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
         #expect(outcome.stdout.contains("\(client): ok"), "\(outcome.stdout)")
+    }
+
+    /// Each client produces with gzip, snappy, lz4 and zstd; each reads every other's batches;
+    /// the batches are stored compressed as sent, and the gateway reads them too.
+    @Test func compressedBatchesFromEveryClientAreReadByEveryClientAndTheGateway() async throws {
+        let scratch = TemporaryDirectory("fs-kafka")
+        let up = try RuntimeCommandTests.Running(
+            ["up", "--port", "0", "--kafka-port", "0", "--rate", "5", "--status-interval", "0"], in: scratch.url)
+        defer { _ = up.stop() }
+        let kafka = try await Self.kafkaPort(up)
+        let http = try await up.port()
+        let outcome = try FirestreamProcess.run(
+            ["timeout", "300", "python3", Self.compressionScript.path, "127.0.0.1:\(kafka)"], in: scratch.url, executable: Self.env)
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
+        for client in ["kcat", "confluent-kafka", "kafka-python", "aiokafka"] { #expect(outcome.stdout.contains("\(client): ok")) }
+
+        let log = try Log(directory: scratch.url.appendingPathComponent(".firestream").path, readOnly: true)
+        for client in ["kcat", "confluent-kafka", "kafka-python", "aiokafka"] {
+            for codec in [CompressionCodec.gzip, .snappy, .lz4, .zstd] {
+                let batches = try log.topic("codec-\(client)-\(codec.name)").partitions[0].readBatches(from: 0).bytes
+                // librdkafka sends a batch uncompressed when compressing would not make it smaller.
+                let codecs = batches.withUnsafeBytes { raw in
+                    var walker = RecordBatchWalker(raw)
+                    var codecs: [Int] = []
+                    while case .batch(let header, _) = walker.next() { codecs.append(header.compression) }
+                    return codecs
+                }
+                #expect(codecs.contains(codec.rawValue) && Set(codecs).isSubset(of: [0, codec.rawValue]), "\(client) \(codec.name): \(codecs)")
+            }
+        }
+        let url = URL(string: "http://127.0.0.1:\(http)/topics/codec-kafka-python-snappy/records?limit=3")!
+        let (body, _) = try await URLSession.shared.data(from: url)
+        let records = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])["records"] as? [[String: Any]]
+        #expect(records?.compactMap { $0["value"] as? String }.first == "kafka-python/snappy/0/")
     }
 }

@@ -17,7 +17,7 @@ extension KafkaBroker {
             topicResponse.partitionResponses = topicData.partitionData.map { data in
                 var answer = ProduceResponse.PartitionProduceResponse()
                 answer.index = data.index
-                let outcome = append(data.records, to: topicData.name, partition: data.index, acks: request.acks)
+                let outcome = append(data.records, to: topicData.name, partition: data.index, acks: request.acks, version: version)
                 switch outcome {
                 case .success(let (partition, first, last)):
                     answer.baseOffset = first
@@ -56,7 +56,7 @@ extension KafkaBroker {
 
     /// Checks and appends the batches in `records`; the first and last offsets they got.
     private func append(
-        _ records: [UInt8]?, to topic: String, partition index: Int32, acks: Int16
+        _ records: [UInt8]?, to topic: String, partition index: Int32, acks: Int16, version: Int16
     ) -> Result<(PartitionLog, Int64, Int64), Refusal> {
         guard [-1, 0, 1].contains(acks) else { return .failure(Refusal(code: .invalidRequiredAcks, message: "acks must be -1, 0 or 1")) }
         if let refusal = options.protection.writeRefusal(topic) { return .failure(Refusal(code: .topicAuthorizationFailed, message: refusal)) }
@@ -65,7 +65,7 @@ extension KafkaBroker {
         }
         guard let records, !records.isEmpty else { return .failure(Refusal(code: .corruptMessage, message: "no record batch")) }
         let batches: [[UInt8]]
-        switch splitBatches(records) {
+        switch splitBatches(records, version: version) {
         case .success(let split): batches = split
         case .failure(let refusal): return .failure(refusal)
         }
@@ -85,8 +85,17 @@ extension KafkaBroker {
     }
 
     /// The record batches in a Produce request, each checked before any is appended.
-    private func splitBatches(_ records: [UInt8]) -> Result<[[UInt8]], Refusal> {
-        records.withUnsafeBytes { raw in
+    private func splitBatches(_ records: [UInt8], version: Int16) -> Result<[[UInt8]], Refusal> {
+        // Produce v0–v2 are served (librdkafka up to 2.11 compresses with gzip, snappy or lz4
+        // only for a broker that lists Produce v0), but with record batches v2 only: the message
+        // sets of clients older than Kafka 0.11 (magic 0 and 1) are refused.
+        if records.count > 16, records[16] < 2 {
+            return .failure(
+                Refusal(
+                    code: .unsupportedForMessageFormat,
+                    message: "message format v\(records[16]) (clients before Kafka 0.11) is not supported; record batches v2 are"))
+        }
+        return records.withUnsafeBytes { raw in
             var walker = RecordBatchWalker(raw)
             var batches: [[UInt8]] = []
             while walker.remaining > 0 {
@@ -100,11 +109,11 @@ extension KafkaBroker {
                         return .failure(
                             Refusal(code: .messageTooLarge, message: "a batch of \(range.count) bytes is over \(options.maxMessageBytes)"))
                     }
-                    guard header.attributes & 0x07 == 0 else {
-                        return .failure(Refusal(code: .unsupportedCompressionType, message: "compressed batches are not accepted yet"))
-                    }
                     guard header.attributes & 0x30 == 0 else {
                         return .failure(Refusal(code: .invalidRequest, message: "transactional and control batches are not supported"))
+                    }
+                    if let refusal = Self.checkCompressed(UnsafeRawBufferPointer(rebasing: raw[range]), header: header, version: version) {
+                        return .failure(refusal)
                     }
                     batches.append(Array(raw[range]))
                     _ = walker.next()
@@ -112,6 +121,26 @@ extension KafkaBroker {
             }
             return .success(batches)
         }
+    }
+
+    /// A compressed batch is stored as sent, but only once its records decompress and decode
+    /// (every reader of the log, apps and the gateway included, decodes them later). zstd needs
+    /// Produce v7+, as in Kafka.
+    static func checkCompressed(_ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, version: Int16) -> Refusal? {
+        guard header.compression != 0 else { return nil }
+        guard let codec = CompressionCodec(rawValue: header.compression), codec != .zstd || version >= 7 else {
+            return Refusal(
+                code: .unsupportedCompressionType, message: "compression codec \(header.compression) is not supported in Produce v\(version)")
+        }
+        do {
+            let records = try RecordBatch.records(batch, header: header)
+            guard records.count == Int(header.recordCount) else {
+                return Refusal(code: .corruptMessage, message: "a \(codec.name) batch says \(header.recordCount) records but holds \(records.count)")
+            }
+        } catch {
+            return Refusal(code: .corruptMessage, message: "a \(codec.name) batch does not decompress: \(error)")
+        }
+        return nil
     }
 
     private func markFailed(_ response: inout ProduceResponse, _ failed: [String: String]) {
