@@ -5,11 +5,11 @@ public import Foundation
 public final class Log: Sendable {
     public let directory: String
     public let durability: DurabilityPolicy
-    private let flusher: Flusher?
+    let flusher: Flusher?
     /// Where the files are: the real disk, or a simulated one in tests.
     public let fileSystem: any FileSystem
-    private let clock: @Sendable () -> Int64
-    private let topicsByName: Locked<[String: Topic]>
+    let clock: @Sendable () -> Int64
+    let topicsByName: Locked<[String: Topic]>
     /// What recovery repaired while opening, across all partitions.
     public let recoveryNotes: [RecoveryNote]
     /// Durable consumer-group offsets.
@@ -81,7 +81,7 @@ public final class Log: Sendable {
         recoveryNotes = notes
     }
 
-    private static func openTopic(
+    static func openTopic(
         _ metadata: TopicMetadata, in topicsDirectory: String, durability: DurabilityPolicy, flusher: Flusher?, fileSystem: any FileSystem,
         clock: @escaping @Sendable () -> Int64, readOnly: Bool = false
     ) throws(LogError) -> Topic {

@@ -25,6 +25,7 @@ public enum ErrorCode: Int16, Sendable {
     case topicAlreadyExists = 36
     case invalidPartitions = 37
     case invalidReplicationFactor = 38
+    case invalidReplicaAssignment = 39
     case invalidConfig = 40
     case invalidRequest = 42
     case unsupportedForMessageFormat = 43
@@ -40,6 +41,7 @@ public enum ErrorCode: Int16, Sendable {
     case fencedInstanceID = 82
     case groupSubscribedToTopic = 86
     case unknownTopicID = 100
+    case unsupportedEndpointType = 120
 
     public var code: Int16 { rawValue }
 

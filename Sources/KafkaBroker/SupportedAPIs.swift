@@ -24,7 +24,7 @@ enum SupportedAPIs {
             api(MetadataRequest.self, 0...12) { broker, request, call in broker.metadata(request, version: call.version) },
             api(ProduceRequest.self, 0...11) { broker, request, call in await broker.produce(request, version: call.version) },
             api(FetchRequest.self, 4...16) { broker, request, call in await broker.fetch(request, version: call.version) },
-            api(ListOffsetsRequest.self, 1...8) { broker, request, call in broker.listOffsets(request, version: call.version) },
+            api(ListOffsetsRequest.self, 1...9) { broker, request, call in broker.listOffsets(request, version: call.version) },
             api(CreateTopicsRequest.self, 2...7) { broker, request, call in broker.createTopics(request, version: call.version) },
             api(DeleteTopicsRequest.self, 1...6) { broker, request, call in broker.deleteTopics(request, version: call.version) },
             api(InitProducerIdRequest.self, 0...4) { broker, request, _ in broker.initProducerID(request) },
@@ -39,6 +39,9 @@ enum SupportedAPIs {
             api(ListGroupsRequest.self, 0...5) { broker, request, call in broker.listGroups(request, version: call.version) },
             api(DeleteGroupsRequest.self, 0...2) { broker, request, _ in await broker.deleteGroups(request) },
             api(OffsetDeleteRequest.self, 0...0) { broker, request, _ in await broker.offsetDelete(request) },
+            api(DescribeConfigsRequest.self, 0...4) { broker, request, call in broker.describeConfigs(request, version: call.version) },
+            api(DescribeClusterRequest.self, 0...1) { broker, request, _ in broker.describeCluster(request) },
+            api(CreatePartitionsRequest.self, 0...3) { broker, request, _ in broker.createPartitions(request) },
         ])
 
     /// One API: decode `Request`, answer it, frame the answer (none for acks=0 produces).

@@ -37,6 +37,8 @@ extension KafkaBroker {
         switch timestamp {
         case -1: return (partition.durableOffset, -1)
         case -2, -4: return (partition.startOffset, -1)
+        // The latest offset in tiered storage (v9): there is none, so none, as Kafka answers.
+        case -5: return (-1, -1)
         case -3:
             guard let latest = partition.maxTimestamp, let offset = try partition.offset(forTimestamp: latest) else { return (-1, -1) }
             return (offset, latest)

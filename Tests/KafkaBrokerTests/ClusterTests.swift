@@ -1,0 +1,92 @@
+import FirestreamFormats
+import FirestreamLog
+import FirestreamTesting
+import KafkaProtocol
+import KafkaWire
+import Testing
+
+@testable import KafkaBroker
+
+@Suite struct ClusterTests {
+    @Test func theClusterAndItsConfigsAreDescribedAsTheyAre() async throws {
+        var harness = try BrokerHarness()
+        defer { harness.log.close() }
+        _ = try harness.log.createTopic("kept", settings: PartitionSettings(retentionMilliseconds: 3_600_000))
+        let cluster = try await harness.send(DescribeClusterRequest(), version: 1, expecting: DescribeClusterResponse.self)
+        #expect(cluster.clusterId == harness.broker.clusterID && cluster.controllerId == 1)
+        #expect(cluster.brokers.map { "\($0.brokerId) \($0.host):\($0.port)" } == ["1 127.0.0.1:9092"])
+
+        var request = DescribeConfigsRequest()
+        var topic = DescribeConfigsRequest.DescribeConfigsResource()
+        topic.resourceType = 2
+        topic.resourceName = "kept"
+        topic.configurationKeys = nil
+        var broker = DescribeConfigsRequest.DescribeConfigsResource()
+        broker.resourceType = 4
+        broker.resourceName = "1"
+        broker.configurationKeys = ["num.partitions"]
+        var missing = topic
+        missing.resourceName = "absent"
+        request.resources = [topic, broker, missing]
+        for version: Int16 in [0, 1, 4] {
+            let described = try await harness.send(request, version: version, expecting: DescribeConfigsResponse.self)
+            let retention = described.results[0].configs.first { $0.name == "retention.ms" }
+            #expect(retention?.value == "3600000" && retention?.readOnly == true)
+            // v0 says whether a value is the default; later versions say where it comes from (5: default).
+            let segment = described.results[0].configs.first { $0.name == "segment.bytes" }
+            #expect(
+                version == 0
+                    ? segment?.isDefault == true && retention?.isDefault == false : segment?.configSource == 5 && retention?.configSource == 1)
+            #expect(described.results[1].configs.map(\.name) == ["num.partitions"])
+            #expect(described.results[1].configs.first?.value == "1")
+            #expect(described.results[2].errorCode == ErrorCode.unknownTopicOrPartition.code)
+        }
+
+        // ListOffsets v9 asks for the latest tiered offset: there is no tiered storage.
+        var list = ListOffsetsRequest()
+        var wanted = ListOffsetsRequest.ListOffsetsTopic()
+        wanted.name = "kept"
+        var partition = ListOffsetsRequest.ListOffsetsPartition()
+        partition.timestamp = -5
+        wanted.partitions = [partition]
+        list.topics = [wanted]
+        let listed = try await harness.send(list, version: 9, expecting: ListOffsetsResponse.self)
+        #expect(listed.topics.first?.partitions.first?.errorCode == 0 && listed.topics.first?.partitions.first?.offset == -1)
+    }
+}
+
+@Suite struct CreatePartitionsTests {
+    func grow(_ topic: String, to count: Int32, validateOnly: Bool = false) -> CreatePartitionsRequest {
+        var request = CreatePartitionsRequest()
+        var wanted = CreatePartitionsRequest.CreatePartitionsTopic()
+        wanted.name = topic
+        wanted.count = count
+        wanted.assignments = nil
+        request.topics = [wanted]
+        request.validateOnly = validateOnly
+        return request
+    }
+
+    @Test func topicsGrowDurablyButNeverShrinkAndTopicsInUseStayAsTheyAre() async throws {
+        let directory = TemporaryDirectory()
+        var harness = try BrokerHarness(directory: directory, protection: TopicProtection(owned: ["wiener": "the wiener app's output"]))
+        _ = try harness.log.createTopic("events")
+        try await harness.log.topic("events").partitions[0].append([ProducerRecord(key: nil, value: [1], timestamp: 1)])
+        let checked = try await harness.send(grow("events", to: 3, validateOnly: true), version: 3, expecting: CreatePartitionsResponse.self)
+        #expect(checked.results.first?.errorCode == 0 && harness.log.topicIfExists("events")?.partitions.count == 1)
+        let grown = try await harness.send(grow("events", to: 3), version: 1, expecting: CreatePartitionsResponse.self)
+        #expect(grown.results.first?.errorCode == 0)
+        #expect(harness.log.topicIfExists("events")?.partitions.count == 3)
+        for (topic, count, code) in [
+            ("events", Int32(2), ErrorCode.invalidPartitions), ("absent", 2, .unknownTopicOrPartition), ("wiener", 4, .topicAuthorizationFailed),
+        ] {
+            let refused = try await harness.send(grow(topic, to: count), version: 3, expecting: CreatePartitionsResponse.self)
+            #expect(refused.results.first?.errorCode == code.code, "\(topic)")
+        }
+        harness.log.close()
+        let reopened = try BrokerHarness(directory: directory)
+        defer { reopened.log.close() }
+        let topic = try reopened.log.topic("events")
+        #expect(topic.partitions.count == 3 && topic.partitions[0].durableOffset == 1 && topic.partitions[2].durableOffset == 0)
+    }
+}
