@@ -90,3 +90,35 @@ import Testing
         #expect(topic.partitions.count == 3 && topic.partitions[0].durableOffset == 1 && topic.partitions[2].durableOffset == 0)
     }
 }
+
+@Suite struct ReplicaAssignmentTests {
+    func create(_ name: String, assignments: [[Int32]], partitions: Int32 = -1) -> CreateTopicsRequest {
+        var topic = CreateTopicsRequest.CreatableTopic()
+        topic.name = name
+        topic.numPartitions = partitions
+        topic.replicationFactor = -1
+        topic.assignments = assignments.enumerated().map { index, brokers in
+            var assignment = CreateTopicsRequest.CreatableReplicaAssignment()
+            assignment.partitionIndex = Int32(index)
+            assignment.brokerIds = brokers
+            return assignment
+        }
+        var request = CreateTopicsRequest()
+        request.topics = [topic]
+        return request
+    }
+
+    @Test func assignmentsToThisNodeAloneCreateThatManyPartitions() async throws {
+        var harness = try BrokerHarness()
+        defer { harness.log.close() }
+        let created = try await harness.send(create("placed", assignments: [[1], [1], [1]]), version: 4, expecting: CreateTopicsResponse.self)
+        #expect(created.topics.first?.errorCode == 0)
+        #expect(harness.log.topicIfExists("placed")?.partitions.count == 3)
+        for (name, assignments, partitions) in [("two-nodes", [[Int32(1), 2]], Int32(-1)), ("elsewhere", [[7]], -1), ("counted", [[1]], 1)] {
+            let refused = try await harness.send(
+                create(name, assignments: assignments, partitions: partitions), version: 4, expecting: CreateTopicsResponse.self)
+            #expect(refused.topics.first?.errorCode == ErrorCode.invalidReplicaAssignment.code, "\(name)")
+            #expect(harness.log.topicIfExists(name) == nil)
+        }
+    }
+}

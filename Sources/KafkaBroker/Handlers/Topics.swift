@@ -57,14 +57,24 @@ extension KafkaBroker {
             result.name = wanted.name
             result.errorMessage = nil
             result.configs = nil
-            let partitions = wanted.numPartitions == -1 ? options.defaultPartitions : Int(wanted.numPartitions)
+            // Explicit replica assignments (with -1 partitions and replication factor) must
+            // place every partition on this node alone, once each.
+            let assigned = wanted.assignments.map(\.partitionIndex).sorted()
+            let partitions =
+                !assigned.isEmpty ? assigned.count : wanted.numPartitions == -1 ? options.defaultPartitions : Int(wanted.numPartitions)
             let refusal: (ErrorCode, String)? =
                 if TopicProtection.isInternal(wanted.name) {
                     (.invalidTopic, "names starting with \"__\" are Firestream's internal topics")
                 } else if ![-1, 1].contains(wanted.replicationFactor) {
                     (.invalidReplicationFactor, "this broker is one node: the replication factor is 1 (or -1 for the default)")
-                } else if !wanted.assignments.isEmpty {
-                    (.invalidRequest, "replica assignments are not supported on a single node")
+                } else if !assigned.isEmpty
+                    && (assigned != Array(0..<Int32(assigned.count)) || wanted.assignments.contains { $0.brokerIds != [options.nodeID] }
+                        || wanted.numPartitions != -1 || wanted.replicationFactor != -1)
+                {
+                    (
+                        .invalidReplicaAssignment,
+                        "one node (\(options.nodeID)) holds every partition once, with one replica; partitions and replication factor must then be -1"
+                    )
                 } else if partitions < 1 {
                     (.invalidPartitions, "a topic needs at least one partition")
                 } else {
