@@ -55,7 +55,7 @@ extension PartitionLog {
         while true {
             let snapshot: (Segment, (position: Int64, baseOffset: Int64), Int64, Int64, Int64?, Int64)? = try state.withLock {
                 state throws(LogError) in
-                let start = state.segments[0].baseOffset
+                let start = max(state.segments[0].baseOffset, state.startFloor)
                 guard cursor >= start else {
                     throw LogError.offsetOutOfRange(requested: cursor, start: start, end: state.durableOffset)
                 }

@@ -18,8 +18,8 @@ public final class PartitionLog: Sendable {
     let directory: String
     let settings: PartitionSettings
     private let durability: DurabilityPolicy
-    private let flusher: Flusher?
-    private let fileSystem: any FileSystem
+    let flusher: Flusher?
+    let fileSystem: any FileSystem
     private let clock: @Sendable () -> Int64
     let state: Locked<State>
     /// Opened for reading a log another process writes: never writes, follows with ``refresh()``.
@@ -55,6 +55,8 @@ public final class PartitionLog: Sendable {
         var closed = false
         var failure: LogError?
         var producers: ProducerState
+        /// Records below it were deleted (Kafka's DeleteRecords), even inside a segment.
+        var startFloor: Int64 = 0
     }
 
     /// Where an append went: its offsets, or the offsets of the identical batch already stored.
@@ -84,11 +86,11 @@ public final class PartitionLog: Sendable {
             topic: topic, partition: partition, directory: directory, settings: settings, fileSystem: fileSystem, readOnly: readOnly)
         self.recoveryNotes = notes
         let end = segments.last!.nextOffset
-        state = Locked(State(segments: segments, endOffset: end, durableOffset: end, producers: producers))
+        let floor = try Self.startFloor(in: directory, fileSystem: fileSystem)
+        state = Locked(State(segments: segments, endOffset: end, durableOffset: end, producers: producers, startFloor: floor))
     }
 
-    /// What recovery repaired when the partition was opened.
-    public let recoveryNotes: [RecoveryNote]
+    public let recoveryNotes: [RecoveryNote]  // what recovery repaired when the partition was opened
 
     /// Opens every segment. Sealed segments known complete (the next segment's snapshot exists)
     /// are loaded from their indexes; a damaged batch in one stays in place (reads refuse it).
@@ -193,8 +195,8 @@ public final class PartitionLog: Sendable {
 
     // MARK: Offsets
 
-    /// The first offset still stored (earlier ones were removed by retention).
-    public var startOffset: Int64 { state.withLock { $0.segments[0].baseOffset } }
+    /// The first offset still readable (earlier ones were removed by retention or deleted).
+    public var startOffset: Int64 { state.withLock { max($0.segments[0].baseOffset, $0.startFloor) } }
     /// The offset the next appended record will get.
     public var endOffset: Int64 { state.withLock { $0.endOffset } }
     /// Records below this offset are on stable storage and visible to readers.
@@ -439,55 +441,10 @@ public final class PartitionLog: Sendable {
             state.segments.removeAll { $0.baseOffset < oldest }
             state.endOffset = state.segments[state.segments.count - 1].nextOffset
             state.durableOffset = state.endOffset
+            state.startFloor = (try? Self.startFloor(in: directory, fileSystem: fileSystem)) ?? state.startFloor
             return takeReadyWaiters(&state)
         }
         for waiter in ready { waiter.continuation.resume(returning: true) }
         return durableOffset
-    }
-
-    // MARK: Retention
-
-    /// Deletes sealed segments holding only offsets below `offset` (for logs whose owner knows
-    /// what it no longer needs, such as an app journal after a snapshot); returns how many.
-    /// The files are unlinked, and the directory synced, by the flusher's next pass.
-    @discardableResult
-    public func deleteSegments(below offset: Int64) -> Int {
-        removeSegments { state in
-            var removed: [Segment] = []
-            while state.segments.count > 1, state.segments[0].nextOffset <= offset {
-                removed.append(state.segments.removeFirst())
-            }
-            return removed
-        }
-    }
-
-    /// Deletes sealed segments past the retention time or beyond the size limit; returns how many.
-    @discardableResult
-    public func enforceRetention(now: Int64) -> Int {
-        removeSegments { state in
-            var removed: [Segment] = []
-            var total = state.segments.reduce(0) { $0 + $1.size }
-            while state.segments.count > 1 {
-                let oldest = state.segments[0]
-                guard oldest.nextOffset <= state.durableOffset else { break }
-                let expired = settings.retentionMilliseconds.map { oldest.maxTimestamp < now &- $0 } ?? false
-                let oversized = settings.retentionBytes.map { total - oldest.size >= $0 } ?? false
-                guard expired || oversized else { break }
-                removed.append(state.segments.removeFirst())
-                total -= oldest.size
-            }
-            return removed
-        }
-    }
-
-    private func removeSegments(_ choose: (inout State) -> [Segment]) -> Int {
-        guard !readOnly else { return 0 }
-        let count = state.withLock { state in
-            let removed = choose(&state)
-            state.pendingDeletions += removed.flatMap(\.paths)
-            return removed.count
-        }
-        if count > 0 { flusher?.schedule(self) }
-        return count
     }
 }

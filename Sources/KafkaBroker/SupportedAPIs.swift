@@ -42,6 +42,7 @@ enum SupportedAPIs {
             api(DescribeConfigsRequest.self, 0...4) { broker, request, call in broker.describeConfigs(request, version: call.version) },
             api(DescribeClusterRequest.self, 0...1) { broker, request, _ in broker.describeCluster(request) },
             api(CreatePartitionsRequest.self, 0...3) { broker, request, _ in broker.createPartitions(request) },
+            api(DeleteRecordsRequest.self, 0...2) { broker, request, _ in await broker.deleteRecords(request) },
         ])
 
     /// One API: decode `Request`, answer it, frame the answer (none for acks=0 produces).

@@ -126,7 +126,7 @@ import Testing
         #expect(resumed.stdout.isEmpty, "read again after the restart: \(resumed.stdout.prefix(200))")
     }
 
-    @Test(arguments: ["kafka-python", "confluent-kafka"])
+    @Test(arguments: ["kafka-python", "confluent-kafka", "aiokafka"])
     func pythonClientsProduceConsumeAndAdministerTopics(client: String) async throws {
         let scratch = TemporaryDirectory("fs-kafka")
         let up = try RuntimeCommandTests.Running(

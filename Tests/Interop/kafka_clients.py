@@ -3,7 +3,7 @@
 
     kafka_clients.py CLIENT BOOTSTRAP
 
-CLIENT is kafka-python or confluent-kafka. The script creates a topic with three partitions,
+CLIENT is kafka-python, confluent-kafka or aiokafka. The script creates a topic with three partitions,
 produces 30 records with its client's defaults (idempotent for both here) including keys,
 headers and a null value, reads them back from the beginning of every partition, checks
 ListOffsets (earliest, latest, by time), commits an offset with metadata as an assign-mode
@@ -168,8 +168,74 @@ def confluent_kafka():
         fail(f"after the deletes the topics are {sorted(topics)}")
 
 
+def aiokafka():
+    import asyncio
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import KafkaError
+    from aiokafka.structs import OffsetAndMetadata
+
+    async def run():
+        admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+        await admin.start()
+        await admin.create_topics([NewTopic(TOPIC, num_partitions=3, replication_factor=1)])
+        # aiokafka's idempotent producer uses InitProducerId v0 (no producer id fields).
+        producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, enable_idempotence=True)
+        await producer.start()
+        sent = [await producer.send(TOPIC, key=key, value=value, headers=[] if value is None else [("source", CLIENT.encode())])
+                for key, value in EXPECTED]
+        await asyncio.gather(*sent)
+        refused = False
+        try:
+            await (await producer.send("wiener", key=b"x", value=b"{}"))
+        except KafkaError:
+            refused = True
+        await producer.stop()
+        consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False, group_id=f"{TOPIC}-readers")
+        await consumer.start()
+        partitions = [TopicPartition(TOPIC, p) for p in range(3)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning()
+        records = []
+        deadline = time.time() + 30
+        while len(records) < len(EXPECTED) and time.time() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                records += [(m.partition, m.offset, m.key, m.value, [(k, bytes(v)) for k, v in m.headers]) for m in batch]
+        earliest = await consumer.beginning_offsets(partitions)
+        latest = await consumer.end_offsets(partitions)
+        used = TopicPartition(TOPIC, records[0][0]) if records else partitions[0]
+        by_time = await consumer.offsets_for_times({used: 0})
+        if by_time[used] is None or by_time[used].offset != 0:
+            fail(f"offsets_for_times(0) on partition {used.partition} gave {by_time}")
+        await consumer.commit({partitions[1]: OffsetAndMetadata(5, "kept")})
+        committed = await consumer.committed(partitions[1])
+        if committed != 5:
+            fail(f"committed offset read back as {committed}")
+        wiener_partition = TopicPartition("wiener", 0)
+        consumer.assign([wiener_partition])
+        await consumer.seek_to_beginning(wiener_partition)
+        wiener = []
+        while len(wiener) < 5 and time.time() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                wiener += [m.value for m in batch]
+        await consumer.stop()
+        check(records, wiener[:5], (min(earliest.values()), max(latest.values()), sum(latest.values())), refused)
+        for used in ("metronome", "wiener"):
+            result = await admin.delete_topics([used])
+            codes = [code for _, code in result.topic_error_codes]
+            if codes == [0]:
+                fail(f"deleting {used}, which the demo uses, was not refused")
+        await admin.delete_topics([TOPIC])
+        topics = await admin.list_topics()
+        await admin.close()
+        if TOPIC in topics or "metronome" not in topics:
+            fail(f"after the deletes the topics are {sorted(topics)}")
+
+    asyncio.run(run())
+
+
 try:
-    {"kafka-python": kafka_python, "confluent-kafka": confluent_kafka}[CLIENT]()
+    {"kafka-python": kafka_python, "confluent-kafka": confluent_kafka, "aiokafka": aiokafka}[CLIENT]()
 except SystemExit:
     raise
 except Exception as error:  # noqa: BLE001 - any client error fails the check, with its text

@@ -122,3 +122,32 @@ import Testing
         }
     }
 }
+
+@Suite struct DeleteRecordsRequestTests {
+    @Test func recordsBeforeAnOffsetAreDeletedAndTopicsInUseAreRefused() async throws {
+        var harness = try BrokerHarness(protection: TopicProtection(owned: ["wiener": "the wiener app's output"]))
+        defer { harness.log.close() }
+        let partition = try harness.log.createTopic("events").partitions[0]
+        for index in 0..<10 { try await partition.append([ProducerRecord(key: nil, value: [UInt8(index)], timestamp: 1)]) }
+        var request = DeleteRecordsRequest()
+        for (topic, offset) in [("events", Int64(6)), ("wiener", 1), ("absent", 1)] {
+            var wanted = DeleteRecordsRequest.DeleteRecordsTopic()
+            wanted.name = topic
+            var asked = DeleteRecordsRequest.DeleteRecordsPartition()
+            asked.offset = offset
+            wanted.partitions = [asked]
+            request.topics.append(wanted)
+        }
+        let answer = try await harness.send(request, version: 2, expecting: DeleteRecordsResponse.self)
+        #expect(
+            answer.topics.map { $0.partitions.first?.errorCode } == [
+                0, ErrorCode.topicAuthorizationFailed.code, ErrorCode.unknownTopicOrPartition.code,
+            ])
+        #expect(answer.topics.first?.partitions.first?.lowWatermark == 6)
+        #expect(partition.startOffset == 6)
+        // -1: up to the end.
+        request.topics = [request.topics[0]]
+        request.topics[0].partitions[0].offset = -1
+        #expect(try await harness.send(request, version: 0, expecting: DeleteRecordsResponse.self).topics.first?.partitions.first?.lowWatermark == 10)
+    }
+}

@@ -10,7 +10,7 @@ import Testing
 
     /// Files over the limit today, with their length.
     static let longFiles: [String: Int] = [
-        "Sources/FirestreamLog/PartitionLog.swift": 493,
+        "Sources/FirestreamLog/PartitionLog.swift": 450,
         "Sources/FirestreamConfig/ConfigDecoder.swift": 550,
         "Sources/FirestreamStreams/AppTask.swift": 458,
         "Sources/FirestreamFormats/Located/JSONParser.swift": 453,

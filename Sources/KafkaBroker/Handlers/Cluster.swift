@@ -199,3 +199,48 @@ extension KafkaBroker {
         return nil
     }
 }
+
+extension KafkaBroker {
+    /// DeleteRecords: each partition starts at the offset asked (-1: its end) from now on.
+    /// Topics Firestream owns or uses are refused: an app that has not read those records yet
+    /// would lose them.
+    func deleteRecords(_ request: DeleteRecordsRequest) async -> DeleteRecordsResponse {
+        var response = DeleteRecordsResponse()
+        for wanted in request.topics {
+            var answer = DeleteRecordsResponse.DeleteRecordsTopicResult()
+            answer.name = wanted.name
+            let topic = log.topicIfExists(wanted.name)
+            let refusal: ErrorCode? =
+                if options.protection.writeRefusal(wanted.name) != nil {
+                    .topicAuthorizationFailed
+                } else if options.topicsInUse[wanted.name] != nil {
+                    .policyViolation
+                } else {
+                    nil
+                }
+            for asked in wanted.partitions {
+                var result = DeleteRecordsResponse.DeleteRecordsPartitionResult()
+                result.partitionIndex = asked.partitionIndex
+                result.lowWatermark = -1
+                guard refusal == nil, let partition = topic?.partitions.dropFirst(Int(max(asked.partitionIndex, 0))).first,
+                    asked.partitionIndex >= 0
+                else {
+                    result.errorCode = (refusal ?? .unknownTopicOrPartition).code
+                    answer.partitions.append(result)
+                    continue
+                }
+                let offset = asked.offset == -1 ? partition.durableOffset : asked.offset
+                do {
+                    // A durable write of the new start: off the cooperative pool.
+                    result.lowWatermark = try await BlockingIO.run { () throws(LogError) in try partition.deleteRecords(before: offset) }
+                    logger.info("records of \(wanted.name)/\(asked.partitionIndex) before \(result.lowWatermark) deleted for a Kafka client")
+                } catch {
+                    result.errorCode = ErrorCode(error).code
+                }
+                answer.partitions.append(result)
+            }
+            response.topics.append(answer)
+        }
+        return response
+    }
+}
