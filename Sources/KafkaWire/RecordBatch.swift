@@ -177,10 +177,21 @@ public enum RecordBatch {
     /// Decodes every record of a batch, decompressing it first if it is compressed (gzip,
     /// snappy raw or xerial-framed, lz4, zstd). Call ``verify(_:header:)`` first.
     public static func records(_ bytes: UnsafeRawBufferPointer, header: RecordBatchHeader) throws(WireError) -> [ConsumerRecord] {
+        try walk(bytes, header: header, keep: true)
+    }
+
+    /// Checks that all of a batch's records decode (decompressing them if needed), and that
+    /// nothing follows the last, without copying them out. What Produce checks of every
+    /// compressed batch.
+    public static func checkRecords(_ bytes: UnsafeRawBufferPointer, header: RecordBatchHeader) throws(WireError) {
+        _ = try walk(bytes, header: header, keep: false)
+    }
+
+    private static func walk(_ bytes: UnsafeRawBufferPointer, header: RecordBatchHeader, keep: Bool) throws(WireError) -> [ConsumerRecord] {
         guard bytes.count >= header.totalSize else { throw WireError("truncated batch: \(bytes.count) of \(header.totalSize) bytes", at: 0) }
         guard header.compression != 0 else {
             var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[0..<header.totalSize]), at: RecordBatchHeader.size)
-            return try records(&reader, header: header)
+            return try records(&reader, header: header, keep: keep)
         }
         guard let codec = CompressionCodec(rawValue: header.compression) else {
             throw WireError("unknown compression codec \(header.compression)", at: RecordBatchHeader.attributesOffset)
@@ -190,7 +201,7 @@ public enum RecordBatch {
         let result: Result<[ConsumerRecord], WireError> = decompressed.withUnsafeBytes { raw in
             var reader = ByteReader(raw)
             return Result { () throws(WireError) in
-                let records = try records(&reader, header: header)
+                let records = try records(&reader, header: header, keep: keep)
                 guard reader.remaining == 0 else {
                     throw WireError("\(reader.remaining) bytes after the last record of a \(codec.name) batch", at: reader.position)
                 }
@@ -200,11 +211,14 @@ public enum RecordBatch {
         return try result.get()
     }
 
-    /// The records section: `header.recordCount` records from `reader`'s position.
-    private static func records(_ reader: inout ByteReader, header: RecordBatchHeader) throws(WireError) -> [ConsumerRecord] {
+    /// The records section: `header.recordCount` records from `reader`'s position, every field
+    /// checked. With `keep` false, keys, values and headers are skipped rather than copied, and
+    /// nothing is returned.
+    private static func records(_ reader: inout ByteReader, header: RecordBatchHeader, keep: Bool) throws(WireError) -> [ConsumerRecord] {
         var records: [ConsumerRecord] = []
         // A record takes at least 7 bytes: never reserve more than the batch could hold.
-        records.reserveCapacity(min(Int(header.recordCount), reader.remaining / 7))
+        if keep { records.reserveCapacity(min(Int(header.recordCount), reader.remaining / 7)) }
+        let readBytes = keep ? Self.readBytes : Self.skipBytes
         for _ in 0..<header.recordCount {
             let length = try reader.readVarint()
             guard length > 0, length <= Int64(reader.remaining) else {
@@ -226,16 +240,29 @@ public enum RecordBatch {
             var headers: [RecordHeader] = []
             for _ in 0..<headerCount {
                 guard let keyBytes = try readBytes(&reader) else { throw WireError("null header key", at: reader.position) }
-                headers.append(RecordHeader(key: String(decoding: keyBytes, as: UTF8.self), value: try readBytes(&reader)))
+                let value = try readBytes(&reader)
+                if keep { headers.append(RecordHeader(key: String(decoding: keyBytes, as: UTF8.self), value: value)) }
             }
             guard reader.position == end else { throw WireError("record length does not match its fields", at: reader.position) }
             // Timestamp deltas wrap, as they are written (see `encode`), so any pair round-trips.
-            records.append(
-                ConsumerRecord(
-                    offset: header.baseOffset + offsetDelta, timestamp: header.baseTimestamp &+ timestampDelta, key: key,
-                    value: value, headers: headers))
+            if keep {
+                records.append(
+                    ConsumerRecord(
+                        offset: header.baseOffset + offsetDelta, timestamp: header.baseTimestamp &+ timestampDelta, key: key,
+                        value: value, headers: headers))
+            }
         }
         return records
+    }
+
+    /// Skips a length-prefixed byte string, checked like ``readBytes(_:)``: nil when null, an
+    /// empty array (which allocates nothing) otherwise.
+    private static func skipBytes(_ reader: inout ByteReader) throws(WireError) -> [UInt8]? {
+        let length = try reader.readVarint()
+        if length < 0 { return nil }
+        guard length <= Int64(reader.remaining) else { throw WireError("\(length) bytes past the end", at: reader.position) }
+        reader.position += Int(length)
+        return []
     }
 
     private static func readBytes(_ reader: inout ByteReader) throws(WireError) -> [UInt8]? {

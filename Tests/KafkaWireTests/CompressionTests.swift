@@ -64,4 +64,21 @@ import Testing
             #expect(output != Array(String(repeating: "abcdefgh", count: 300).utf8))
         }
     }
+
+    @Test(arguments: [CompressionCodec.gzip, .snappy, .lz4, .zstd])
+    func recordsAreCheckedWithoutBeingCopiedAndTrailingBytesAreRefused(codec: CompressionCodec) throws {
+        let batch = try RecordBatch.encode(records, compression: codec)
+        try batch.withUnsafeBytes { raw in try RecordBatch.checkRecords(raw, header: try RecordBatch.header(raw)) }
+        // The same records with one byte after the last, compressed and framed anew.
+        let plain = RecordBatch.encode(records)
+        var bad =
+            Array(plain[0..<RecordBatchHeader.size]) + (try BatchCompression.compress(Array(plain[RecordBatchHeader.size...]) + [0], codec: codec))
+        var writer = ByteWriter(capacity: 0)
+        writer.bytes = bad
+        writer.patch(Int32(bad.count - RecordBatchHeader.logOverhead), at: 8)
+        writer.patch(Int16(codec.rawValue), at: RecordBatchHeader.attributesOffset)
+        bad = writer.bytes
+        #expect(throws: WireError.self) { try bad.withUnsafeBytes { raw in try RecordBatch.checkRecords(raw, header: try RecordBatch.header(raw)) } }
+        #expect(throws: WireError.self) { try bad.withUnsafeBytes { raw in try RecordBatch.records(raw, header: try RecordBatch.header(raw)) } }
+    }
 }

@@ -133,12 +133,9 @@ extension KafkaBroker {
                 code: .unsupportedCompressionType, message: "compression codec \(header.compression) is not supported in Produce v\(version)")
         }
         do {
-            let records = try RecordBatch.records(batch, header: header)
-            guard records.count == Int(header.recordCount) else {
-                return Refusal(code: .corruptMessage, message: "a \(codec.name) batch says \(header.recordCount) records but holds \(records.count)")
-            }
+            try RecordBatch.checkRecords(batch, header: header)
         } catch {
-            return Refusal(code: .corruptMessage, message: "a \(codec.name) batch does not decompress: \(error)")
+            return Refusal(code: .corruptMessage, message: "a \(codec.name) batch does not decompress into its records: \(error)")
         }
         return nil
     }
