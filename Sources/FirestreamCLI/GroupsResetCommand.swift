@@ -69,14 +69,12 @@ extension GroupsCommand {
             let (log, lock): (Log, DataDirectoryLock?) = execute ? try location.openExclusive() : (try location.openReadOnly(), nil)
             defer { withExtendedLifetime(lock) {} }
             let target = try existingGroup(group, in: log)
-            let plan = try partitions(in: log).map { topic, partition in
-                (topic, partition, log.consumerOffsets.committed(group: group, topic: topic.name, partition: partition), topic)
-            }
             var commits: [ConsumerOffsets.Commit] = []
-            let rows = try plan.map { name, partition, current, topic -> [String] in
+            let rows = try partitions(in: log).map { topic, partition -> [String] in
+                let current = log.consumerOffsets.committed(group: group, topic: topic.name, partition: partition)
                 let next = try newOffset(topic.partitions[partition], current: current)
-                commits.append(ConsumerOffsets.Commit(topic: name.name, partition: partition, entry: .init(offset: next)))
-                return [name.name, String(partition), current.map(String.init) ?? "-", String(next)]
+                commits.append(ConsumerOffsets.Commit(topic: topic.name, partition: partition, entry: .init(offset: next)))
+                return [topic.name, String(partition), current.map(String.init) ?? "-", String(next)]
             }
             printTable(["TOPIC", "PARTITION", "CURRENT", "NEW"], rows)
             guard execute else {
