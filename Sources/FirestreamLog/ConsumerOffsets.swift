@@ -107,18 +107,34 @@ public final class ConsumerOffsets: Sendable {
         guard Self.isValidGroupName(group) else {
             throw LogError.invalidTopic(group, reason: "a group name must be 1–249 characters, without '/', not starting with '.'")
         }
+        try await rewrite(group) { offsets in
+            for commit in commits { offsets[commit.topic, default: [:]][commit.partition] = commit.entry }
+        }
+    }
+
+    /// Applies `change` to `group`'s offsets and writes the result durably (the file removed when
+    /// nothing is left), on a thread of its own and serialized with every other write, so the
+    /// newest offsets of a group are the last ones written.
+    private func rewrite(_ group: String, _ change: @escaping @Sendable (inout [String: [Int: Entry]]) -> Void) async throws(LogError) {
         try await BlockingIO.run { () throws(LogError) in
             try self.writes.withLock { _ throws(LogError) in
                 let document = self.groups.withLock { groups in
-                    for commit in commits { groups[group, default: [:]][commit.topic, default: [:]][commit.partition] = commit.entry }
-                    return (groups[group] ?? [:]).mapValues { partitions in
-                        Dictionary(uniqueKeysWithValues: partitions.map { (String($0.key), $0.value) })
-                    }
+                    var offsets = groups[group] ?? [:]
+                    change(&offsets)
+                    groups[group] = offsets.isEmpty ? nil : offsets
+                    return offsets.mapValues { partitions in Dictionary(uniqueKeysWithValues: partitions.map { (String($0.key), $0.value) }) }
+                }
+                let path = "\(self.directory)/\(group).json"
+                guard !document.isEmpty else {
+                    guard self.fileSystem.fileExists(path) else { return }
+                    try self.fileSystem.unlink(path)
+                    try self.fileSystem.syncDirectory(self.directory)
+                    return
                 }
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 guard let data = try? encoder.encode(document) else { return }
-                try self.fileSystem.replaceDurably("\(self.directory)/\(group).json", with: [UInt8](data))
+                try self.fileSystem.replaceDurably(path, with: [UInt8](data))
             }
         }
     }
@@ -131,28 +147,10 @@ public final class ConsumerOffsets: Sendable {
     public func delete(group: String, partitions: [(topic: String, partition: Int)]? = nil) async throws(LogError) {
         if readOnly { throw LogError.readOnly(directory) }
         guard Self.isValidGroupName(group) else { return }
-        try await BlockingIO.run { () throws(LogError) in
-            try self.writes.withLock { _ throws(LogError) in
-                let document: [String: [String: Entry]]? = self.groups.withLock { groups in
-                    guard var offsets = groups[group] else { return nil }
-                    for (topic, partition) in partitions ?? offsets.flatMap({ topic, entries in entries.keys.map { (topic, $0) } }) {
-                        offsets[topic]?[partition] = nil
-                        if offsets[topic]?.isEmpty == true { offsets[topic] = nil }
-                    }
-                    groups[group] = offsets.isEmpty ? nil : offsets
-                    return offsets.mapValues { partitions in Dictionary(uniqueKeysWithValues: partitions.map { (String($0.key), $0.value) }) }
-                }
-                guard let document else { return }
-                let path = "\(self.directory)/\(group).json"
-                if document.isEmpty {
-                    try self.fileSystem.unlink(path)
-                    try self.fileSystem.syncDirectory(self.directory)
-                    return
-                }
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                guard let data = try? encoder.encode(document) else { return }
-                try self.fileSystem.replaceDurably(path, with: [UInt8](data))
+        try await rewrite(group) { offsets in
+            for (topic, partition) in partitions ?? offsets.flatMap({ topic, entries in entries.keys.map { (topic, $0) } }) {
+                offsets[topic]?[partition] = nil
+                if offsets[topic]?.isEmpty == true { offsets[topic] = nil }
             }
         }
     }
