@@ -28,6 +28,7 @@ let package = Package(
                 "CFuzzMain", .product(name: "FirestreamLog", package: "firestream"), .product(name: "FirestreamTesting", package: "firestream"),
                 .product(name: "KafkaWire", package: "firestream"),
             ]),
+        .executableTarget(name: "FuzzSasl", dependencies: ["CFuzzMain", .product(name: "FirestreamFormats", package: "firestream")]),
         .executableTarget(
             name: "FuzzQuery",
             dependencies: [

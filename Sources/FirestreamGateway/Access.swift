@@ -16,18 +16,8 @@ import HTTPTypes
 /// - Nobody writes through the gateway into internal topics (`__…`), app outputs or dead-letter
 ///   topics: those belong to the runtime.
 public struct AccessPolicy: Sendable {
-    /// A bearer token: its name, the SHA-256 of the token, and its scopes.
-    public struct Token: Sendable {
-        public var name: String
-        public var digest: [UInt8]
-        public var scopes: [TokenScope]
-
-        public init(name: String, digest: [UInt8], scopes: [TokenScope]) {
-            self.name = name
-            self.digest = digest
-            self.scopes = scopes
-        }
-    }
+    /// A token: its name, the SHA-256 of the token, and its scopes.
+    public typealias Token = TokenCredential
 
     public var tokens: [Token]
     /// Host names allowed besides loopback names and IP literals (lower case).
@@ -48,12 +38,7 @@ public struct AccessPolicy: Sendable {
     public var authenticationRequired: Bool { !tokens.isEmpty }
 
     /// The token whose SHA-256 matches `token`'s, compared in constant time.
-    func token(matching token: String) -> Token? {
-        let digest = Digests.sha256(token.utf8)
-        var found: Token?
-        for candidate in tokens where Digests.constantTimeEqual(candidate.digest, digest) { found = candidate }
-        return found
-    }
+    func token(matching token: String) -> Token? { TokenCredential.matching(token, in: tokens) }
 
     /// Why a client may not write `topic`; nil when it may.
     func writeProtection(_ topic: String) -> String? { TopicProtection(owned: protectedTopics).writeRefusal(topic) }
@@ -107,25 +92,6 @@ public struct AccessPolicy: Sendable {
     /// Whether `host` (as given to `--host`) is a loopback address.
     public static func isLoopbackAddress(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
-    }
-}
-
-/// Who is calling: a token's name and scopes, or anyone when no tokens are configured.
-struct Principal: Sendable, Equatable {
-    var name: String
-    var scopes: [TokenScope]
-
-    static let anyone = Principal(name: "anyone", scopes: [TokenScope(.everything)])
-
-    func may(_ action: TokenScope.Action, topic: String) -> Bool { scopes.contains { $0.allows(action, topic: topic) } }
-
-    var mayReadMetrics: Bool {
-        scopes.contains {
-            switch $0.grant {
-            case .metrics, .everything: true
-            case .topics: false
-            }
-        }
     }
 }
 

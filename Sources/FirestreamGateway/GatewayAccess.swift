@@ -21,7 +21,7 @@ extension Gateway {
                 metrics.authenticationFailures.increment()
                 throw Failure(401, "the bearer token is not one of this project's tokens")
             }
-            return Principal(name: token.name, scopes: token.scopes)
+            return token.principal
         }
         if let id = Sessions.id(inCookieHeader: request.headers[.cookie]),
             let principal = sessions.principal(for: id, now: wallClockMilliseconds() / 1000)
@@ -35,12 +35,7 @@ extension Gateway {
     /// The principal, when it may do `action` on `topic`; a 403 otherwise.
     func authorize(_ request: Request, _ action: TokenScope.Action, topic: String) throws -> Principal {
         let principal = try principal(request)
-        guard principal.may(action, topic: topic) else {
-            throw Failure(
-                403,
-                "token \"\(principal.name)\" may not \(action.rawValue) topic \"\(topic)\" (its scopes: \(principal.scopes.map(\.description).joined(separator: ", ")))"
-            )
-        }
+        if let refusal = principal.refusal(action, topic: topic) { throw Failure(403, refusal) }
         return principal
     }
 
@@ -72,7 +67,7 @@ extension Gateway {
             metrics.authenticationFailures.increment()
             throw Failure(401, "that is not one of this project's tokens")
         }
-        let id = sessions.create(for: Principal(name: match.name, scopes: match.scopes), now: wallClockMilliseconds() / 1000)
+        let id = sessions.create(for: match.principal, now: wallClockMilliseconds() / 1000)
         var response = json(jsonText(SessionAnswer(authenticated: true, name: match.name)))
         response.headers[.setCookie] = "\(Sessions.cookieName)=\(id); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Sessions.lifetimeSeconds)"
         return response

@@ -232,9 +232,9 @@ func refusedUpgrade(port: Int, _ head: String) async throws -> (status: Int, bod
         #expect(try !allows("topic:a*b:read", .read, "ac"))
         #expect(try allows("admin", .write, "x"))
         #expect(try !allows("metrics:read", .read, "x"))
-        #expect(throws: ScopeProblem.self) { try TokenScope.parse("topic:a:delete").get() }
-        #expect(throws: ScopeProblem.self) { try TokenScope.parse("topic:a/b:read").get() }
-        #expect(throws: ScopeProblem.self) { try TokenScope.parse("topics").get() }
+        #expect(throws: AccessProblem.self) { try TokenScope.parse("topic:a:delete").get() }
+        #expect(throws: AccessProblem.self) { try TokenScope.parse("topic:a/b:read").get() }
+        #expect(throws: AccessProblem.self) { try TokenScope.parse("topics").get() }
         #expect(AccessToken.generate().count == 68)
         #expect(AccessToken.generate() != AccessToken.generate())
     }

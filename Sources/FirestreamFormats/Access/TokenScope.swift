@@ -27,21 +27,21 @@ public struct TokenScope: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Parses a scope; the error says what is wrong.
-    public static func parse(_ text: String) -> Result<TokenScope, ScopeProblem> {
+    public static func parse(_ text: String) -> Result<TokenScope, AccessProblem> {
         if text == "admin" { return .success(TokenScope(.everything)) }
         if text == "metrics:read" { return .success(TokenScope(.metrics)) }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3, parts[0] == "topic" else {
             return .failure(
-                ScopeProblem(message: "\"\(text)\" is not a scope", hint: "write topic:<name or pattern>:read|write|admin, metrics:read, or admin"))
+                AccessProblem(message: "\"\(text)\" is not a scope", hint: "write topic:<name or pattern>:read|write|admin, metrics:read, or admin"))
         }
         guard let action = Action(rawValue: parts[2]) else {
-            return .failure(ScopeProblem(message: "\"\(parts[2])\" is not a topic action", hint: "use read, write or admin"))
+            return .failure(AccessProblem(message: "\"\(parts[2])\" is not a topic action", hint: "use read, write or admin"))
         }
         let pattern = parts[1]
         guard !pattern.isEmpty, pattern.allSatisfy({ $0 == "*" || $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
             return .failure(
-                ScopeProblem(
+                AccessProblem(
                     message: "\"\(pattern)\" is not a topic name or pattern", hint: "letters, digits, '.', '_', '-', and '*' for any run of them"))
         }
         return .success(TokenScope(.topics(pattern: pattern, action)))
@@ -87,8 +87,8 @@ public struct TokenScope: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Why a scope cannot be parsed.
-public struct ScopeProblem: Error, Equatable, Sendable {
+/// Why a scope or a credential cannot be read, and what to do.
+public struct AccessProblem: Error, Equatable, Sendable {
     public var message: String
     public var hint: String?
 }
