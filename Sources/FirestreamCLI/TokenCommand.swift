@@ -9,22 +9,26 @@ import Foundation
 struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "Create bearer tokens for the HTTP/WebSocket gateway.",
+        abstract: "Create tokens for the HTTP/WebSocket gateway and for Kafka clients (SASL).",
         discussion: """
-            A token is a random secret; the config keeps only its SHA-256 under gateway.tokens,
-            with its scopes. Once a project declares a token, every request needs one (or a
-            dashboard session), and `firestream up --host 0.0.0.0` is allowed.
+            A token is a random secret; the config keeps only its SHA-256 (and SCRAM
+            keys derived from it) under gateway.tokens, with its scopes. Once a
+            project declares a token, every HTTP request needs one (or a dashboard
+            session), every Kafka client signs in with SASL (user name: the token's
+            name; password: the token), and `up --host 0.0.0.0` and a non-loopback
+            kafka.listener are allowed.
 
-            Scopes:
-              topic:<name or pattern>:read     consume, subscribe, list   (pattern: * is any run)
-              topic:<name or pattern>:write    POST and WebSocket ingest
-              topic:<name or pattern>:admin    both, and auto-creating matching topics
-              metrics:read                     /metrics
-              admin                            everything
+            Scopes (a pattern's * matches any run of characters):
+              topic:<pattern>:read    consume, subscribe, list, commit offsets
+              topic:<pattern>:write   POST and WebSocket ingest, Kafka produce
+              topic:<pattern>:admin   both, and create, delete, grow, truncate
+              metrics:read            /metrics
+              admin                   everything, the Kafka broker's settings too
 
             Examples:
               firestream token create --name ingest --scope topic:metronome:write
-              firestream token create --name dashboard --scope 'topic:*:read' --scope metrics:read
+              firestream token create --name dash --scope 'topic:*:read' \\
+                  --scope metrics:read
             """,
         subcommands: [Create.self]
     )
@@ -54,9 +58,10 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             let token = AccessToken.generate()
-            let entry = JSONValue.object([
-                ("name", .string(name)), ("sha256", .string(AccessToken.digestHex(token))), ("scopes", .array(scopes.map(JSONValue.string))),
-            ])
+            let config = TokenConfig(
+                name: name, sha256: AccessToken.digestHex(token), scopes: scopes.compactMap { try? TokenScope.parse($0).get() },
+                scram: ScramMechanism.allCases.map { ScramCredential.derive($0, password: token) })
+            let entry = ConfigRenderer.tree(config)
             let yaml = format.map { $0 == .yaml } ?? ConfigLoader.fileNames.dropFirst().contains { FileManager.default.fileExists(atPath: $0) }
             print("Token \"\(name)\" (shown only now: keep it in a secret store):\n")
             print("  \(token)\n")
@@ -67,6 +72,9 @@ struct TokenCommand: ParsableCommand {
                 print("  " + JSONText.compact(entry) + "\n")
             }
             print("Use it with:  curl -H 'Authorization: Bearer \(token)' http://localhost:8000/topics")
+            print(
+                "         or:  kcat -b localhost:9092 -X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=SCRAM-SHA-256 "
+                    + "-X sasl.username=\(name) -X sasl.password=\(token) -L")
         }
     }
 }

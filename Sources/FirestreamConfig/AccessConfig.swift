@@ -8,8 +8,8 @@ public struct GatewayConfig: Sendable, Equatable {
     /// Browser origins (`https://dash.example.com`) allowed to open WebSockets and post, besides
     /// the page's own origin.
     public var origins: [String] = []
-    /// Bearer tokens, stored hashed. With none, the gateway is open to whoever reaches it (and
-    /// must then listen on loopback only).
+    /// Tokens, stored hashed: bearer tokens for the gateway, SASL credentials for the Kafka
+    /// listener. With none, both are open to whoever reaches them (and listen on loopback only).
     public var tokens: [TokenConfig] = []
 
     public init(hosts: [String] = [], origins: [String] = [], tokens: [TokenConfig] = []) {
@@ -19,17 +19,21 @@ public struct GatewayConfig: Sendable, Equatable {
     }
 }
 
-/// One bearer token: its name (for logs and metrics), the SHA-256 of the token (hex), and what
-/// it may do.
+/// One token: its name (for logs and metrics, and the SASL user name of Kafka clients), the
+/// SHA-256 of the token (hex), what it may do, and its SCRAM credentials.
 public struct TokenConfig: Sendable, Equatable {
     public var name: String
     /// Lower-case hex of SHA-256(token): the token itself is never stored.
     public var sha256: String
     public var scopes: [TokenScope]
+    /// For Kafka clients using SCRAM-SHA-256/512 (PLAIN needs only `sha256`); none for tokens
+    /// created before Firestream spoke SASL.
+    public var scram: [ScramCredential]
 
-    public init(name: String, sha256: String, scopes: [TokenScope]) {
+    public init(name: String, sha256: String, scopes: [TokenScope], scram: [ScramCredential] = []) {
         self.name = name
         self.sha256 = sha256
         self.scopes = scopes
+        self.scram = scram
     }
 }

@@ -34,7 +34,7 @@ extension ConfigDecoder {
             var names: [String: Int] = [:]
             for (index, item) in items.enumerated() {
                 let itemPath = path / "tokens" / index
-                let fields = object(item, itemPath, keys: ["name", "sha256", "scopes"])
+                let fields = object(item, itemPath, keys: ["name", "sha256", "scopes", "scram"])
                 guard case .object = item.value else { continue }
                 let nameNode = required("name", in: fields, of: item, itemPath)
                 let hashNode = required("sha256", in: fields, of: item, itemPath)
@@ -62,9 +62,25 @@ extension ConfigDecoder {
                     }
                 }
                 if scopeItems.isEmpty { error(at: scopesNode, itemPath / "scopes", "a token needs at least one scope") }
-                config.tokens.append(TokenConfig(name: name, sha256: hash.lowercased(), scopes: scopes))
+                let scram = fields["scram"].map { scramCredentials($0, itemPath / "scram") } ?? []
+                config.tokens.append(TokenConfig(name: name, sha256: hash.lowercased(), scopes: scopes, scram: scram))
             }
         }
         return config
+    }
+
+    /// `scram: {SCRAM-SHA-256: "salt=…,stored_key=…,server_key=…,iterations=4096", SCRAM-SHA-512: …}`.
+    private mutating func scramCredentials(_ node: LocatedNode, _ path: ConfigPath) -> [ScramCredential] {
+        let names = ScramMechanism.allCases.map(\.rawValue)
+        let fields = object(node, path, keys: names)
+        return ScramMechanism.allCases.compactMap { mechanism in
+            guard let item = fields[mechanism.rawValue], let text = string(item, path / mechanism.rawValue) else { return nil }
+            switch ScramCredential.parse(text, mechanism: mechanism) {
+            case .success(let credential): return credential
+            case .failure(let problem):
+                error(at: item, path / mechanism.rawValue, problem.message, hint: problem.hint)
+                return nil
+            }
+        }
     }
 }

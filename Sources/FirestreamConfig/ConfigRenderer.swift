@@ -56,13 +56,21 @@ public enum ConfigRenderer {
                 "tokens",
                 .array(
                     gateway.tokens.map { token in
-                        .object([
-                            ("name", .string(token.name)), ("sha256", .string(token.sha256)),
-                            ("scopes", .array(token.scopes.map { .string($0.description) })),
-                        ])
+                        tree(token)
                     })
             ),
         ])
+    }
+
+    /// A token's config entry, as `firestream token create` prints it.
+    public static func tree(_ token: TokenConfig) -> JSONValue {
+        .object(
+            [
+                ("name", .string(token.name)), ("sha256", .string(token.sha256)),
+                ("scopes", .array(token.scopes.map { .string($0.description) })),
+            ]
+                + (token.scram.isEmpty
+                    ? [] : [("scram", .object(token.scram.map { ($0.mechanism.rawValue, JSONValue.string($0.description)) }))]))
     }
 
     private static func tree(_ source: SourceConfig) -> JSONValue {

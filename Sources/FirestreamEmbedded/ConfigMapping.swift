@@ -76,8 +76,15 @@ extension AccessPolicy {
     /// The policy the config's `gateway` section declares.
     init(_ config: GatewayConfig, protectedTopics: [String: String]) {
         self.init(
-            tokens: config.tokens.map { Token(name: $0.name, digest: Hex.bytes($0.sha256) ?? [], scopes: $0.scopes) },
+            tokens: config.tokens.map(TokenCredential.init),
             hosts: Set(config.hosts.map { $0.lowercased() }), origins: Set(config.origins.map { $0.lowercased() }),
             protectedTopics: protectedTopics)
+    }
+}
+
+extension TokenCredential {
+    /// A token of the config, for the gateway and the Kafka listener alike.
+    init(_ config: TokenConfig) {
+        self.init(name: config.name, digest: Hex.bytes(config.sha256) ?? [], scopes: config.scopes, scram: config.scram)
     }
 }

@@ -296,6 +296,20 @@ let invalidCases: [InvalidCase] = [
             #"{"gateway": {"tokens": [{"name": "ci", "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "scopes": ["topic:t:delete"]}]}}"#,
         expected: [("gateway.tokens[0].scopes[0]", "1:129", "\"delete\" is not a topic action")], hint: "use read, write or admin"),
     InvalidCase(
+        name: "token with a SCRAM mechanism Kafka does not have and a credential cut short",
+        text:
+            #"{"gateway": {"tokens": [{"name": "ci", "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "scopes": ["admin"], "scram": {"SCRAM-SHA-1": "x", "SCRAM-SHA-256": "salt=abc"}}]}}"#,
+        expected: [
+            ("gateway.tokens[0].scram.SCRAM-SHA-1", "1:149", "unknown key \"SCRAM-SHA-1\""),
+            ("gateway.tokens[0].scram.SCRAM-SHA-256", "1:186", "expected the fields salt, stored_key, server_key and iterations"),
+        ]),
+    InvalidCase(
+        name: "SCRAM keys of the wrong length",
+        text:
+            #"{"gateway": {"tokens": [{"name": "ci", "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "scopes": ["admin"], "scram": {"SCRAM-SHA-512": "salt=AAAA,stored_key=AAAA,server_key=AAAA,iterations=4096"}}]}}"#,
+        expected: [("gateway.tokens[0].scram.SCRAM-SHA-512", "1:166", "stored_key and server_key must be 64 bytes in base64 for SCRAM-SHA-512")],
+        hint: "firestream token create prints the entry to paste"),
+    InvalidCase(
         name: "origin without a scheme", text: #"{"gateway": {"origins": ["dash.example.com"]}}"#,
         expected: [("gateway.origins[0]", "1:26", "\"dash.example.com\" is not an origin")]),
     InvalidCase(
