@@ -1,3 +1,4 @@
+import FirestreamFormats
 import FirestreamLog
 import Foundation
 import KafkaBroker
@@ -14,20 +15,53 @@ enum KafkaBenchmark {
     static let inFlight = 8
 
     static func run(records: Int, in base: String) async throws {
-        let path = Benchmarks.scratch(base)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let log = try Log(directory: path)
-        defer { log.close() }
-        _ = try log.createTopic("bench")
-        let broker = KafkaBroker(log: log, options: KafkaBroker.Options(advertisedHost: "127.0.0.1", advertisedPort: 9092))
         let requests = max(1, records / recordsPerBatch)
-        print("\n== kafka: \(requests * recordsPerBatch) records of \(valueBytes) B, produce (acks=all, fsync) then fetch, in process")
-        try await produce(requests: requests, to: broker, log: log)
-        try await fetchAll(from: broker, log: log)
+        for signedIn in [false, true] {
+            let path = Benchmarks.scratch(base)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let log = try Log(directory: path)
+            defer { log.close() }
+            _ = try log.createTopic("bench")
+            var options = KafkaBroker.Options(advertisedHost: "127.0.0.1", advertisedPort: 9092)
+            // The same work with a scoped token: every request's topics go through its scopes.
+            if signedIn {
+                options.credentials = [
+                    TokenCredential(name: "bench", digest: Digests.sha256(token.utf8), scopes: [TokenScope(.topics(pattern: "ben*", .admin))])
+                ]
+            }
+            let broker = KafkaBroker(log: log, options: options)
+            print(
+                "\n== kafka: \(requests * recordsPerBatch) records of \(valueBytes) B, produce (acks=all, fsync) then fetch, in process"
+                    + (signedIn ? ", signed in with SASL PLAIN (token scoped topic:ben*:admin)" : ""))
+            var connections: [KafkaConnection] = []
+            for _ in 0..<inFlight { connections.append(try await connection(to: broker)) }
+            try await produce(requests: requests, to: broker, on: connections, log: log)
+            try await fetchAll(from: broker, on: connections[0], log: log)
+        }
+    }
+
+    static let token = "fst_benchmark"
+
+    /// A connection, signed in when the broker has credentials.
+    static func connection(to broker: KafkaBroker) async throws -> KafkaConnection {
+        var connection = broker.connection(peer: "/127.0.0.1")
+        guard broker.authenticationRequired else { return connection }
+        var handshake = SaslHandshakeRequest()
+        handshake.mechanism = "PLAIN"
+        var authenticate = SaslAuthenticateRequest()
+        authenticate.authBytes = Array("\0bench\0\(token)".utf8)
+        for frame in [
+            RequestHeader(apiKey: 17, apiVersion: 1, correlationID: 1, clientID: "bench").frame(handshake),
+            RequestHeader(apiKey: 36, apiVersion: 2, correlationID: 2, clientID: "bench").frame(authenticate),
+        ] {
+            guard case .frame = await broker.respond(to: Array(frame.dropFirst(4)), on: &connection) else { throw BenchmarkFailure("SASL refused") }
+        }
+        guard connection.isAuthenticated else { throw BenchmarkFailure("not signed in") }
+        return connection
     }
 
     /// `requests` Produce requests of one batch each, `inFlight` at a time.
-    static func produce(requests: Int, to broker: KafkaBroker, log: Log) async throws {
+    static func produce(requests: Int, to broker: KafkaBroker, on connections: [KafkaConnection], log: Log) async throws {
 
         // One request body per producer slot, reused: the broker copies what it appends.
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: valueBytes)
@@ -48,9 +82,12 @@ enum KafkaBenchmark {
             for slot in 0..<inFlight {
                 group.addTask {
                     var mine: [Duration] = []
+                    var connection = connections[slot]
                     for _ in stride(from: slot, to: requests, by: inFlight) {
                         let sent = clock.now
-                        guard case .frame = await broker.respond(to: frame) else { throw BenchmarkFailure("produce got no answer") }
+                        guard case .frame = await broker.respond(to: frame, on: &connection) else {
+                            throw BenchmarkFailure("produce got no answer")
+                        }
                         mine.append(clock.now - sent)
                     }
                     return mine
@@ -70,7 +107,8 @@ enum KafkaBenchmark {
     }
 
     /// Reads the whole partition back with Fetch requests of 1 MiB.
-    static func fetchAll(from broker: KafkaBroker, log: Log) async throws {
+    static func fetchAll(from broker: KafkaBroker, on connection: KafkaConnection, log: Log) async throws {
+        var connection = connection
         let clock = ContinuousClock()
         let stored = try log.topic("bench").partitions[0]
         var fetch = FetchRequest()
@@ -87,7 +125,9 @@ enum KafkaBenchmark {
             topic.partitions = [wanted]
             fetch.topics = [topic]
             let request = Array(RequestHeader(apiKey: 1, apiVersion: 12, correlationID: 2, clientID: "bench").frame(fetch).dropFirst(4))
-            guard case .frame(let answer) = await broker.respond(to: request) else { throw BenchmarkFailure("fetch got no answer") }
+            guard case .frame(let answer) = await broker.respond(to: request, on: &connection) else {
+                throw BenchmarkFailure("fetch got no answer")
+            }
             fetched += answer.count
             // The last batch's end: walk the batch headers (what a client does before decoding).
             var reader = ProtocolReader(Array(answer.dropFirst(8)))

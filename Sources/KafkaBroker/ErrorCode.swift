@@ -21,6 +21,9 @@ public enum ErrorCode: Int16, Sendable {
     case rebalanceInProgress = 27
     case topicAuthorizationFailed = 29
     case groupAuthorizationFailed = 30
+    case clusterAuthorizationFailed = 31
+    case unsupportedSaslMechanism = 33
+    case illegalSaslState = 34
     case unsupportedVersion = 35
     case topicAlreadyExists = 36
     case invalidPartitions = 37
@@ -33,6 +36,7 @@ public enum ErrorCode: Int16, Sendable {
     case outOfOrderSequenceNumber = 45
     case invalidProducerEpoch = 47
     case kafkaStorageError = 56
+    case saslAuthenticationFailed = 58
     case nonEmptyGroup = 68
     case groupIDNotFound = 69
     case unsupportedCompressionType = 76

@@ -35,6 +35,10 @@ public final class KafkaBroker: Sendable {
         public var initialRebalanceDelay: Duration = .seconds(3)
         /// The session timeouts a consumer may ask for (Kafka's group.min/max.session.timeout.ms).
         public var sessionTimeouts: ClosedRange<Duration> = .seconds(6) ... .seconds(1800)
+        /// The project's tokens. With any, clients must authenticate with SASL (PLAIN or
+        /// SCRAM-SHA-256/512: user name the token's name, password the token) and may do what
+        /// the token's scopes allow; with none, anyone who reaches the listener may do anything.
+        public var credentials: [TokenCredential] = []
 
         public init(advertisedHost: String, advertisedPort: Int) {
             self.advertisedHost = advertisedHost
@@ -48,8 +52,10 @@ public final class KafkaBroker: Sendable {
         case frame([UInt8])
         /// Nothing (Produce with acks=0).
         case none
-        /// Close the connection: the request could not be understood.
+        /// Close the connection: the request could not be understood, or may not be asked.
         case close(reason: String)
+        /// Send this response frame, then close the connection (a refused authentication).
+        case last([UInt8], reason: String)
     }
 
     let log: Log
@@ -88,9 +94,17 @@ public final class KafkaBroker: Sendable {
 
     var advertisedPort: Int { options.advertisedPort != 0 ? options.advertisedPort : listeningPort.withLock { $0 } }
 
-    /// Answers one request frame (without its size prefix) from the client at `peer` (an IP
+    /// Answers one request frame (without its size prefix) from a new client at `peer` (an IP
     /// address, shown by DescribeGroups).
     public func respond(to frame: [UInt8], peer: String = "") async -> Reply {
+        var connection = connection(peer: peer)
+        return await respond(to: frame, on: &connection)
+    }
+
+    /// Answers one request frame (without its size prefix) of `connection`, whose
+    /// authentication it may advance.
+    public func respond(to frame: [UInt8], on connection: inout KafkaConnection) async -> Reply {
+        if connection.bareMessages { return bareSaslMessage(frame, connection: &connection) }
         var reader = ProtocolReader(frame)
         let header: RequestHeader
         do {
@@ -98,7 +112,7 @@ public final class KafkaBroker: Sendable {
         } catch {
             return .close(reason: "unreadable request header: \(error)")
         }
-        guard let api = SupportedAPIs.all[header.apiKey] else {
+        guard let api = SupportedAPIs.all[header.apiKey], !api.needsSASL || authenticationRequired else {
             return .close(reason: "API key \(header.apiKey) is not supported (client \(header.clientID ?? "?"))")
         }
         guard api.versions.contains(header.apiVersion) else {
@@ -109,8 +123,15 @@ public final class KafkaBroker: Sendable {
             }
             return .close(reason: "\(api.name) v\(header.apiVersion) is not supported (we speak \(api.versions))")
         }
+        guard connection.isAuthenticated || api.beforeAuthentication else {
+            return .close(
+                reason: "\(api.name) from \(header.clientID ?? "?") before SASL authentication; this listener needs security.protocol="
+                    + "SASL_PLAINTEXT with sasl.mechanism PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, a token's name as user name and the token as password"
+            )
+        }
+        let reply: Reply
         do {
-            return try await api.serve(self, header, peer, &reader)
+            reply = try await api.serve(self, header, &connection, &reader)
         } catch {
             let start = frame.prefix(64).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
             return .close(
@@ -118,6 +139,9 @@ public final class KafkaBroker: Sendable {
                     "malformed \(api.name) v\(header.apiVersion) request from \(header.clientID ?? "?"): \(error); it began \(start)\(frame.count > 64 ? "…" : "")"
             )
         }
+        guard let reason = connection.closing else { return reply }
+        if case .frame(let bytes) = reply { return .last(bytes, reason: reason) }
+        return .close(reason: reason)
     }
 
     /// Decodes a request of type `Request` (after the header), answers it, and frames the answer.

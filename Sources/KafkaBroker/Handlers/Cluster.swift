@@ -40,7 +40,8 @@ extension KafkaBroker {
         return response
     }
 
-    func describeConfigs(_ request: DescribeConfigsRequest, version: Int16) -> DescribeConfigsResponse {
+    /// A topic's settings for principals that may see it; the broker's for administrators.
+    func describeConfigs(_ request: DescribeConfigsRequest, version: Int16, principal: Principal) -> DescribeConfigsResponse {
         var response = DescribeConfigsResponse()
         response.results = request.resources.map { resource in
             var result = DescribeConfigsResponse.DescribeConfigsResult()
@@ -50,12 +51,22 @@ extension KafkaBroker {
             let settings: [Setting]
             switch ConfigResource(rawValue: resource.resourceType) {
             case .topic:
+                guard principal.maySee(topic: resource.resourceName) else {
+                    result.errorCode = ErrorCode.topicAuthorizationFailed.code
+                    result.errorMessage =
+                        "token \"\(principal.name)\" may not see topic \"\(resource.resourceName)\" (its scopes: \(principal.scopeList))"
+                    return result
+                }
                 guard let topic = log.topicIfExists(resource.resourceName) else {
                     result.errorCode = ErrorCode.unknownTopicOrPartition.code
                     result.errorMessage = "no topic \(resource.resourceName)"
                     return result
                 }
                 settings = topicSettings(topic.settings)
+            case .broker where !principal.isAdministrator:
+                result.errorCode = ErrorCode.clusterAuthorizationFailed.code
+                result.errorMessage = "the broker's settings are for tokens with the admin scope"
+                return result
             case .broker where resource.resourceName.isEmpty || resource.resourceName == String(options.nodeID):
                 settings = brokerSettings()
             case .broker:
@@ -154,13 +165,15 @@ extension KafkaBroker {
 extension KafkaBroker {
     /// CreatePartitions: a topic grows (never shrinks). Topics Firestream owns or uses are
     /// refused: an app reads the partitions it started with, so new ones would go unread.
-    func createPartitions(_ request: CreatePartitionsRequest) -> CreatePartitionsResponse {
+    func createPartitions(_ request: CreatePartitionsRequest, principal: Principal) -> CreatePartitionsResponse {
         var response = CreatePartitionsResponse()
         let counts = Dictionary(request.topics.map { ($0.name, 1) }, uniquingKeysWith: +)
         response.results = request.topics.map { wanted in
             var result = CreatePartitionsResponse.CreatePartitionsTopicResult()
             result.name = wanted.name
-            let refusal = partitionsRefusal(wanted, current: log.topicIfExists(wanted.name)?.partitions.count, named: counts[wanted.name] ?? 0)
+            let refusal =
+                principal.refusal(.admin, topic: wanted.name).map { (ErrorCode.topicAuthorizationFailed, $0) }
+                ?? partitionsRefusal(wanted, current: log.topicIfExists(wanted.name)?.partitions.count, named: counts[wanted.name] ?? 0)
             if let (code, message) = refusal {
                 result.errorCode = code.code
                 result.errorMessage = message
@@ -204,14 +217,14 @@ extension KafkaBroker {
     /// DeleteRecords: each partition starts at the offset asked (-1: its end) from now on.
     /// Topics Firestream owns or uses are refused: an app that has not read those records yet
     /// would lose them.
-    func deleteRecords(_ request: DeleteRecordsRequest) async -> DeleteRecordsResponse {
+    func deleteRecords(_ request: DeleteRecordsRequest, principal: Principal) async -> DeleteRecordsResponse {
         var response = DeleteRecordsResponse()
         for wanted in request.topics {
             var answer = DeleteRecordsResponse.DeleteRecordsTopicResult()
             answer.name = wanted.name
             let topic = log.topicIfExists(wanted.name)
             let refusal: ErrorCode? =
-                if options.protection.writeRefusal(wanted.name) != nil {
+                if !principal.may(.admin, topic: wanted.name) || options.protection.writeRefusal(wanted.name) != nil {
                     .topicAuthorizationFailed
                 } else if options.topicsInUse[wanted.name] != nil {
                     .policyViolation

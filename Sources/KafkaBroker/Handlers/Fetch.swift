@@ -1,3 +1,4 @@
+import FirestreamFormats
 import FirestreamLog
 import Foundation
 import KafkaProtocol
@@ -18,7 +19,8 @@ extension KafkaBroker {
 
     /// Serves stored batches as they are. When fewer than `minBytes` are ready it waits, without
     /// polling, for new records or `maxWaitMs`, whichever comes first, and always answers.
-    func fetch(_ request: FetchRequest, version: Int16) async -> FetchResponse {
+    /// Partitions of topics the principal may not read are refused (by id: unknown, as Kafka).
+    func fetch(_ request: FetchRequest, version: Int16, principal: Principal) async -> FetchResponse {
         var response = FetchResponse()
         var wanted: [Wanted] = []
         for (topicIndex, fetchTopic) in request.topics.enumerated() {
@@ -26,12 +28,18 @@ extension KafkaBroker {
             topicResponse.topic = fetchTopic.topic
             topicResponse.topicId = fetchTopic.topicId
             response.responses.append(topicResponse)
-            let topic = version >= 13 ? topic(withID: fetchTopic.topicId) : log.topicIfExists(fetchTopic.topic)
+            let found = version >= 13 ? topic(withID: fetchTopic.topicId) : log.topicIfExists(fetchTopic.topic)
+            let name = found?.name ?? fetchTopic.topic
+            let allowed = principal.may(.read, topic: name)
+            let topic = allowed ? found : nil
             for asked in fetchTopic.partitions {
                 let partition = topic?.partitions.dropFirst(Int(max(asked.partition, 0))).first
                 let error: ErrorCode =
-                    topic == nil
-                    ? (version >= 13 ? .unknownTopicID : .unknownTopicOrPartition) : (partition == nil ? .unknownTopicOrPartition : .none)
+                    if topic == nil {
+                        version >= 13 ? .unknownTopicID : allowed ? .unknownTopicOrPartition : .topicAuthorizationFailed
+                    } else {
+                        partition == nil ? .unknownTopicOrPartition : .none
+                    }
                 wanted.append(
                     Wanted(
                         topicIndex: topicIndex, partitionIndex: asked.partition, partition: asked.partition >= 0 ? partition : nil, error: error,

@@ -1,3 +1,4 @@
+import FirestreamFormats
 import FirestreamLog
 import KafkaProtocol
 import Logging
@@ -60,20 +61,23 @@ extension KafkaBroker {
         return response
     }
 
-    func deleteGroups(_ request: DeleteGroupsRequest) async -> DeleteGroupsResponse {
+    /// Deleting a group forgets its positions: as committing them, it needs the scope to read
+    /// every topic they are in.
+    func deleteGroups(_ request: DeleteGroupsRequest, principal: Principal) async -> DeleteGroupsResponse {
         var response = DeleteGroupsResponse()
         for id in request.groupsNames {
             var result = DeleteGroupsResponse.DeletableGroupResult()
             result.groupId = id
-            result.errorCode = (await deleteGroup(id)).code
+            result.errorCode = (await deleteGroup(id, principal: principal)).code
             response.results.append(result)
         }
         return response
     }
 
-    private func deleteGroup(_ id: String) async -> ErrorCode {
+    private func deleteGroup(_ id: String, principal: Principal) async -> ErrorCode {
         if let refusal = groupRefusal(id) { return refusal }
         guard describe(group: id) != nil else { return .groupIDNotFound }
+        guard log.consumerOffsets.committed(group: id).keys.allSatisfy({ principal.may(.read, topic: $0) }) else { return .groupAuthorizationFailed }
         let membership = await groups.delete(id)
         guard membership == .none else { return membership }
         do {
@@ -86,7 +90,7 @@ extension KafkaBroker {
         return .none
     }
 
-    func offsetDelete(_ request: OffsetDeleteRequest) async -> OffsetDeleteResponse {
+    func offsetDelete(_ request: OffsetDeleteRequest, principal: Principal) async -> OffsetDeleteResponse {
         var response = OffsetDeleteResponse()
         if let refusal = groupRefusal(request.groupId) {
             response.errorCode = refusal.code
@@ -105,7 +109,9 @@ extension KafkaBroker {
             answer.partitions = topic.partitions.map { partition in
                 var result = OffsetDeleteResponse.OffsetDeleteResponsePartition()
                 result.partitionIndex = partition.partitionIndex
-                if subscribed.contains(topic.name) {
+                if !principal.may(.read, topic: topic.name) {
+                    result.errorCode = ErrorCode.topicAuthorizationFailed.code
+                } else if subscribed.contains(topic.name) {
                     result.errorCode = ErrorCode.groupSubscribedToTopic.code
                 } else {
                     deleting.append((topic.name, Int(partition.partitionIndex)))

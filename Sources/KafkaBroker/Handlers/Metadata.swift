@@ -8,7 +8,7 @@ extension KafkaBroker {
     func apiVersions(error: ErrorCode) -> ApiVersionsResponse {
         var response = ApiVersionsResponse()
         response.errorCode = error.code
-        response.apiKeys = SupportedAPIs.all.keys.sorted().map { key in
+        response.apiKeys = SupportedAPIs.all.keys.sorted().filter { !SupportedAPIs.all[$0]!.needsSASL || authenticationRequired }.map { key in
             var entry = ApiVersionsResponse.ApiVersion()
             entry.apiKey = key
             entry.minVersion = SupportedAPIs.all[key]!.versions.lowerBound
@@ -19,8 +19,9 @@ extension KafkaBroker {
     }
 
     /// Brokers (this one), the cluster, and the topics asked for (all when none are named),
-    /// creating unknown ones when the request and the options allow it.
-    func metadata(_ request: MetadataRequest, version: Int16) -> MetadataResponse {
+    /// creating unknown ones when the request, the options and the principal's scopes allow it.
+    /// Topics the principal may not see are left out of "all" and refused when named.
+    func metadata(_ request: MetadataRequest, version: Int16, principal: Principal) -> MetadataResponse {
         var response = MetadataResponse()
         var broker = MetadataResponse.MetadataResponseBroker()
         broker.nodeId = options.nodeID
@@ -33,20 +34,24 @@ extension KafkaBroker {
         let wantsAll = request.topics == nil || (version == 0 && request.topics?.isEmpty == true)
         let autoCreate = options.autoCreateTopics && (version < 4 || request.allowAutoTopicCreation)
         if wantsAll {
-            response.topics = log.topicNames.compactMap { log.topicIfExists($0) }.map(describe)
+            response.topics = log.topicNames.filter { principal.maySee(topic: $0) }.compactMap { log.topicIfExists($0) }.map(describe)
         } else {
             response.topics = (request.topics ?? []).map { wanted in
-                if let name = wanted.name { return describe(named: name, creating: autoCreate) }
-                guard let topic = topic(withID: wanted.topicId) else { return failed(name: nil, id: wanted.topicId, .unknownTopicID) }
+                if let name = wanted.name { return describe(named: name, creating: autoCreate, principal: principal) }
+                guard let topic = topic(withID: wanted.topicId), principal.maySee(topic: topic.name) else {
+                    return failed(name: nil, id: wanted.topicId, .unknownTopicID)
+                }
                 return describe(topic)
             }
         }
         return response
     }
 
-    private func describe(named name: String, creating: Bool) -> MetadataResponse.MetadataResponseTopic {
+    private func describe(named name: String, creating: Bool, principal: Principal) -> MetadataResponse.MetadataResponseTopic {
+        // As Kafka: a topic the principal may not see is refused whether or not it exists.
+        guard principal.maySee(topic: name) else { return failed(name: name, id: .zero, .topicAuthorizationFailed) }
         if let topic = log.topicIfExists(name) { return describe(topic) }
-        guard creating else { return failed(name: name, id: .zero, .unknownTopicOrPartition) }
+        guard creating, principal.may(.admin, topic: name) else { return failed(name: name, id: .zero, .unknownTopicOrPartition) }
         guard !TopicProtection.isInternal(name) else { return failed(name: name, id: .zero, .invalidTopic) }
         do {
             let topic = try log.ensureTopic(name, partitions: options.defaultPartitions)

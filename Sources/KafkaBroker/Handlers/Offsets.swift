@@ -1,3 +1,4 @@
+import FirestreamFormats
 import FirestreamLog
 import KafkaProtocol
 import Logging
@@ -38,7 +39,8 @@ extension KafkaBroker {
         return response
     }
 
-    func offsetCommit(_ request: OffsetCommitRequest, version: Int16) async -> OffsetCommitResponse {
+    /// Committing a position in a topic needs the scope to read it.
+    func offsetCommit(_ request: OffsetCommitRequest, version: Int16, principal: Principal) async -> OffsetCommitResponse {
         var refusal = groupRefusal(request.groupId)
         if refusal == nil {
             // A member commits in its generation; a tool or an assign-mode consumer (generation
@@ -54,11 +56,14 @@ extension KafkaBroker {
             var answer = OffsetCommitResponse.OffsetCommitResponseTopic()
             answer.name = topic.name
             let partitions = log.topicIfExists(topic.name)?.partitions.count ?? 0
+            let allowed = principal.may(.read, topic: topic.name)
             answer.partitions = topic.partitions.map { partition in
                 var result = OffsetCommitResponse.OffsetCommitResponsePartition()
                 result.partitionIndex = partition.partitionIndex
                 if let refusal {
                     result.errorCode = refusal.code
+                } else if !allowed {
+                    result.errorCode = ErrorCode.topicAuthorizationFailed.code
                 } else if partition.partitionIndex < 0 || Int(partition.partitionIndex) >= partitions {
                     result.errorCode = ErrorCode.unknownTopicOrPartition.code
                 } else {
@@ -83,19 +88,21 @@ extension KafkaBroker {
         return response
     }
 
-    func offsetFetch(_ request: OffsetFetchRequest, version: Int16) -> OffsetFetchResponse {
+    /// Committed positions in topics the principal may see (all of them: those it may see).
+    func offsetFetch(_ request: OffsetFetchRequest, version: Int16, principal: Principal) -> OffsetFetchResponse {
         var response = OffsetFetchResponse()
         if version >= 8 {
             response.groups = request.groups.map { group in
                 var answer = OffsetFetchResponse.OffsetFetchResponseGroup()
                 answer.groupId = group.groupId
-                answer.topics = committed(group.groupId, asked: group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }).map {
-                    name, partitions in
+                let asked = group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }
+                answer.topics = committed(group.groupId, asked: asked, principal: principal).map { name, partitions in
                     var topic = OffsetFetchResponse.OffsetFetchResponseTopics()
                     topic.name = name
-                    topic.partitions = partitions.map { index, entry in
+                    topic.partitions = partitions.map { index, entry, error in
                         var partition = OffsetFetchResponse.OffsetFetchResponsePartitions()
                         partition.partitionIndex = index
+                        partition.errorCode = error.code
                         partition.committedOffset = entry?.offset ?? -1
                         partition.metadata = entry?.metadata ?? ""
                         return partition
@@ -105,13 +112,14 @@ extension KafkaBroker {
                 return answer
             }
         } else {
-            response.topics = committed(request.groupId, asked: request.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }).map {
-                name, partitions in
+            let asked = request.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }
+            response.topics = committed(request.groupId, asked: asked, principal: principal).map { name, partitions in
                 var topic = OffsetFetchResponse.OffsetFetchResponseTopic()
                 topic.name = name
-                topic.partitions = partitions.map { index, entry in
+                topic.partitions = partitions.map { index, entry, error in
                     var partition = OffsetFetchResponse.OffsetFetchResponsePartition()
                     partition.partitionIndex = index
+                    partition.errorCode = error.code
                     partition.committedOffset = entry?.offset ?? -1
                     partition.metadata = entry?.metadata ?? ""
                     return partition
@@ -122,15 +130,20 @@ extension KafkaBroker {
         return response
     }
 
-    /// The committed entries for the partitions asked (nil: every partition the group committed),
-    /// nil where nothing was committed.
-    private func committed(_ group: String, asked: [(String, [Int32])]?) -> [(String, [(Int32, ConsumerOffsets.Entry?)])] {
+    /// The committed entries for the partitions asked (nil: every partition the group committed
+    /// in topics the principal may see), nil where nothing was committed, with each one's error.
+    private func committed(
+        _ group: String, asked: [(String, [Int32])]?, principal: Principal
+    ) -> [(String, [(Int32, ConsumerOffsets.Entry?, ErrorCode)])] {
         let stored = log.consumerOffsets.committed(group: group)
         guard let asked else {
-            return stored.keys.sorted().map { topic in
-                (topic, stored[topic, default: [:]].keys.sorted().map { (Int32(clamping: $0), stored[topic]?[$0]) })
+            return stored.keys.sorted().filter { principal.maySee(topic: $0) }.map { topic in
+                (topic, stored[topic, default: [:]].keys.sorted().map { (Int32(clamping: $0), stored[topic]?[$0], .none) })
             }
         }
-        return asked.map { topic, partitions in (topic, partitions.map { ($0, stored[topic]?[Int($0)]) }) }
+        return asked.map { topic, partitions in
+            let allowed = principal.maySee(topic: topic)
+            return (topic, partitions.map { ($0, allowed ? stored[topic]?[Int($0)] : nil, allowed ? .none : .topicAuthorizationFailed) })
+        }
     }
 }

@@ -8,7 +8,7 @@ extension KafkaBroker {
     /// Appends each partition's record batches as they were sent (only the base offset is
     /// rewritten; it sits outside the CRC), then answers once they are durable. acks=0 gets no
     /// answer at all.
-    func produce(_ request: ProduceRequest, version: Int16) async -> ProduceResponse? {
+    func produce(_ request: ProduceRequest, version: Int16, principal: Principal) async -> ProduceResponse? {
         var response = ProduceResponse()
         var waits: [(PartitionLog, Int64)] = []
         for topicData in request.topicData {
@@ -17,7 +17,12 @@ extension KafkaBroker {
             topicResponse.partitionResponses = topicData.partitionData.map { data in
                 var answer = ProduceResponse.PartitionProduceResponse()
                 answer.index = data.index
-                let outcome = append(data.records, to: topicData.name, partition: data.index, acks: request.acks, version: version)
+                let outcome =
+                    if let refusal = principal.refusal(.write, topic: topicData.name) {
+                        Result<(PartitionLog, Int64, Int64), Refusal>.failure(Refusal(code: .topicAuthorizationFailed, message: refusal))
+                    } else {
+                        append(data.records, to: topicData.name, partition: data.index, acks: request.acks, version: version)
+                    }
                 switch outcome {
                 case .success(let (partition, first, last)):
                     answer.baseOffset = first

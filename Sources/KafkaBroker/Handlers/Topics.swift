@@ -7,15 +7,20 @@ import Logging
 extension KafkaBroker {
     /// Earliest (-2), latest (-1), the record with the largest timestamp (-3), the earliest
     /// local (-4, the same here), or the first record at or after a time.
-    func listOffsets(_ request: ListOffsetsRequest, version: Int16) -> ListOffsetsResponse {
+    func listOffsets(_ request: ListOffsetsRequest, principal: Principal) -> ListOffsetsResponse {
         var response = ListOffsetsResponse()
         response.topics = request.topics.map { asked in
             var topicResponse = ListOffsetsResponse.ListOffsetsTopicResponse()
             topicResponse.name = asked.name
-            let topic = log.topicIfExists(asked.name)
+            let allowed = principal.maySee(topic: asked.name)
+            let topic = allowed ? log.topicIfExists(asked.name) : nil
             topicResponse.partitions = asked.partitions.map { wanted in
                 var answer = ListOffsetsResponse.ListOffsetsPartitionResponse()
                 answer.partitionIndex = wanted.partitionIndex
+                guard allowed else {
+                    answer.errorCode = ErrorCode.topicAuthorizationFailed.code
+                    return answer
+                }
                 guard let partition = topic?.partitions.dropFirst(Int(max(wanted.partitionIndex, 0))).first, wanted.partitionIndex >= 0 else {
                     answer.errorCode = ErrorCode.unknownTopicOrPartition.code
                     return answer
@@ -50,7 +55,7 @@ extension KafkaBroker {
         }
     }
 
-    func createTopics(_ request: CreateTopicsRequest, version: Int16) -> CreateTopicsResponse {
+    func createTopics(_ request: CreateTopicsRequest, principal: Principal) -> CreateTopicsResponse {
         var response = CreateTopicsResponse()
         response.topics = request.topics.map { wanted in
             var result = CreateTopicsResponse.CreatableTopicResult()
@@ -63,7 +68,9 @@ extension KafkaBroker {
             let partitions =
                 !assigned.isEmpty ? assigned.count : wanted.numPartitions == -1 ? options.defaultPartitions : Int(wanted.numPartitions)
             let refusal: (ErrorCode, String)? =
-                if TopicProtection.isInternal(wanted.name) {
+                if let denied = principal.refusal(.admin, topic: wanted.name) {
+                    (.topicAuthorizationFailed, denied)
+                } else if TopicProtection.isInternal(wanted.name) {
                     (.invalidTopic, "names starting with \"__\" are Firestream's internal topics")
                 } else if ![-1, 1].contains(wanted.replicationFactor) {
                     (.invalidReplicationFactor, "this broker is one node: the replication factor is 1 (or -1 for the default)")
@@ -108,15 +115,22 @@ extension KafkaBroker {
         return response
     }
 
-    func deleteTopics(_ request: DeleteTopicsRequest, version: Int16) -> DeleteTopicsResponse {
+    func deleteTopics(_ request: DeleteTopicsRequest, version: Int16, principal: Principal) -> DeleteTopicsResponse {
         let wanted: [(name: String?, id: KafkaUUID)] =
             version >= 6 ? request.topics.map { ($0.name, $0.topicId) } : request.topicNames.map { ($0, .zero) }
         var response = DeleteTopicsResponse()
         response.responses = wanted.map { wanted in
             var result = DeleteTopicsResponse.DeletableTopicResult()
             result.topicId = wanted.id
-            let topic = wanted.name.flatMap { log.topicIfExists($0) } ?? (wanted.id == .zero ? nil : topic(withID: wanted.id))
+            let found = wanted.name.flatMap { log.topicIfExists($0) } ?? (wanted.id == .zero ? nil : topic(withID: wanted.id))
+            // A topic asked for by id that the principal may not see is unknown to it.
+            let topic = wanted.name == nil && found.map({ !principal.maySee(topic: $0.name) }) == true ? nil : found
             result.name = topic?.name ?? wanted.name
+            if let name = result.name, let denied = principal.refusal(.admin, topic: name) {
+                result.errorCode = ErrorCode.topicAuthorizationFailed.code
+                result.errorMessage = denied
+                return result
+            }
             guard let topic else {
                 result.errorCode = (wanted.name == nil ? ErrorCode.unknownTopicID : .unknownTopicOrPartition).code
                 return result
@@ -145,8 +159,13 @@ extension KafkaBroker {
     }
 
     /// A new producer id (epoch 0) for an idempotent producer; transactions are not offered.
-    func initProducerID(_ request: InitProducerIdRequest) -> InitProducerIdResponse {
+    func initProducerID(_ request: InitProducerIdRequest, principal: Principal) -> InitProducerIdResponse {
         var response = InitProducerIdResponse()
+        // As Kafka: idempotent producers are for principals that may write somewhere.
+        guard principal.writesSomewhere else {
+            response.errorCode = ErrorCode.clusterAuthorizationFailed.code
+            return response
+        }
         guard request.transactionalId == nil || request.transactionalId == "" else {
             response.errorCode = ErrorCode.invalidRequest.code
             return response
