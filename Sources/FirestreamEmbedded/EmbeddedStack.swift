@@ -113,7 +113,7 @@ public struct EmbeddedStack: Sendable {
         let ordered = runnables.filter { $0.role == .effect } + runnables.filter { $0.role == .app } + runnables.filter { $0.role == .source }
         // A runnable that ends (a finite source) leaves the rest running.
         services += ordered.map { .init(service: RunnableService($0, log: log), successTerminationBehavior: .ignore) }
-        if let kafka = kafkaListener(report: report) {
+        if let kafka = kafkaListener() {
             services.append(.init(service: kafkaServer(kafka, log: log, runnables: runnables, report: report)))
         }
         if let gatewayOptions = options.gateway {

@@ -8,24 +8,22 @@ import KafkaBroker
 import Logging
 
 extension EmbeddedStack {
-    /// The Kafka listener to start, if any. It has no authentication yet: it stays on loopback,
-    /// and it stays off when the gateway requires tokens (a client could otherwise bypass them).
-    func kafkaListener(report: @Sendable (String) -> Void) -> KafkaConfig? {
+    /// The Kafka listener to start, if any.
+    func kafkaListener() -> KafkaConfig? {
         guard let kafka = options.kafka, kafka.enabled else { return nil }
-        guard config.gateway.tokens.isEmpty else {
-            report("  kafka:  off: gateway.tokens are declared and the Kafka listener has no authentication yet (use --no-kafka to silence this)")
-            return nil
-        }
         return kafka
     }
 
-    /// Refuses a Kafka listener that anyone on the network could use.
+    /// Refuses a Kafka listener that anyone on the network could use: without tokens, clients
+    /// do not authenticate, so the listener stays on loopback.
     func checkKafkaListener() throws {
         guard let kafka = options.kafka, kafka.enabled, config.gateway.tokens.isEmpty else { return }
         guard AccessPolicy.isLoopbackAddress(kafka.listener.host) else {
             throw StackError(
-                "refusing to listen for Kafka clients on \(kafka.listener.host): the Kafka listener has no authentication yet, so anyone who can reach "
-                    + "it could read and write every topic. Listen on 127.0.0.1 (kafka.listener in the config, --kafka-port) or run with --no-kafka")
+                "refusing to listen for Kafka clients on \(kafka.listener.host) without authentication: anyone who can reach it could read and "
+                    + "write every topic. Declare tokens under gateway.tokens in the config (firestream token create --name NAME --scope "
+                    + "'topic:*:read'; Kafka clients then sign in with SASL), listen on 127.0.0.1 (kafka.listener, --kafka-port), or run with --no-kafka"
+            )
         }
     }
 
@@ -41,11 +39,15 @@ extension EmbeddedStack {
         brokerOptions.protection = owned(by: runnables)
         brokerOptions.topicsInUse = inUse
         brokerOptions.ownedGroups = Set(config.effects.map { WebhookEffect.group(named: $0.name) })
+        brokerOptions.credentials = config.gateway.tokens.map(TokenCredential.init)
         let logger = Logger(label: "firestream.kafka")
         let broker = KafkaBroker(log: log, options: brokerOptions, logger: logger)
         return KafkaServer(broker: broker, host: kafka.listener.host, port: kafka.listener.port, logger: logger) { port in
             let listener = KafkaListener(host: kafka.listener.host, port: port)
-            report("  kafka:  \(listener) (bootstrap.servers=\(advertised):\(port); auto-create topics \(kafka.autoCreateTopics ? "on" : "off"))")
+            let security = broker.authenticationRequired ? "; SASL_PLAINTEXT: PLAIN, SCRAM-SHA-256/512 with the project's tokens" : ""
+            report(
+                "  kafka:  \(listener) (bootstrap.servers=\(advertised):\(port); auto-create topics \(kafka.autoCreateTopics ? "on" : "off")\(security))"
+            )
         }
     }
 }

@@ -21,6 +21,7 @@ import Testing
         .appendingPathComponent("Interop/kafka_clients.py")
     static let groupsScript = clientsScript.deletingLastPathComponent().appendingPathComponent("kafka_groups.py")
     static let compressionScript = clientsScript.deletingLastPathComponent().appendingPathComponent("kafka_compression.py")
+    static let saslScript = clientsScript.deletingLastPathComponent().appendingPathComponent("kafka_sasl.py")
 
     /// The Kafka port `up` reports (`kafka:  127.0.0.1:PORT`).
     static func kafkaPort(_ up: RuntimeCommandTests.Running) async throws -> Int {
@@ -186,5 +187,34 @@ import Testing
         let (body, _) = try await URLSession.shared.data(from: url)
         let records = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])["records"] as? [[String: Any]]
         #expect(records?.compactMap { $0["value"] as? String }.first == "kafka-python/snappy/0/")
+    }
+
+    /// A token made by `firestream token create` in `directory`: the secret and its config entry.
+    static func createToken(_ name: String, scopes: [String], in directory: URL) throws -> (token: String, entry: String) {
+        let created = try FirestreamProcess.run(
+            ["token", "create", "--name", name, "--format", "json"] + scopes.flatMap { ["--scope", $0] }, in: directory)
+        #expect(created.status == 0, "\(created.stderr)")
+        let lines = created.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        return (try #require(lines.first { $0.hasPrefix("fst_") }), try #require(lines.first { $0.hasPrefix("{") }))
+    }
+
+    /// With tokens declared, every client signs in with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512
+    /// and may do what its token allows; a wrong password, a read-only token's produce and a
+    /// client without credentials are refused (kafka_sasl.py has the steps).
+    @Test func everyClientSignsInWithEachMechanismAndTokenScopesDecide() async throws {
+        let scratch = TemporaryDirectory("fs-kafka")
+        let writer = try Self.createToken("writer", scopes: ["topic:sasl-*:admin"], in: scratch.url)
+        let reader = try Self.createToken("reader", scopes: ["topic:sasl-*:read"], in: scratch.url)
+        try scratch.write("firestream.json", #"{"gateway": {"tokens": ["# + writer.entry + ", " + reader.entry + "]}}")
+        let up = try RuntimeCommandTests.Running(["up", "--no-http", "--kafka-port", "0", "--status-interval", "0"], in: scratch.url)
+        defer { _ = up.stop() }
+        let kafka = try await Self.kafkaPort(up)
+        #expect(up.text.contains("SASL_PLAINTEXT: PLAIN, SCRAM-SHA-256/512"))
+        let outcome = try FirestreamProcess.run(
+            ["timeout", "300", "python3", Self.saslScript.path, "127.0.0.1:\(kafka)", writer.token, reader.token], in: scratch.url,
+            executable: Self.env)
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
+        for client in ["kcat", "confluent-kafka", "kafka-python", "aiokafka"] { #expect(outcome.stdout.contains("\(client): ok")) }
+        #expect(!up.text.contains(reader.token) && !up.text.contains(writer.token), "tokens never reach the log")
     }
 }

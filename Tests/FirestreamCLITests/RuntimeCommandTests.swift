@@ -194,6 +194,10 @@ import Testing
         let open = try FirestreamProcess.run(["up", "--kafka-port", "0", "--host", "0.0.0.0", "--port", "0"], in: scratch.url)
         #expect(open.status == 1)
         #expect(open.stderr.contains("refusing to listen on 0.0.0.0 without authentication"))
+        try scratch.write("firestream.json", #"{"topics": [{"name": "in"}], "kafka": {"listener": "0.0.0.0:0"}}"#)
+        let openKafka = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
+        #expect(openKafka.status == 1)
+        #expect(openKafka.stderr.contains("refusing to listen for Kafka clients on 0.0.0.0 without authentication"))
 
         let created = try FirestreamProcess.run(
             ["token", "create", "--name", "ingest", "--scope", "topic:in:write", "--format", "json"], in: scratch.url)
@@ -202,13 +206,15 @@ import Testing
         let token = try #require(lines.first { $0.hasPrefix("fst_") })
         let entry = try #require(lines.first { $0.hasPrefix("{") })
         #expect(!entry.contains(token), "the config entry holds the hash, not the token")
-        try scratch.write("firestream.json", #"{"topics": [{"name": "in"}], "gateway": {"tokens": ["# + entry + "]}}")
+        try scratch.write(
+            "firestream.json", #"{"topics": [{"name": "in"}], "kafka": {"listener": "0.0.0.0:0"}, "gateway": {"tokens": ["# + entry + "]}}")
         #expect(try FirestreamProcess.run(["validate"], in: scratch.url).status == 0)
 
-        let up = try Running(["up", "--kafka-port", "0", "--host", "0.0.0.0", "--port", "0", "--status-interval", "0"], in: scratch.url)
+        let up = try Running(["up", "--host", "0.0.0.0", "--port", "0", "--status-interval", "0"], in: scratch.url)
         defer { _ = up.stop() }
         let port = try await up.port()
         #expect(up.text.contains("1 token(s) required"))
+        #expect(up.text.contains("kafka:  0.0.0.0:") && up.text.contains("SASL_PLAINTEXT"))
         func post(_ headers: [String: String]) async throws -> Int {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/topics/in")!)
             request.httpMethod = "POST"
