@@ -34,10 +34,19 @@ extension PartitionLog {
     /// Reads the durable batches holding `offset` and after it, about `maxBytes` of them (a
     /// first batch larger than that whole), as stored: the same checks as ``read(from:maxBytes:)``,
     /// without decoding a record.
-    public func readBatches(from offset: Int64, maxBytes: Int = 1 << 20) throws(LogError) -> FetchedBatches {
+    /// `maxRecords` bounds the records counted in the batches after the first (their headers'
+    /// counts): compressed batches of very compressible records hold many times `maxBytes`.
+    public func readBatches(from offset: Int64, maxBytes: Int = 1 << 20, maxRecords: Int = .max) throws(LogError) -> FetchedBatches {
         var bytes: [UInt8] = []
         var next: Int64?
+        var records = 0
+        var full = false
         let (cursor, durable) = try walkBatches(from: offset, maxBytes: maxBytes) { header, raw, _, _ throws(LogError) in
+            let count = Int(max(header.recordCount, 0))
+            // Past the limit: this batch and every later one in this read wait for the next.
+            full = full || next != nil && records + count > maxRecords
+            guard !full else { return true }
+            records += count
             bytes.append(contentsOf: raw)
             next = header.lastOffset + 1
             return true

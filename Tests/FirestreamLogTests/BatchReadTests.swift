@@ -53,6 +53,25 @@ import Testing
         #expect(try batches(rest.bytes).map(\.texts) == [["small"]])
     }
 
+    /// A record limit stops at the first batch that would pass it (the first batch is whole),
+    /// and never skips a batch to take a smaller one after it.
+    @Test func aRecordLimitEndsTheReadAtABatchAndLeavesNoGap() async throws {
+        let data = TemporaryDirectory()
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        let partition = try log.createTopic("t").partitions[0]
+        for count in [10, 10, 30, 5, 5] { _ = try await partition.append((0..<count).map { record("r\($0)") }) }
+        var bases: [[Int64]] = []
+        var next: Int64 = 0
+        while next < 60 {
+            let fetched = try partition.readBatches(from: next, maxRecords: 25)
+            bases.append(try batches(fetched.bytes).map(\.base))
+            next = fetched.nextOffset
+        }
+        #expect(bases == [[0, 10], [20], [50, 55]], "the 30-record batch is served alone, whole; the 5 after it waits")
+        #expect(try batches(partition.readBatches(from: 0).bytes).count == 5, "no limit: every batch within maxBytes")
+    }
+
     @Test func readsAcrossSegmentsAndRefusesRemovedOffsets() async throws {
         let data = TemporaryDirectory()
         let log = try Log(directory: data.path)

@@ -58,4 +58,46 @@ import Testing
         #expect(refused.responses.first?.partitionResponses.first?.errorCode == ErrorCode.unsupportedForMessageFormat.code)
         #expect(harness.log.topicIfExists("old")?.partitions[0].durableOffset == 20)
     }
+
+    /// A megabyte of zstd can hold far more records than a client queues: a fetch answers at
+    /// most 16,384 records per partition (whole batches; the first one always), in order.
+    @Test func fetchesOfVeryCompressibleBatchesAreAnsweredInPiecesAClientCanQueue() async throws {
+        var harness = try BrokerHarness()
+        defer { harness.log.close() }
+        let partition = try harness.log.createTopic("dense").partitions[0]
+        let value = [UInt8](repeating: UInt8(ascii: "x"), count: 1024)
+        for _ in 0..<3 {
+            let batch = try RecordBatch.encode(
+                (0..<10_000).map { _ in ProducerRecord(key: nil, value: value, timestamp: 1_700_000_000_000) }, compression: .zstd)
+            #expect(batch.count < 100_000, "10 MB of records in \(batch.count) bytes")
+            let produced = try await harness.send(produceRequest("dense", batch), version: 9, expecting: ProduceResponse.self)
+            #expect(produced.responses.first?.partitionResponses.first?.errorCode == 0)
+        }
+        #expect(partition.durableOffset == 30_000)
+        var offsets: [Int64] = []
+        var next: Int64 = 0
+        while next < 30_000, offsets.count < 5 {
+            var fetch = FetchRequest()
+            fetch.maxBytes = 50 << 20
+            var topic = FetchRequest.FetchTopic()
+            topic.topic = "dense"
+            var wanted = FetchRequest.FetchPartition()
+            wanted.fetchOffset = next
+            wanted.partitionMaxBytes = 1 << 20
+            topic.partitions = [wanted]
+            fetch.topics = [topic]
+            let answer = try await harness.send(fetch, version: 11, expecting: FetchResponse.self)
+            let records = answer.responses.first?.partitions.first?.records ?? []
+            let bases = records.withUnsafeBytes { raw in
+                var walker = RecordBatchWalker(raw)
+                var bases: [Int64] = []
+                while case .batch(let header, _) = walker.next() { bases.append(header.baseOffset) }
+                return bases
+            }
+            #expect(bases == [next], "one batch of 10,000 per answer: two would pass 16,384 records")
+            offsets += bases
+            next += 10_000
+        }
+        #expect(offsets == [0, 10_000, 20_000])
+    }
 }

@@ -14,6 +14,13 @@ extension KafkaBroker {
         var maxBytes: Int
     }
 
+    /// The most records a Fetch answers per partition (the first batch is served whole). Byte
+    /// limits count compressed bytes, as in Kafka, so a megabyte of lz4 or zstd batches can hold
+    /// 100,000 records and over 100 MB once decompressed: more than librdkafka queues per
+    /// partition (100,000 messages or 64 MiB), after which it waits a whole
+    /// `fetch.queue.backoff.ms` (1 s) before fetching again.
+    static let maxRecordsPerPartition = 16_384
+
     /// The longest a Fetch waits for records, whatever it asks (clients ask 100–500 ms).
     static let maxFetchWaitMilliseconds = 300_000
 
@@ -91,7 +98,8 @@ extension KafkaBroker {
             } else if item.offset < end, budget > 0 || total == 0 {
                 do {
                     // KIP-74: the first batch is served whole even past the limits.
-                    let fetched = try partition.readBatches(from: item.offset, maxBytes: max(1, min(item.maxBytes, budget)))
+                    let fetched = try partition.readBatches(
+                        from: item.offset, maxBytes: max(1, min(item.maxBytes, budget)), maxRecords: Self.maxRecordsPerPartition)
                     answer.records = fetched.bytes
                     total += fetched.bytes.count
                     budget -= fetched.bytes.count
