@@ -41,6 +41,9 @@ let package = Package(
         .systemLibrary(
             name: "CCompression", providers: [.apt(["zlib1g-dev", "libsnappy-dev", "liblz4-dev", "libzstd-dev"]), .brew(["snappy", "lz4", "zstd"])]),
         .target(name: "KafkaWire", dependencies: ["CRC32CHardware", "CCompression"]),
+        // librdkafka (Debian's librdkafka-dev): Firestream as a client of a real Kafka cluster.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"]), .brew(["librdkafka"])]),
+        .target(name: "KafkaClient", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
         // Kafka's request and response messages, generated from its JSON specs (scripts/kafka-codegen.py).
         .target(name: "KafkaProtocol", dependencies: ["KafkaWire"]),
         // The Kafka broker: a request-in, response-out core over the log, served with swift-nio.
@@ -138,6 +141,12 @@ let package = Package(
         .testTarget(name: "TidyTests"),
         .testTarget(name: "KafkaWireTests", dependencies: ["FirestreamLog", "KafkaWire"]),
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol", "KafkaWire"]),
+        .testTarget(
+            name: "KafkaClientTests",
+            dependencies: [
+                "FirestreamFormats", "FirestreamLog", "FirestreamTesting", "KafkaBroker", "KafkaClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "KafkaBrokerTests",
             dependencies: [

@@ -1,0 +1,2 @@
+// librdkafka (Debian's librdkafka-dev): the Kafka client Firestream uses to run on a cluster.
+#include <librdkafka/rdkafka.h>
