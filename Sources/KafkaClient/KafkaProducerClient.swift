@@ -79,6 +79,10 @@ public final class KafkaProducerClient: Sendable {
         }
     }
 
+    /// The last error librdkafka reported about the cluster (a refused sign-in, a broker that
+    /// cannot be reached), if any.
+    public var lastClusterError: String? { events.lastError.withLock { $0 } }
+
     /// Records handed to librdkafka whose delivery is not reported yet (0 once closed).
     public var waiting: Int {
         state.withLock { state in state.closed ? 0 : Int(rd_kafka_outq_len(handle)) }

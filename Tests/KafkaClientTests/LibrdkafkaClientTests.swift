@@ -120,13 +120,19 @@ struct BrokerDidNotListen: Error {}
             let producer = try KafkaProducerClient(settings: settings(token))
             defer { producer.close() }
             #expect(try await producer.send(Array("in".utf8), to: "signed").offset == 0)
-            // A refused client would retry until the message times out: 5 s here.
+            // A refused client retries until the message times out: 5 s here. The refusal is
+            // reported as soon as the broker answers, and explains the sends that fail after it.
             let refused = try KafkaProducerClient(settings: settings("fst_wrong").merging(["message.timeout.ms": "5000"]) { $1 })
             defer { refused.close(timeout: .zero) }
+            let first = Task { try await refused.send(Array("out".utf8), to: "signed") }
+            try await eventually("the refused sign-in to be reported", within: .seconds(120)) {
+                refused.lastClusterError?.contains("SASL authentication error: authentication failed") == true
+            }
+            await #expect(throws: KafkaClientError.self) { _ = try await first.value }
             await #expect {
-                _ = try await refused.send(Array("out".utf8), to: "signed")
+                _ = try await refused.send(Array("again".utf8), to: "signed")
             } throws: { error in
-                "\(error)".contains("SASL authentication error: authentication failed")
+                "\(error)".contains("the last error from the cluster: ") && "\(error)".contains("SASL authentication error: authentication failed")
             }
         }
     }
