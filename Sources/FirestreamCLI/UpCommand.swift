@@ -36,9 +36,10 @@ struct UpCommand: AsyncParsableCommand {
             127.0.0.1:9092 with their default settings and produce to and fetch from
             the same topics (docs/kafka.md). The config's `kafka` section sets the
             listener, the advertised host and topic auto-creation; --kafka-port
-            overrides the port and --no-kafka turns it off. The listener has no
-            authentication yet: it stays on loopback, and it is off when the config
-            declares gateway tokens.
+            overrides the port and --no-kafka turns it off. Without gateway tokens
+            the listener needs no sign-in and stays on loopback; with them, clients
+            sign in with SASL (PLAIN, SCRAM-SHA-256/512: user name the token's name,
+            password the token) and the listener may use any address.
 
             The dashboard needs Plotly.js, found in the Python package `plotly` (python3
             -m pip install plotly) or given with --plotly-js.
