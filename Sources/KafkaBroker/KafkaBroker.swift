@@ -112,7 +112,7 @@ public final class KafkaBroker: Sendable {
         } catch {
             return .close(reason: "unreadable request header: \(error)")
         }
-        guard let api = SupportedAPIs.all[header.apiKey], !api.needsSASL || authenticationRequired else {
+        guard let api = SupportedAPIs.all[header.apiKey], offers(api) else {
             return .close(reason: "API key \(header.apiKey) is not supported (client \(header.clientID ?? "?"))")
         }
         guard api.versions.contains(header.apiVersion) else {

@@ -34,4 +34,7 @@ extension KafkaBroker {
 
     /// Whether clients must authenticate with SASL (the project declares tokens).
     public var authenticationRequired: Bool { !options.credentials.isEmpty }
+
+    /// Whether this broker lists and answers `api` (the SASL APIs only with credentials).
+    func offers(_ api: SupportedAPIs.API) -> Bool { !api.needsSASL || authenticationRequired }
 }

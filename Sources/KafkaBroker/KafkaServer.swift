@@ -98,7 +98,7 @@ public struct KafkaServer: Service {
             try await connection.executeThenClose { requests, responses in
                 for try await frame in requests {
                     let reply = await broker.respond(to: Array(frame.readableBytesView), on: &client)
-                    if client.isAuthenticated, limit.bytes < limit.ceiling { limit.raise(to: limit.ceiling) }
+                    if client.isAuthenticated { limit.lift() }
                     switch reply {
                     case .frame(let bytes): try await responses.write(ByteBuffer(bytes: bytes))
                     case .none: continue
@@ -159,18 +159,20 @@ struct FrameDecoder: ByteToMessageDecoder {
 /// The largest frame a connection may send: small until it authenticates, then the server's
 /// limit. Shared by the connection's decoder (on its event loop) and its request loop.
 final class FrameLimit: Sendable {
-    private let current: Atomic<Int>
+    private let initial: Int
+    private let lifted = Atomic<Bool>(false)
     /// The server's limit, reached once the client authenticates.
     let ceiling: Int
 
-    init(_ initial: Int, ceiling: Int = .max) {
-        current = Atomic(initial)
+    init(_ initial: Int, ceiling: Int) {
+        self.initial = initial
         self.ceiling = ceiling
     }
 
-    var bytes: Int { current.load(ordering: .relaxed) }
+    var bytes: Int { lifted.load(ordering: .relaxed) ? ceiling : initial }
 
-    func raise(to bytes: Int) { current.store(bytes, ordering: .relaxed) }
+    /// The client authenticated: from now on, the server's limit.
+    func lift() { lifted.store(true, ordering: .relaxed) }
 }
 
 /// Lets one of a kind of log line through per interval, and counts the ones held back.

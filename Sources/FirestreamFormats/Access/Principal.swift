@@ -22,6 +22,12 @@ public struct Principal: Sendable, Equatable {
         may(action, topic: topic) ? nil : "token \"\(name)\" may not \(action.rawValue) topic \"\(topic)\" (its scopes: \(scopeList))"
     }
 
+    /// Why the scopes do not let the principal see `topic` at all (no action on it); nil when
+    /// they do.
+    public func seeRefusal(topic: String) -> String? {
+        maySee(topic: topic) ? nil : "token \"\(name)\" may not see topic \"\(topic)\" (its scopes: \(scopeList))"
+    }
+
     /// Whether any topic action is allowed on `topic`: enough to see that it exists, its
     /// partitions and offsets (Kafka's Describe).
     public func maySee(topic: String) -> Bool { TokenScope.Action.allCases.contains { may($0, topic: topic) } }

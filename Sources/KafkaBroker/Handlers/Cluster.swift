@@ -51,10 +51,9 @@ extension KafkaBroker {
             let settings: [Setting]
             switch ConfigResource(rawValue: resource.resourceType) {
             case .topic:
-                guard principal.maySee(topic: resource.resourceName) else {
+                if let refusal = principal.seeRefusal(topic: resource.resourceName) {
                     result.errorCode = ErrorCode.topicAuthorizationFailed.code
-                    result.errorMessage =
-                        "token \"\(principal.name)\" may not see topic \"\(resource.resourceName)\" (its scopes: \(principal.scopeList))"
+                    result.errorMessage = refusal
                     return result
                 }
                 guard let topic = log.topicIfExists(resource.resourceName) else {

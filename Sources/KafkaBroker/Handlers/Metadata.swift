@@ -8,11 +8,11 @@ extension KafkaBroker {
     func apiVersions(error: ErrorCode) -> ApiVersionsResponse {
         var response = ApiVersionsResponse()
         response.errorCode = error.code
-        response.apiKeys = SupportedAPIs.all.keys.sorted().filter { !SupportedAPIs.all[$0]!.needsSASL || authenticationRequired }.map { key in
+        response.apiKeys = SupportedAPIs.all.filter { offers($0.value) }.sorted { $0.key < $1.key }.map { key, api in
             var entry = ApiVersionsResponse.ApiVersion()
             entry.apiKey = key
-            entry.minVersion = SupportedAPIs.all[key]!.versions.lowerBound
-            entry.maxVersion = SupportedAPIs.all[key]!.versions.upperBound
+            entry.minVersion = api.versions.lowerBound
+            entry.maxVersion = api.versions.upperBound
             return entry
         }
         return response

@@ -17,12 +17,8 @@ extension KafkaBroker {
             topicResponse.partitionResponses = topicData.partitionData.map { data in
                 var answer = ProduceResponse.PartitionProduceResponse()
                 answer.index = data.index
-                let outcome =
-                    if let refusal = principal.refusal(.write, topic: topicData.name) {
-                        Result<(PartitionLog, Int64, Int64), Refusal>.failure(Refusal(code: .topicAuthorizationFailed, message: refusal))
-                    } else {
-                        append(data.records, to: topicData.name, partition: data.index, acks: request.acks, version: version)
-                    }
+                let outcome = append(
+                    data.records, to: topicData.name, partition: data.index, acks: request.acks, version: version, principal: principal)
                 switch outcome {
                 case .success(let (partition, first, last)):
                     answer.baseOffset = first
@@ -61,8 +57,9 @@ extension KafkaBroker {
 
     /// Checks and appends the batches in `records`; the first and last offsets they got.
     private func append(
-        _ records: [UInt8]?, to topic: String, partition index: Int32, acks: Int16, version: Int16
+        _ records: [UInt8]?, to topic: String, partition index: Int32, acks: Int16, version: Int16, principal: Principal
     ) -> Result<(PartitionLog, Int64, Int64), Refusal> {
+        if let refusal = principal.refusal(.write, topic: topic) { return .failure(Refusal(code: .topicAuthorizationFailed, message: refusal)) }
         guard [-1, 0, 1].contains(acks) else { return .failure(Refusal(code: .invalidRequiredAcks, message: "acks must be -1, 0 or 1")) }
         if let refusal = options.protection.writeRefusal(topic) { return .failure(Refusal(code: .topicAuthorizationFailed, message: refusal)) }
         guard let partition = log.topicIfExists(topic)?.partitions.dropFirst(Int(max(index, 0))).first, index >= 0 else {

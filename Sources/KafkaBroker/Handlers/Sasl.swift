@@ -39,7 +39,7 @@ extension KafkaBroker {
         switch advance(&connection, with: request.authBytes) {
         case .success(let bytes): response.authBytes = bytes
         case .failure(let refusal):
-            response.errorCode = ErrorCode.saslAuthenticationFailed.code
+            response.errorCode = refusal.code.code
             response.errorMessage = refusal.message
         }
         return response
