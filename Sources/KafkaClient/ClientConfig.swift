@@ -26,11 +26,26 @@ func makeConfiguration(_ settings: [String: String]) throws(KafkaClientError) ->
     for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
         guard rd_kafka_conf_set(conf, name, value, &message, message.count) == RD_KAFKA_CONF_OK else {
             rd_kafka_conf_destroy(conf)
-            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw KafkaClientError("Kafka client setting \(name)=\(value): \(reason)")
+            throw KafkaClientError("Kafka client setting \(name)=\(value): \(text(message))")
         }
     }
     return conf
+}
+
+/// A librdkafka client of `type` made from `conf` (which it then owns); the reason when it
+/// cannot be made (`conf` is freed then).
+func makeClient(_ type: rd_kafka_type_t, _ conf: OpaquePointer, role: String) throws(KafkaClientError) -> OpaquePointer {
+    var reason = [CChar](repeating: 0, count: 512)
+    guard let handle = rd_kafka_new(type, conf, &reason, reason.count) else {
+        rd_kafka_conf_destroy(conf)
+        throw KafkaClientError("cannot make a Kafka \(role): \(text(reason))")
+    }
+    return handle
+}
+
+/// The text librdkafka wrote into `buffer` (up to its first zero byte).
+private func text(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 /// librdkafka's log lines, in Firestream's log instead of on standard error.

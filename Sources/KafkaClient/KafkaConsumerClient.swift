@@ -30,12 +30,7 @@ public final class KafkaConsumerClient: Sendable {
     public init(settings: [String: String], buffered: Int = 10_000) throws(KafkaClientError) {
         let conf = try makeConfiguration(settings)
         events.attach(to: conf)
-        var reason = [CChar](repeating: 0, count: 512)
-        guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &reason, reason.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaClientError(
-                "cannot make a Kafka consumer: \(String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
-        }
+        let handle = try makeClient(RD_KAFKA_CONSUMER, conf, role: "consumer")
         rd_kafka_poll_set_consumer(handle)
         self.handle = handle
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: Record.self)

@@ -28,12 +28,7 @@ public final class KafkaProducerClient: Sendable {
                 delivery.continuation.resume(throwing: events.explain(message.pointee.err, while: "delivering a record"))
             }
         }
-        var reason = [CChar](repeating: 0, count: 512)
-        guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &reason, reason.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaClientError(
-                "cannot make a Kafka producer: \(String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
-        }
+        let handle = try makeClient(RD_KAFKA_PRODUCER, conf, role: "producer")
         self.handle = handle
         let address = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
         poller = PollThread(name: "firestream-kafka-producer") { _ in
