@@ -62,7 +62,7 @@ let package = Package(
             name: "FirestreamFormats", dependencies: ["FirestreamJSON", "KafkaWire", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FirestreamLog", dependencies: ["KafkaWire"]),
         // Test support: a disk that loses what was not synced (power loss) and fails on demand.
-        .target(name: "FirestreamTesting", dependencies: ["FirestreamLog"]),
+        .target(name: "FirestreamTesting", dependencies: ["FirestreamLog", "KafkaWire"]),
         .target(
             name: "FirestreamStreams",
             dependencies: [

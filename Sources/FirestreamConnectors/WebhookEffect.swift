@@ -60,7 +60,7 @@ public struct WebhookEffect: Runnable {
     private func deliver(_ partition: PartitionLog, index: Int, log: Log, deadLetters: Topic, exchange: HTTPExchange) async throws {
         let committed = log.consumerOffsets.committed(group: group, topic: options.topic, partition: index)
         var reader = PartitionReader(
-            partition, from: committed ?? (options.start == .earliest ? partition.startOffset : partition.durableOffset), whenRemoved: .skip)
+            partition, from: committed ?? (options.start == .earliest ? partition.startOffset : partition.lastStableOffset), whenRemoved: .skip)
         while !Task.isCancelled {
             let batch = try await reader.next(maxBytes: 4 << 20, maxRecords: options.batch)
             // Without a time limit, nothing comes back only when the log closed or we are stopping.

@@ -85,7 +85,7 @@ final class PartitionFeed: Sendable {
         self.partition = partition
         self.log = log
         self.capacityBytes = capacityBytes
-        state = Locked(State(end: log.durableOffset))
+        state = Locked(State(end: log.lastStableOffset))
     }
 
     /// Bytes of record batches read per chunk.

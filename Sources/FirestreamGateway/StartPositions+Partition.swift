@@ -6,7 +6,8 @@ extension StartPositions {
     /// holds. WebSocket subscriptions, REST reads and `topics tail` all resolve their start here.
     public func start(in partition: PartitionLog, index: Int, now: Int64) -> Int64 {
         let first = partition.startOffset
-        let end = partition.durableOffset
+        // Readers see committed records: the end is the last stable offset.
+        let end = partition.lastStableOffset
         let wanted: Int64
         switch rule {
         case .latest: wanted = end

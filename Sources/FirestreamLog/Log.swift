@@ -18,6 +18,8 @@ public final class Log: Sendable {
     let producerIDs: ProducerIDs
     /// The Kafka broker's consumer groups (membership and assignments), one document per group.
     public let kafkaGroups: DurableDocuments
+    /// The Kafka broker's transactions: one document per transactional id.
+    public let kafkaTransactions: DurableDocuments
 
     /// Never writes: for reading a log that another process (`firestream up`) owns.
     public let readOnly: Bool
@@ -52,6 +54,7 @@ public final class Log: Sendable {
         consumerOffsets = try ConsumerOffsets(directory: "\(directory)/groups", fileSystem: fileSystem, readOnly: readOnly)
         producerIDs = try ProducerIDs(directory: "\(directory)/kafka", fileSystem: fileSystem)
         kafkaGroups = DurableDocuments(directory: "\(directory)/kafka/groups", fileSystem: fileSystem, readOnly: readOnly)
+        kafkaTransactions = DurableDocuments(directory: "\(directory)/kafka/transactions", fileSystem: fileSystem, readOnly: readOnly)
         var topics: [String: Topic] = [:]
         var notes: [RecoveryNote] = []
         for name in fileSystem.contentsOfDirectory(topicsDirectory) where !name.hasPrefix(".") {

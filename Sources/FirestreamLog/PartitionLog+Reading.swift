@@ -12,12 +12,19 @@ public struct FetchedBatches: Sendable {
 }
 
 extension PartitionLog {
-    /// Reads durable records from `offset`, about `maxBytes` of them (at least one batch).
+    /// Reads committed records from `offset`, about `maxBytes` of them (at least one batch):
+    /// durable, below the last stable offset, without transaction markers or the records of
+    /// aborted transactions (so `nextOffset` may pass offsets no record is returned for).
     /// Every batch's CRC is verified, and its base offset (which the CRC does not cover) checked
     /// against the index and the batch before it; a corrupt batch is an error, never served.
     public func read(from offset: Int64, maxBytes: Int = 1 << 20) throws(LogError) -> FetchedRecords {
         var records: [ConsumerRecord] = []
-        let (cursor, durable) = try walkBatches(from: offset, maxBytes: maxBytes) { header, raw, path, position throws(LogError) in
+        var transactional: [(header: RecordBatchHeader, records: Range<Int>)] = []
+        var passed = offset
+        let (cursor, stable) = try walkBatches(from: offset, maxBytes: maxBytes, committed: true) {
+            header, raw, path, position throws(LogError) in
+            passed = header.lastOffset + 1
+            guard !header.isControl else { return true }
             let before = records.count
             do throws(WireError) {
                 for record in try RecordBatch.records(raw, header: header) where record.offset >= offset {
@@ -26,9 +33,24 @@ extension PartitionLog {
             } catch {
                 throw error.asLogError(path: path, position: position)
             }
-            return records.count > before
+            if header.isTransactional { transactional.append((header, before..<records.count)) }
+            return true
         }
-        return FetchedRecords(records: records, nextOffset: records.last.map { $0.offset + 1 } ?? cursor, endOffset: durable)
+        // Asked after the walk: every transaction ended below the stable offset it read to is
+        // known by then (the list only grows).
+        if !transactional.isEmpty {
+            let aborted = abortedTransactions(in: offset..<passed)
+            for batch in transactional.reversed() where aborted.contains(where: { $0.holds(batch.header) }) {
+                records.removeSubrange(batch.records)
+            }
+        }
+        return FetchedRecords(records: records, nextOffset: max(passed, cursor), endOffset: stable)
+    }
+
+    /// The aborted transactions with records in `range` (what a read_committed Fetch lists).
+    public func abortedTransactions(in range: Range<Int64>) -> [AbortedTransaction] {
+        guard !range.isEmpty else { return [] }
+        return state.withLock { $0.producers.aborted(overlapping: range) }
     }
 
     /// Reads the durable batches holding `offset` and after it, about `maxBytes` of them (a
@@ -36,12 +58,16 @@ extension PartitionLog {
     /// without decoding a record.
     /// `maxRecords` bounds the records counted in the batches after the first (their headers'
     /// counts): compressed batches of very compressible records hold many times `maxBytes`.
-    public func readBatches(from offset: Int64, maxBytes: Int = 1 << 20, maxRecords: Int = .max) throws(LogError) -> FetchedBatches {
+    /// `committed` stops at the last stable offset (a read_committed Fetch; the client skips
+    /// aborted records itself, from the list of aborted transactions).
+    public func readBatches(
+        from offset: Int64, maxBytes: Int = 1 << 20, maxRecords: Int = .max, committed: Bool = false
+    ) throws(LogError) -> FetchedBatches {
         var bytes: [UInt8] = []
         var next: Int64?
         var records = 0
         var full = false
-        let (cursor, durable) = try walkBatches(from: offset, maxBytes: maxBytes) { header, raw, _, _ throws(LogError) in
+        let (cursor, durable) = try walkBatches(from: offset, maxBytes: maxBytes, committed: committed) { header, raw, _, _ throws(LogError) in
             let count = Int(max(header.recordCount, 0))
             // Past the limit: this batch and every later one in this read wait for the next.
             full = full || next != nil && records + count > maxRecords
@@ -55,10 +81,11 @@ extension PartitionLog {
     }
 
     /// Finds the segment holding `offset` (moving on to the next when it holds nothing there)
-    /// and hands `take` its durable batches that end at or after `offset`. Returns where to
-    /// continue when nothing was taken, and the durable end seen.
+    /// and hands `take` its durable batches (below the last stable offset if `committed`) that
+    /// end at or after `offset`. Returns where to continue when nothing was taken, and the end
+    /// it read to.
     func walkBatches(
-        from offset: Int64, maxBytes: Int, _ take: BatchTaker
+        from offset: Int64, maxBytes: Int, committed: Bool, _ take: BatchTaker
     ) throws(LogError) -> (cursor: Int64, durable: Int64) {
         var cursor = offset
         while true {
@@ -68,13 +95,16 @@ extension PartitionLog {
                 guard cursor >= start else {
                     throw LogError.offsetOutOfRange(requested: cursor, start: start, end: state.durableOffset)
                 }
-                guard cursor < state.durableOffset else { return nil }
+                let end = committed ? state.stableOffset : state.durableOffset
+                guard cursor < end else { return nil }
                 let index = state.segments.lastIndex { $0.baseOffset <= cursor } ?? 0
                 let segment = state.segments[index]
                 let nextBase = index + 1 < state.segments.count ? state.segments[index + 1].baseOffset : nil
-                return (segment, segment.position(for: cursor), segment.size, state.durableOffset, nextBase, segment.nextOffset)
+                return (segment, segment.position(for: cursor), segment.size, end, nextBase, segment.nextOffset)
             }
-            guard let (segment, start, size, durable, nextBase, segmentEnd) = snapshot else { return (cursor, durableOffset) }
+            guard let (segment, start, size, durable, nextBase, segmentEnd) = snapshot else {
+                return (cursor, committed ? lastStableOffset : durableOffset)
+            }
             if try walkSegment(segment, from: start, upTo: size, offset: cursor, durable: durable, maxBytes: maxBytes, take) {
                 return (cursor, durable)
             }
@@ -169,6 +199,13 @@ extension PartitionLog {
             }
         }
         return nil
+    }
+}
+
+extension AbortedTransaction {
+    /// Whether `batch` (a transactional batch) is one of this transaction's.
+    func holds(_ batch: RecordBatchHeader) -> Bool {
+        batch.producerId == producerId && batch.baseOffset >= firstOffset && batch.baseOffset < lastOffset
     }
 }
 

@@ -75,6 +75,7 @@ extension PartitionLog {
         let count = state.withLock { state in
             let removed = choose(&state)
             state.pendingDeletions += removed.flatMap(\.paths)
+            if !removed.isEmpty { state.producers.forgetAborted(before: max(state.segments[0].baseOffset, state.startFloor)) }
             return removed.count
         }
         if count > 0 { flusher?.schedule(self) }

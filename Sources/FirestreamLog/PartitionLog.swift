@@ -27,8 +27,10 @@ public final class PartitionLog: Sendable {
 
     struct Waiter {
         var id: Int
-        /// Resume once `durableOffset >= offset`.
+        /// Resume once `durableOffset >= offset` (or, for readers of committed records, the
+        /// last stable offset).
         var offset: Int64
+        var committed: Bool
         var continuation: CheckedContinuation<Bool, Never>
     }
 
@@ -57,6 +59,8 @@ public final class PartitionLog: Sendable {
         var producers: ProducerState
         /// Records below it were deleted (Kafka's DeleteRecords), even inside a segment.
         var startFloor: Int64 = 0
+
+        var stableOffset: Int64 { min(durableOffset, producers.firstUnstableOffset ?? .max) }
     }
 
     /// Where an append went: its offsets, or the offsets of the identical batch already stored.
@@ -92,107 +96,6 @@ public final class PartitionLog: Sendable {
 
     public let recoveryNotes: [RecoveryNote]  // what recovery repaired when the partition was opened
 
-    /// Opens every segment. Sealed segments known complete (the next segment's snapshot exists)
-    /// are loaded from their indexes; a damaged batch in one stays in place (reads refuse it).
-    /// A sealed segment not known complete is scanned: if a power cut took its tail, the log is
-    /// cut there and later segments are removed — nothing from that point on was acknowledged,
-    /// since acknowledgements wait for the sync that precedes the snapshot. The active segment is
-    /// scanned batch by batch (lengths, base offsets, CRCs) and a torn tail is cut.
-    private static func recover(
-        topic: String, partition: Int, directory: String, settings: PartitionSettings, fileSystem: any FileSystem, readOnly: Bool
-    ) throws(LogError) -> ([Segment], [RecoveryNote], ProducerState) {
-        let existed = fileSystem.fileExists(directory)
-        if !readOnly && !existed {
-            try fileSystem.createDirectory(directory)
-            try fileSystem.syncDirectory(parent(of: directory))
-        }
-        let bases = fileSystem.contentsOfDirectory(directory).filter { $0.hasSuffix(".log") }.compactMap { Int64($0.dropLast(4)) }.sorted()
-        var segments: [Segment] = []
-        var notes: [RecoveryNote] = []
-        var lastHeaders: [RecordBatchHeader] = []
-        func note(_ base: Int64, truncated: Int64, _ reason: String) {
-            notes.append(
-                RecoveryNote(topic: topic, partition: partition, segment: Segment.fileName(base, ".log"), truncatedBytes: truncated, reason: reason))
-        }
-        func snapshot(_ segment: Segment) -> ProducerState? {
-            fileSystem.readFile(segment.snapshotPath).flatMap(ProducerState.init(snapshot:))
-        }
-        var index = 0
-        while index < bases.count {
-            let segment = try Segment(
-                fileSystem: fileSystem, directory: directory, baseOffset: bases[index], indexInterval: settings.indexIntervalBytes, readOnly: readOnly
-            )
-            let sizeBefore = segment.file.size
-            if index == bases.count - 1 {
-                let result = try segment.scan { lastHeaders.append($0) }
-                if !readOnly {
-                    if let problem = result.problem {
-                        try segment.truncate(to: result.validSize)
-                        try segment.file.sync()
-                        note(segment.baseOffset, truncated: sizeBefore - result.validSize, problem)
-                    }
-                    try segment.rewriteIndexes()
-                }
-                segments.append(segment)
-                break
-            }
-            let nextBase = bases[index + 1]
-            let next = "\(directory)/\(Segment.fileName(nextBase, ".snapshot"))"
-            if readOnly || fileSystem.readFile(next).flatMap(ProducerState.init(snapshot:)) != nil {
-                let result = try segment.loadSealed(nextBase: nextBase)
-                if let problem = result.problem, !readOnly { note(segment.baseOffset, truncated: 0, problem) }
-                segments.append(segment)
-                index += 1
-                continue
-            }
-            let result = try segment.scan()
-            if result.problem == nil && segment.nextOffset == nextBase {
-                try segment.rewriteIndexes()
-                segments.append(segment)
-                index += 1
-                continue
-            }
-            // Cut here: this segment's tail and every later segment were never acknowledged.
-            let reason = result.problem ?? "the segment ends at offset \(segment.nextOffset) but the next one starts at \(nextBase)"
-            var removed: Int64 = 0
-            for later in bases[(index + 1)...] {
-                for suffix in [".log", ".index", ".timeindex", ".snapshot"] {
-                    let path = "\(directory)/\(Segment.fileName(later, suffix))"
-                    if suffix == ".log" { removed += (try? fileSystem.open(path, create: false, readOnly: true))?.size ?? 0 }
-                    try fileSystem.unlink(path)
-                }
-            }
-            try segment.truncate(to: result.validSize)
-            try segment.file.sync()
-            try fileSystem.syncDirectory(directory)
-            try segment.rewriteIndexes()
-            note(
-                segment.baseOffset, truncated: sizeBefore - result.validSize + removed,
-                "\(reason) (power loss before the segment was synced; \(bases.count - index - 1) later segment(s) removed)")
-            lastHeaders = []
-            _ = try segment.scan { lastHeaders.append($0) }
-            segments.append(segment)
-            break
-        }
-        if segments.isEmpty {
-            if readOnly { throw LogError.noData(directory) }
-            segments.append(try Segment(fileSystem: fileSystem, directory: directory, baseOffset: 0, indexInterval: settings.indexIntervalBytes))
-            try fileSystem.syncDirectory(directory)
-        }
-        // Producer state: the newest snapshot, then every batch stored after it.
-        var producers = ProducerState()
-        var from = 0
-        if let newest = segments.indices.last(where: { snapshot(segments[$0]) != nil }) {
-            producers = snapshot(segments[newest]) ?? ProducerState()
-            from = newest
-        }
-        for segment in segments[from..<(segments.count - 1)] {
-            for header in try segment.headers() { producers.record(header) }
-        }
-        for header in lastHeaders { producers.record(header) }
-        return (segments, notes, producers)
-    }
-
     // MARK: Offsets
 
     /// The first offset still readable (earlier ones were removed by retention or deleted).
@@ -201,6 +104,9 @@ public final class PartitionLog: Sendable {
     public var endOffset: Int64 { state.withLock { $0.endOffset } }
     /// Records below this offset are on stable storage and visible to readers.
     public var durableOffset: Int64 { state.withLock { $0.durableOffset } }
+    /// Records below this offset are durable and belong to no open transaction: what readers of
+    /// committed records (apps, the gateway, read_committed consumers) may see.
+    public var lastStableOffset: Int64 { state.withLock { $0.stableOffset } }
     /// Bytes in all segments.
     public var sizeInBytes: Int64 { state.withLock { $0.segments.reduce(0) { $0 + $1.size } } }
     public var segmentCount: Int { state.withLock { $0.segments.count } }
@@ -257,7 +163,7 @@ public final class PartitionLog: Sendable {
                     header.baseOffset = base
                     try state.segments[state.segments.count - 1].append(UnsafeRawBufferPointer(raw), header: header, now: now)
                     state.endOffset = header.lastOffset + 1
-                    state.producers.record(header)
+                    state.producers.record(header, marker: RecordBatch.marker(UnsafeRawBufferPointer(raw), header: header))
                     var ready: [Waiter] = []
                     if durability == .osBuffered {
                         state.durableOffset = state.endOffset
@@ -280,6 +186,18 @@ public final class PartitionLog: Sendable {
         }
         return appended
     }
+
+    /// Ends `producerId`'s transaction in this partition with a marker (a control batch under
+    /// `epoch`), without waiting for it to become durable. A marker for a producer with no
+    /// transaction open here changes nothing for readers.
+    public func appendMarker(_ marker: ControlMarker, producerId: Int64, epoch: Int16) throws(LogError) -> Appended {
+        var batch = RecordBatch.encodeMarker(marker, producerId: producerId, producerEpoch: epoch, timestamp: clock())
+        return try appendBatch(&batch)
+    }
+
+    /// Producers with a transaction open here, with the first offset of each (after a restart,
+    /// the transactions to abort).
+    public var openTransactions: [Int64: Int64] { state.withLock { $0.producers.openProducers } }
 
     /// The last sequence `producerId` wrote here, if it ever wrote (to resume after a restart).
     public func lastSequence(of producerId: Int64) -> Int32? {
@@ -314,21 +232,21 @@ public final class PartitionLog: Sendable {
     /// or a sync failed (the data must then be treated as not written).
     /// Not cancellable: the records are written, and their writer is owed the answer.
     public func waitUntilDurable(_ offset: Int64) async throws(LogError) {
-        if await !waitForDurable(offset, cancellable: false) {
+        if await !waitForDurable(offset, committed: false, cancellable: false) {
             throw state.withLock { $0.failure } ?? .closed
         }
     }
 
     /// Suspends until a record at `offset` (or later) is readable; false when the log closed
     /// or the task was cancelled first. This is how live tails wait: no polling.
-    public func waitForRecord(at offset: Int64) async -> Bool {
-        await waitForDurable(offset + 1)
+    public func waitForRecord(at offset: Int64, committed: Bool = true) async -> Bool {
+        await waitForDurable(offset + 1, committed: committed)
     }
 
     /// Readers parked in `waitForRecord` or `waitUntilDurable` now (for tests).
     var waiterCount: Int { state.withLock { $0.waiters.count } }
 
-    private func waitForDurable(_ offset: Int64, cancellable: Bool = true) async -> Bool {
+    private func waitForDurable(_ offset: Int64, committed: Bool, cancellable: Bool = true) async -> Bool {
         let id = state.withLock { state in
             state.nextWaiterID += 1
             return state.nextWaiterID
@@ -337,9 +255,9 @@ public final class PartitionLog: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let immediate: Bool? = self.state.withLock { state in
                     if state.cancelled.remove(id) != nil { return false }
-                    if state.durableOffset >= offset { return true }
+                    if (committed ? state.stableOffset : state.durableOffset) >= offset { return true }
                     if state.closed || state.failure != nil { return false }
-                    state.waiters.append(Waiter(id: id, offset: offset, continuation: continuation))
+                    state.waiters.append(Waiter(id: id, offset: offset, committed: committed, continuation: continuation))
                     return nil
                 }
                 if let immediate { continuation.resume(returning: immediate) }
@@ -362,8 +280,10 @@ public final class PartitionLog: Sendable {
 
     private func takeReadyWaiters(_ state: inout State) -> [Waiter] {
         let durable = state.durableOffset
-        let ready = state.waiters.filter { $0.offset <= durable }
-        if !ready.isEmpty { state.waiters.removeAll { $0.offset <= durable } }
+        let stable = state.stableOffset
+        let isReady = { (waiter: Waiter) in waiter.offset <= (waiter.committed ? stable : durable) }
+        let ready = state.waiters.filter(isReady)
+        if !ready.isEmpty { state.waiters.removeAll(where: isReady) }
         return ready
     }
 
@@ -429,11 +349,11 @@ public final class PartitionLog: Sendable {
         precondition(readOnly, "refresh() is for read-only partitions; a writer knows its own end")
         let bases = fileSystem.contentsOfDirectory(directory).filter { $0.hasSuffix(".log") }.compactMap { Int64($0.dropLast(4)) }.sorted()
         let ready: [Waiter] = try state.withLock { state throws(LogError) in
-            _ = try state.segments[state.segments.count - 1].scanOn()
+            _ = try state.segments[state.segments.count - 1].scanOn { state.producers.record($0, marker: $1) }
             for base in bases where base > state.segments[state.segments.count - 1].baseOffset {
                 let segment = try Segment(
                     fileSystem: fileSystem, directory: directory, baseOffset: base, indexInterval: settings.indexIntervalBytes, readOnly: true)
-                _ = try segment.scan()
+                _ = try segment.scan { state.producers.record($0, marker: $1) }
                 state.segments.append(segment)
             }
             // Segments the writer's retention deleted (the newest one always stays).

@@ -43,13 +43,16 @@ public struct PartitionReader: Sendable {
         PartitionReader(partition, from: partition.startOffset, whenRemoved: whenRemoved)
     }
 
-    /// A reader at the partition's durable end: it sees only what is appended from now on.
+    /// A reader at the partition's stable end: it sees only what is committed from now on.
     public static func latest(_ partition: PartitionLog, whenRemoved: RemovedRecords) -> PartitionReader {
-        PartitionReader(partition, from: partition.durableOffset, whenRemoved: whenRemoved)
+        PartitionReader(partition, from: partition.lastStableOffset, whenRemoved: whenRemoved)
     }
 
-    /// Whether records past the position are durable now.
-    public var hasRecords: Bool { position < partition.durableOffset }
+    /// Whether records past the position are readable now (durable and committed).
+    public var hasRecords: Bool { position < (readsUncommitted ? partition.durableOffset : partition.lastStableOffset) }
+    /// Wait for durable records even inside open transactions (a read_uncommitted Fetch);
+    /// `poll` still returns committed records only.
+    public var readsUncommitted = false
 
     /// The records readable now from the position: at least one batch when there is one, then up
     /// to about `maxBytes`, and at most `maxRecords`. Empty at the end; never waits.
@@ -66,7 +69,10 @@ public struct PartitionReader: Sendable {
                 continue
             }
             let records = fetched.records.count > maxRecords ? Array(fetched.records.prefix(max(maxRecords, 0))) : fetched.records
+            let before = position
             position = records.last.map { $0.offset + 1 } ?? max(position, fetched.nextOffset)
+            // Markers and aborted records were passed over: read on, so that empty means the end.
+            if records.isEmpty && position > before && position < fetched.endOffset { continue }
             return Batch(records: records, skipped: skipped)
         }
     }
@@ -118,9 +124,9 @@ public struct PartitionReader: Sendable {
 
     /// One reader's wait: the log's notification, or re-scans of a read-only log.
     private func waitHere() async -> Bool {
-        guard partition.readOnly else { return await partition.waitForRecord(at: position) }
+        guard partition.readOnly else { return await partition.waitForRecord(at: position, committed: !readsUncommitted) }
         while !Task.isCancelled {
-            if (try? partition.refresh()) ?? 0 > position { return true }
+            if (try? partition.refresh()) != nil, hasRecords { return true }
             try? await Task.sleep(for: refreshInterval)
         }
         return false

@@ -150,7 +150,7 @@ final class Segment: @unchecked Sendable {
 
     /// Rebuilds offsets and indexes by reading every batch, verifying lengths, base offsets and
     /// CRCs. Stops at the first torn or corrupt batch; the caller decides what to cut.
-    func scan(onBatch: (RecordBatchHeader) -> Void = { _ in }) throws(LogError) -> ScanResult {
+    func scan(onBatch: (RecordBatchHeader, ControlMarker?) -> Void = { _, _ in }) throws(LogError) -> ScanResult {
         offsetIndex.removeAll()
         timeIndex.removeAll()
         bytesSinceIndexEntry = 0
@@ -162,7 +162,7 @@ final class Segment: @unchecked Sendable {
 
     /// Continues scanning after the last batch already known (for readers following a log that
     /// another process writes); returns what it found.
-    func scanOn(onBatch: (RecordBatchHeader) -> Void = { _ in }) throws(LogError) -> ScanResult {
+    func scanOn(onBatch: (RecordBatchHeader, ControlMarker?) -> Void = { _, _ in }) throws(LogError) -> ScanResult {
         let fileSize = file.size
         var position = size
         var batches = 0
@@ -176,9 +176,9 @@ final class Segment: @unchecked Sendable {
                 chunk = try file.read(at: position, count: needed)
                 (found, consumed, stop) = walk(chunk, from: position)
             }
-            for (header, at) in found {
+            for (header, at, marker) in found {
                 try noteBatch(header, at: at, persistIndex: false)
-                onBatch(header)
+                onBatch(header, marker)
             }
             batches += found.count
             position += Int64(consumed)
@@ -198,14 +198,15 @@ final class Segment: @unchecked Sendable {
 
     /// Walks the batches of `chunk` (read at `start`); returns them, the bytes they take, and
     /// what stopped the walk.
-    private func walk(_ chunk: [UInt8], from start: Int64) -> ([(RecordBatchHeader, Int64)], Int, RecordBatchWalker.Step?) {
+    private func walk(_ chunk: [UInt8], from start: Int64) -> ([(RecordBatchHeader, Int64, ControlMarker?)], Int, RecordBatchWalker.Step?) {
         chunk.withUnsafeBytes { raw in
             var walker = RecordBatchWalker(raw, expectedBaseOffset: nextOffset)
-            var found: [(RecordBatchHeader, Int64)] = []
+            var found: [(RecordBatchHeader, Int64, ControlMarker?)] = []
             while walker.remaining > 0 {
                 let step = walker.next()
                 guard case .batch(let header, let range) = step else { return (found, walker.position, step) }
-                found.append((header, start + Int64(range.lowerBound)))
+                found.append(
+                    (header, start + Int64(range.lowerBound), RecordBatch.marker(UnsafeRawBufferPointer(rebasing: raw[range]), header: header)))
             }
             return (found, walker.position, nil)
         }
@@ -213,17 +214,19 @@ final class Segment: @unchecked Sendable {
 
     /// The headers of every intact batch, without changing what the segment knows (for
     /// rebuilding producer state from sealed segments).
-    func headers() throws(LogError) -> [RecordBatchHeader] {
-        var headers: [RecordBatchHeader] = []
+    func headers() throws(LogError) -> [(RecordBatchHeader, ControlMarker?)] {
+        var headers: [(RecordBatchHeader, ControlMarker?)] = []
         var position: Int64 = 0
         let fileSize = file.size
         var expected: Int64? = baseOffset
         while position < fileSize {
             let chunk = try file.read(at: position, count: Int(min(Int64(8 << 20), fileSize - position)))
-            let (found, consumed, next): ([RecordBatchHeader], Int, Int64?) = chunk.withUnsafeBytes { raw in
+            let (found, consumed, next): ([(RecordBatchHeader, ControlMarker?)], Int, Int64?) = chunk.withUnsafeBytes { raw in
                 var walker = RecordBatchWalker(raw, expectedBaseOffset: expected)
-                var found: [RecordBatchHeader] = []
-                while walker.remaining > 0, case .batch(let header, _) = walker.next() { found.append(header) }
+                var found: [(RecordBatchHeader, ControlMarker?)] = []
+                while walker.remaining > 0, case .batch(let header, let range) = walker.next() {
+                    found.append((header, RecordBatch.marker(UnsafeRawBufferPointer(rebasing: raw[range]), header: header)))
+                }
                 return (found, walker.position, walker.expectedBaseOffset)
             }
             headers += found

@@ -10,7 +10,6 @@ import Testing
 
     /// Files over the limit today, with their length.
     static let longFiles: [String: Int] = [
-        "Sources/FirestreamLog/PartitionLog.swift": 450,
         "Sources/FirestreamConfig/ConfigDecoder.swift": 550,
         "Sources/FirestreamStreams/AppTask.swift": 458,
         "Sources/FirestreamFormats/Located/JSONParser.swift": 453,
@@ -21,7 +20,7 @@ import Testing
         "Sources/FirestreamStreams/AppTask.swift: prepareStep": 141,
         "Sources/FirestreamBenchmarks/IngestBenchmark.swift: run": 99,
         "Sources/FirestreamBenchmarks/FanOutBenchmark.swift: run": 96,
-        "Sources/FirestreamLog/PartitionLog.swift: recover": 94,
+        "Sources/FirestreamLog/PartitionLog+Recovery.swift: recover": 94,
         "Sources/FirestreamFormats/Records/IngestBody.swift: parse": 80,
         "Sources/FirestreamJSON/FlatJSON.swift: object": 73,
     ]
