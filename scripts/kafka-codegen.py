@@ -26,7 +26,7 @@ APIS = [
     "JoinGroup", "Heartbeat", "LeaveGroup", "SyncGroup", "DescribeGroups", "ListGroups",
     "SaslHandshake", "ApiVersions", "CreateTopics", "DeleteTopics", "DeleteRecords", "InitProducerId",
     "DescribeConfigs", "SaslAuthenticate", "CreatePartitions", "DeleteGroups", "OffsetDelete",
-    "DescribeCluster",
+    "DescribeCluster", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "TxnOffsetCommit",
 ]
 
 SWIFT_KEYWORDS = {

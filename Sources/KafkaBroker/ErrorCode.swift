@@ -35,6 +35,12 @@ public enum ErrorCode: Int16, Sendable {
     case policyViolation = 44
     case outOfOrderSequenceNumber = 45
     case invalidProducerEpoch = 47
+    case invalidTxnState = 48
+    case invalidProducerIDMapping = 49
+    case invalidTransactionTimeout = 50
+    case concurrentTransactions = 51
+    case transactionalIDAuthorizationFailed = 53
+    case operationNotAttempted = 55
     case kafkaStorageError = 56
     case saslAuthenticationFailed = 58
     case nonEmptyGroup = 68
@@ -44,6 +50,8 @@ public enum ErrorCode: Int16, Sendable {
     case groupMaxSizeReached = 81
     case fencedInstanceID = 82
     case groupSubscribedToTopic = 86
+    case unstableOffsetCommit = 88
+    case producerFenced = 90
     case unknownTopicID = 100
     case unsupportedEndpointType = 120
 

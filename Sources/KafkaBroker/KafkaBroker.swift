@@ -35,6 +35,9 @@ public final class KafkaBroker: Sendable {
         public var initialRebalanceDelay: Duration = .seconds(3)
         /// The session timeouts a consumer may ask for (Kafka's group.min/max.session.timeout.ms).
         public var sessionTimeouts: ClosedRange<Duration> = .seconds(6) ... .seconds(1800)
+        /// The longest transaction a producer may ask for (Kafka's transaction.max.timeout.ms);
+        /// one open longer is aborted and its producer fenced.
+        public var maxTransactionTimeout: Duration = .seconds(900)
         /// The project's tokens. With any, clients must authenticate with SASL (PLAIN or
         /// SCRAM-SHA-256/512: user name the token's name, password the token) and may do what
         /// the token's scopes allow; with none, anyone who reaches the listener may do anything.
@@ -67,6 +70,8 @@ public final class KafkaBroker: Sendable {
     let listeningPort = Locked(0)
     /// Consumer groups: membership, rebalances, assignments.
     let groups: GroupCoordinator
+    /// Transactional producers and their transactions.
+    let transactions: TransactionCoordinator
 
     /// `clock` (milliseconds, monotonic) times sessions and rebalances; tests pass their own
     /// and make time pass with ``tick()``.
@@ -82,11 +87,18 @@ public final class KafkaBroker: Sendable {
             initialRebalanceDelay: options.initialRebalanceDelay.milliseconds)
         groups = GroupCoordinator(
             store: log.kafkaGroups, settings: settings, clock: clock ?? GroupCoordinator.monotonicMilliseconds, logger: logger)
+        transactions = TransactionCoordinator(
+            log: log, maxTimeoutMs: Int32(clamping: options.maxTransactionTimeout.milliseconds),
+            clock: clock ?? GroupCoordinator.monotonicMilliseconds, logger: logger)
     }
 
-    /// Lets time pass for consumer groups: expired sessions leave, rebalances whose time is up
-    /// complete. The server calls it every 100 ms.
-    public func tick() async { await groups.tick() }
+    /// Lets time pass for consumer groups (expired sessions leave, rebalances whose time is up
+    /// complete) and transactions (those open too long are aborted). The server calls it every
+    /// 100 ms.
+    public func tick() async {
+        await groups.tick()
+        await transactions.tick()
+    }
 
     /// Told by the server once it listens: Metadata advertises this port unless the options
     /// name another.

@@ -45,7 +45,13 @@ enum SupportedAPIs {
             api(DeleteTopicsRequest.self, 1...6) { broker, request, call in
                 broker.deleteTopics(request, version: call.version, principal: call.principal)
             },
-            api(InitProducerIdRequest.self, 0...4) { broker, request, call in broker.initProducerID(request, principal: call.principal) },
+            api(InitProducerIdRequest.self, 0...4) { broker, request, call in await broker.initProducerID(request, principal: call.principal) },
+            api(AddPartitionsToTxnRequest.self, 0...3) { broker, request, call in
+                await broker.addPartitionsToTxn(request, principal: call.principal)
+            },
+            api(AddOffsetsToTxnRequest.self, 0...3) { broker, request, call in await broker.addOffsetsToTxn(request, principal: call.principal) },
+            api(EndTxnRequest.self, 0...3) { broker, request, call in await broker.endTxn(request, principal: call.principal) },
+            api(TxnOffsetCommitRequest.self, 0...3) { broker, request, call in await broker.txnOffsetCommit(request, principal: call.principal) },
             api(FindCoordinatorRequest.self, 0...6) { broker, request, call in broker.findCoordinator(request, version: call.version) },
             api(OffsetCommitRequest.self, 2...9) { broker, request, call in
                 await broker.offsetCommit(request, version: call.version, principal: call.principal)

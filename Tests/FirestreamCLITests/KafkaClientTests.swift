@@ -22,6 +22,7 @@ import Testing
     static let groupsScript = clientsScript.deletingLastPathComponent().appendingPathComponent("kafka_groups.py")
     static let compressionScript = clientsScript.deletingLastPathComponent().appendingPathComponent("kafka_compression.py")
     static let saslScript = clientsScript.deletingLastPathComponent().appendingPathComponent("kafka_sasl.py")
+    static let transactionsScript = clientsScript.deletingLastPathComponent().appendingPathComponent("kafka_transactions.py")
 
     /// The Kafka port `up` reports (`kafka:  127.0.0.1:PORT`).
     static func kafkaPort(_ up: RuntimeCommandTests.Running) async throws -> Int {
@@ -153,6 +154,26 @@ import Testing
             ["timeout", "300", "python3", Self.groupsScript.path, client, "127.0.0.1:\(kafka)"], in: scratch.url, executable: Self.env)
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
         #expect(outcome.stdout.contains("\(client): ok"), "\(outcome.stdout)")
+    }
+
+    /// confluent-kafka's and kafka-python's transactional producers: commits, aborts, open
+    /// transactions, fencing, offsets in transactions; the gateway reads committed records only.
+    @Test func transactionalProducersCommitAbortAndAreFencedAndTheGatewayReadsCommittedRecords() async throws {
+        let scratch = TemporaryDirectory("fs-kafka")
+        let up = try RuntimeCommandTests.Running(
+            ["up", "--port", "0", "--kafka-port", "0", "--rate", "5", "--status-interval", "0"], in: scratch.url)
+        defer { _ = up.stop() }
+        let kafka = try await Self.kafkaPort(up)
+        let http = try await up.port()
+        let outcome = try FirestreamProcess.run(
+            ["timeout", "300", "python3", Self.transactionsScript.path, "127.0.0.1:\(kafka)"], in: scratch.url, executable: Self.env)
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
+        for client in ["confluent-kafka", "kafka-python"] { #expect(outcome.stdout.contains("\(client): ok")) }
+
+        let url = URL(string: "http://127.0.0.1:\(http)/topics/tx-ck-in/records?limit=100")!
+        let (body, _) = try await URLSession.shared.data(from: url)
+        let records = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])["records"] as? [[String: Any]]
+        #expect(records?.compactMap { $0["value"] as? String } == ["c1", "c2", "c3", "c4", "o1", "c5"])
     }
 
     /// Each client produces with gzip, snappy, lz4 and zstd; each reads every other's batches;

@@ -238,7 +238,7 @@ func produceRequest(_ topic: String, _ records: [UInt8], acks: Int16 = -1, parti
         #expect(answer.groups.first?.topics.first?.partitions.map(\.committedOffset) == [-1, 42])
     }
 
-    @Test func thisNodeCoordinatesGroupsInEveryVersion() async throws {
+    @Test func thisNodeCoordinatesGroupsAndTransactionsInEveryVersion() async throws {
         var harness = try BrokerHarness()
         defer { harness.log.close() }
         var request = FindCoordinatorRequest()
@@ -251,6 +251,9 @@ func produceRequest(_ topic: String, _ records: [UInt8], acks: Int16 = -1, parti
         #expect(batched.coordinators.allSatisfy { $0.errorCode == 0 && $0.nodeId == 1 })
         request.keyType = 1
         let transactions = try await harness.send(request, version: 4, expecting: FindCoordinatorResponse.self)
-        #expect(transactions.coordinators.allSatisfy { $0.errorCode == 15 })
+        #expect(transactions.coordinators.allSatisfy { $0.errorCode == 0 && $0.nodeId == 1 })
+        request.keyType = 2
+        let shares = try await harness.send(request, version: 4, expecting: FindCoordinatorResponse.self)
+        #expect(shares.coordinators.allSatisfy { $0.errorCode == 15 })
     }
 }

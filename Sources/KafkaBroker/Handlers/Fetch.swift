@@ -89,27 +89,40 @@ extension KafkaBroker {
                 continue
             }
             let end = partition.durableOffset
+            let stable = partition.lastStableOffset
             answer.highWatermark = end
-            answer.lastStableOffset = end
+            answer.lastStableOffset = stable
             answer.logStartOffset = partition.startOffset
             var next = item.offset
             if item.offset > end {
                 answer.errorCode = ErrorCode.offsetOutOfRange.code
-            } else if item.offset < end, budget > 0 || total == 0 {
+            } else if item.offset < (readCommitted ? stable : end), budget > 0 || total == 0 {
                 do {
                     // KIP-74: the first batch is served whole even past the limits.
                     let fetched = try partition.readBatches(
-                        from: item.offset, maxBytes: max(1, min(item.maxBytes, budget)), maxRecords: Self.maxRecordsPerPartition)
+                        from: item.offset, maxBytes: max(1, min(item.maxBytes, budget)), maxRecords: Self.maxRecordsPerPartition,
+                        committed: readCommitted)
                     answer.records = fetched.bytes
                     total += fetched.bytes.count
                     budget -= fetched.bytes.count
                     next = fetched.nextOffset
+                    if readCommitted {
+                        // The client drops these transactions' records (up to their markers).
+                        answer.abortedTransactions = partition.abortedTransactions(in: item.offset..<next).map {
+                            var aborted = FetchResponse.AbortedTransaction()
+                            aborted.producerId = $0.producerId
+                            aborted.firstOffset = $0.firstOffset
+                            return aborted
+                        }
+                    }
                 } catch {
                     answer.errorCode = ErrorCode(error).code
                 }
             }
             answers.append(answer)
-            readers.append(answer.errorCode == 0 ? PartitionReader(partition, from: next, whenRemoved: .skip) : nil)
+            var reader = answer.errorCode == 0 ? PartitionReader(partition, from: next, whenRemoved: .skip) : nil
+            reader?.readsUncommitted = !readCommitted
+            readers.append(reader)
         }
         return (answers, total, readers)
     }

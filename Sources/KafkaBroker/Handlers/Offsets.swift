@@ -8,11 +8,11 @@ import Logging
 /// member manages the group. Offsets and their metadata are durable in the log directory and
 /// survive restarts.
 extension KafkaBroker {
-    /// This node coordinates every group; transactions are not offered.
+    /// This node coordinates every group and every transaction.
     func findCoordinator(_ request: FindCoordinatorRequest, version: Int16) -> FindCoordinatorResponse {
         var response = FindCoordinatorResponse()
-        let error: ErrorCode = request.keyType == 0 ? .none : .coordinatorNotAvailable
-        let message = error == .none ? nil : "only consumer groups have a coordinator here (key type \(request.keyType))"
+        let error: ErrorCode = request.keyType == 0 || request.keyType == 1 ? .none : .coordinatorNotAvailable
+        let message = error == .none ? nil : "only consumer groups and transactions have a coordinator here (key type \(request.keyType))"
         if version >= 4 {
             response.coordinators = request.coordinatorKeys.map { key in
                 var coordinator = FindCoordinatorResponse.Coordinator()
@@ -96,7 +96,8 @@ extension KafkaBroker {
                 var answer = OffsetFetchResponse.OffsetFetchResponseGroup()
                 answer.groupId = group.groupId
                 let asked = group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }
-                answer.topics = committed(group.groupId, asked: asked, principal: principal).map { name, partitions in
+                answer.topics = committed(group.groupId, asked: asked, principal: principal, requireStable: request.requireStable).map {
+                    name, partitions in
                     var topic = OffsetFetchResponse.OffsetFetchResponseTopics()
                     topic.name = name
                     topic.partitions = partitions.map { index, entry, error in
@@ -113,7 +114,8 @@ extension KafkaBroker {
             }
         } else {
             let asked = request.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }
-            response.topics = committed(request.groupId, asked: asked, principal: principal).map { name, partitions in
+            response.topics = committed(request.groupId, asked: asked, principal: principal, requireStable: request.requireStable).map {
+                name, partitions in
                 var topic = OffsetFetchResponse.OffsetFetchResponseTopic()
                 topic.name = name
                 topic.partitions = partitions.map { index, entry, error in
@@ -132,10 +134,26 @@ extension KafkaBroker {
 
     /// The committed entries for the partitions asked (nil: every partition the group committed
     /// in topics the principal may see), nil where nothing was committed, with each one's error.
+    /// With `requireStable`, a partition whose offset waits for a transaction to commit answers
+    /// UNSTABLE_OFFSET_COMMIT (the client asks again).
     private func committed(
-        _ group: String, asked: [(String, [Int32])]?, principal: Principal
+        _ group: String, asked: [(String, [Int32])]?, principal: Principal, requireStable: Bool
     ) -> [(String, [(Int32, ConsumerOffsets.Entry?, ErrorCode)])] {
         let stored = log.consumerOffsets.committed(group: group)
+        let pending = requireStable ? transactions.pendingOffsets.withLock { $0[group] ?? [] } : []
+        if !pending.isEmpty, let asked {
+            return asked.map { topic, partitions in
+                let allowed = principal.maySee(topic: topic)
+                return (
+                    topic,
+                    partitions.map { index in
+                        guard allowed else { return (index, nil, .topicAuthorizationFailed) }
+                        if pending.contains(.init(topic: topic, partition: Int(index))) { return (index, nil, .unstableOffsetCommit) }
+                        return (index, stored[topic]?[Int(index)], .none)
+                    }
+                )
+            }
+        }
         guard let asked else {
             return stored.keys.sorted().filter { principal.maySee(topic: $0) }.map { topic in
                 (topic, stored[topic, default: [:]].keys.sorted().map { (Int32(clamping: $0), stored[topic]?[$0], .none) })

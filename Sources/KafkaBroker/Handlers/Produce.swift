@@ -76,14 +76,44 @@ extension KafkaBroker {
         for var batch in batches {
             do {
                 // splitBatches' walker has checked the CRC already.
-                let appended = try partition.appendBatch(&batch)
+                let appended = try isTransactional(batch) ? appendTransactional(&batch, to: partition) : partition.appendBatch(&batch)
                 first = first ?? appended.first
                 last = appended.last
-            } catch {
+            } catch let refusal as Refusal {
+                return .failure(refusal)
+            } catch let error as LogError {
                 return .failure(Refusal(code: ErrorCode(error), message: "\(error)"))
+            } catch {
+                return .failure(Refusal(code: .unknownServerError, message: "\(error)"))
             }
         }
         return .success((partition, first ?? -1, last))
+    }
+
+    private func isTransactional(_ batch: [UInt8]) -> Bool {
+        batch.count > RecordBatchHeader.attributesOffset + 1 && batch[RecordBatchHeader.attributesOffset + 1] & 0x10 != 0
+    }
+
+    /// A transaction's batch lands only in a partition its open transaction added, under the
+    /// transaction's epoch; checked and appended while the coordinator cannot write the
+    /// transaction's markers.
+    private func appendTransactional(_ batch: inout [UInt8], to partition: PartitionLog) throws -> PartitionLog.Appended {
+        let header = try batch.withUnsafeBytes { raw throws(WireError) in try RecordBatch.header(raw) }
+        let target = TransactionCoordinator.Partition(topic: partition.topic, partition: partition.partition)
+        return try transactions.gate.withLock { gates throws -> PartitionLog.Appended in
+            guard let open = gates[header.producerId] else {
+                throw Refusal(code: .invalidTxnState, message: "producer \(header.producerId) has no open transaction")
+            }
+            guard open.epoch == header.producerEpoch else {
+                throw Refusal(code: .invalidProducerEpoch, message: "producer \(header.producerId) epoch \(header.producerEpoch) is fenced")
+            }
+            guard open.partitions.contains(target) else {
+                throw Refusal(
+                    code: .invalidTxnState, message: "\(partition.topic)/\(partition.partition) was not added to the transaction (AddPartitionsToTxn)"
+                )
+            }
+            return try partition.appendBatch(&batch)
+        }
     }
 
     /// The record batches in a Produce request, each checked before any is appended.
@@ -111,8 +141,11 @@ extension KafkaBroker {
                         return .failure(
                             Refusal(code: .messageTooLarge, message: "a batch of \(range.count) bytes is over \(options.maxMessageBytes)"))
                     }
-                    guard header.attributes & 0x30 == 0 else {
-                        return .failure(Refusal(code: .invalidRequest, message: "transactional and control batches are not supported"))
+                    guard !header.isControl else {
+                        return .failure(Refusal(code: .invalidRequest, message: "control batches are written by the broker, not by producers"))
+                    }
+                    guard !header.isTransactional || header.producerId >= 0 else {
+                        return .failure(Refusal(code: .invalidRequest, message: "a transactional batch without a producer id"))
                     }
                     if let refusal = Self.checkCompressed(UnsafeRawBufferPointer(rebasing: raw[range]), header: header, version: version) {
                         return .failure(refusal)

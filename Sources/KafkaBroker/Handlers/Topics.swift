@@ -27,7 +27,7 @@ extension KafkaBroker {
                 }
                 answer.leaderEpoch = 0
                 do throws(LogError) {
-                    (answer.offset, answer.timestamp) = try offset(in: partition, at: wanted.timestamp)
+                    (answer.offset, answer.timestamp) = try offset(in: partition, at: wanted.timestamp, committed: request.isolationLevel == 1)
                 } catch {
                     answer.errorCode = ErrorCode(error).code
                 }
@@ -38,9 +38,10 @@ extension KafkaBroker {
         return response
     }
 
-    private func offset(in partition: PartitionLog, at timestamp: Int64) throws(LogError) -> (offset: Int64, timestamp: Int64) {
+    /// `committed`: the latest offset is the last stable one (read_committed, as Kafka answers).
+    private func offset(in partition: PartitionLog, at timestamp: Int64, committed: Bool) throws(LogError) -> (offset: Int64, timestamp: Int64) {
         switch timestamp {
-        case -1: return (partition.durableOffset, -1)
+        case -1: return (committed ? partition.lastStableOffset : partition.durableOffset, -1)
         case -2, -4: return (partition.startOffset, -1)
         // The latest offset in tiered storage (v9): there is none, so none, as Kafka answers.
         case -5: return (-1, -1)
@@ -154,28 +155,6 @@ extension KafkaBroker {
                 result.errorMessage = "\(error)"
             }
             return result
-        }
-        return response
-    }
-
-    /// A new producer id (epoch 0) for an idempotent producer; transactions are not offered.
-    func initProducerID(_ request: InitProducerIdRequest, principal: Principal) -> InitProducerIdResponse {
-        var response = InitProducerIdResponse()
-        // As Kafka: idempotent producers are for principals that may write somewhere.
-        guard principal.writesSomewhere else {
-            response.errorCode = ErrorCode.clusterAuthorizationFailed.code
-            return response
-        }
-        guard request.transactionalId == nil || request.transactionalId == "" else {
-            response.errorCode = ErrorCode.invalidRequest.code
-            return response
-        }
-        do {
-            response.producerId = try log.newProducerID()
-            response.producerEpoch = 0
-        } catch {
-            logger.error("cannot give out a producer id: \(error)")
-            response.errorCode = ErrorCode.kafkaStorageError.code
         }
         return response
     }
