@@ -92,6 +92,12 @@ public final class KafkaConsumerClient: Sendable {
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClientError(error, while: doing) }
     }
 
+    /// The consumer's group generation and member id (for a transactional producer's
+    /// `sendOffsets`), or nil when closed; the caller destroys it.
+    func groupMetadata() -> OpaquePointer? {
+        closed.withLock { closed in closed ? nil : rd_kafka_consumer_group_metadata(handle) }
+    }
+
     /// Leaves the group (if any), stops the poll thread, ends ``records`` and frees the client.
     public func close() {
         guard

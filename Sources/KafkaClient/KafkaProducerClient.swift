@@ -6,12 +6,12 @@ import Synchronization
 /// offset. Delivery reports arrive on the client's poll thread and resume the waiting task.
 public final class KafkaProducerClient: Sendable {
     /// librdkafka's handles are thread-safe; this one lives until ``close(timeout:)``.
-    nonisolated(unsafe) private let handle: OpaquePointer
+    nonisolated(unsafe) let handle: OpaquePointer
     private let poller: PollThread
     /// Topic handles by name, as their addresses (librdkafka keeps them until destroyed), and
     /// whether the client is closed: sends hold this lock while they hand a record over, so
     /// ``close(timeout:)`` never frees the handle under one.
-    private let state = Mutex<(topics: [String: UInt], closed: Bool)>(([:], false))
+    let state = Mutex<(topics: [String: UInt], closed: Bool)>(([:], false))
     private let events = ClientEvents()
 
     /// `settings` are librdkafka's (`bootstrap.servers` at least); a refused one is named.
