@@ -6,7 +6,7 @@ public import FirestreamStreams
 /// runner from here lets the compiler specialise the step loop for the Wiener app. Measured with
 /// the wiener benchmark run through `any Runnable`, alternating builds: 149k/165k/182k events/s
 /// generic, 230k/215k/277k through this type (on a machine busy with a parallel build).
-public struct WienerRunner: Runnable {
+public struct WienerRunner: StreamAppRunnable {
     public let runner: AppRunner<WienerApp>
 
     public init(_ runner: AppRunner<WienerApp>) {
@@ -24,4 +24,6 @@ public struct WienerRunner: Runnable {
     public func prepare(_ log: Log) throws { try runner.prepare(log) }
 
     public func run(_ log: Log) async throws { try await runner.run(log) }
+
+    public var appRunner: AppRunner<WienerApp> { runner }
 }

@@ -138,3 +138,14 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// A runnable that is a stream app: how a runner for storage other than the embedded log (a
+/// Kafka cluster) finds the app and its limits in any runnable.
+public protocol StreamAppRunnable: Runnable {
+    associatedtype App: StreamApp
+    var appRunner: AppRunner<App> { get }
+}
+
+extension AppRunner: StreamAppRunnable {
+    public var appRunner: AppRunner<App> { self }
+}

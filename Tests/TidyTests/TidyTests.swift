@@ -11,13 +11,12 @@ import Testing
     /// Files over the limit today, with their length.
     static let longFiles: [String: Int] = [
         "Sources/FirestreamConfig/ConfigDecoder.swift": 550,
-        "Sources/FirestreamStreams/AppTask.swift": 458,
         "Sources/FirestreamFormats/Located/JSONParser.swift": 453,
     ]
 
     /// Functions over the limit today ("file: name"), with their length.
     static let longFunctions: [String: Int] = [
-        "Sources/FirestreamStreams/AppTask.swift: prepareStep": 141,
+        "Sources/FirestreamStreams/AppLogic.swift: prepareStep": 141,
         "Sources/FirestreamBenchmarks/IngestBenchmark.swift: run": 99,
         "Sources/FirestreamBenchmarks/FanOutBenchmark.swift: run": 96,
         "Sources/FirestreamLog/PartitionLog+Recovery.swift: recover": 94,
