@@ -55,12 +55,20 @@ let librdkafkaLogger = Logger(label: "firestream.librdkafka")
 /// authentication refused, a broker unreachable), to say why a record was not delivered.
 final class ClientEvents: Sendable {
     let lastError = Mutex<String?>(nil)
+    /// A blocking consumer's rebalance handler.
+    let rebalance = Mutex<BlockingConsumer.RebalanceHandler?>(nil)
 
     /// Routes `conf`'s logs and errors here; the client keeps this object alive while librdkafka runs.
     func attach(to conf: OpaquePointer) {
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
         rd_kafka_conf_set_log_cb(conf) { _, level, facility, line in
-            let text = "\(facility.map { String(cString: $0) } ?? ""): \(line.map { String(cString: $0) } ?? "")"
+            let facility = facility.map { String(cString: $0) } ?? ""
+            let text = "\(facility): \(line.map { String(cString: $0) } ?? "")"
+            // A setting meant for another kind of client (one list of settings serves all).
+            if facility == "CONFWARN" {
+                librdkafkaLogger.debug("\(text)")
+                return
+            }
             switch level {
             case ...3: librdkafkaLogger.error("\(text)")
             case 4: librdkafkaLogger.warning("\(text)")

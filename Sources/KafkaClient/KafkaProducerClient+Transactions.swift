@@ -24,59 +24,39 @@ extension KafkaProducerClient {
     /// Registers the transactional id with its coordinator (fencing older instances, and
     /// finishing or aborting what they left open). Once, before the first transaction.
     public func initTransactions(timeout: Duration = .seconds(30)) async throws(KafkaTransactionError) {
-        try await transactionCall("starting transactions") { handle in rd_kafka_init_transactions(handle, milliseconds(timeout)) }
+        try await offPool { () throws(KafkaTransactionError) in try self.blocking.initTransactions(timeout: timeout) }
     }
 
-    public func beginTransaction() throws(KafkaTransactionError) {
-        let (closed, error) = state.withLock { state in (state.closed, state.closed ? nil : rd_kafka_begin_transaction(handle)) }
-        try check("beginning a transaction", error, closed: closed)
-    }
+    public func beginTransaction() throws(KafkaTransactionError) { try blocking.beginTransaction() }
 
     /// Commits `offsets` (the next offset to read, per input partition) for `consumer`'s group in
     /// the open transaction.
     public func sendOffsets(
         _ offsets: [(topic: String, partition: Int32, offset: Int64)], consumer: KafkaConsumerClient, timeout: Duration = .seconds(30)
     ) async throws(KafkaTransactionError) {
-        guard let metadata = consumer.groupMetadata() else {
-            throw KafkaTransactionError(
-                code: 0, description: "sending offsets: the consumer is closed", isFatal: false, requiresAbort: true, isRetriable: false)
-        }
-        let address = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(metadata)))
-        defer { rd_kafka_consumer_group_metadata_destroy(metadata) }
-        try await transactionCall("sending offsets to the transaction") { handle in
-            let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            for entry in offsets { rd_kafka_topic_partition_list_add(list, entry.topic, entry.partition).pointee.offset = entry.offset }
-            return rd_kafka_send_offsets_to_transaction(handle, list, OpaquePointer(bitPattern: address), milliseconds(timeout))
+        let entries = Dictionary(offsets.map { (TopicPartition($0.topic, $0.partition), $0.offset) }) { _, last in last }
+        try await offPool { () throws(KafkaTransactionError) in
+            try self.blocking.sendOffsets(entries, metadata: consumer.groupMetadata(), timeout: timeout)
         }
     }
 
     /// Flushes the transaction's records and commits it; returns once it is committed.
     public func commitTransaction(timeout: Duration = .seconds(30)) async throws(KafkaTransactionError) {
-        try await transactionCall("committing the transaction") { handle in rd_kafka_commit_transaction(handle, milliseconds(timeout)) }
+        try await offPool { () throws(KafkaTransactionError) in try self.blocking.commitTransaction(timeout: timeout) }
     }
 
     /// Drops what is queued and aborts the transaction; returns once it is aborted.
     public func abortTransaction(timeout: Duration = .seconds(30)) async throws(KafkaTransactionError) {
-        try await transactionCall("aborting the transaction") { handle in rd_kafka_abort_transaction(handle, milliseconds(timeout)) }
+        try await offPool { () throws(KafkaTransactionError) in try self.blocking.abortTransaction(timeout: timeout) }
     }
+}
 
-    /// Runs a blocking librdkafka transaction call on a dispatch queue (not on the pool),
-    /// holding the client's lock so that ``close(timeout:)`` waits for it.
-    private func transactionCall(
-        _ doing: String, _ call: @escaping @Sendable (OpaquePointer) -> OpaquePointer?
-    ) async throws(KafkaTransactionError) {
-        let address = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
-        let result: Result<Void, KafkaTransactionError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let (closed, error) = self.state.withLock { state in
-                    (state.closed, state.closed ? nil : call(OpaquePointer(bitPattern: address)!))
-                }
-                continuation.resume(returning: Result { () throws(KafkaTransactionError) in try check(doing, error, closed: closed) })
-            }
-        }
-        try result.get()
+/// Runs a blocking librdkafka call on a dispatch queue, never on the cooperative pool.
+private func offPool(_ work: @escaping @Sendable () throws(KafkaTransactionError) -> Void) async throws(KafkaTransactionError) {
+    let result: Result<Void, KafkaTransactionError> = await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: Result { () throws(KafkaTransactionError) in try work() }) }
     }
+    try result.get()
 }
 
 /// Turns librdkafka's error object (nil: success) into a thrown error, and frees it.
@@ -93,7 +73,60 @@ private func check(_ doing: String, _ error: OpaquePointer?, closed: Bool) throw
         isRetriable: rd_kafka_error_is_retriable(error) != 0)
 }
 
-private func milliseconds(_ duration: Duration) -> Int32 {
-    let (seconds, attoseconds) = duration.components
-    return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+/// The transaction calls for a thread of its own (a worker's processing loop): each blocks
+/// until librdkafka answers or `timeout` passes.
+public struct BlockingTransactions: Sendable {
+    let producer: KafkaProducerClient
+
+    public func initTransactions(timeout: Duration = .seconds(60)) throws(KafkaTransactionError) {
+        try producer.locked("starting transactions") { rd_kafka_init_transactions($0, milliseconds(timeout)) }
+    }
+
+    public func beginTransaction() throws(KafkaTransactionError) {
+        try producer.locked("beginning a transaction") { rd_kafka_begin_transaction($0) }
+    }
+
+    /// Commits `offsets` (the next offset to read per input partition) for `consumer`'s group in
+    /// the open transaction.
+    public func sendOffsets(_ offsets: [TopicPartition: Int64], consumer: BlockingConsumer, timeout: Duration = .seconds(60))
+        throws(KafkaTransactionError)
+    {
+        try sendOffsets(offsets, metadata: consumer.groupMetadata(), timeout: timeout)
+    }
+
+    /// `metadata`: a consumer's group metadata, which this call frees (nil: the consumer is closed).
+    func sendOffsets(_ offsets: [TopicPartition: Int64], metadata: OpaquePointer?, timeout: Duration) throws(KafkaTransactionError) {
+        guard let metadata else {
+            throw KafkaTransactionError(
+                code: 0, description: "sending offsets: the consumer is closed", isFatal: false, requiresAbort: true, isRetriable: false)
+        }
+        defer { rd_kafka_consumer_group_metadata_destroy(metadata) }
+        try producer.locked("sending offsets to the transaction") { handle in
+            let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for (partition, offset) in offsets {
+                rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition).pointee.offset = offset
+            }
+            return rd_kafka_send_offsets_to_transaction(handle, list, metadata, milliseconds(timeout))
+        }
+    }
+
+    public func commitTransaction(timeout: Duration = .seconds(60)) throws(KafkaTransactionError) {
+        try producer.locked("committing the transaction") { rd_kafka_commit_transaction($0, milliseconds(timeout)) }
+    }
+
+    public func abortTransaction(timeout: Duration = .seconds(60)) throws(KafkaTransactionError) {
+        try producer.locked("aborting the transaction") { rd_kafka_abort_transaction($0, milliseconds(timeout)) }
+    }
+}
+
+extension KafkaProducerClient {
+    /// Transaction calls that block the calling thread.
+    public var blocking: BlockingTransactions { BlockingTransactions(producer: self) }
+
+    /// Runs a librdkafka call holding the client's lock (``close(timeout:)`` waits for it).
+    func locked(_ doing: String, _ call: (OpaquePointer) -> OpaquePointer?) throws(KafkaTransactionError) {
+        let (closed, error) = state.withLock { state in (state.closed, state.closed ? nil : call(handle)) }
+        try check(doing, error, closed: closed)
+    }
 }

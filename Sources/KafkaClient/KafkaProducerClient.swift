@@ -1,6 +1,10 @@
 import CRdKafka
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A Kafka producer on a cluster, through librdkafka: `send` returns once the record is
 /// acknowledged (`acks` as configured; librdkafka's default is all), with its partition and
 /// offset. Delivery reports arrive on the client's poll thread and resume the waiting task.
@@ -54,7 +58,7 @@ public final class KafkaProducerClient: Sendable {
 
     /// Gives one record to librdkafka, which copies it (RD_KAFKA_MSG_F_COPY); the reason when
     /// it does not take it (closed, queue full, unknown partition).
-    private func hand(_ value: [UInt8]?, key: [UInt8]?, to topic: String, partition: Int32?, delivery: UnsafeMutableRawPointer)
+    private func hand(_ value: [UInt8]?, key: [UInt8]?, to topic: String, partition: Int32?, delivery: UnsafeMutableRawPointer?)
         -> KafkaClientError?
     {
         state.withLock { state in
@@ -72,6 +76,25 @@ public final class KafkaProducerClient: Sendable {
             }
             return status == 0 ? nil : KafkaClientError(rd_kafka_last_error(), while: "producing to \(topic)")
         }
+    }
+
+    /// Hands one record to librdkafka without waiting for its delivery (a transaction's commit,
+    /// or ``close(timeout:)``, waits for all of them). A full queue is waited out, up to
+    /// `maxWait`; blocks the calling thread.
+    public func enqueue(_ value: [UInt8]?, key: [UInt8]? = nil, to topic: String, partition: Int32? = nil, maxWait: Duration = .seconds(60))
+        throws(KafkaClientError)
+    {
+        let deadline = ContinuousClock.now + maxWait
+        while let refusal = hand(value, key: key, to: topic, partition: partition, delivery: nil) {
+            guard refusal.code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue, ContinuousClock.now < deadline else { throw refusal }
+            usleep(1000)
+        }
+    }
+
+    /// Waits until every record handed over is delivered (or `timeout` passes: an error).
+    public func flush(timeout: Duration) throws(KafkaClientError) {
+        let error = state.withLock { state in state.closed ? RD_KAFKA_RESP_ERR__DESTROY : rd_kafka_flush(handle, milliseconds(timeout)) }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw events.explain(error, while: "flushing records") }
     }
 
     /// The last error librdkafka reported about the cluster (a refused sign-in, a broker that
