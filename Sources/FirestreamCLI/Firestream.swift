@@ -20,7 +20,8 @@ public struct Firestream: AsyncParsableCommand {
             """,
         version: FirestreamVersion.current,
         subcommands: [
-            InitCommand.self, ValidateCommand.self, ConfigCommand.self, UpCommand.self, TopicsCommand.self, GroupsCommand.self, TokenCommand.self,
+            InitCommand.self, ValidateCommand.self, ConfigCommand.self, UpCommand.self, WorkerCommand.self, TopicsCommand.self, GroupsCommand.self,
+            TokenCommand.self,
         ]
     )
 

@@ -1,0 +1,166 @@
+import ArgumentParser
+import FirestreamConfig
+import FirestreamEmbedded
+import FirestreamKafka
+import FirestreamStreams
+import Foundation
+import Synchronization
+import UnixSignals
+
+/// `firestream worker`: the project's stream apps on a Kafka cluster, sharing the work with
+/// every other worker of the project.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run the project's stream apps on a Kafka cluster, sharing their partitions with other workers.",
+        discussion: """
+            Runs the project's stream apps (or the demo's `wiener` app when the config
+            declares none) against the Kafka cluster at --kafka, instead of the embedded
+            log. Start as many workers as you like, on one machine or many: each app's
+            workers form the consumer group firestream.<project>.<app>, which shares the input
+            partitions among them. When a worker stops or dies (even kill -9), its
+            partitions move to the others within the group's session timeout (45 s by
+            default; a graceful stop hands them over at once); a new worker takes a share.
+
+            Each input partition is a task. A new owner first fences the previous one
+            (transactional id firestream.<project>.<app>.<partition>), restores the state
+            and timers from the topic <project>.<app>.changelog, and reads from the offsets
+            the group committed. Every step commits its outputs, its state changes and its
+            input offsets in one Kafka transaction: read_committed consumers of the
+            outputs see each input's effect exactly once, whatever crashes. With
+            --at-least-once (for clusters without transactions) outputs and state are
+            flushed first and offsets committed after: a crash can repeat a step.
+
+            Input topics must exist, with equal partition counts; the output, dead-letter
+            and changelog topics are created when missing (the changelog compacted where
+            the cluster allows). Sources and effects run in `firestream up`, not here.
+
+            Examples:
+              firestream up --no-http                 # a local cluster: Firestream's own broker
+              firestream worker --kafka 127.0.0.1:9092
+              firestream worker --kafka broker:9092 --kafka-setting security.protocol=SASL_PLAINTEXT \\
+                  --kafka-setting sasl.mechanism=SCRAM-SHA-256 --kafka-setting sasl.username=apps \\
+                  --kafka-setting sasl.password=$TOKEN
+            """
+    )
+
+    @Option(name: .long, help: "The project config file or directory (default: the current directory).")
+    var config: String?
+
+    @Option(name: .long, help: "The cluster's bootstrap servers, host:port[,host:port…].")
+    var kafka: String
+
+    @Option(name: .customLong("kafka-setting"), help: "A librdkafka setting for every client, name=value (repeatable).")
+    var kafkaSettings: [String] = []
+
+    @Flag(help: "Commit offsets after outputs instead of in one transaction (clusters without transactions).")
+    var atLeastOnce = false
+
+    @Option(help: "Seconds between status lines; 0 for none.")
+    var statusInterval: Int = 10
+
+    func validate() throws {
+        if statusInterval < 0 { throw ValidationError("--status-interval must be 0 or more") }
+        guard !kafka.isEmpty, kafka.split(separator: ",").allSatisfy({ $0.contains(":") }) else {
+            throw ValidationError("--kafka must be host:port[,host:port…], not \"\(kafka)\"")
+        }
+        _ = try settings()
+    }
+
+    private func settings() throws -> [String: String] {
+        var settings: [String: String] = [:]
+        for entry in kafkaSettings {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--kafka-setting must be name=value, not \"\(entry)\"") }
+            settings[String(parts[0])] = String(parts[1])
+        }
+        return settings
+    }
+
+    func run() async throws {
+        let project = try ProjectLocation.resolve(config: config, dataDir: nil)
+        var options = KafkaWorkerOptions(project: project.config.name, bootstrap: kafka, settings: try settings())
+        options.exactlyOnce = !atLeastOnce
+        let declared =
+            project.config.apps.isEmpty && project.config.sources.isEmpty && project.config.effects.isEmpty
+            ? AppCatalog.demo(project: project.config.name) : project.config.apps.filter(\.enabled)
+        var workers: [any WorkerRunning] = []
+        for app in declared {
+            let runnable: any Runnable
+            do {
+                runnable = try AppCatalog.current.runnable(for: app, project: project.config.name, overrides: AppCatalog.Overrides())
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
+            guard let streamApp = runnable as? any StreamAppRunnable else {
+                printLine("note: \(runnable.name) is not a stream app; it runs in `firestream up`, not in workers")
+                continue
+            }
+            workers.append(Self.worker(for: streamApp, options: options))
+        }
+        guard !workers.isEmpty else {
+            printError("error: the project declares no stream apps for workers to run")
+            throw ExitCode.failure
+        }
+        printLine(
+            "Firestream \(FirestreamVersion.current) worker — project \"\(project.config.name)\" on \(kafka) (\(atLeastOnce ? "at least once" : "exactly once"))"
+        )
+        for worker in workers { printLine("  app:    \(worker.summary)") }
+        printLine("Running. Press Ctrl-C to stop.")
+        try await runUntilStopped(workers)
+    }
+
+    private static func worker<R: StreamAppRunnable>(for runnable: R, options: KafkaWorkerOptions) -> any WorkerRunning {
+        KafkaAppWorker(runnable.appRunner, options: options)
+    }
+
+    /// Runs the workers until SIGINT or SIGTERM (each finishes its step and leaves its group),
+    /// printing status lines; an app that cannot run ends the command with its reason.
+    private func runUntilStopped(_ workers: [any WorkerRunning]) async throws {
+        let interval = statusInterval
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in workers { group.addTask { try await worker.run() } }
+                group.addTask {
+                    for await signal in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+                        printLine("\(signal): stopping (each app finishes its step)")
+                        throw CancellationError()
+                    }
+                }
+                if interval > 0 {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: .seconds(interval))
+                            printLine("status: " + workers.map(\.status).joined(separator: "; "))
+                        }
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch is CancellationError {
+            printLine("stopped")
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// A worker as the command holds it: whatever its app's type.
+protocol WorkerRunning: Sendable {
+    var summary: String { get }
+    var status: String { get }
+    func run() async throws
+}
+
+extension KafkaAppWorker: WorkerRunning {
+    var summary: String { "\(app.name) (\(App.self)) \(app.inputTopics.joined(separator: ", ")) → \(app.outputTopic)" }
+
+    var status: String {
+        let records = counters.records.load(ordering: .relaxed)
+        let outputs = counters.outputs.load(ordering: .relaxed)
+        return "\(app.name): partitions \(partitions), \(records) in, \(outputs) out\(isReady ? "" : " (joining)")"
+    }
+}

