@@ -72,8 +72,13 @@ public final class KafkaAppWorker<App: StreamApp>: Sendable {
     func prepareTopics() throws -> Layout {
         let admin = try KafkaAdmin(settings: options.settings)
         defer { admin.close() }
-        var counts = try admin.partitionCounts()
         let bootstrap = options.settings["bootstrap.servers"] ?? "?"
+        var counts: [String: Int]
+        do {
+            counts = try admin.partitionCounts()
+        } catch {
+            throw KafkaWorkerError("cannot reach the Kafka cluster at \(bootstrap): \(error)")
+        }
         var inputs: [Int] = []
         for topic in app.inputTopics {
             guard let count = counts[topic] else {
