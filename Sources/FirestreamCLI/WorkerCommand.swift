@@ -35,6 +35,10 @@ struct WorkerCommand: AsyncParsableCommand {
             and changelog topics are created when missing (the changelog compacted where
             the cluster allows). Sources and effects run in `firestream up`, not here.
 
+            The cluster comes from --kafka or the config's kafka.bootstrap, with
+            kafka.security (the SASL password from the environment variable it names)
+            and kafka.exactlyOnce; --kafka-setting adds any librdkafka setting.
+
             Examples:
               firestream up --no-http                 # a local cluster: Firestream's own broker
               firestream worker --kafka 127.0.0.1:9092
@@ -47,8 +51,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The project config file or directory (default: the current directory).")
     var config: String?
 
-    @Option(name: .long, help: "The cluster's bootstrap servers, host:port[,host:port…].")
-    var kafka: String
+    @Option(name: .long, help: "The cluster's bootstrap servers, host:port[,host:port…] (default: kafka.bootstrap in the config).")
+    var kafka: String?
 
     @Option(name: .customLong("kafka-setting"), help: "A librdkafka setting for every client, name=value (repeatable).")
     var kafkaSettings: [String] = []
@@ -61,7 +65,9 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func validate() throws {
         if statusInterval < 0 { throw ValidationError("--status-interval must be 0 or more") }
-        guard !kafka.isEmpty, kafka.split(separator: ",").allSatisfy({ $0.contains(":") }) else {
+        if let kafka,
+            kafka.isEmpty || !kafka.split(separator: ",", omittingEmptySubsequences: false).allSatisfy({ KafkaListener(parsing: String($0)) != nil })
+        {
             throw ValidationError("--kafka must be host:port[,host:port…], not \"\(kafka)\"")
         }
         _ = try settings()
@@ -79,8 +85,21 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let project = try ProjectLocation.resolve(config: config, dataDir: nil)
-        var options = KafkaWorkerOptions(project: project.config.name, bootstrap: kafka, settings: try settings())
-        options.exactlyOnce = !atLeastOnce
+        let cluster = project.config.kafka
+        guard let bootstrap = kafka ?? (cluster.bootstrap.isEmpty ? nil : cluster.bootstrap.map(\.description).joined(separator: ",")) else {
+            printError("error: no Kafka cluster: pass --kafka host:port, or set kafka.bootstrap in the config")
+            throw ExitCode.failure
+        }
+        var settings: [String: String]
+        switch cluster.security.settings(environment: ProcessInfo.processInfo.environment) {
+        case .success(let security): settings = security
+        case .failure(let problem):
+            printError("error: \(problem)")
+            throw ExitCode.failure
+        }
+        settings.merge(try self.settings()) { _, given in given }
+        var options = KafkaWorkerOptions(project: project.config.name, bootstrap: bootstrap, settings: settings)
+        options.exactlyOnce = cluster.exactlyOnce && !atLeastOnce
         let declared =
             project.config.apps.isEmpty && project.config.sources.isEmpty && project.config.effects.isEmpty
             ? AppCatalog.demo(project: project.config.name) : project.config.apps.filter(\.enabled)
@@ -104,7 +123,7 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         printLine(
-            "Firestream \(FirestreamVersion.current) worker — project \"\(project.config.name)\" on \(kafka) (\(atLeastOnce ? "at least once" : "exactly once"))"
+            "Firestream \(FirestreamVersion.current) worker — project \"\(project.config.name)\" on \(bootstrap) (\(options.exactlyOnce ? "exactly once" : "at least once"))"
         )
         for worker in workers { printLine("  app:    \(worker.summary)") }
         printLine("Running. Press Ctrl-C to stop.")

@@ -41,11 +41,21 @@ public enum ConfigRenderer {
                 + (config.kafka == KafkaConfig() ? [] : [("kafka", tree(config.kafka))]))
     }
 
+    private static func tree(_ security: KafkaSecurity) -> JSONValue {
+        .object(
+            [("protocol", JSONValue.string(security.protocol))] + (security.mechanism.map { [("mechanism", JSONValue.string($0))] } ?? [])
+                + (security.username.map { [("username", JSONValue.string($0))] } ?? [])
+                + (security.passwordEnv.map { [("passwordEnv", JSONValue.string($0))] } ?? []))
+    }
+
     private static func tree(_ kafka: KafkaConfig) -> JSONValue {
         .object(
             [("enabled", .bool(kafka.enabled)), ("listener", .string(kafka.listener.description))]
                 + (kafka.advertisedHost.map { [("advertisedHost", JSONValue.string($0))] } ?? [])
-                + [("autoCreateTopics", .bool(kafka.autoCreateTopics)), ("defaultPartitions", .number(String(kafka.defaultPartitions)))])
+                + [("autoCreateTopics", .bool(kafka.autoCreateTopics)), ("defaultPartitions", .number(String(kafka.defaultPartitions)))]
+                + (kafka.bootstrap.isEmpty ? [] : [("bootstrap", JSONValue.string(kafka.bootstrap.map(\.description).joined(separator: ",")))])
+                + (kafka.security == KafkaSecurity() ? [] : [("security", tree(kafka.security))])
+                + [("exactlyOnce", .bool(kafka.exactlyOnce))])
     }
 
     private static func tree(_ gateway: GatewayConfig) -> JSONValue {

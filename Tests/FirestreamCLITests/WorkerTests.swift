@@ -99,6 +99,33 @@ import Testing
         try await killWorkersWhileTheyWork(on: cluster, kills: 3, ticks: 800)
     }
 
+    /// The cluster from the config, signed in with SCRAM as a project token whose value only the
+    /// environment holds; without the variable the worker names it and stops.
+    @Test func aWorkerSignsInWithTheConfigsSecurityAndNamesAMissingPassword() async throws {
+        let directory = TemporaryDirectory("fs-cluster")
+        let apps = try KafkaClientTests.createToken("apps", scopes: ["admin"], in: directory.url)
+        try directory.write("firestream.json", #"{"gateway": {"tokens": ["# + apps.entry + "]}}")
+        let cluster = try RuntimeCommandTests.Running(["up", "--no-http", "--kafka-port", "0", "--status-interval", "0"], in: directory.url)
+        defer { _ = cluster.process.isRunning ? cluster.stop() : 0 }
+        let port = try await KafkaClientTests.kafkaPort(cluster)
+        let project = TemporaryDirectory("fs-workers")
+        let security = #"{"protocol": "SASL_PLAINTEXT", "mechanism": "SCRAM-SHA-256", "username": "apps", "passwordEnv": "FS_TEST_KAFKA_PASSWORD"}"#
+        try project.write(
+            "firestream.json",
+            #"{"name": "secure", "apps": [{"name": "wiener", "kind": "wiener", "settings": {"output": "points"}}], "kafka": {"bootstrap": "127.0.0.1:"#
+                + "\(port)\", \"security\": \(security)}}")
+        let missing = try FirestreamProcess.run(["worker", "--status-interval", "0"], in: project.url)
+        #expect(missing.status == 1 && missing.stderr.contains("FS_TEST_KAFKA_PASSWORD is not set"), "\(missing.stderr)")
+
+        let worker = try RuntimeCommandTests.Running(
+            ["worker", "--status-interval", "0"], in: project.url, environment: ["FS_TEST_KAFKA_PASSWORD": apps.token])
+        defer { if worker.process.isRunning { kill(worker.process.processIdentifier, SIGKILL) } }
+        try await eventually("the worker to own the metronome's partition", within: .seconds(90)) { worker.text.contains("is this worker's") }
+        #expect(worker.text.contains("on 127.0.0.1:\(port) (exactly once)"))
+        #expect(worker.stop() == 0, "\(worker.text)")
+        #expect(!worker.text.contains(apps.token) && !cluster.text.contains(apps.token), "the token never reaches a log")
+    }
+
     func killWorkersWhileTheyWork(on cluster: Cluster, kills: Int, ticks: Int) async throws {
         let project = TemporaryDirectory("fs-workers")
         let config = #"{"name": "crash", "apps": [{"name": "wiener", "kind": "wiener", "settings": {"input": "readings", "output": "points"}}]}"#

@@ -326,6 +326,19 @@ let invalidCases: [InvalidCase] = [
     InvalidCase(
         name: "Kafka key misspelt", text: #"{"kafka": {"autoCreate": true}}"#,
         expected: [("kafka.autoCreate", "1:12", "unknown key \"autoCreate\"")]),
+    InvalidCase(
+        name: "Kafka bootstrap without ports", text: #"{"kafka": {"bootstrap": "a:9092,b"}}"#,
+        expected: [("kafka.bootstrap", "1:25", "\"a:9092,b\" is not a list of host:port")], hint: "for example broker-1:9092,broker-2:9092"),
+    InvalidCase(
+        name: "Kafka SASL without its parts", text: #"{"kafka": {"security": {"protocol": "SASL_SSL", "mechanism": "GSSAPI"}}}"#,
+        expected: [
+            ("kafka.security.username", "1:24", "SASL_SSL needs username"), ("kafka.security.passwordEnv", "1:24", "SASL_SSL needs passwordEnv"),
+            ("kafka.security.mechanism", "1:62", "\"GSSAPI\" is not a SASL mechanism here"),
+        ]),
+    InvalidCase(
+        name: "Kafka password in the config", text: #"{"kafka": {"security": {"protocol": "PLAINTEXT", "passwordEnv": "hunter2!"}}}"#,
+        expected: [("kafka.security.passwordEnv", "1:65", "\"hunter2!\" is not an environment variable name")],
+        hint: "upper-case letters, digits and _, e.g. KAFKA_PASSWORD; the config never holds the password itself"),
 
     // MARK: What validate used to accept and up could not run
     InvalidCase(

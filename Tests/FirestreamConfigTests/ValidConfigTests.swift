@@ -37,6 +37,25 @@ import Testing
         #expect(ConfigLoader.parse("{}", format: .json, defaultName: "test").0?.kafka == KafkaConfig(), "on, 127.0.0.1:9092 by default")
     }
 
+    @Test func theWorkersClusterIsReadAndRenderedBackWithThePasswordFromTheEnvironment() throws {
+        let text =
+            #"{"kafka": {"bootstrap": "b1:9092, b2:9093", "exactlyOnce": false, "security": {"protocol": "SASL_PLAINTEXT", "#
+            + #""mechanism": "SCRAM-SHA-512", "username": "apps", "passwordEnv": "KAFKA_PASSWORD"}}}"#
+        let config = try #require(ConfigLoader.parse(text, format: .json, defaultName: "test").0)
+        #expect(config.kafka.bootstrap == [KafkaListener(host: "b1", port: 9092), KafkaListener(host: "b2", port: 9093)])
+        #expect(!config.kafka.exactlyOnce && config.kafka.security.mechanism == "SCRAM-SHA-512")
+        for format in [ConfigFormat.json, .yaml] {
+            let again = ConfigLoader.parse(ConfigRenderer.render(config, as: format), format: format, defaultName: "test").0
+            #expect(again?.kafka == config.kafka, "\(format)")
+        }
+        let settings = try config.kafka.security.settings(environment: ["KAFKA_PASSWORD": "s3cret"]).get()
+        #expect(
+            settings == [
+                "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "apps", "sasl.password": "s3cret",
+            ])
+        #expect(throws: KafkaSecurityError.self) { try config.kafka.security.settings(environment: [:]).get() }
+    }
+
     @Test func roundTripsJSONToYAMLAndBack() throws {
         let text = try String(contentsOf: Self.example, encoding: .utf8)
         let (fromJSON, _) = ConfigLoader.parse(text, format: .json, defaultName: "x")
