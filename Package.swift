@@ -126,6 +126,7 @@ let package = Package(
                 "FirestreamStreams",
                 "KafkaWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .executableTarget(name: "firestream", dependencies: ["FirestreamCLI"]),

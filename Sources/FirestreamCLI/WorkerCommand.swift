@@ -39,6 +39,9 @@ struct WorkerCommand: AsyncParsableCommand {
             kafka.security (the SASL password from the environment variable it names)
             and kafka.exactlyOnce; --kafka-setting adds any librdkafka setting.
 
+            --health-port serves /healthz and /readyz (200 once every app is in its
+            group with its partitions' state restored, 503 while it joins or restores).
+
             Examples:
               firestream up --no-http                 # a local cluster: Firestream's own broker
               firestream worker --kafka 127.0.0.1:9092
@@ -63,8 +66,15 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Seconds between status lines; 0 for none.")
     var statusInterval: Int = 10
 
+    @Option(help: "Serve /healthz and /readyz on this port of 127.0.0.1 (0 picks a free one; default: none).")
+    var healthPort: Int?
+
+    @Option(help: "The address of the health port (0.0.0.0 for an orchestrator's probes from outside).")
+    var healthHost: String = "127.0.0.1"
+
     func validate() throws {
         if statusInterval < 0 { throw ValidationError("--status-interval must be 0 or more") }
+        if let healthPort, !(0...65535).contains(healthPort) { throw ValidationError("--health-port must be between 0 and 65535") }
         if let kafka,
             kafka.isEmpty || !kafka.split(separator: ",", omittingEmptySubsequences: false).allSatisfy({ KafkaListener(parsing: String($0)) != nil })
         {
@@ -141,6 +151,14 @@ struct WorkerCommand: AsyncParsableCommand {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in workers { group.addTask { try await worker.run() } }
+                if let port = healthPort {
+                    let host = healthHost
+                    group.addTask {
+                        try await WorkerHealth.serve(host: host, port: port, workers: workers) { bound in
+                            printLine("  health: http://\(host):\(bound)/readyz")
+                        }
+                    }
+                }
                 group.addTask {
                     for await signal in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
                         printLine("\(signal): stopping (each app finishes its step)")
@@ -169,12 +187,17 @@ struct WorkerCommand: AsyncParsableCommand {
 
 /// A worker as the command holds it: whatever its app's type.
 protocol WorkerRunning: Sendable {
+    var appName: String { get }
     var summary: String { get }
     var status: String { get }
+    var isReady: Bool { get }
+    var partitions: [Int] { get }
     func run() async throws
 }
 
 extension KafkaAppWorker: WorkerRunning {
+    var appName: String { app.name }
+
     var summary: String { "\(app.name) (\(App.self)) \(app.inputTopics.joined(separator: ", ")) → \(app.outputTopic)" }
 
     var status: String {

@@ -35,7 +35,8 @@ public final class KafkaAppWorker<App: StreamApp>: Sendable {
 
     /// The input partitions this worker owns, sorted.
     public var partitions: [Int] { owned.withLock { $0.sorted() } }
-    /// In the group with every owned partition restored (what `/readyz` reports).
+    /// In the group with every owned partition restored (what `/readyz` reports); false from a
+    /// revocation until the next assignment is ready, and while the worker starts over.
     public var isReady: Bool { ready.withLock { $0 } }
 
     /// Checks and prepares the app's topics, then works until cancelled; a lost connection or
@@ -143,6 +144,7 @@ public final class KafkaAppWorker<App: StreamApp>: Sendable {
                     session.tasks.removeValue(forKey: partition)?.producer.close(timeout: .seconds(5))
                 }
                 owned.withLock { $0 = Set(session.tasks.keys) }
+                ready.withLock { $0 = false }
                 logger.info("app \(app.name): partitions \(revoked.map(\.partition).sorted()) moved away")
                 return [:]
             }
@@ -151,6 +153,7 @@ public final class KafkaAppWorker<App: StreamApp>: Sendable {
             consumer.close()
             for task in session.tasks.values { task.producer.close(timeout: .seconds(5)) }
             owned.withLock { $0 = [] }
+            ready.withLock { $0 = false }
         }
         try consumer.subscribe(app.inputTopics)
         let inputIndex = Dictionary(uniqueKeysWithValues: app.inputTopics.enumerated().map { ($1, $0) })

