@@ -87,7 +87,7 @@ import Testing
         let directory = TemporaryDirectory("fs-cluster")
         let cluster = try await Cluster.firestream(in: directory)
         defer { _ = cluster.process.stop() }
-        try await killWorkersWhileTheyWork(on: cluster, kills: 8, ticks: 2000)
+        try await killWorkersWhileTheyWork(on: cluster, kills: 8, ticks: 3000)
     }
 
     /// Tansu needs the newer librdkafka, and is slower to let members into a group (each join
@@ -100,7 +100,7 @@ import Testing
             kill(cluster.process.process.processIdentifier, SIGKILL)
             cluster.process.process.waitUntilExit()
         }
-        try await killWorkersWhileTheyWork(on: cluster, kills: 3, ticks: 800)
+        try await killWorkersWhileTheyWork(on: cluster, kills: 3, ticks: 1200)
     }
 
     /// The cluster from the config, signed in with SCRAM as a project token whose value only the

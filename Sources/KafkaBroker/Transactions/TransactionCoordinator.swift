@@ -132,7 +132,7 @@ actor TransactionCoordinator {
     /// AddPartitionsToTxn: the partitions join the open transaction (opening one if needed).
     func addPartitions(id: String, producerId: Int64, epoch: Int16, _ partitions: [Partition]) async -> Refusal? {
         await ready()
-        if let refusal = check(id: id, producerId: producerId, epoch: epoch) { return refusal }
+        if let refusal = checkJoining(id: id, producerId: producerId, epoch: epoch) { return refusal }
         open(id)
         transactions[id]?.partitions.formUnion(partitions)
         let transaction = transactions[id]!
@@ -143,7 +143,7 @@ actor TransactionCoordinator {
     /// AddOffsetsToTxn: the transaction will commit offsets (opening one if needed).
     func addOffsets(id: String, producerId: Int64, epoch: Int16) async -> Refusal? {
         await ready()
-        if let refusal = check(id: id, producerId: producerId, epoch: epoch) { return refusal }
+        if let refusal = checkJoining(id: id, producerId: producerId, epoch: epoch) { return refusal }
         open(id)
         let partitions = transactions[id]!.partitions
         gate.withLock { $0[producerId] = Gate(epoch: epoch, partitions: partitions) }
@@ -204,6 +204,17 @@ actor TransactionCoordinator {
             if expired { logger.info("transaction \(id) timed out after \(transaction.timeoutMs) ms: aborted, its producer fenced") }
             try? await end(id, commit: transaction.phase == .prepareCommit, bumpEpoch: expired)
         }
+    }
+
+    /// Like ``check(id:producerId:epoch:)``, and the transaction must not be ending: what
+    /// joins a transaction joins the open one.
+    private func checkJoining(id: String, producerId: Int64, epoch: Int16) -> Refusal? {
+        if let refusal = check(id: id, producerId: producerId, epoch: epoch) { return refusal }
+        let phase = transactions[id]?.phase
+        guard phase != .prepareCommit && phase != .prepareAbort else {
+            return Refusal(code: .concurrentTransactions, message: "transaction \(id) is still ending")
+        }
+        return nil
     }
 
     private func check(id: String, producerId: Int64, epoch: Int16) -> Refusal? {
