@@ -61,6 +61,10 @@ public struct AppStepper<App: StreamApp> {
     /// `inputNext` are dropped) and due timers; nil when there was nothing to do.
     @inlinable
     public mutating func step(_ records: [[ConsumerRecord]]) throws -> Step? {
+        guard records.count == logic.inputNext.count else {
+            throw RuntimeError.stopped(
+                app: logic.app.name, reason: "a step got the records of \(records.count) inputs; the app reads \(logic.inputNext.count)")
+        }
         let fresh = records.enumerated().map { index, batch in
             batch.filter { $0.offset >= logic.inputNext[index] }
         }
