@@ -66,6 +66,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Seconds between status lines; 0 for none.")
     var statusInterval: Int = 10
 
+    @Option(help: "Seconds to wait for the cluster to answer at start-up before giving up.")
+    var connectTimeout: Int = 30
+
     @Option(help: "Serve /healthz and /readyz on this port of 127.0.0.1 (0 picks a free one; default: none).")
     var healthPort: Int?
 
@@ -74,6 +77,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func validate() throws {
         if statusInterval < 0 { throw ValidationError("--status-interval must be 0 or more") }
+        if !(1...3600).contains(connectTimeout) { throw ValidationError("--connect-timeout must be between 1 and 3600 seconds") }
         if let healthPort, !(0...65535).contains(healthPort) { throw ValidationError("--health-port must be between 0 and 65535") }
         if let kafka,
             kafka.isEmpty || !kafka.split(separator: ",", omittingEmptySubsequences: false).allSatisfy({ KafkaListener(parsing: String($0)) != nil })
@@ -110,6 +114,7 @@ struct WorkerCommand: AsyncParsableCommand {
         settings.merge(try self.settings()) { _, given in given }
         var options = KafkaWorkerOptions(project: project.config.name, bootstrap: bootstrap, settings: settings)
         options.exactlyOnce = cluster.exactlyOnce && !atLeastOnce
+        options.connectTimeout = .seconds(connectTimeout)
         let declared =
             project.config.apps.isEmpty && project.config.sources.isEmpty && project.config.effects.isEmpty
             ? AppCatalog.demo(project: project.config.name) : project.config.apps.filter(\.enabled)

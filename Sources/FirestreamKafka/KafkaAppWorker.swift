@@ -76,7 +76,7 @@ public final class KafkaAppWorker<App: StreamApp>: Sendable {
         let bootstrap = options.settings["bootstrap.servers"] ?? "?"
         var counts: [String: Int]
         do {
-            counts = try admin.partitionCounts()
+            counts = try admin.partitionCounts(timeout: options.connectTimeout)
         } catch {
             throw KafkaWorkerError("cannot reach the Kafka cluster at \(bootstrap): \(error)")
         }

@@ -13,6 +13,8 @@ public struct KafkaWorkerOptions: Sendable {
     public var idleWait: Duration = .milliseconds(100)
     /// Waits before a worker that lost its cluster connection or its group starts over.
     public var restartDelay: Duration = .seconds(2)
+    /// How long a worker starting up waits for the cluster to answer (its topics).
+    public var connectTimeout: Duration = .seconds(30)
 
     /// The project's name: the apps' groups, transactional ids and changelogs are named after
     /// it, so projects sharing a cluster do not share state.

@@ -30,6 +30,8 @@ public final class KafkaAdmin: @unchecked Sendable {
         let error = rd_kafka_metadata(handle, 1, nil, &metadata, milliseconds(timeout))
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
             var failure = KafkaClientError(error, while: "asking the cluster for its topics")
+            // Error callbacks wait in the client's queue until polled.
+            _ = rd_kafka_poll(handle, 0)
             if let last = events.lastError.withLock({ $0 }) { failure.description += "; the last error from the cluster: \(last)" }
             throw failure
         }

@@ -141,6 +141,60 @@ import Testing
         #expect(!worker.text.contains(apps.token) && !cluster.text.contains(apps.token), "the token never reaches a log")
     }
 
+    /// What stops a worker is said plainly: no cluster there, a refused sign-in, a missing input,
+    /// a changelog whose partitions do not match the inputs.
+    @Test func aWorkerThatCannotRunSaysWhy() async throws {
+        let project = TemporaryDirectory("fs-workers")
+        try project.write(
+            "firestream.json",
+            #"{"name": "why", "apps": [{"name": "wiener", "kind": "wiener", "settings": {"input": "readings", "output": "points"}}]}"#)
+        let nowhere = try FirestreamProcess.run(
+            ["worker", "--kafka", "127.0.0.1:\(try freePort())", "--status-interval", "0", "--connect-timeout", "3"], in: project.url)
+        #expect(nowhere.status == 1 && nowhere.stderr.contains("cannot reach the Kafka cluster at 127.0.0.1:"), "\(nowhere.stderr)")
+
+        let directory = TemporaryDirectory("fs-cluster")
+        let apps = try KafkaClientTests.createToken("apps", scopes: ["admin"], in: directory.url)
+        try directory.write("firestream.json", #"{"gateway": {"tokens": ["# + apps.entry + "]}}")
+        let cluster = try RuntimeCommandTests.Running(["up", "--no-http", "--kafka-port", "0", "--status-interval", "0"], in: directory.url)
+        defer { _ = cluster.process.isRunning ? cluster.stop() : 0 }
+        let bootstrap = "127.0.0.1:\(try await KafkaClientTests.kafkaPort(cluster))"
+        let sasl = ["--kafka-setting", "security.protocol=SASL_PLAINTEXT", "--kafka-setting", "sasl.mechanism=SCRAM-SHA-256"]
+        func worker(password: String) throws -> FirestreamProcess.Outcome {
+            try FirestreamProcess.run(
+                [
+                    "worker", "--kafka", bootstrap, "--status-interval", "0", "--connect-timeout", "5", "--kafka-setting", "sasl.username=apps",
+                    "--kafka-setting", "sasl.password=\(password)",
+                ]
+                    + sasl, in: project.url)
+        }
+        let refused = try worker(password: "fst_wrong")
+        print("WorkerTests: a refused sign-in says: \(refused.stderr.split(separator: "\n").last ?? "")")
+        #expect(refused.status == 1 && refused.stderr.contains("cannot reach the Kafka cluster at \(bootstrap)"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("; the last error from the cluster: ") && refused.stderr.contains("SASL authentication error"),
+            "\(refused.stderr)")
+
+        let missing = try worker(password: apps.token)
+        #expect(
+            missing.status == 1 && missing.stderr.contains("reads topic \"readings\", which the cluster at \(bootstrap) does not have"),
+            "\(missing.stderr)")
+
+        let admin = try FirestreamProcess.run(
+            [
+                "python3", "-c",
+                "import sys; from confluent_kafka.admin import AdminClient, NewTopic; a = AdminClient({'bootstrap.servers': sys.argv[1], "
+                    + "'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanism': 'SCRAM-SHA-256', 'sasl.username': 'apps', 'sasl.password': sys.argv[2]}); "
+                    + "[f.result(30) for f in a.create_topics([NewTopic('readings', 2), NewTopic('why.wiener.changelog', 3)]).values()]",
+                bootstrap, apps.token,
+            ], in: project.url, executable: KafkaClientTests.env)
+        #expect(admin.status == 0, "\(admin.stderr)")
+        let mismatch = try worker(password: apps.token)
+        #expect(
+            mismatch.status == 1 && mismatch.stderr.contains("the changelog why.wiener.changelog has 3 partitions but the inputs have 2"),
+            "\(mismatch.stderr)")
+        #expect(!mismatch.stderr.contains(apps.token) && !refused.stderr.contains("fst_wrong"), "passwords never reach the output")
+    }
+
     func killWorkersWhileTheyWork(on cluster: Cluster, kills: Int, ticks: Int) async throws {
         let project = TemporaryDirectory("fs-workers")
         let config = #"{"name": "crash", "apps": [{"name": "wiener", "kind": "wiener", "settings": {"input": "readings", "output": "points"}}]}"#
