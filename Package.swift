@@ -158,6 +158,7 @@ let package = Package(
             dependencies: [
                 "FirestreamFormats", "FirestreamLog", "FirestreamTesting", "KafkaBroker", "KafkaProtocol", "KafkaWire",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "FirestreamJSONTests", dependencies: ["FirestreamJSON"]),
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog", "FirestreamTesting", "KafkaWire"]),

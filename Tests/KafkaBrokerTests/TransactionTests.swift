@@ -1,10 +1,12 @@
 import FirestreamLog
 import FirestreamTesting
 import Foundation
-import KafkaBroker
 import KafkaProtocol
 import KafkaWire
+import Logging
 import Testing
+
+@testable import KafkaBroker
 
 /// A transactional producer's requests, spoken to the broker as frames.
 struct TransactionalClient {
@@ -204,6 +206,35 @@ struct TransactionalClient {
         #expect(try await client.start(&restarted) == 0)
         #expect(client.epoch == 2)
         #expect(try values(restarted, "t").isEmpty)
+    }
+
+    /// A transactional id is its first principal's (as Kafka's WRITE on the TransactionalId):
+    /// another signed-in client cannot start, fence, extend or end it, though batches show its
+    /// producer id and epoch to every reader.
+    @Test func anotherPrincipalCannotUseATransactionalID() async throws {
+        let data = TemporaryDirectory()
+        let log = try Log(directory: data.path)
+        defer { log.close() }
+        _ = try log.createTopic("t")
+        let coordinator = TransactionCoordinator(log: log, maxTimeoutMs: 60_000, clock: { 0 }, logger: Logger(label: "test"))
+        guard case .success(let (producer, epoch)) = await coordinator.initProducer(id: "tx", timeoutMs: 1_000, principal: "alice") else {
+            Issue.record("alice could not start her producer")
+            return
+        }
+        guard case .failure(let refusal) = await coordinator.initProducer(id: "tx", timeoutMs: 1_000, principal: "mallory") else {
+            Issue.record("mallory fenced alice's producer")
+            return
+        }
+        #expect(refusal.code == .transactionalIDAuthorizationFailed)
+        let partition = TransactionCoordinator.Partition(topic: "t", partition: 0)
+        #expect(
+            await coordinator.addPartitions(id: "tx", producerId: producer, epoch: epoch, principal: "mallory", [partition])?.code
+                == .transactionalIDAuthorizationFailed)
+        #expect(await coordinator.addPartitions(id: "tx", producerId: producer, epoch: epoch, principal: "alice", [partition]) == nil)
+        #expect(
+            await coordinator.endTransaction(id: "tx", producerId: producer, epoch: epoch, principal: "mallory", commit: false)?.code
+                == .transactionalIDAuthorizationFailed)
+        #expect(await coordinator.endTransaction(id: "tx", producerId: producer, epoch: epoch, principal: "alice", commit: true) == nil)
     }
 
     @Test func aTransactionOpenPastItsTimeoutIsAbortedOnTheTick() async throws {

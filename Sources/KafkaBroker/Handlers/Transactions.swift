@@ -20,7 +20,7 @@ extension KafkaBroker {
             return response
         }
         if let id = request.transactionalId, !id.isEmpty {
-            switch await transactions.initProducer(id: id, timeoutMs: request.transactionTimeoutMs) {
+            switch await transactions.initProducer(id: id, timeoutMs: request.transactionTimeoutMs, principal: principal.name) {
             case .success(let (producerId, epoch)):
                 response.producerId = producerId
                 response.producerEpoch = epoch
@@ -58,7 +58,7 @@ extension KafkaBroker {
         if errors.allSatisfy({ $0.2 == .none }) {
             if let refusal = await transactions.addPartitions(
                 id: request.v3AndBelowTransactionalId, producerId: request.v3AndBelowProducerId, epoch: request.v3AndBelowProducerEpoch,
-                partitions)
+                principal: principal.name, partitions)
             {
                 logger.debug("AddPartitionsToTxn refused: \(refusal.message)")
                 errors = errors.map { ($0.0, $0.1, refusal.code) }
@@ -91,7 +91,7 @@ extension KafkaBroker {
         if let refusal = groupRefusal(request.groupId) {
             response.errorCode = refusal.code
         } else if let refusal = await transactions.addOffsets(
-            id: request.transactionalId, producerId: request.producerId, epoch: request.producerEpoch)
+            id: request.transactionalId, producerId: request.producerId, epoch: request.producerEpoch, principal: principal.name)
         {
             logger.debug("AddOffsetsToTxn refused: \(refusal.message)")
             response.errorCode = refusal.code.code
@@ -122,7 +122,7 @@ extension KafkaBroker {
         }
         if !offsets.isEmpty,
             let refusal = await transactions.commitOffsets(
-                id: request.transactionalId, producerId: request.producerId, epoch: request.producerEpoch, offsets)
+                id: request.transactionalId, producerId: request.producerId, epoch: request.producerEpoch, principal: principal.name, offsets)
         {
             logger.debug("TxnOffsetCommit refused: \(refusal.message)")
             errors = errors.map { $0.map { $0 == .none ? refusal.code : $0 } }
@@ -146,7 +146,8 @@ extension KafkaBroker {
     func endTxn(_ request: EndTxnRequest, principal: Principal) async -> EndTxnResponse {
         var response = EndTxnResponse()
         if let refusal = await transactions.endTransaction(
-            id: request.transactionalId, producerId: request.producerId, epoch: request.producerEpoch, commit: request.committed)
+            id: request.transactionalId, producerId: request.producerId, epoch: request.producerEpoch, principal: principal.name,
+            commit: request.committed)
         {
             logger.debug("EndTxn refused: \(refusal.message)")
             response.errorCode = refusal.code.code

@@ -36,13 +36,16 @@ actor TransactionCoordinator {
         var epoch: Int16
         var timeoutMs: Int32
         var phase: Phase
+        /// The principal that started the id's producer: only it may use the id (nil in
+        /// documents written before owners were kept).
+        var owner: String?
         var partitions: Set<Partition> = []
         var offsets: [PendingOffset] = []
         /// When the open transaction began (monotonic milliseconds; not stored).
         var startedAt: Int64 = 0
 
         enum CodingKeys: String, CodingKey {
-            case id, producerId, epoch, timeoutMs, phase, partitions, offsets
+            case id, producerId, epoch, timeoutMs, phase, owner, partitions, offsets
         }
     }
 
@@ -86,8 +89,9 @@ actor TransactionCoordinator {
     /// InitProducerId with a transactional id: the producer id (new, or the id's own) under a
     /// new epoch, which fences every older instance. A transaction the id left open is aborted
     /// first; one that was ending is finished.
-    func initProducer(id: String, timeoutMs: Int32) async -> Result<(Int64, Int16), Refusal> {
+    func initProducer(id: String, timeoutMs: Int32, principal: String) async -> Result<(Int64, Int16), Refusal> {
         await ready()
+        if let refusal = ownership(id, principal) { return .failure(refusal) }
         guard timeoutMs > 0, timeoutMs <= maxTimeoutMs else {
             return .failure(Refusal(code: .invalidTransactionTimeout, message: "transaction.timeout.ms must be 1…\(maxTimeoutMs), not \(timeoutMs)"))
         }
@@ -110,10 +114,12 @@ actor TransactionCoordinator {
                 }
                 transaction.timeoutMs = timeoutMs
                 transaction.phase = .empty
+                transaction.owner = principal
                 transactions[id] = transaction
                 try await persist(transaction)
             } else {
-                let transaction = Transaction(id: id, producerId: try log.newProducerID(), epoch: 0, timeoutMs: timeoutMs, phase: .empty)
+                let transaction = Transaction(
+                    id: id, producerId: try log.newProducerID(), epoch: 0, timeoutMs: timeoutMs, phase: .empty, owner: principal)
                 transactions[id] = transaction
                 try await persist(transaction)
             }
@@ -130,9 +136,9 @@ actor TransactionCoordinator {
     // MARK: The open transaction
 
     /// AddPartitionsToTxn: the partitions join the open transaction (opening one if needed).
-    func addPartitions(id: String, producerId: Int64, epoch: Int16, _ partitions: [Partition]) async -> Refusal? {
+    func addPartitions(id: String, producerId: Int64, epoch: Int16, principal: String, _ partitions: [Partition]) async -> Refusal? {
         await ready()
-        if let refusal = checkJoining(id: id, producerId: producerId, epoch: epoch) { return refusal }
+        if let refusal = checkJoining(id: id, producerId: producerId, epoch: epoch, principal: principal) { return refusal }
         open(id)
         transactions[id]?.partitions.formUnion(partitions)
         let transaction = transactions[id]!
@@ -141,9 +147,9 @@ actor TransactionCoordinator {
     }
 
     /// AddOffsetsToTxn: the transaction will commit offsets (opening one if needed).
-    func addOffsets(id: String, producerId: Int64, epoch: Int16) async -> Refusal? {
+    func addOffsets(id: String, producerId: Int64, epoch: Int16, principal: String) async -> Refusal? {
         await ready()
-        if let refusal = checkJoining(id: id, producerId: producerId, epoch: epoch) { return refusal }
+        if let refusal = checkJoining(id: id, producerId: producerId, epoch: epoch, principal: principal) { return refusal }
         open(id)
         let partitions = transactions[id]!.partitions
         gate.withLock { $0[producerId] = Gate(epoch: epoch, partitions: partitions) }
@@ -151,9 +157,9 @@ actor TransactionCoordinator {
     }
 
     /// TxnOffsetCommit: offsets committed when (and only if) the transaction commits.
-    func commitOffsets(id: String, producerId: Int64, epoch: Int16, _ offsets: [PendingOffset]) async -> Refusal? {
+    func commitOffsets(id: String, producerId: Int64, epoch: Int16, principal: String, _ offsets: [PendingOffset]) async -> Refusal? {
         await ready()
-        if let refusal = check(id: id, producerId: producerId, epoch: epoch) { return refusal }
+        if let refusal = check(id: id, producerId: producerId, epoch: epoch, principal: principal) { return refusal }
         guard transactions[id]?.phase == .ongoing else {
             return Refusal(code: .invalidTxnState, message: "transaction \(id) is not open (AddOffsetsToTxn comes first)")
         }
@@ -169,9 +175,9 @@ actor TransactionCoordinator {
 
     /// EndTxn: commits or aborts the open transaction; answered once every marker is durable
     /// (and, for a commit, its offsets are). Repeating the same end is answered the same.
-    func endTransaction(id: String, producerId: Int64, epoch: Int16, commit: Bool) async -> Refusal? {
+    func endTransaction(id: String, producerId: Int64, epoch: Int16, principal: String, commit: Bool) async -> Refusal? {
         await ready()
-        if let refusal = check(id: id, producerId: producerId, epoch: epoch) { return refusal }
+        if let refusal = check(id: id, producerId: producerId, epoch: epoch, principal: principal) { return refusal }
         let phase = transactions[id]!.phase
         switch (phase, commit) {
         case (.ongoing, _):
@@ -208,8 +214,8 @@ actor TransactionCoordinator {
 
     /// Like ``check(id:producerId:epoch:)``, and the transaction must not be ending: what
     /// joins a transaction joins the open one.
-    private func checkJoining(id: String, producerId: Int64, epoch: Int16) -> Refusal? {
-        if let refusal = check(id: id, producerId: producerId, epoch: epoch) { return refusal }
+    private func checkJoining(id: String, producerId: Int64, epoch: Int16, principal: String) -> Refusal? {
+        if let refusal = check(id: id, producerId: producerId, epoch: epoch, principal: principal) { return refusal }
         let phase = transactions[id]?.phase
         guard phase != .prepareCommit && phase != .prepareAbort else {
             return Refusal(code: .concurrentTransactions, message: "transaction \(id) is still ending")
@@ -217,7 +223,14 @@ actor TransactionCoordinator {
         return nil
     }
 
-    private func check(id: String, producerId: Int64, epoch: Int16) -> Refusal? {
+    /// A transactional id is its first principal's: another may not start, fence or end it.
+    private func ownership(_ id: String, _ principal: String) -> Refusal? {
+        guard let owner = transactions[id]?.owner, owner != principal else { return nil }
+        return Refusal(code: .transactionalIDAuthorizationFailed, message: "transactional id \(id) belongs to another principal")
+    }
+
+    private func check(id: String, producerId: Int64, epoch: Int16, principal: String) -> Refusal? {
+        if let refusal = ownership(id, principal) { return refusal }
         guard let transaction = transactions[id] else {
             return Refusal(code: .invalidProducerIDMapping, message: "no producer has started with transactional id \(id)")
         }
