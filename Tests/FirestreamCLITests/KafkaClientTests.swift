@@ -156,19 +156,33 @@ import Testing
         #expect(outcome.stdout.contains("\(client): ok"), "\(outcome.stdout)")
     }
 
+    /// Starts `firestream up` (gateway and Kafka listener on free ports, the demo at 5 ticks/s) in
+    /// `scratch`, runs `script` against its listener, and expects `<client>: ok` from each client.
+    /// The caller stops the returned `up`.
+    static func runScript(_ script: URL, clients: [String], in scratch: TemporaryDirectory) async throws -> (RuntimeCommandTests.Running, Int) {
+        let up = try RuntimeCommandTests.Running(
+            ["up", "--port", "0", "--kafka-port", "0", "--rate", "5", "--status-interval", "0"], in: scratch.url)
+        let kafka: Int
+        let http: Int
+        do {
+            kafka = try await kafkaPort(up)
+            http = try await up.port()
+        } catch {
+            _ = up.stop()
+            throw error
+        }
+        let outcome = try FirestreamProcess.run(["timeout", "300", "python3", script.path, "127.0.0.1:\(kafka)"], in: scratch.url, executable: env)
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
+        for client in clients { #expect(outcome.stdout.contains("\(client): ok"), "\(outcome.stdout)") }
+        return (up, http)
+    }
+
     /// confluent-kafka's and kafka-python's transactional producers: commits, aborts, open
     /// transactions, fencing, offsets in transactions; the gateway reads committed records only.
     @Test func transactionalProducersCommitAbortAndAreFencedAndTheGatewayReadsCommittedRecords() async throws {
         let scratch = TemporaryDirectory("fs-kafka")
-        let up = try RuntimeCommandTests.Running(
-            ["up", "--port", "0", "--kafka-port", "0", "--rate", "5", "--status-interval", "0"], in: scratch.url)
+        let (up, http) = try await Self.runScript(Self.transactionsScript, clients: ["confluent-kafka", "kafka-python"], in: scratch)
         defer { _ = up.stop() }
-        let kafka = try await Self.kafkaPort(up)
-        let http = try await up.port()
-        let outcome = try FirestreamProcess.run(
-            ["timeout", "300", "python3", Self.transactionsScript.path, "127.0.0.1:\(kafka)"], in: scratch.url, executable: Self.env)
-        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
-        for client in ["confluent-kafka", "kafka-python"] { #expect(outcome.stdout.contains("\(client): ok")) }
 
         let url = URL(string: "http://127.0.0.1:\(http)/topics/tx-ck-in/records?limit=100")!
         let (body, _) = try await URLSession.shared.data(from: url)
@@ -180,15 +194,9 @@ import Testing
     /// the batches are stored compressed as sent, and the gateway reads them too.
     @Test func compressedBatchesFromEveryClientAreReadByEveryClientAndTheGateway() async throws {
         let scratch = TemporaryDirectory("fs-kafka")
-        let up = try RuntimeCommandTests.Running(
-            ["up", "--port", "0", "--kafka-port", "0", "--rate", "5", "--status-interval", "0"], in: scratch.url)
+        let (up, http) = try await Self.runScript(
+            Self.compressionScript, clients: ["kcat", "confluent-kafka", "kafka-python", "aiokafka"], in: scratch)
         defer { _ = up.stop() }
-        let kafka = try await Self.kafkaPort(up)
-        let http = try await up.port()
-        let outcome = try FirestreamProcess.run(
-            ["timeout", "300", "python3", Self.compressionScript.path, "127.0.0.1:\(kafka)"], in: scratch.url, executable: Self.env)
-        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
-        for client in ["kcat", "confluent-kafka", "kafka-python", "aiokafka"] { #expect(outcome.stdout.contains("\(client): ok")) }
 
         let log = try Log(directory: scratch.url.appendingPathComponent(".firestream").path, readOnly: true)
         for client in ["kcat", "confluent-kafka", "kafka-python", "aiokafka"] {
