@@ -140,10 +140,7 @@ public final class BlockingConsumer: @unchecked Sendable {
         _ entries: [(TopicPartition, Int64)], doing: String, _ call: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> rd_kafka_resp_err_t
     ) throws(KafkaClientError) {
         guard !closed else { throw KafkaClientError("\(doing): the consumer is closed") }
-        guard let list = rd_kafka_topic_partition_list_new(Int32(entries.count)) else { throw KafkaClientError("\(doing): out of memory") }
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for (partition, offset) in entries { rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition).pointee.offset = offset }
-        let error = call(list)
+        let error = withPartitionList(entries.map { ($0.0.topic, $0.0.partition, $0.1) }, call)
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClientError(error, while: doing) }
     }
 }

@@ -96,3 +96,20 @@ final class ClientEvents: Sendable {
         return failure
     }
 }
+
+/// `duration` in whole milliseconds, as librdkafka's timeouts take them.
+func milliseconds(_ duration: Duration) -> Int32 {
+    let (seconds, attoseconds) = duration.components
+    return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+}
+
+/// `body` with a librdkafka topic-partition list of `entries` (each with its offset), freed after.
+func withPartitionList<Result>(
+    _ entries: [(topic: String, partition: Int32, offset: Int64)], _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Result
+) -> Result {
+    // librdkafka aborts the process itself when it cannot allocate, so the list is never nil.
+    let list = rd_kafka_topic_partition_list_new(Int32(entries.count))!
+    defer { rd_kafka_topic_partition_list_destroy(list) }
+    for entry in entries { rd_kafka_topic_partition_list_add(list, entry.topic, entry.partition).pointee.offset = entry.offset }
+    return body(list)
+}

@@ -79,8 +79,3 @@ public final class KafkaAdmin: @unchecked Sendable {
         }
     }
 }
-
-func milliseconds(_ duration: Duration) -> Int32 {
-    let (seconds, attoseconds) = duration.components
-    return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
-}

@@ -83,10 +83,7 @@ public final class KafkaConsumerClient: Sendable {
         _ call: (OpaquePointer, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> rd_kafka_resp_err_t
     ) throws(KafkaClientError) {
         let error: rd_kafka_resp_err_t? = closed.withLock { closed in
-            guard !closed, let list = rd_kafka_topic_partition_list_new(Int32(entries.count)) else { return nil }
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            for entry in entries { rd_kafka_topic_partition_list_add(list, entry.topic, entry.partition).pointee.offset = entry.offset }
-            return call(handle, list)
+            closed ? nil : withPartitionList(entries) { call(handle, $0) }
         }
         guard let error else { throw KafkaClientError("\(doing): the consumer is closed") }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClientError(error, while: doing) }

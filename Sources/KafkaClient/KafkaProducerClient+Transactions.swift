@@ -102,12 +102,9 @@ public struct BlockingTransactions: Sendable {
         }
         defer { rd_kafka_consumer_group_metadata_destroy(metadata) }
         try producer.locked("sending offsets to the transaction") { handle in
-            let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            for (partition, offset) in offsets {
-                rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition).pointee.offset = offset
+            withPartitionList(offsets.map { ($0.key.topic, $0.key.partition, $0.value) }) { list in
+                rd_kafka_send_offsets_to_transaction(handle, list, metadata, milliseconds(timeout))
             }
-            return rd_kafka_send_offsets_to_transaction(handle, list, metadata, milliseconds(timeout))
         }
     }
 

@@ -115,8 +115,7 @@ public final class KafkaProducerClient: Sendable {
                 return state.closed
             })
         else { return }
-        let (seconds, attoseconds) = timeout.components
-        _ = rd_kafka_flush(handle, Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+        _ = rd_kafka_flush(handle, milliseconds(timeout))
         // RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT: their reports say "purged", and
         // the flush serves them, so no sender waits forever.
         _ = rd_kafka_purge(handle, 0x3)
