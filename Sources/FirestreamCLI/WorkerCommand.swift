@@ -115,11 +115,8 @@ struct WorkerCommand: AsyncParsableCommand {
         var options = KafkaWorkerOptions(project: project.config.name, bootstrap: bootstrap, settings: settings)
         options.exactlyOnce = cluster.exactlyOnce && !atLeastOnce
         options.connectTimeout = .seconds(connectTimeout)
-        let declared =
-            project.config.apps.isEmpty && project.config.sources.isEmpty && project.config.effects.isEmpty
-            ? AppCatalog.demo(project: project.config.name) : project.config.apps.filter(\.enabled)
         var workers: [any WorkerRunning] = []
-        for app in declared {
+        for app in AppCatalog.apps(of: project.config) {
             let runnable: any Runnable
             do {
                 runnable = try AppCatalog.current.runnable(for: app, project: project.config.name, overrides: AppCatalog.Overrides())

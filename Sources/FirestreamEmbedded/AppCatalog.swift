@@ -61,6 +61,12 @@ public struct AppCatalog: Sendable {
         ]
     }
 
+    /// The apps a project runs (in `up` and in workers): its enabled apps, or the demo when it
+    /// declares no apps, sources or effects.
+    public static func apps(of config: ProjectConfig) -> [AppConfig] {
+        config.apps.isEmpty && config.sources.isEmpty && config.effects.isEmpty ? demo(project: config.name) : config.apps.filter(\.enabled)
+    }
+
     /// Builds the runnable for one app config; errors name the app and setting.
     public func runnable(for app: AppConfig, project: String, overrides: Overrides) throws -> any Runnable {
         guard let factory = factories[app.kind] else {

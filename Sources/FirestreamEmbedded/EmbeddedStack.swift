@@ -57,10 +57,7 @@ public struct EmbeddedStack: Sendable {
 
     /// The apps that will run: the config's enabled apps, or the demo when it declares no apps,
     /// sources or effects.
-    public var apps: [AppConfig] {
-        config.apps.isEmpty && config.sources.isEmpty && config.effects.isEmpty
-            ? AppCatalog.demo(project: config.name) : config.apps.filter(\.enabled)
-    }
+    public var apps: [AppConfig] { AppCatalog.apps(of: config) }
 
     /// Runs until a stop signal or the calling task's cancellation, then lets every app finish its
     /// step, waits for outputs to be durable, and closes the log. `report` receives progress lines.
