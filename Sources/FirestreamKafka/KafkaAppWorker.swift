@@ -125,10 +125,7 @@ public final class KafkaAppWorker<App: StreamApp>: Sendable {
     /// One membership in the group: poll, step every task, commit; until stopped or failed.
     func session(_ layout: Layout) throws {
         let session = Session()
-        var consumerSettings = options.settings
-        consumerSettings["group.id"] = options.group(of: app.name)
-        consumerSettings["isolation.level"] = "read_committed"
-        consumerSettings["enable.auto.commit"] = "false"
+        var consumerSettings = groupSettings
         consumerSettings["auto.offset.reset"] = "earliest"
         let consumer = try BlockingConsumer(settings: consumerSettings) { [self] rebalance in
             switch rebalance {
@@ -175,6 +172,12 @@ public final class KafkaAppWorker<App: StreamApp>: Sendable {
                 try commit(step, of: task, consumer: consumer)
             }
         }
+    }
+
+    /// A consumer in the app's group: committed reads only, offsets committed by the steps.
+    private var groupSettings: [String: String] {
+        options.settings.merging(
+            ["group.id": options.group(of: app.name), "isolation.level": "read_committed", "enable.auto.commit": "false"]) { _, ours in ours }
     }
 
     /// The tasks of one membership. Touched only by the loop's thread (rebalances run inside
@@ -227,11 +230,7 @@ public final class KafkaAppWorker<App: StreamApp>: Sendable {
     /// The group's committed offsets, asked by a consumer of their own (the group's consumer is
     /// inside its rebalance).
     private func consumerCommitted(_ parts: [TopicPartition]) throws -> [TopicPartition: Int64] {
-        var settings = options.settings
-        settings["group.id"] = options.group(of: app.name)
-        settings["isolation.level"] = "read_committed"
-        settings["enable.auto.commit"] = "false"
-        let reader = try BlockingConsumer(settings: settings)
+        let reader = try BlockingConsumer(settings: groupSettings)
         defer { reader.close() }
         return try reader.committed(parts)
     }

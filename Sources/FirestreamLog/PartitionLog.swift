@@ -197,7 +197,7 @@ public final class PartitionLog: Sendable {
 
     /// Producers with a transaction open here, with the first offset of each (after a restart,
     /// the transactions to abort).
-    public var openTransactions: [Int64: Int64] { state.withLock { $0.producers.openProducers } }
+    public var openTransactions: [Int64: Int64] { state.withLock { $0.producers.open } }
 
     /// The last sequence `producerId` wrote here, if it ever wrote (to resume after a restart).
     public func lastSequence(of producerId: Int64) -> Int32? {

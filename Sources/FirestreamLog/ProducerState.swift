@@ -79,9 +79,6 @@ struct ProducerState: Equatable {
     /// The first offset of the oldest open transaction, if any.
     var firstUnstableOffset: Int64? { open.values.min() }
 
-    /// Producers with a transaction open here.
-    var openProducers: [Int64: Int64] { open }
-
     /// The aborted transactions with records in `range`, oldest first.
     func aborted(overlapping range: Range<Int64>) -> [AbortedTransaction] {
         var low = 0

@@ -141,19 +141,6 @@ extension KafkaBroker {
     ) -> [(String, [(Int32, ConsumerOffsets.Entry?, ErrorCode)])] {
         let stored = log.consumerOffsets.committed(group: group)
         let pending = requireStable ? transactions.pendingOffsets.withLock { $0[group] ?? [] } : []
-        if !pending.isEmpty, let asked {
-            return asked.map { topic, partitions in
-                let allowed = principal.maySee(topic: topic)
-                return (
-                    topic,
-                    partitions.map { index in
-                        guard allowed else { return (index, nil, .topicAuthorizationFailed) }
-                        if pending.contains(.init(topic: topic, partition: Int(index))) { return (index, nil, .unstableOffsetCommit) }
-                        return (index, stored[topic]?[Int(index)], .none)
-                    }
-                )
-            }
-        }
         guard let asked else {
             return stored.keys.sorted().filter { principal.maySee(topic: $0) }.map { topic in
                 (topic, stored[topic, default: [:]].keys.sorted().map { (Int32(clamping: $0), stored[topic]?[$0], .none) })
@@ -161,7 +148,14 @@ extension KafkaBroker {
         }
         return asked.map { topic, partitions in
             let allowed = principal.maySee(topic: topic)
-            return (topic, partitions.map { ($0, allowed ? stored[topic]?[Int($0)] : nil, allowed ? .none : .topicAuthorizationFailed) })
+            return (
+                topic,
+                partitions.map { index in
+                    guard allowed else { return (index, nil, .topicAuthorizationFailed) }
+                    if pending.contains(.init(topic: topic, partition: Int(index))) { return (index, nil, .unstableOffsetCommit) }
+                    return (index, stored[topic]?[Int(index)], .none)
+                }
+            )
         }
     }
 }

@@ -90,8 +90,8 @@ extension KafkaBroker {
         var response = AddOffsetsToTxnResponse()
         if let refusal = groupRefusal(request.groupId) {
             response.errorCode = refusal.code
-        } else if let refusal = await transactions.addOffsets(
-            id: request.transactionalId, producerId: request.producerId, epoch: request.producerEpoch, principal: principal.name)
+        } else if let refusal = await transactions.addPartitions(
+            id: request.transactionalId, producerId: request.producerId, epoch: request.producerEpoch, principal: principal.name, [])
         {
             logger.debug("AddOffsetsToTxn refused: \(refusal.message)")
             response.errorCode = refusal.code.code

@@ -135,7 +135,8 @@ actor TransactionCoordinator {
 
     // MARK: The open transaction
 
-    /// AddPartitionsToTxn: the partitions join the open transaction (opening one if needed).
+    /// AddPartitionsToTxn: the partitions join the open transaction (opening one if needed);
+    /// AddOffsetsToTxn is this with none (the offsets come with TxnOffsetCommit).
     func addPartitions(id: String, producerId: Int64, epoch: Int16, principal: String, _ partitions: [Partition]) async -> Refusal? {
         await ready()
         if let refusal = checkJoining(id: id, producerId: producerId, epoch: epoch, principal: principal) { return refusal }
@@ -143,16 +144,6 @@ actor TransactionCoordinator {
         transactions[id]?.partitions.formUnion(partitions)
         let transaction = transactions[id]!
         gate.withLock { $0[producerId] = Gate(epoch: epoch, partitions: transaction.partitions) }
-        return nil
-    }
-
-    /// AddOffsetsToTxn: the transaction will commit offsets (opening one if needed).
-    func addOffsets(id: String, producerId: Int64, epoch: Int16, principal: String) async -> Refusal? {
-        await ready()
-        if let refusal = checkJoining(id: id, producerId: producerId, epoch: epoch, principal: principal) { return refusal }
-        open(id)
-        let partitions = transactions[id]!.partitions
-        gate.withLock { $0[producerId] = Gate(epoch: epoch, partitions: partitions) }
         return nil
     }
 
