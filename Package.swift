@@ -107,7 +107,7 @@ let package = Package(
             name: "FirestreamEmbedded",
             dependencies: [
                 "FirestreamConfig", "FirestreamConnectors", "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON",
-                "FirestreamLog",
+                "FirestreamKafka", "FirestreamLog",
                 "FirestreamStreams", "KafkaBroker", "KafkaWire", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -138,7 +138,8 @@ let package = Package(
         .executableTarget(
             name: "firestream-bench",
             dependencies: [
-                "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaBroker",
+                "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamKafka", "FirestreamLog", "FirestreamStreams",
+                "KafkaBroker",
                 "KafkaProtocol", "KafkaWire", .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/FirestreamBenchmarks"

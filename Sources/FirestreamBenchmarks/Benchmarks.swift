@@ -16,6 +16,7 @@ import Synchronization
 ///   swift run -c release firestream-bench fanout [--clients 1000] [--rate 10000] [--seconds 10]
 ///   swift run -c release firestream-bench ingest [--records N]
 ///   swift run -c release firestream-bench kafka [--records N] [--dir PATH]
+///   swift run -c release firestream-bench storage [--records N] [--dir PATH]
 @main
 struct Benchmarks {
     static func main() async throws {
@@ -40,7 +41,7 @@ struct Benchmarks {
             case "--seconds": seconds = Int(value) ?? 0
             default:
                 fail(
-                    "unknown option \(flag); usage: firestream-bench [wiener|log|ingest|kafka|all|fanout] [--records N] [--dir PATH] [--clients N --rate N --seconds N]"
+                    "unknown option \(flag); usage: firestream-bench [wiener|log|ingest|kafka|storage|all|fanout] [--records N] [--dir PATH] [--clients N --rate N --seconds N]"
                 )
             }
         }
@@ -51,6 +52,7 @@ struct Benchmarks {
         if which == "log" || which == "all" { try await log(in: directory) }
         if which == "ingest" || which == "all" { try await IngestBenchmark.run(records: records, in: directory) }
         if which == "kafka" || which == "all" { try await KafkaBenchmark.run(records: records, in: directory) }
+        if which == "storage" || which == "all" { try await StorageBenchmark.run(records: records, in: directory) }
         if which == "fanout" {
             guard clients > 0, rate > 0, seconds > 0 else { fail("--clients, --rate and --seconds take positive numbers") }
             try await FanOutBenchmark.run(clients: clients, rate: rate, seconds: seconds, in: directory)

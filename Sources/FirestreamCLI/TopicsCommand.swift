@@ -4,6 +4,7 @@ import FirestreamEmbedded
 import FirestreamFormats
 import FirestreamGateway
 import FirestreamJSON
+import FirestreamKafka
 import FirestreamLog
 import Foundation
 import KafkaWire
@@ -12,10 +13,15 @@ import KafkaWire
 struct TopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topics",
-        abstract: "List, create, describe, delete and tail the log's topics.",
+        abstract: "List, create, describe, delete and tail the topics of the log or a Kafka cluster.",
         discussion: """
             Reading commands (list, describe, tail) open the log read-only and work while
             `firestream up` runs. create and delete need the log to themselves: stop `up` first.
+
+            With --kafka host:port (or kafka.bootstrap in the config, unless --data-dir is
+            given) every command works on that Kafka cluster instead, while anything runs:
+            tail reads committed records only; list and describe show offsets (on Kafka,
+            transaction markers take offsets too).
 
             Examples:
               firestream topics list
@@ -24,6 +30,7 @@ struct TopicsCommand: AsyncParsableCommand {
               firestream topics tail metronome --from-beginning --format json | jq .value.magnitude
               firestream topics create clicks --partitions 4 --retention 3d
               firestream topics delete clicks --yes
+              firestream topics list --kafka broker:9092
             """,
         subcommands: [List.self, Describe.self, Create.self, Delete.self, Tail.self]
     )
@@ -35,6 +42,23 @@ struct TopicsCommand: AsyncParsableCommand {
 
         @Option(help: "The log's directory (default: .firestream/ beside the config).")
         var dataDir: String?
+
+        @OptionGroup var address: ClusterAddress
+
+        /// The Kafka cluster to work on: `--kafka`, or the config's `kafka.bootstrap` unless
+        /// `--data-dir` names a log; nil for the embedded log.
+        func cluster() throws -> KafkaStorage? {
+            if address.kafka == nil && dataDir != nil { return nil }
+            let project = try ProjectLocation.resolve(config: config, dataDir: dataDir)
+            do {
+                return try address.storage(project.config)
+            } catch let exit as ExitCode {
+                throw exit
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
+        }
 
         func openReadOnly() throws -> Log {
             let directory = try ProjectLocation.resolve(config: config, dataDir: dataDir).dataDirectory
@@ -59,7 +83,7 @@ struct TopicsCommand: AsyncParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List topics with their partitions, records and size.")
 
         @OptionGroup var location: Location
@@ -67,7 +91,8 @@ struct TopicsCommand: AsyncParsableCommand {
         @Flag(help: "Include internal topics (app journals).")
         var all = false
 
-        func run() throws {
+        func run() async throws {
+            if let storage = try location.cluster() { return try await ClusterTopics.list(on: storage, all: all) }
             let log = try location.openReadOnly()
             let names = log.topicNames.filter { all || !$0.hasPrefix("__") }
             if names.isEmpty {
@@ -83,7 +108,7 @@ struct TopicsCommand: AsyncParsableCommand {
         }
     }
 
-    struct Describe: ParsableCommand {
+    struct Describe: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a topic's settings and each partition's offsets and segments.")
 
         @OptionGroup var location: Location
@@ -91,7 +116,8 @@ struct TopicsCommand: AsyncParsableCommand {
         @Argument(help: "The topic.")
         var topic: String
 
-        func run() throws {
+        func run() async throws {
+            if let storage = try location.cluster() { return try await ClusterTopics.describe(topic, on: storage) }
             let log = try location.openReadOnly()
             let target = try existing(topic, in: log)
             let settings = target.settings
@@ -111,7 +137,7 @@ struct TopicsCommand: AsyncParsableCommand {
         }
     }
 
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a topic.")
 
         @OptionGroup var location: Location
@@ -128,7 +154,7 @@ struct TopicsCommand: AsyncParsableCommand {
         @Option(help: "Bytes kept per partition, e.g. 1Gi, or unlimited.")
         var retentionBytes: String = "unlimited"
 
-        func run() throws {
+        func run() async throws {
             var settings = PartitionSettings()
             if retention == "unlimited" {
                 settings.retentionMilliseconds = nil
@@ -143,6 +169,9 @@ struct TopicsCommand: AsyncParsableCommand {
                 } catch {
                     throw ValidationError("--retention-bytes: \(error.message)\(error.hint.map { " (\($0))" } ?? "")")
                 }
+            }
+            if let storage = try location.cluster() {
+                return try await ClusterTopics.create(topic, partitions: partitions, settings: settings, on: storage)
             }
             let (log, lock) = try location.openExclusive()
             defer {
@@ -159,7 +188,7 @@ struct TopicsCommand: AsyncParsableCommand {
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a topic and all its records.")
 
         @OptionGroup var location: Location
@@ -170,7 +199,8 @@ struct TopicsCommand: AsyncParsableCommand {
         @Flag(name: .shortAndLong, help: "Do not ask for confirmation.")
         var yes = false
 
-        func run() throws {
+        func run() async throws {
+            if let storage = try location.cluster() { return try await ClusterTopics.delete(topic, on: storage, confirmed: yes) }
             let (log, lock) = try location.openExclusive()
             defer {
                 log.close()
@@ -229,6 +259,14 @@ struct TopicsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            if let storage = try location.cluster() {
+                let rule: StartPositions.Rule = fromBeginning ? .earliest : from.map { .offset($0) } ?? .last(Int64(last ?? 10))
+                let (topic, format) = (topic, format)
+                return try await ClusterTopics.tail(topic, on: storage, partition: partition, start: StartPositions(rule: rule), follow: follow) {
+                    partition, record in
+                    printLine(format == .json ? RecordJSON.render(topic: topic, partition: partition, record) : textLine(topic, partition, record))
+                }
+            }
             let log = try location.openReadOnly()
             let target = try existing(topic, in: log)
             let start: TopicTail.Start = fromBeginning ? .beginning : from.map { .offset($0) } ?? .last(last ?? 10)

@@ -32,6 +32,12 @@ struct UpCommand: AsyncParsableCommand {
             /topics/{topic} (JSON, arrays or NDJSON; acknowledged once durable),
             /metrics, /healthz.
 
+            On a Kafka cluster (--kafka host:port, or kafka.bootstrap in the config):
+            no data directory and no Kafka listener; the declared topics are created on
+            the cluster, sources append to it, the stream apps run here as workers
+            (exactly once, like `firestream worker`, which adds more of them), effects
+            and the gateway read it. --embedded ignores kafka.bootstrap.
+
             Kafka clients (kcat, librdkafka, kafka-python, aiokafka…) connect to
             127.0.0.1:9092 with their default settings and produce to and fetch from
             the same topics (docs/kafka.md). The config's `kafka` section sets the
@@ -94,6 +100,14 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Run without the Kafka listener.")
     var noKafka = false
 
+    @OptionGroup(title: "On a Kafka cluster") var cluster: ClusterArguments
+
+    @Flag(help: "Use the embedded log even when the config names a Kafka cluster (kafka.bootstrap).")
+    var embedded = false
+
+    @Flag(help: "Run no apps, sources or effects: the log, the Kafka listener and the gateway only (a local cluster for `up --kafka` and workers).")
+    var noApps = false
+
     @Option(help: "Plotly.js for the dashboard (default: plotly/package_data/plotly.min.js of the Python package).")
     var plotlyJs: String?
 
@@ -109,6 +123,13 @@ struct UpCommand: AsyncParsableCommand {
         if !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
         if let kafkaPort, !(0...65535).contains(kafkaPort) { throw ValidationError("--kafka-port must be between 0 and 65535") }
         if kafkaPort != nil && noKafka { throw ValidationError("--kafka-port and --no-kafka contradict each other") }
+        if cluster.address.kafka != nil && noApps {
+            throw ValidationError("--no-apps runs the embedded log alone; with --kafka it would run nothing")
+        }
+        if cluster.address.kafka != nil && embedded { throw ValidationError("--kafka and --embedded contradict each other") }
+        if cluster.address.kafka != nil && kafkaPort != nil {
+            throw ValidationError("--kafka-port is the embedded log's Kafka listener; with --kafka the cluster serves Kafka clients")
+        }
         _ = try snapshotBytes()
     }
 
@@ -134,12 +155,13 @@ struct UpCommand: AsyncParsableCommand {
         }
         var kafka = project.config.kafka
         if let kafkaPort { kafka.listener.port = kafkaPort }
-        let stack = EmbeddedStack(
-            config: project.config,
-            options: EmbeddedStack.Options(
-                dataDirectory: project.dataDirectory, durability: durability == .fsync ? .default : .osBuffered, catalog: AppCatalog.current,
-                overrides: AppCatalog.Overrides(metronomeRate: rate, limits: TaskLimits(snapshotEveryBytes: try snapshotBytes())),
-                statusInterval: statusInterval, gateway: gateway, kafka: noKafka || !kafka.enabled ? nil : kafka, stopSignals: [.sigint, .sigterm]))
+        var options = EmbeddedStack.Options(
+            dataDirectory: project.dataDirectory, durability: durability == .fsync ? .default : .osBuffered, catalog: AppCatalog.current,
+            overrides: AppCatalog.Overrides(metronomeRate: rate, limits: TaskLimits(snapshotEveryBytes: try snapshotBytes())),
+            statusInterval: statusInterval, gateway: gateway, kafka: noKafka || !kafka.enabled ? nil : kafka,
+            cluster: embedded || noApps ? nil : try cluster.options(project.config), stopSignals: [.sigint, .sigterm])
+        options.runsProject = !noApps
+        let stack = EmbeddedStack(config: project.config, options: options)
         do {
             try await stack.run(report: { printLine($0) })
         } catch {

@@ -33,7 +33,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
             Input topics must exist, with equal partition counts; the output, dead-letter
             and changelog topics are created when missing (the changelog compacted where
-            the cluster allows). Sources and effects run in `firestream up`, not here.
+            the cluster allows). Sources and effects run in `firestream up --kafka`, not here.
 
             The cluster comes from --kafka or the config's kafka.bootstrap, with
             kafka.security (the SASL password from the environment variable it names)
@@ -43,7 +43,8 @@ struct WorkerCommand: AsyncParsableCommand {
             group with its partitions' state restored, 503 while it joins or restores).
 
             Examples:
-              firestream up --no-http                 # a local cluster: Firestream's own broker
+              firestream up --no-apps --no-http       # a local cluster: Firestream's own broker
+              firestream up --kafka 127.0.0.1:9092    # the project's sources, effects and gateway on it
               firestream worker --kafka 127.0.0.1:9092
               firestream worker --kafka broker:9092 --kafka-setting security.protocol=SASL_PLAINTEXT \\
                   --kafka-setting sasl.mechanism=SCRAM-SHA-256 --kafka-setting sasl.username=apps \\
@@ -54,20 +55,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The project config file or directory (default: the current directory).")
     var config: String?
 
-    @Option(name: .long, help: "The cluster's bootstrap servers, host:port[,host:port…] (default: kafka.bootstrap in the config).")
-    var kafka: String?
-
-    @Option(name: .customLong("kafka-setting"), help: "A librdkafka setting for every client, name=value (repeatable).")
-    var kafkaSettings: [String] = []
-
-    @Flag(help: "Commit offsets after outputs instead of in one transaction (clusters without transactions).")
-    var atLeastOnce = false
+    @OptionGroup var cluster: ClusterArguments
 
     @Option(help: "Seconds between status lines; 0 for none.")
     var statusInterval: Int = 10
-
-    @Option(help: "Seconds to wait for the cluster to answer at start-up before giving up.")
-    var connectTimeout: Int = 30
 
     @Option(help: "Serve /healthz and /readyz on this port of 127.0.0.1 (0 picks a free one; default: none).")
     var healthPort: Int?
@@ -77,44 +68,16 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func validate() throws {
         if statusInterval < 0 { throw ValidationError("--status-interval must be 0 or more") }
-        if !(1...3600).contains(connectTimeout) { throw ValidationError("--connect-timeout must be between 1 and 3600 seconds") }
         if let healthPort, !(0...65535).contains(healthPort) { throw ValidationError("--health-port must be between 0 and 65535") }
-        if let kafka,
-            kafka.isEmpty || !kafka.split(separator: ",", omittingEmptySubsequences: false).allSatisfy({ KafkaListener(parsing: String($0)) != nil })
-        {
-            throw ValidationError("--kafka must be host:port[,host:port…], not \"\(kafka)\"")
-        }
-        _ = try settings()
-    }
-
-    private func settings() throws -> [String: String] {
-        var settings: [String: String] = [:]
-        for entry in kafkaSettings {
-            let parts = entry.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--kafka-setting must be name=value, not \"\(entry)\"") }
-            settings[String(parts[0])] = String(parts[1])
-        }
-        return settings
     }
 
     func run() async throws {
         let project = try ProjectLocation.resolve(config: config, dataDir: nil)
-        let cluster = project.config.kafka
-        guard let bootstrap = kafka ?? (cluster.bootstrap.isEmpty ? nil : cluster.bootstrap.map(\.description).joined(separator: ",")) else {
+        guard let options = try cluster.options(project.config) else {
             printError("error: no Kafka cluster: pass --kafka host:port, or set kafka.bootstrap in the config")
             throw ExitCode.failure
         }
-        var settings: [String: String]
-        switch cluster.security.settings(environment: ProcessInfo.processInfo.environment) {
-        case .success(let security): settings = security
-        case .failure(let problem):
-            printError("error: \(problem)")
-            throw ExitCode.failure
-        }
-        settings.merge(try self.settings()) { _, given in given }
-        var options = KafkaWorkerOptions(project: project.config.name, bootstrap: bootstrap, settings: settings)
-        options.exactlyOnce = cluster.exactlyOnce && !atLeastOnce
-        options.connectTimeout = .seconds(connectTimeout)
+        let bootstrap = options.settings["bootstrap.servers"] ?? "?"
         var workers: [any WorkerRunning] = []
         for app in AppCatalog.apps(of: project.config) {
             let runnable: any Runnable
@@ -199,12 +162,4 @@ protocol WorkerRunning: Sendable {
 
 extension KafkaAppWorker: WorkerRunning {
     var appName: String { app.name }
-
-    var summary: String { "\(app.name) (\(App.self)) \(app.inputTopics.joined(separator: ", ")) → \(app.outputTopic)" }
-
-    var status: String {
-        let records = counters.records.load(ordering: .relaxed)
-        let outputs = counters.outputs.load(ordering: .relaxed)
-        return "\(app.name): partitions \(partitions), \(records) in, \(outputs) out\(isReady ? "" : " (joining)")"
-    }
 }

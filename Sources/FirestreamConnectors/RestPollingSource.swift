@@ -35,14 +35,13 @@ public struct RestPollingSource: Runnable {
     public var summary: String { "\(options.name) (rest source) \(options.url) every \(options.interval) → \(options.topic)" }
     public var usedTopics: [String: String] { [options.topic: "written by source \"\(options.name)\""] }
 
-    public func prepare(_ log: Log) throws {
-        _ = try log.ensureTopic(options.topic)
+    public func prepare(_ storage: any RecordStorage) async throws {
+        _ = try await storage.ensureTopic(options.topic, partitions: 1)
     }
 
-    public func run(_ log: Log) async throws {
-        try prepare(log)
-        let topic = try log.topic(options.topic)
-        var seen = try recentIdentifiers(topic)
+    public func run(_ storage: any RecordStorage) async throws {
+        try await prepare(storage)
+        var seen = try await recentIdentifiers(storage)
         let exchange = HTTPExchange()
         var etag: String?
         var lastModified: String?
@@ -64,7 +63,7 @@ public struct RestPollingSource: Runnable {
                 etag = reply.header("ETag") ?? etag
                 lastModified = reply.header("Last-Modified") ?? lastModified
                 do {
-                    try await append([UInt8](reply.body), to: topic, seen: &seen)
+                    try await append([UInt8](reply.body), to: storage, seen: &seen)
                 } catch let problem as PollProblem {
                     report("\(options.name): \(options.url) answered something unusable: \(problem.description)")
                 }
@@ -86,7 +85,7 @@ public struct RestPollingSource: Runnable {
     }
 
     /// Parses one response and appends its new items in one durable batch.
-    func append(_ body: [UInt8], to topic: Topic, seen: inout SeenWindow) async throws {
+    func append(_ body: [UInt8], to storage: any RecordStorage, seen: inout SeenWindow) async throws {
         let now = wallClockMilliseconds()
         let outcome = body.withUnsafeBytes { raw in
             Result(catching: { () throws(PollProblem) in try Self.records(in: raw, options: options, seen: seen, timestamp: now) })
@@ -94,7 +93,7 @@ public struct RestPollingSource: Runnable {
         let (records, fresh, items) = try outcome.get()
         counters.records.add(items, ordering: .relaxed)
         guard !records.isEmpty else { return }
-        _ = try await topic.append(records)
+        _ = try await storage.append(records, to: options.topic)
         for id in fresh { seen.insert(id) }
         counters.outputs.add(records.count, ordering: .relaxed)
     }
@@ -137,17 +136,14 @@ public struct RestPollingSource: Runnable {
     }
 
     /// The dedupe identifiers of the topic's newest records.
-    private func recentIdentifiers(_ topic: Topic) throws -> SeenWindow {
+    private func recentIdentifiers(_ storage: any RecordStorage) async throws -> SeenWindow {
         var window = SeenWindow(capacity: Self.dedupeWindow)
         guard let dedupe = options.dedupe else { return window }
-        for partition in topic.partitions {
-            let newest = max(partition.startOffset, partition.durableOffset - Int64(Self.dedupeWindow))
-            var reader = PartitionReader(partition, from: newest, whenRemoved: .skip)
-            while case let batch = try reader.poll(maxBytes: 4 << 20), !batch.isEmpty {
-                for record in batch.records {
-                    guard let value = record.value, JSONBytes.isValid(value), let id = dedupe.keyText(in: value) else { continue }
-                    window.insert(id)
-                }
+        for partition in 0..<(try await storage.partitionCount(of: options.topic) ?? 0) {
+            let end = try await storage.bounds(of: options.topic, partition: partition).upperBound
+            try await storage.forEachRecord(of: options.topic, partition: partition, from: end - Int64(Self.dedupeWindow)) { record in
+                guard let value = record.value, JSONBytes.isValid(value), let id = dedupe.keyText(in: value) else { return }
+                window.insert(id)
             }
         }
         return window

@@ -29,15 +29,13 @@ public struct WebSocketSource: Runnable {
     public var ownedTopics: [String: String] { [options.deadLetter: "the dead-letter topic of source \"\(options.name)\""] }
     public var usedTopics: [String: String] { ownedTopics.merging([options.topic: "written by source \"\(options.name)\""]) { first, _ in first } }
 
-    public func prepare(_ log: Log) throws {
-        _ = try log.ensureTopic(options.topic)
-        _ = try log.ensureTopic(options.deadLetter)
+    public func prepare(_ storage: any RecordStorage) async throws {
+        _ = try await storage.ensureTopic(options.topic, partitions: 1)
+        _ = try await storage.ensureTopic(options.deadLetter, partitions: 1)
     }
 
-    public func run(_ log: Log) async throws {
-        try prepare(log)
-        let topic = try log.topic(options.topic)
-        let deadLetters = try log.topic(options.deadLetter)
+    public func run(_ storage: any RecordStorage) async throws {
+        try await prepare(storage)
         let schedule = options.reconnect
         var headers = HTTPFields()
         for (name, value) in options.headers { if let field = HTTPField.Name(name) { headers[field] = value } }
@@ -53,7 +51,7 @@ public struct WebSocketSource: Runnable {
                     if let subscribe = options.subscribe { try await outbound.write(.text(subscribe)) }
                     for try await message in inbound.messages(maxSize: 16 << 20) {
                         guard case .text(let text) = message else { continue }
-                        try await accept(text, topic: topic, deadLetters: deadLetters)
+                        try await accept(text, storage: storage)
                     }
                 }
             } catch {
@@ -69,19 +67,18 @@ public struct WebSocketSource: Runnable {
     }
 
     /// Appends one message's records (durably) or dead-letters it.
-    func accept(_ text: String, topic: Topic, deadLetters: Topic) async throws {
+    func accept(_ text: String, storage: any RecordStorage) async throws {
         counters.records.add(1, ordering: .relaxed)
         let now = wallClockMilliseconds()
         switch Result(catching: { () throws(IngestBody.Refusal) in try IngestBody.parse(text, framing: .json, keyPointer: options.key) }) {
         case .success(let records):
-            _ = try await topic.append(records.map { $0.producerRecord(timestamp: now) })
+            _ = try await storage.append(records.map { $0.producerRecord(timestamp: now) }, to: options.topic)
             counters.outputs.add(records.count, ordering: .relaxed)
         case .failure(let refusal):
-            _ = try await deadLetters.append([
-                ProducerRecord(
-                    key: nil, value: Array(text.utf8), headers: [RecordHeader(key: "firestream.error", value: Array(refusal.message.utf8))],
-                    timestamp: now)
-            ])
+            let deadLetter = ProducerRecord(
+                key: nil, value: Array(text.utf8), headers: [RecordHeader(key: "firestream.error", value: Array(refusal.message.utf8))],
+                timestamp: now)
+            _ = try await storage.append([deadLetter], to: options.deadLetter)
             counters.deadLetters.add(1, ordering: .relaxed)
         }
     }

@@ -39,28 +39,30 @@ public struct WebhookEffect: Runnable {
     public var ownedTopics: [String: String] { [options.deadLetter: "the dead-letter topic of effect \"\(options.name)\""] }
     public var usedTopics: [String: String] { ownedTopics.merging([options.topic: "read by effect \"\(options.name)\""]) { first, _ in first } }
 
-    public func prepare(_ log: Log) throws {
-        _ = try log.ensureTopic(options.topic)
-        _ = try log.ensureTopic(options.deadLetter)
+    public func prepare(_ storage: any RecordStorage) async throws {
+        _ = try await storage.ensureTopic(options.topic, partitions: 1)
+        _ = try await storage.ensureTopic(options.deadLetter, partitions: 1)
     }
 
-    public func run(_ log: Log) async throws {
-        try prepare(log)
-        let topic = try log.topic(options.topic)
-        let deadLetters = try log.topic(options.deadLetter)
+    public func run(_ storage: any RecordStorage) async throws {
+        try await prepare(storage)
+        let partitions = try await storage.partitionCount(of: options.topic) ?? 1
         let exchange = HTTPExchange()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for (index, partition) in topic.partitions.enumerated() {
-                group.addTask { try await deliver(partition, index: index, log: log, deadLetters: deadLetters, exchange: exchange) }
+            for index in 0..<partitions {
+                group.addTask { try await deliver(index, storage: storage, exchange: exchange) }
             }
             try await group.waitForAll()
         }
     }
 
-    private func deliver(_ partition: PartitionLog, index: Int, log: Log, deadLetters: Topic, exchange: HTTPExchange) async throws {
-        let committed = log.consumerOffsets.committed(group: group, topic: options.topic, partition: index)
-        var reader = PartitionReader(
-            partition, from: committed ?? (options.start == .earliest ? partition.startOffset : partition.lastStableOffset), whenRemoved: .skip)
+    private func deliver(_ index: Int, storage: any RecordStorage, exchange: HTTPExchange) async throws {
+        let committed = try await storage.committed(group: group, topic: options.topic, partition: index)
+        let bounds = try await storage.bounds(of: options.topic, partition: index)
+        let reader = try await storage.cursor(
+            on: options.topic, partition: index, from: committed ?? (options.start == .earliest ? bounds.lowerBound : bounds.upperBound),
+            whenRemoved: .skip)
+        defer { reader.close() }
         while !Task.isCancelled {
             let batch = try await reader.next(maxBytes: 4 << 20, maxRecords: options.batch)
             // Without a time limit, nothing comes back only when the log closed or we are stopping.
@@ -81,11 +83,11 @@ public struct WebhookEffect: Runnable {
                 report(
                     "\(options.name): \(records.count) record(s) from \(options.topic)/\(index) at \(records[0].offset) go to \(options.deadLetter): \(reason)"
                 )
-                _ = try await deadLetters.append(records.map { deadLetter($0, partition: index, reason: reason.description) })
+                _ = try await storage.append(records.map { deadLetter($0, partition: index, reason: reason.description) }, to: options.deadLetter)
                 counters.deadLetters.add(records.count, ordering: .relaxed)
             }
             let next = last.offset + 1
-            try await log.consumerOffsets.commit(group: group, topic: options.topic, partition: index, offset: next)
+            try await storage.commit(group: group, topic: options.topic, partition: index, offset: next)
             counters.record(position: next, topic: options.topic, partition: index)
         }
     }

@@ -54,8 +54,8 @@ public struct MetronomeSource: Runnable {
     /// A stable seed from a project name.
     public static func seed(forProject name: String) -> UInt64 { UInt64(stableProducerId("project/\(name)")) }
 
-    public func prepare(_ log: Log) throws {
-        _ = try log.ensureTopic(topic, partitions: 1)
+    public func prepare(_ storage: any RecordStorage) async throws {
+        _ = try await storage.ensureTopic(topic, partitions: 1)
     }
 
     /// The record the metronome writes for `device` at tick `index`, stamped `time`.
@@ -77,23 +77,21 @@ public struct MetronomeSource: Runnable {
         return (Double(bits >> 11) * 0x1p-53, Int(mixer.next() & 1))
     }
 
-    public func run(_ log: Log) async throws {
-        try prepare(log)
-        let target = try log.topic(topic)
+    public func run(_ storage: any RecordStorage) async throws {
+        try await prepare(storage)
+        let writer: any TickWriter =
+            if let log = storage.log { try EmbeddedTicks(topic: log.topic(topic), producerId: stableProducerId("source/\(name)")) } else {
+                StorageTicks(storage: storage, topic: topic, devices: Set(devices))
+            }
         let interval = 1000.0 / ticksPerSecond
-        let producerId = stableProducerId("source/\(name)")
+        let partitions = try await storage.partitionCount(of: topic) ?? 1
         var byPartition: [Int: [String]] = [:]
-        for device in devices { byPartition[target.partition(forKey: Array(device.utf8)), default: []].append(device) }
+        for device in devices { byPartition[Murmur2.partition(for: Array(device.utf8), partitions: partitions), default: []].append(device) }
 
-        // Resume after the last tick this source wrote (records others appended are not trusted).
-        var nextIndex: Int64 = 0
-        var lastTime: Int64?
-        for partition in target.partitions {
-            guard let tick = lastTick(in: partition, producerId: producerId) else { continue }
-            nextIndex = max(nextIndex, tick.index + 1)
-            lastTime = max(lastTime ?? 0, tick.time)
-        }
-        var origin = Double(max(clock(), lastTime.map { $0 + Int64(interval.rounded(.up)) } ?? 0))
+        // Resume after the last tick this source wrote.
+        let last = try await writer.lastTick()
+        var nextIndex = last.map { $0.index + 1 } ?? 0
+        var origin = Double(max(clock(), last.map { $0.time + Int64(interval.rounded(.up)) } ?? 0))
         var ticksSinceOrigin: Int64 = 0
 
         while !Task.isCancelled {
@@ -104,7 +102,7 @@ public struct MetronomeSource: Runnable {
                 continue
             }
             let count = min(Int64((Double(now) - due) / interval) + 1, 10_000)
-            var waits: [(PartitionLog, Int64)] = []
+            var ticks: [(partition: Int, records: [ProducerRecord])] = []
             for (partitionIndex, partitionDevices) in byPartition.sorted(by: { $0.key < $1.key }) {
                 var records: [ProducerRecord] = []
                 records.reserveCapacity(Int(count) * partitionDevices.count)
@@ -113,13 +111,9 @@ public struct MetronomeSource: Runnable {
                     let time = Int64((origin + Double(ticksSinceOrigin + tick) * interval).rounded(.down))
                     for device in partitionDevices { records.append(record(device: device, index: index, time: time)) }
                 }
-                let partition = target.partitions[partitionIndex]
-                let sequence = partition.lastSequence(of: producerId).map { ProducerSequence.advance($0, by: 1) } ?? 0
-                var batch = RecordBatch.encode(records, producerId: producerId, producerEpoch: 0, baseSequence: sequence)
-                let appended = try partition.appendBatch(&batch)
-                waits.append((partition, appended.last + 1))
+                ticks.append((partitionIndex, records))
             }
-            for (partition, offset) in waits { try await partition.waitUntilDurable(offset) }
+            try await writer.write(ticks)
             nextIndex += count
             ticksSinceOrigin += count
             if ticksSinceOrigin > 1_000_000 {
@@ -132,14 +126,77 @@ public struct MetronomeSource: Runnable {
     }
 }
 
+/// Where the metronome's ticks go, and where it finds the last one it wrote.
+protocol TickWriter: Sendable {
+    func lastTick() async throws -> (index: Int64, time: Int64)?
+    /// Appends each partition's records and returns once all are durable.
+    func write(_ ticks: [(partition: Int, records: [ProducerRecord])]) async throws
+}
+
+/// On the embedded log: one batch per partition under the source's own idempotent producer id, so
+/// a crash never leaves half a tick, and the resume point is that producer's last record (records
+/// others appended are not trusted).
+struct EmbeddedTicks: TickWriter {
+    let topic: Topic
+    let producerId: Int64
+
+    func lastTick() async throws -> (index: Int64, time: Int64)? {
+        topic.partitions.compactMap { MetronomeSource.lastTick(in: $0, producerId: producerId) }.max { $0.index < $1.index }
+    }
+
+    func write(_ ticks: [(partition: Int, records: [ProducerRecord])]) async throws {
+        var waits: [(PartitionLog, Int64)] = []
+        for (index, records) in ticks {
+            let partition = topic.partitions[index]
+            let sequence = partition.lastSequence(of: producerId).map { ProducerSequence.advance($0, by: 1) } ?? 0
+            var batch = RecordBatch.encode(records, producerId: producerId, producerEpoch: 0, baseSequence: sequence)
+            let appended = try partition.appendBatch(&batch)
+            waits.append((partition, appended.last + 1))
+        }
+        for (partition, offset) in waits { try await partition.waitUntilDurable(offset) }
+    }
+}
+
+/// On other storage (a Kafka cluster): appended through the storage; the resume point is the
+/// newest reading of one of the source's devices among each partition's last records. A crash
+/// between the append and its acknowledgement may write a tick twice (at least once).
+struct StorageTicks: TickWriter {
+    let storage: any RecordStorage
+    let topic: String
+    let devices: Set<String>
+
+    func lastTick() async throws -> (index: Int64, time: Int64)? {
+        var last: (index: Int64, time: Int64)?
+        for partition in 0..<(try await storage.partitionCount(of: topic) ?? 0) {
+            let end = try await storage.bounds(of: topic, partition: partition).upperBound
+            try await storage.forEachRecord(of: topic, partition: partition, from: end - Int64(2 * devices.count)) { record in
+                guard let key = record.key, devices.contains(String(decoding: key, as: UTF8.self)),
+                    let tick = MetronomeSource.tick(in: record), tick.index >= last?.index ?? -1
+                else { return }
+                last = tick
+            }
+        }
+        return last
+    }
+
+    func write(_ ticks: [(partition: Int, records: [ProducerRecord])]) async throws {
+        _ = try await storage.append(ticks.flatMap(\.records), to: topic)
+    }
+}
+
 extension MetronomeSource {
     /// The index and time of the last tick this source's producer wrote to `partition`; nil when
     /// it wrote none that is still stored.
-    func lastTick(in partition: PartitionLog, producerId: Int64) -> (index: Int64, time: Int64)? {
+    static func lastTick(in partition: PartitionLog, producerId: Int64) -> (index: Int64, time: Int64)? {
         guard let offset = partition.lastOffset(of: producerId) else { return nil }
         var reader = PartitionReader(partition, from: offset, whenRemoved: .fail)
-        guard let record = try? reader.poll(maxBytes: 4096, maxRecords: 1).records.first, record.offset == offset,
-            let object = try? FlatJSONObject(parsing: record.value ?? []),
+        guard let record = try? reader.poll(maxBytes: 4096, maxRecords: 1).records.first, record.offset == offset else { return nil }
+        return tick(in: record)
+    }
+
+    /// The index and time of a reading.
+    static func tick(in record: ConsumerRecord) -> (index: Int64, time: Int64)? {
+        guard let object = try? FlatJSONObject(parsing: record.value ?? []),
             let index = object.number("index"), let time = object.number("event_time"),
             (0...0x1p53).contains(index), (0...0x1p53).contains(time)
         else { return nil }

@@ -21,9 +21,11 @@ public struct WienerRunner: StreamAppRunnable {
     public var ownedTopics: [String: String] { runner.ownedTopics }
     public var usedTopics: [String: String] { runner.usedTopics }
 
-    public func prepare(_ log: Log) throws { try runner.prepare(log) }
+    public func prepare(_ storage: any RecordStorage) async throws { try await runner.prepare(storage) }
 
-    public func run(_ log: Log) async throws { try await runner.run(log) }
+    public func run(_ storage: any RecordStorage) async throws {
+        try await runner.run(try AppRunner<WienerApp>.embeddedLog(storage, app: name))
+    }
 
     public var appRunner: AppRunner<WienerApp> { runner }
 }

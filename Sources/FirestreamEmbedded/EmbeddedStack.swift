@@ -3,6 +3,7 @@ import FirestreamConnectors
 import FirestreamFormats
 public import FirestreamGateway
 import FirestreamJSON
+public import FirestreamKafka
 public import FirestreamLog
 import FirestreamStreams
 import Foundation
@@ -27,6 +28,13 @@ public struct EmbeddedStack: Sendable {
         /// The Kafka listener; nil runs without one (the config's `kafka` with command-line
         /// overrides, as `up` builds it).
         public var kafka: KafkaConfig?
+        /// The Kafka cluster to run on instead of the embedded log (`up --kafka`): sources append
+        /// to its topics, apps run as workers of their consumer groups, effects and the gateway
+        /// read it. Nil: the embedded log in `dataDirectory`.
+        public var cluster: KafkaWorkerOptions?
+        /// Off: no apps, sources or effects (not even the demo): the log, its Kafka listener and
+        /// the gateway only, a local cluster for workers and `up --kafka` (`up --no-apps`).
+        public var runsProject = true
         /// Signals that stop the stack gracefully (a second one exits at once); none: it stops
         /// when the calling task is cancelled.
         public var stopSignals: [UnixSignal]
@@ -34,8 +42,10 @@ public struct EmbeddedStack: Sendable {
         public init(
             dataDirectory: String, durability: DurabilityPolicy = .default, catalog: AppCatalog = .standard,
             overrides: AppCatalog.Overrides = .init(),
-            statusInterval: Int = 10, gateway: Gateway.Options? = Gateway.Options(), kafka: KafkaConfig? = nil, stopSignals: [UnixSignal] = []
+            statusInterval: Int = 10, gateway: Gateway.Options? = Gateway.Options(), kafka: KafkaConfig? = nil, cluster: KafkaWorkerOptions? = nil,
+            stopSignals: [UnixSignal] = []
         ) {
+            self.cluster = cluster
             self.dataDirectory = dataDirectory
             self.durability = durability
             self.catalog = catalog
@@ -56,8 +66,8 @@ public struct EmbeddedStack: Sendable {
     }
 
     /// The apps that will run: the config's enabled apps, or the demo when it declares no apps,
-    /// sources or effects.
-    public var apps: [AppConfig] { AppCatalog.apps(of: config) }
+    /// sources or effects; none with `runsProject` off.
+    public var apps: [AppConfig] { options.runsProject ? AppCatalog.apps(of: config) : [] }
 
     /// Runs until a stop signal or the calling task's cancellation, then lets every app finish its
     /// step, waits for outputs to be durable, and closes the log. `report` receives progress lines.
@@ -67,6 +77,10 @@ public struct EmbeddedStack: Sendable {
                 "refusing to listen on \(gateway.host) without authentication: anyone who can reach it could read and write every topic. "
                     + "Declare tokens under gateway.tokens in the config (firestream token create --name NAME --scope 'topic:*:read'), or listen on 127.0.0.1"
             )
+        }
+        if let cluster = options.cluster {
+            try await runOnCluster(cluster, report: report)
+            return
         }
         let lock = try DataDirectoryLock(directory: options.dataDirectory)
         try checkOpenFiles()
@@ -82,16 +96,25 @@ public struct EmbeddedStack: Sendable {
                 retentionMilliseconds: topic.retention.time?.milliseconds, retentionBytes: topic.retention.bytes.map(\.wholeUnits))
             _ = try log.ensureTopic(topic.name, partitions: topic.partitions, settings: settings)
         }
-        let environment = ProcessInfo.processInfo.environment
-        let signatures = try signatureChecks(environment: environment)
         let runnables =
             try apps.map { try options.catalog.runnable(for: $0, project: config.name, overrides: options.overrides) }
-            + connectors(environment: environment, report: report)
-        for runnable in runnables { try runnable.prepare(log) }
+            + connectors(environment: ProcessInfo.processInfo.environment, report: report)
+        try await serve(
+            runnables, storage: EmbeddedStorage(log), where: "\(options.dataDirectory) (durability: \(describe(options.durability)))",
+            report: report)
+    }
+
+    /// Prepares the runnables' topics, then runs them, the gateway and (on the embedded log) the
+    /// Kafka listener in one service group until stopped.
+    func serve(_ runnables: [any Runnable], storage: any RecordStorage, where location: String, report: @escaping @Sendable (String) -> Void)
+        async throws
+    {
+        let signatures = try signatureChecks(environment: ProcessInfo.processInfo.environment)
+        for runnable in runnables { try await runnable.prepare(storage) }
 
         report("Firestream \(FirestreamVersion.current) — project \"\(config.name)\"")
-        report("  data:   \(options.dataDirectory) (durability: \(describe(options.durability)))")
-        report("  topics: \(log.topicNames.filter { !$0.hasPrefix("__") }.joined(separator: ", "))")
+        report("  data:   \(location)")
+        report("  topics: \(try await storage.topicNames().filter { !$0.hasPrefix("__") && !$0.hasPrefix("_") }.joined(separator: ", "))")
         for runnable in runnables { report("  app:    \(runnable.summary)") }
 
         // One group runs everything. Graceful shutdown goes in reverse order: the gateway stops
@@ -104,17 +127,17 @@ public struct EmbeddedStack: Sendable {
         services.append(
             .init(
                 service: Housekeeping(
-                    log: log, statusInterval: options.statusInterval, greeting: options.gateway == nil ? "Running. Press Ctrl-C to stop." : nil,
-                    status: { status(runnables) }, report: report),
+                    log: storage.log, statusInterval: options.statusInterval,
+                    greeting: options.gateway == nil ? "Running. Press Ctrl-C to stop." : nil, status: { status(runnables) }, report: report),
                 successTerminationBehavior: .ignore))
         let ordered = runnables.filter { $0.role == .effect } + runnables.filter { $0.role == .app } + runnables.filter { $0.role == .source }
         // A runnable that ends (a finite source) leaves the rest running.
-        services += ordered.map { .init(service: RunnableService($0, log: log), successTerminationBehavior: .ignore) }
-        if let kafka = kafkaListener() {
+        services += ordered.map { .init(service: RunnableService($0, storage: storage), successTerminationBehavior: .ignore) }
+        if let log = storage.log, let kafka = kafkaListener() {
             services.append(.init(service: kafkaServer(kafka, log: log, runnables: runnables, report: report)))
         }
         if let gatewayOptions = options.gateway {
-            let gateway = makeGateway(gatewayOptions, log: log, runnables: runnables, signatures: signatures)
+            let gateway = makeGateway(gatewayOptions, storage: storage, runnables: runnables, signatures: signatures)
             services.append(
                 .init(
                     service: GatewayService(gateway: gateway) { port in
@@ -132,11 +155,13 @@ public struct EmbeddedStack: Sendable {
         report("Stopped: every app finished its step and its outputs are durable. \(status(runnables))")
     }
 
-    private func makeGateway(_ options: Gateway.Options, log: Log, runnables: [any Runnable], signatures: [String: WebhookSignature]) -> Gateway {
+    private func makeGateway(
+        _ options: Gateway.Options, storage: any RecordStorage, runnables: [any Runnable], signatures: [String: WebhookSignature]
+    ) -> Gateway {
         let keyPointers = Dictionary(
             uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.flatMap(JSONPointer.init).map { (topic.name, $0) } })
         return Gateway(
-            log: log, options: options, keyPointers: keyPointers, signatures: signatures,
+            storage: storage, options: options, keyPointers: keyPointers, signatures: signatures,
             access: AccessPolicy(config.gateway, protectedTopics: owned(by: runnables).owned),
             appPositions: {
                 runnables.flatMap { runnable in
@@ -174,8 +199,9 @@ public struct EmbeddedStack: Sendable {
     }
 
     /// The config's enabled sources and effects.
-    private func connectors(environment: Environment, report: @escaping @Sendable (String) -> Void) throws -> [any Runnable] {
+    func connectors(environment: Environment, report: @escaping @Sendable (String) -> Void) throws -> [any Runnable] {
         var runnables: [any Runnable] = []
+        guard options.runsProject else { return runnables }
         for source in config.sources where source.enabled {
             switch source.kind {
             case .websocket: runnables.append(WebSocketSource(.init(source), report: report))
@@ -189,7 +215,7 @@ public struct EmbeddedStack: Sendable {
     }
 
     /// The signatures the config's topics require, with their secrets read from `environment`.
-    private func signatureChecks(environment: Environment) throws -> [String: WebhookSignature] {
+    func signatureChecks(environment: Environment) throws -> [String: WebhookSignature] {
         var checks: [String: WebhookSignature] = [:]
         for topic in config.topics {
             guard let signature = topic.signature else { continue }

@@ -4,9 +4,9 @@ import Foundation
 import ServiceLifecycle
 import UnixSignals
 
-/// Retention once a minute, and a status line every `statusInterval` seconds.
+/// Retention once a minute (on the embedded log), and a status line every `statusInterval` seconds.
 struct Housekeeping: Service {
-    let log: Log
+    let log: Log?
     let statusInterval: Int
     /// Said once running: by then the group handles stop signals.
     let greeting: String?
@@ -19,7 +19,7 @@ struct Housekeeping: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .seconds(1))
             elapsed += 1
-            if elapsed % 60 == 0 { log.enforceRetention() }
+            if elapsed % 60 == 0 { log?.enforceRetention() }
             if statusInterval > 0, elapsed % statusInterval == 0 { report(status()) }
         }
     }

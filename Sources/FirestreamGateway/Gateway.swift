@@ -75,7 +75,10 @@ public struct Gateway: Sendable {
         }
     }
 
-    public let log: Log
+    /// Where the topics live: the embedded log or a Kafka cluster.
+    public let storage: any RecordStorage
+    /// The embedded log, when that is the storage (`/metrics` reports its figures).
+    public var log: Log? { storage.log }
     public let options: Options
     /// Per topic: the JSON pointer whose value keys ingested records (from the config).
     public let keyPointers: [String: JSONPointer]
@@ -90,17 +93,28 @@ public struct Gateway: Sendable {
     let plotlyScript = PlotlyScript()
 
     public init(
-        log: Log, options: Options, keyPointers: [String: JSONPointer] = [:], signatures: [String: WebhookSignature] = [:],
+        storage: any RecordStorage, options: Options, keyPointers: [String: JSONPointer] = [:], signatures: [String: WebhookSignature] = [:],
         access: AccessPolicy = AccessPolicy(), metrics: GatewayMetrics = GatewayMetrics(),
         appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }
     ) {
-        self.log = log
+        self.storage = storage
         self.options = options
         self.keyPointers = keyPointers
         self.signatures = signatures
         self.access = access
         self.metrics = metrics
         self.appPositions = appPositions
+    }
+
+    /// A gateway over the embedded log.
+    public init(
+        log: Log, options: Options, keyPointers: [String: JSONPointer] = [:], signatures: [String: WebhookSignature] = [:],
+        access: AccessPolicy = AccessPolicy(), metrics: GatewayMetrics = GatewayMetrics(),
+        appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }
+    ) {
+        self.init(
+            storage: EmbeddedStorage(log), options: options, keyPointers: keyPointers, signatures: signatures, access: access, metrics: metrics,
+            appPositions: appPositions)
     }
 
     /// The gateway could not start listening.
@@ -128,7 +142,7 @@ public struct Gateway: Sendable {
     /// Serves until the calling task is cancelled or its service group shuts down gracefully;
     /// `onListening` receives the bound port.
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let hub = FeedHub(capacityBytes: options.feedBufferBytes, idleTimeout: options.feedIdleTimeout)
+        let hub = FeedHub(storage: storage, capacityBytes: options.feedBufferBytes, idleTimeout: options.feedIdleTimeout)
         defer { hub.stop() }
         let limiter = ConnectionLimiter(limit: options.maxConnections, metrics: metrics)
         let router = router(hub: hub, limiter: limiter)

@@ -41,13 +41,13 @@ extension Gateway {
 
     /// The checks of `authorize(_:.write:)`, a 403 for topics no client writes, and, when the
     /// write would auto-create the topic, the `admin` scope.
-    func authorizeWrite(_ request: Request, topic: String) throws {
+    func authorizeWrite(_ request: Request, topic: String) async throws {
         _ = try authorize(request, .write, topic: topic)
         if let refusal = access.writeProtection(topic) {
             metrics.protectedWrites.increment()
             throw Failure(403, refusal)
         }
-        if options.autoCreateTopics, log.topicIfExists(topic) == nil { _ = try authorize(request, .admin, topic: topic) }
+        if options.autoCreateTopics, try await storage.partitionCount(of: topic) == nil { _ = try authorize(request, .admin, topic: topic) }
     }
 
     func sessionStatus(_ request: Request) -> Response {

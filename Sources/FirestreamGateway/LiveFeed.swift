@@ -16,17 +16,33 @@ final class PartitionFeed: Sendable {
     /// The records of one read, rendered: one frame (the record itself when there is one, else
     /// a JSON array) and where each record's text sits in it.
     struct Chunk: Sendable {
-        /// Offset of the first record.
-        var first: Int64
+        /// Each record's offset. Offsets need not follow each other: transaction markers and
+        /// aborted records take offsets too and are not read.
+        var offsets: [Int64]
+        /// Where the read that made the chunk stopped: past its last record, and past any markers after it.
+        var end: Int64
         var frame: ByteBuffer
         /// Each record's bytes within `frame`.
         var records: [Range<Int>]
-        var end: Int64 { first + Int64(records.count) }
+        /// Offset of the first record.
+        var first: Int64 { offsets[0] }
         /// What the chunk costs in memory.
-        var bytes: Int { frame.capacity + records.count * MemoryLayout<Range<Int>>.stride + 64 }
+        var bytes: Int { frame.capacity + records.count * (MemoryLayout<Range<Int>>.stride + 8) + 64 }
 
-        init(first: Int64, rendered: [String]) {
-            self.first = first
+        /// The index of the first record at `offset` or later (`offsets.count`: none).
+        func index(of offset: Int64) -> Int {
+            var low = 0
+            var high = offsets.count
+            while low < high {
+                let middle = (low + high) / 2
+                if offsets[middle] < offset { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+
+        init(offsets: [Int64], end: Int64, rendered: [String]) {
+            self.offsets = offsets
+            self.end = end
             guard rendered.count > 1 else {
                 frame = ByteBuffer(string: rendered.first ?? "")
                 records = [0..<frame.readableBytes]
@@ -53,8 +69,9 @@ final class PartitionFeed: Sendable {
 
     /// What a client at `cursor` gets next.
     enum Next: Sendable {
-        /// Records starting exactly at the cursor; the frame is shared between clients when the
-        /// cursor was at a chunk boundary.
+        /// Records from the cursor on; the frame is shared between clients when the cursor was at
+        /// a chunk boundary. No records (an empty frame, not to be sent) when the cursor was
+        /// among transaction markers: `next` is past them.
         case records(frame: ByteBuffer, count: Int, next: Int64)
         /// The cursor is below what the ring holds: read the log, or skip ahead.
         case behind(ringStart: Int64, newestChunk: Int64)
@@ -76,16 +93,17 @@ final class PartitionFeed: Sendable {
 
     let topic: String
     let partition: Int
-    let log: PartitionLog
+    let storage: any RecordStorage
     let capacityBytes: Int
     private let state: Locked<State>
 
-    init(topic: String, partition: Int, log: PartitionLog, capacityBytes: Int) {
+    /// A feed that will follow the partition from `end` (its stable end now).
+    init(topic: String, partition: Int, storage: any RecordStorage, end: Int64, capacityBytes: Int) {
         self.topic = topic
         self.partition = partition
-        self.log = log
+        self.storage = storage
         self.capacityBytes = capacityBytes
-        state = Locked(State(end: log.lastStableOffset))
+        state = Locked(State(end: end))
     }
 
     /// Bytes of record batches read per chunk.
@@ -98,7 +116,9 @@ final class PartitionFeed: Sendable {
 
     /// Follows the partition until cancelled, appending a chunk per read.
     func pump() async {
-        var reader = PartitionReader(log, from: end, whenRemoved: .skip)
+        defer { close() }
+        guard let reader = try? await storage.cursor(on: topic, partition: partition, from: end, whenRemoved: .skip) else { return }
+        defer { reader.close() }
         while !Task.isCancelled {
             let batch: PartitionReader.Batch
             do {
@@ -113,9 +133,8 @@ final class PartitionFeed: Sendable {
             if let skipped = batch.skipped { resetRing(at: skipped.upperBound) }
             guard !batch.records.isEmpty else { continue }
             let rendered = batch.records.map { RecordJSON.render(topic: topic, partition: partition, $0) }
-            append(Chunk(first: batch.records[0].offset, rendered: rendered))
+            append(Chunk(offsets: batch.records.map(\.offset), end: max(reader.position, batch.records.last!.offset + 1), rendered: rendered))
         }
-        close()
     }
 
     private func resetRing(at offset: Int64) {
@@ -187,28 +206,36 @@ final class PartitionFeed: Sendable {
             if cursor < state.start {
                 return .behind(ringStart: state.start, newestChunk: state.chunks.last?.first ?? state.end)
             }
-            // Find the chunk holding the cursor (binary search).
+            // Find the first chunk ending past the cursor (binary search; chunks follow each other).
             var low = 0
             var high = state.chunks.count - 1
             while low < high {
-                let middle = (low + high + 1) / 2
-                if state.chunks[middle].first <= cursor { low = middle } else { high = middle - 1 }
+                let middle = (low + high) / 2
+                if state.chunks[middle].end <= cursor { low = middle + 1 } else { high = middle }
+            }
+            var position = state.chunks[low].index(of: cursor)
+            if position == state.chunks[low].records.count {
+                // Past the chunk's records, among the markers after them: on to the next chunk.
+                guard low + 1 < state.chunks.count else { return .records(frame: ByteBuffer(), count: 0, next: state.chunks[low].end) }
+                low += 1
+                position = 0
             }
             let chunk = state.chunks[low]
-            if chunk.first == cursor, low == state.chunks.count - 1 || chunk.frame.readableBytes >= maxBytes / 2 {
+            if position == 0, low == state.chunks.count - 1 || chunk.frame.readableBytes >= maxBytes / 2 {
                 return .records(frame: chunk.frame, count: chunk.records.count, next: chunk.end)
             }
             // Mid-chunk, or several small chunks waiting: build one frame for this client.
             var pieces: [ByteBufferView] = []
             var size = 2
             var index = low
-            var position = Int(cursor - chunk.first)
+            var next = cursor
             while index < state.chunks.count {
                 let current = state.chunks[index]
                 while position < current.records.count, pieces.isEmpty || size + current.records[position].count < maxBytes {
                     pieces.append(current.record(position))
                     size += current.records[position].count + 1
                     position += 1
+                    next = position < current.records.count ? current.offsets[position] : current.end
                 }
                 if position < current.records.count { break }
                 index += 1
@@ -226,7 +253,7 @@ final class PartitionFeed: Sendable {
                 }
                 frame.writeStaticString("]")
             }
-            return .records(frame: frame, count: pieces.count, next: cursor + Int64(pieces.count))
+            return .records(frame: frame, count: pieces.count, next: next)
         }
     }
 }
@@ -237,6 +264,7 @@ final class PartitionFeed: Sendable {
 ///
 /// Pumps and idle timers are child tasks of ``run()``: when the gateway stops, they all stop.
 final class FeedHub: Sendable {
+    let storage: any RecordStorage
     let capacityBytes: Int
     let idleTimeout: Duration
 
@@ -255,7 +283,8 @@ final class FeedHub: Sendable {
     private let jobs: AsyncStream<Job>
     private let submit: AsyncStream<Job>.Continuation
 
-    init(capacityBytes: Int, idleTimeout: Duration = .seconds(30)) {
+    init(storage: any RecordStorage, capacityBytes: Int, idleTimeout: Duration = .seconds(30)) {
+        self.storage = storage
         self.capacityBytes = capacityBytes
         self.idleTimeout = idleTimeout
         (jobs, submit) = AsyncStream.makeStream(of: Job.self)
@@ -270,19 +299,21 @@ final class FeedHub: Sendable {
         stop()
     }
 
-    /// The feed of `topic`/`partition`, counted as watched until ``release(_:)``.
-    func acquire(_ topic: Topic, partition: Int) -> PartitionFeed {
-        let key = "\(topic.name)/\(partition)"
-        let log = topic.partitions[partition]
+    /// The feed of `topic`/`partition`, counted as watched until ``release(_:)``; a new one
+    /// starts at the partition's stable end.
+    func acquire(_ topic: String, partition: Int) async throws -> PartitionFeed {
+        let key = "\(topic)/\(partition)"
+        if let feed = reuse(key) { return feed }
+        let end = try await storage.bounds(of: topic, partition: partition).upperBound
         return entries.withLock { entries in
-            if var entry = entries[key], entry.feed.log === log, !entry.feed.isClosed {
+            if var entry = entries[key], !entry.feed.isClosed {
                 entry.subscribers += 1
                 entry.generation += 1
                 entries[key] = entry
                 return entry.feed
             }
             entries[key]?.stop.finish()
-            let feed = PartitionFeed(topic: topic.name, partition: partition, log: log, capacityBytes: capacityBytes)
+            let feed = PartitionFeed(topic: topic, partition: partition, storage: storage, end: end, capacityBytes: capacityBytes)
             let (stopped, stop) = AsyncStream.makeStream(of: Never.self)
             entries[key] = Entry(feed: feed, stop: stop, subscribers: 1)
             submit.yield {
@@ -295,6 +326,17 @@ final class FeedHub: Sendable {
                 }
             }
             return feed
+        }
+    }
+
+    /// The live feed under `key`, counted as watched once more; nil when there is none.
+    private func reuse(_ key: String) -> PartitionFeed? {
+        entries.withLock { entries in
+            guard var entry = entries[key], !entry.feed.isClosed else { return nil }
+            entry.subscribers += 1
+            entry.generation += 1
+            entries[key] = entry
+            return entry.feed
         }
     }
 

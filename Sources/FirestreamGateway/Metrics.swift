@@ -121,10 +121,24 @@ public final class GatewayMetrics: Sendable {
 
     /// Reads the figures that live elsewhere (log, apps, feeds) into the registry, then renders it.
     func render(
-        log: Log, apps: [AppPosition], feeds: (count: Int, bytes: Int) = (0, 0), feedEnds: [(topic: String, partition: Int, end: Int64)] = [],
+        log: Log?, apps: [AppPosition], feeds: (count: Int, bytes: Int) = (0, 0), feedEnds: [(topic: String, partition: Int, end: Int64)] = [],
         connections: Int = 0
     ) -> String {
         var sample = ScrapeSample()
+        // On a Kafka cluster these figures are the cluster's own metrics.
+        if let log { sampleLog(log, apps: apps, into: &sample) }
+        for feed in feedEnds {
+            sample.gauges[Series("firestream_ws_feed_end_offset", [("topic", feed.topic), ("partition", "\(feed.partition)")])] = Double(feed.end)
+        }
+        sample.gauges[Series("firestream_http_connections", [])] = Double(connections)
+        sample.gauges[Series("firestream_ws_feeds", [])] = Double(feeds.count)
+        sample.gauges[Series("firestream_ws_feed_bytes", [])] = Double(feeds.bytes)
+        scraped.withLock { $0.apply(sample, factory: factory) }
+        return registry.emitToString()
+    }
+
+    /// The log's ends and sizes, the apps' lag, and every consumer group's lag.
+    private func sampleLog(_ log: Log, apps: [AppPosition], into sample: inout ScrapeSample) {
         let topics = log.topicNames.compactMap { log.topicIfExists($0) }
         for topic in topics {
             for (index, partition) in topic.partitions.enumerated() {
@@ -146,14 +160,6 @@ public final class GatewayMetrics: Sendable {
                 sample.gauges[Series("firestream_consumer_group_lag_records", labels)] = Double(position.lag)
             }
         }
-        for feed in feedEnds {
-            sample.gauges[Series("firestream_ws_feed_end_offset", [("topic", feed.topic), ("partition", "\(feed.partition)")])] = Double(feed.end)
-        }
-        sample.gauges[Series("firestream_http_connections", [])] = Double(connections)
-        sample.gauges[Series("firestream_ws_feeds", [])] = Double(feeds.count)
-        sample.gauges[Series("firestream_ws_feed_bytes", [])] = Double(feeds.bytes)
-        scraped.withLock { $0.apply(sample, factory: factory) }
-        return registry.emitToString()
     }
 }
 

@@ -17,7 +17,7 @@ import Synchronization
 /// notice and skips to the newest records; when a write makes no progress for `stallTimeout`,
 /// the connection is closed. Either way the other clients never wait for it.
 struct TopicStream {
-    let topic: Topic
+    let topic: String
     let partitions: [Int]
     let starts: [Int: Int64]
     let hub: FeedHub
@@ -27,10 +27,11 @@ struct TopicStream {
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
         let progress = WriteProgress()
         // The feeds start following their partitions before the client hears it is subscribed.
-        let feeds = Dictionary(uniqueKeysWithValues: partitions.map { ($0, hub.acquire(topic, partition: $0)) })
+        var feeds: [Int: PartitionFeed] = [:]
         defer { for feed in feeds.values { hub.release(feed) } }
+        for index in partitions { feeds[index] = try await hub.acquire(topic, partition: index) }
         let subscribed = SubscribedNotice(
-            subscribed: .init(topic: topic.name, partitions: partitions.map { .init(partition: $0, from: starts[$0] ?? 0) }))
+            subscribed: .init(topic: topic, partitions: partitions.map { .init(partition: $0, from: starts[$0] ?? 0) }))
         try await progress.write(outbound, ByteBuffer(string: jsonText(subscribed)))
         metrics.webSocketClients.increment()
         defer { metrics.webSocketClients.decrement() }
@@ -50,8 +51,7 @@ struct TopicStream {
                     }
                 }
             }
-            for index in partitions {
-                let feed = feeds[index]!
+            for (index, feed) in feeds {
                 let start = starts[index]!
                 group.addTask { try await streamPartition(feed, from: start, outbound: outbound, progress: progress) }
             }
@@ -63,13 +63,18 @@ struct TopicStream {
     private func streamPartition(_ feed: PartitionFeed, from start: Int64, outbound: WebSocketOutboundWriter, progress: WriteProgress) async throws {
         var cursor = start
         var live = false
+        // Opened on the first catch-up and kept while it lasts (on Kafka, a reader is a consumer).
+        var history: (any RecordCursor)?
+        defer { history?.close() }
         while !Task.isCancelled {
             switch await feed.next(from: cursor, maxBytes: options.maxFrameBytes) {
             case .closed:
                 return
             case .records(let frame, let count, let next):
-                try await progress.write(outbound, frame)
-                metrics.recordFrames(count: count)
+                if count > 0 {
+                    try await progress.write(outbound, frame)
+                    metrics.recordFrames(count: count)
+                }
                 cursor = next
                 live = true
             case .behind(let ringStart, let newest):
@@ -80,7 +85,11 @@ struct TopicStream {
                     try await progress.write(outbound, gapNotice(feed, from: cursor, to: newest))
                     cursor = newest
                 } else {
-                    cursor = try await catchUp(feed, from: cursor, until: ringStart, outbound: outbound, progress: progress)
+                    if history == nil || history?.position != cursor {
+                        history?.close()
+                        history = try await feed.storage.cursor(on: feed.topic, partition: feed.partition, from: cursor, whenRemoved: .skip)
+                    }
+                    cursor = try await catchUp(feed, history!, until: ringStart, outbound: outbound, progress: progress)
                 }
             }
         }
@@ -92,11 +101,11 @@ struct TopicStream {
     }
 
     /// Replays history older than the feed straight from the log, at the client's pace.
-    private func catchUp(_ feed: PartitionFeed, from cursor: Int64, until end: Int64, outbound: WebSocketOutboundWriter, progress: WriteProgress)
-        async throws -> Int64
-    {
-        var reader = PartitionReader(feed.log, from: cursor, whenRemoved: .skip)
-        let batch = try reader.poll(maxBytes: options.maxFrameBytes)
+    private func catchUp(
+        _ feed: PartitionFeed, _ reader: any RecordCursor, until end: Int64, outbound: WebSocketOutboundWriter, progress: WriteProgress
+    ) async throws -> Int64 {
+        let cursor = reader.position
+        let batch = try await reader.poll(maxBytes: options.maxFrameBytes)
         if let skipped = batch.skipped {
             // Retention removed these records while the client was catching up.
             try await progress.write(outbound, gapNotice(feed, from: skipped.lowerBound, to: skipped.upperBound))

@@ -31,14 +31,13 @@ struct WebSocketIngest {
                 try await outbound.write(.text(refusal(sequence, refused.status, refused.message)))
                 continue
             }
-            let topic: Topic
             do {
-                topic = try await gateway.resolveTopic(topicName)
+                try await gateway.resolveTopic(topicName)
             } catch let refused as Failure {
                 try await outbound.write(.text(refusal(sequence, refused.status.code, refused.message)))
                 continue
             }
-            let placed = try await gateway.append(records, to: topic, bytes: text.utf8.count)
+            let placed = try await gateway.append(records, to: topicName, bytes: text.utf8.count)
             try await outbound.write(.text("{\"seq\":\(sequence),\"records\":\(placedJSON(placed))}"))
         }
     }

@@ -4,6 +4,7 @@ import Foundation
 import KafkaClient
 import KafkaWire
 public import Logging
+import Synchronization
 
 /// One app's share of the work in this process, on a Kafka cluster. Every worker of the app
 /// joins its consumer group, which shares the input partitions among them; each partition this
@@ -31,6 +32,16 @@ public final class KafkaAppWorker<App: StreamApp>: Sendable {
         counters = runner.counters
         self.options = options
         self.logger = logger
+    }
+
+    /// One line for people: the app, its type, its topics.
+    public var summary: String { "\(app.name) (\(App.self)) \(app.inputTopics.joined(separator: ", ")) → \(app.outputTopic)" }
+
+    /// Its part of a status line: partitions owned, records in and out.
+    public var status: String {
+        let records = counters.records.load(ordering: .relaxed)
+        let outputs = counters.outputs.load(ordering: .relaxed)
+        return "\(app.name): partitions \(partitions), \(records) in, \(outputs) out\(isReady ? "" : " (joining)")"
     }
 
     /// The input partitions this worker owns, sorted.
@@ -244,7 +255,8 @@ public final class KafkaAppWorker<App: StreamApp>: Sendable {
         for output in step.outputs {
             let topic = output.topic == 0 ? app.outputTopic : app.deadLetterTopic
             for record in output.records {
-                try producer.enqueue(record.value, key: record.key, to: topic, partition: Int32(output.partition))
+                try producer.enqueue(
+                    record.value, key: record.key, headers: record.headers.map { ($0.key, $0.value) }, to: topic, partition: Int32(output.partition))
             }
         }
         for (key, value) in step.states {

@@ -20,6 +20,11 @@ public struct PartitionReader: Sendable {
         /// Offsets retention removed before they were read (only with `.skip`).
         public var skipped: Range<Int64>?
 
+        public init(records: [ConsumerRecord], skipped: Range<Int64>? = nil) {
+            self.records = records
+            self.skipped = skipped
+        }
+
         /// Neither records nor a skip: the reader is at the end (or gave up waiting).
         public var isEmpty: Bool { records.isEmpty && skipped == nil }
     }
@@ -80,10 +85,15 @@ public struct PartitionReader: Sendable {
     /// Like `poll`, but first waits for a record at the position: until one is durable, the log
     /// closes, the task is cancelled, or `maxWait` (nil: no limit) passes. Empty in those cases.
     public mutating func next(maxBytes: Int = 1 << 20, maxRecords: Int = .max, maxWait: Duration? = nil) async throws(LogError) -> Batch {
-        let batch = try poll(maxBytes: maxBytes, maxRecords: maxRecords)
-        guard batch.isEmpty else { return batch }
-        guard await waitForRecord(maxWait: maxWait) else { return batch }
-        return try poll(maxBytes: maxBytes, maxRecords: maxRecords)
+        let deadline = maxWait.map { ContinuousClock.now + $0 }
+        while true {
+            let batch = try poll(maxBytes: maxBytes, maxRecords: maxRecords)
+            guard batch.isEmpty else { return batch }
+            // Woken by what readers never see (an aborted transaction and its marker), the
+            // position moved past it: wait again rather than answer empty, which means the end.
+            let left = deadline.map { max(.zero, $0 - ContinuousClock.now) }
+            guard left != .zero, await waitForRecord(maxWait: left) else { return batch }
+        }
     }
 
     /// Suspends until a record at the position (or later) is durable; false when the log closed,

@@ -22,8 +22,9 @@ public protocol Runnable: Sendable {
     var summary: String { get }
     var counters: AppCounters { get }
     /// Topics this runnable reads, writes, or keeps internally (created before anything runs).
-    func prepare(_ log: Log) throws
-    func run(_ log: Log) async throws
+    func prepare(_ storage: any RecordStorage) async throws
+    /// Runs until cancelled (or, for a finite source, until done).
+    func run(_ storage: any RecordStorage) async throws
     /// Topics only this runnable writes (its outputs, dead letters, journal), with what each is:
     /// clients may not write them.
     var ownedTopics: [String: String] { get }
@@ -72,6 +73,17 @@ public struct AppRunner<App: StreamApp>: Runnable {
 
     public var usedTopics: [String: String] {
         app.inputTopics.reduce(into: ownedTopics) { used, input in used[input] = used[input] ?? "an input of app \"\(app.name)\"" }
+    }
+
+    public func prepare(_ storage: any RecordStorage) async throws { try prepare(try Self.embeddedLog(storage, app: app.name)) }
+
+    public func run(_ storage: any RecordStorage) async throws { try await run(try Self.embeddedLog(storage, app: app.name)) }
+
+    /// The storage's embedded log: the runtime journals each step there. On a Kafka cluster apps
+    /// run as workers instead (FirestreamKafka).
+    public static func embeddedLog(_ storage: any RecordStorage, app: String) throws -> Log {
+        guard let log = storage.log else { throw RuntimeError.needsEmbeddedLog(app: app, storage: storage.location) }
+        return log
     }
 
     public func prepare(_ log: Log) throws {
@@ -123,12 +135,15 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
     case unknownKind(app: String, kind: String, known: [String])
     case badSetting(app: String, key: String, reason: String)
     case stopped(app: String, reason: String)
+    case needsEmbeddedLog(app: String, storage: String)
 
     public var description: String {
         switch self {
         case .missingInput(let app, let topic):
             "app \"\(app)\" reads topic \"\(topic)\", which does not exist (declare it under \"topics\" or create it with `firestream topics create \(topic)`)"
         case .noInput(let app): "app \"\(app)\" declares no input topic"
+        case .needsEmbeddedLog(let app, let storage):
+            "app \"\(app)\" runs on the embedded log, not on \(storage): on a Kafka cluster apps run as workers (firestream worker)"
         case .stopped(let app, let reason): "\"\(app)\" stopped: \(reason)"
         case .partitionMismatch(let app, let topics):
             "app \"\(app)\" reads \(topics.joined(separator: ", ")), which have different partition counts"

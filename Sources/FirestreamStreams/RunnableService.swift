@@ -9,16 +9,18 @@ public import ServiceLifecycle
 /// group then stops the others.
 public struct RunnableService: Service {
     public let runnable: any Runnable
-    public let log: Log
+    public let storage: any RecordStorage
 
-    public init(_ runnable: any Runnable, log: Log) {
+    public init(_ runnable: any Runnable, storage: any RecordStorage) {
         self.runnable = runnable
-        self.log = log
+        self.storage = storage
     }
+
+    public init(_ runnable: any Runnable, log: Log) { self.init(runnable, storage: EmbeddedStorage(log)) }
 
     public func run() async throws {
         do {
-            try await cancelWhenGracefulShutdown { try await runnable.run(log) }
+            try await cancelWhenGracefulShutdown { try await runnable.run(storage) }
         } catch {
             // Stopping, as asked: a step cut short by cancellation ends this way.
             if error is CancellationError, Task.isCancelled || Task.isShuttingDownGracefully { return }

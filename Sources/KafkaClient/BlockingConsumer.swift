@@ -106,6 +106,35 @@ public final class BlockingConsumer: @unchecked Sendable {
         try with(offsets.map { ($0.key, $0.value) }, doing: "committing offsets") { rd_kafka_commit(handle, $0, 0) }
     }
 
+    /// The partition's oldest offset and its end: the last stable offset for a read_committed
+    /// consumer, the high watermark otherwise. Asks the partition's leader.
+    public func watermarks(_ partition: TopicPartition, timeout: Duration = .seconds(30)) throws(KafkaClientError) -> Range<Int64> {
+        guard !closed else { throw KafkaClientError("reading offsets: the consumer is closed") }
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let error = rd_kafka_query_watermark_offsets(handle, partition.topic, partition.partition, &low, &high, milliseconds(timeout))
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaClientError(error, while: "reading the offsets of \(partition.topic)/\(partition.partition)")
+        }
+        return low..<max(low, high)
+    }
+
+    /// The first offset of `partition` whose record is stamped `timestamp` or later; nil when none is.
+    public func offset(of partition: TopicPartition, atTimestamp timestamp: Int64, timeout: Duration = .seconds(30)) throws(KafkaClientError)
+        -> Int64?
+    {
+        var found: Int64?
+        try with([(partition, timestamp)], doing: "finding the offset for a time in \(partition.topic)/\(partition.partition)") { list in
+            let error = rd_kafka_offsets_for_times(handle, list, milliseconds(timeout))
+            if error == RD_KAFKA_RESP_ERR_NO_ERROR, list.pointee.cnt == 1 {
+                let entry = list.pointee.elems[0]
+                if entry.err == RD_KAFKA_RESP_ERR_NO_ERROR, entry.offset >= 0 { found = entry.offset }
+            }
+            return error
+        }
+        return found
+    }
+
     /// Waits up to `timeout` for a first record or event, then takes what else is ready, up to
     /// `max`. A fatal error is thrown; others librdkafka retries by itself.
     public func poll(timeout: Duration, max: Int) throws(KafkaClientError) -> [Event] {

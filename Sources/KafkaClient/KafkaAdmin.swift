@@ -56,26 +56,54 @@ public final class KafkaAdmin: @unchecked Sendable {
         }
         defer { rd_kafka_NewTopic_destroy(newTopic) }
         for (name, value) in configs.sorted(by: { $0.key < $1.key }) { _ = rd_kafka_NewTopic_set_config(newTopic, name, value) }
+        try topicRequest(
+            "creating topic \(topic)", timeout: timeout, tolerating: RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS,
+            send: { queue in
+                var topics: [OpaquePointer?] = [newTopic]
+                rd_kafka_CreateTopics(handle, &topics, 1, nil, queue)
+            },
+            results: { event, count in rd_kafka_event_CreateTopics_result(event).flatMap { rd_kafka_CreateTopics_result_topics($0, &count) } })
+    }
+
+    /// Deletes `topic` and its records.
+    public func deleteTopic(_ topic: String, timeout: Duration = .seconds(30)) throws(KafkaClientError) {
+        guard let doomed = rd_kafka_DeleteTopic_new(topic) else { throw KafkaClientError("deleting topic \(topic): not a topic name") }
+        defer { rd_kafka_DeleteTopic_destroy(doomed) }
+        try topicRequest(
+            "deleting topic \(topic)", timeout: timeout,
+            send: { queue in
+                var topics: [OpaquePointer?] = [doomed]
+                rd_kafka_DeleteTopics(handle, &topics, 1, nil, queue)
+            },
+            results: { event, count in rd_kafka_event_DeleteTopics_result(event).flatMap { rd_kafka_DeleteTopics_result_topics($0, &count) } })
+    }
+
+    /// One admin request about one topic: `send` starts it on a queue of its own, `results`
+    /// finds the per-topic results in the answer; an error other than `tolerating` is thrown,
+    /// saying `doing`.
+    private func topicRequest(
+        _ doing: String, timeout: Duration, tolerating: rd_kafka_resp_err_t = RD_KAFKA_RESP_ERR_NO_ERROR,
+        send: (OpaquePointer?) -> Void,
+        results: (OpaquePointer, inout Int) -> UnsafeMutablePointer<OpaquePointer?>?
+    ) throws(KafkaClientError) {
         let queue = rd_kafka_queue_new(handle)
         defer { rd_kafka_queue_destroy(queue) }
-        var topics: [OpaquePointer?] = [newTopic]
-        rd_kafka_CreateTopics(handle, &topics, 1, nil, queue)
+        send(queue)
         guard let event = rd_kafka_queue_poll(queue, milliseconds(timeout)) else {
-            throw KafkaClientError("creating topic \(topic): no answer within \(timeout)")
+            throw KafkaClientError("\(doing): no answer within \(timeout)")
         }
         defer { rd_kafka_event_destroy(event) }
         if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaClientError(
-                code: rd_kafka_event_error(event).rawValue, "creating topic \(topic): \(String(cString: rd_kafka_event_error_string(event)))")
+            throw KafkaClientError(code: rd_kafka_event_error(event).rawValue, "\(doing): \(String(cString: rd_kafka_event_error_string(event)))")
         }
         var count = 0
-        guard let result = rd_kafka_event_CreateTopics_result(event), let results = rd_kafka_CreateTopics_result_topics(result, &count),
-            count == 1, let answer = results[0]
-        else { throw KafkaClientError("creating topic \(topic): the cluster gave no result") }
+        guard let list = results(event, &count), count == 1, let answer = list[0] else {
+            throw KafkaClientError("\(doing): the cluster gave no result")
+        }
         let error = rd_kafka_topic_result_error(answer)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR || error == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS else {
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR || error == tolerating else {
             let message = rd_kafka_topic_result_error_string(answer).map { String(cString: $0) } ?? ""
-            throw KafkaClientError(code: error.rawValue, "creating topic \(topic): \(message) (\(String(cString: rd_kafka_err2name(error))))")
+            throw KafkaClientError(code: error.rawValue, "\(doing): \(message) (\(String(cString: rd_kafka_err2name(error))))")
         }
     }
 }

@@ -14,6 +14,13 @@ public final class KafkaConsumerClient: Sendable {
         public var key: [UInt8]?
         public var value: [UInt8]?
         public var timestamp: Int64
+        /// The record's headers, in order (a nil value is a header without one).
+        public var headers: [Header] = []
+
+        public struct Header: Sendable, Equatable {
+            public var name: String
+            public var value: [UInt8]?
+        }
     }
 
     /// The records, in each partition's order; ends when the client closes, or with a fatal error.
@@ -141,5 +148,16 @@ extension KafkaConsumerClient.Record {
         value = fields.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: fields.len)) }
         var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         timestamp = rd_kafka_message_timestamp(message, &type)
+        var list: OpaquePointer?
+        guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
+        var index = 0
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            headers.append(
+                Header(name: name.map { String(cString: $0) } ?? "", value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+            index += 1
+        }
     }
 }

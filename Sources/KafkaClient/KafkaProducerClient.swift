@@ -26,10 +26,10 @@ public final class KafkaProducerClient: Sendable {
             guard let message, let delivered = message.pointee._private, let opaque else { return }
             let delivery = Unmanaged<Delivery>.fromOpaque(delivered).takeRetainedValue()
             if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                delivery.continuation.resume(returning: (message.pointee.partition, message.pointee.offset))
+                delivery.report(.success((message.pointee.partition, message.pointee.offset)))
             } else {
                 let events = Unmanaged<ClientEvents>.fromOpaque(opaque).takeUnretainedValue()
-                delivery.continuation.resume(throwing: events.explain(message.pointee.err, while: "delivering a record"))
+                delivery.report(.failure(events.explain(message.pointee.err, while: "delivering a record")))
             }
         }
         let handle = try makeClient(RD_KAFKA_PRODUCER, conf, role: "producer")
@@ -44,23 +44,36 @@ public final class KafkaProducerClient: Sendable {
 
     /// Sends one record to `topic` (the partitioner picks the partition unless one is given)
     /// and returns where it was stored, once acknowledged.
-    public func send(_ value: [UInt8]?, key: [UInt8]? = nil, to topic: String, partition: Int32? = nil) async throws
-        -> (partition: Int32, offset: Int64)
-    {
-        try await withCheckedThrowingContinuation { continuation in
-            let delivery = Unmanaged.passRetained(Delivery(continuation)).toOpaque()
-            if let refusal = hand(value, key: key, to: topic, partition: partition, delivery: delivery) {
-                Unmanaged<Delivery>.fromOpaque(delivery).release()
-                continuation.resume(throwing: refusal)
+    public func send(
+        _ value: [UInt8]?, key: [UInt8]? = nil, headers: [(String, [UInt8]?)] = [], timestamp: Int64? = nil, to topic: String,
+        partition: Int32? = nil
+    ) async throws -> (partition: Int32, offset: Int64) {
+        let record = OutgoingRecord(value: value, key: key, headers: headers, timestamp: timestamp, partition: partition)
+        return try await sendAll([record], to: topic)[0]
+    }
+
+    /// Sends `records` to `topic` in order (each to its own partition, or the partitioner's
+    /// choice) and returns where each was stored, in input order, once all are acknowledged. The
+    /// first failure is thrown after every delivery is reported.
+    public func sendAll(_ records: [OutgoingRecord], to topic: String) async throws -> [(partition: Int32, offset: Int64)] {
+        guard !records.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            let batch = DeliveryBatch(count: records.count, continuation: continuation)
+            for (index, record) in records.enumerated() {
+                let delivery = Unmanaged.passRetained(Delivery { batch.report(index, $0) }).toOpaque()
+                if let refusal = hand(record, to: topic, partition: record.partition, delivery: delivery) {
+                    Unmanaged<Delivery>.fromOpaque(delivery).release()
+                    // What was not handed over is reported failed, so the batch still completes.
+                    for rest in index..<records.count { batch.report(rest, .failure(refusal)) }
+                    return
+                }
             }
         }
     }
 
     /// Gives one record to librdkafka, which copies it (RD_KAFKA_MSG_F_COPY); the reason when
     /// it does not take it (closed, queue full, unknown partition).
-    private func hand(_ value: [UInt8]?, key: [UInt8]?, to topic: String, partition: Int32?, delivery: UnsafeMutableRawPointer?)
-        -> KafkaClientError?
-    {
+    private func hand(_ record: OutgoingRecord, to topic: String, partition: Int32?, delivery: UnsafeMutableRawPointer?) -> KafkaClientError? {
         state.withLock { state in
             guard !state.closed else { return KafkaClientError("the producer is closed") }
             if state.topics[topic] == nil, let made = rd_kafka_topic_new(handle, topic, nil) {
@@ -69,23 +82,63 @@ public final class KafkaProducerClient: Sendable {
             guard let address = state.topics[topic], let topicHandle = OpaquePointer(bitPattern: address) else {
                 return KafkaClientError(rd_kafka_last_error(), while: "opening topic \(topic)")
             }
-            let status = withBytes(value) { valueBytes, valueCount in
-                withBytes(key) { keyBytes, keyCount in
-                    rd_kafka_produce(topicHandle, partition ?? -1, 0x2, valueBytes, valueCount, keyBytes, keyCount, delivery)
+            if record.headers.isEmpty && record.timestamp == nil {
+                let status = withBytes(record.value) { valueBytes, valueCount in
+                    withBytes(record.key) { keyBytes, keyCount in
+                        rd_kafka_produce(topicHandle, partition ?? -1, 0x2, valueBytes, valueCount, keyBytes, keyCount, delivery)
+                    }
                 }
+                return status == 0 ? nil : KafkaClientError(rd_kafka_last_error(), while: "producing to \(topic)")
             }
-            return status == 0 ? nil : KafkaClientError(rd_kafka_last_error(), while: "producing to \(topic)")
+            return produceWithHeaders(record, topic: topicHandle, partition: partition, delivery: delivery)
         }
+    }
+
+    /// rd_kafka_produceva, for records with headers or their own timestamp.
+    private func produceWithHeaders(_ record: OutgoingRecord, topic: OpaquePointer, partition: Int32?, delivery: UnsafeMutableRawPointer?)
+        -> KafkaClientError?
+    {
+        let headers = rd_kafka_headers_new(record.headers.count)
+        for (name, value) in record.headers {
+            _ = withBytes(value) { bytes, count in rd_kafka_header_add(headers, name, -1, bytes, value == nil ? 0 : count) }
+        }
+        var fields: [rd_kafka_vu_t] = []
+        func field(_ type: rd_kafka_vtype_t, _ fill: (inout rd_kafka_vu_t) -> Void) {
+            var entry = rd_kafka_vu_t()
+            entry.vtype = type
+            fill(&entry)
+            fields.append(entry)
+        }
+        let error: OpaquePointer? = withBytes(record.value) { valueBytes, valueCount in
+            withBytes(record.key) { keyBytes, keyCount in
+                field(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = topic }
+                field(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition ?? -1 }
+                field(RD_KAFKA_VTYPE_VALUE) { $0.u.mem = .init(ptr: valueBytes, size: valueCount) }
+                field(RD_KAFKA_VTYPE_KEY) { $0.u.mem = .init(ptr: keyBytes, size: keyCount) }
+                field(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = 0x2 }
+                field(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = delivery }
+                if let timestamp = record.timestamp { field(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestamp } }
+                field(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers }
+                return rd_kafka_produceva(handle, fields, fields.count)
+            }
+        }
+        guard let error else { return nil }
+        // Refused: the headers are still ours.
+        rd_kafka_headers_destroy(headers)
+        defer { rd_kafka_error_destroy(error) }
+        return KafkaClientError(code: rd_kafka_error_code(error).rawValue, "producing: \(String(cString: rd_kafka_error_string(error)))")
     }
 
     /// Hands one record to librdkafka without waiting for its delivery (a transaction's commit,
     /// or ``close(timeout:)``, waits for all of them). A full queue is waited out, up to
     /// `maxWait`; blocks the calling thread.
-    public func enqueue(_ value: [UInt8]?, key: [UInt8]? = nil, to topic: String, partition: Int32? = nil, maxWait: Duration = .seconds(60))
-        throws(KafkaClientError)
-    {
+    public func enqueue(
+        _ value: [UInt8]?, key: [UInt8]? = nil, headers: [(String, [UInt8]?)] = [], to topic: String, partition: Int32? = nil,
+        maxWait: Duration = .seconds(60)
+    ) throws(KafkaClientError) {
         let deadline = ContinuousClock.now + maxWait
-        while let refusal = hand(value, key: key, to: topic, partition: partition, delivery: nil) {
+        let record = OutgoingRecord(value: value, key: key, headers: headers)
+        while let refusal = hand(record, to: topic, partition: partition, delivery: nil) {
             guard refusal.code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue, ContinuousClock.now < deadline else { throw refusal }
             usleep(1000)
         }
@@ -126,12 +179,63 @@ public final class KafkaProducerClient: Sendable {
     }
 }
 
-/// The task waiting for one record's delivery report.
-private final class Delivery: Sendable {
-    let continuation: CheckedContinuation<(partition: Int32, offset: Int64), any Error>
+/// A record to send.
+public struct OutgoingRecord: Sendable {
+    public var value: [UInt8]?
+    public var key: [UInt8]?
+    /// Headers in order (a nil value: a header without one).
+    public var headers: [(String, [UInt8]?)]
+    /// Milliseconds since the epoch; nil: the time it is handed over.
+    public var timestamp: Int64?
+    /// nil: the partitioner chooses.
+    public var partition: Int32?
 
-    init(_ continuation: CheckedContinuation<(partition: Int32, offset: Int64), any Error>) {
-        self.continuation = continuation
+    public init(value: [UInt8]?, key: [UInt8]? = nil, headers: [(String, [UInt8]?)] = [], timestamp: Int64? = nil, partition: Int32? = nil) {
+        self.value = value
+        self.key = key
+        self.headers = headers
+        self.timestamp = timestamp
+        self.partition = partition
+    }
+}
+
+/// What to do with one record's delivery report.
+private final class Delivery: Sendable {
+    let report: @Sendable (Result<(partition: Int32, offset: Int64), any Error>) -> Void
+
+    init(_ report: @escaping @Sendable (Result<(partition: Int32, offset: Int64), any Error>) -> Void) {
+        self.report = report
+    }
+}
+
+/// The reports of a batch's records, gathered: the waiting task resumes once all are in.
+private final class DeliveryBatch: Sendable {
+    private struct State {
+        var places: [(partition: Int32, offset: Int64)]
+        var remaining: Int
+        var failure: (any Error)?
+        var continuation: CheckedContinuation<[(partition: Int32, offset: Int64)], any Error>?
+    }
+
+    private let state: Mutex<State>
+
+    init(count: Int, continuation: CheckedContinuation<[(partition: Int32, offset: Int64)], any Error>) {
+        state = Mutex(State(places: Array(repeating: (0, 0), count: count), remaining: count, continuation: continuation))
+    }
+
+    func report(_ index: Int, _ result: Result<(partition: Int32, offset: Int64), any Error>) {
+        let finished: (CheckedContinuation<[(partition: Int32, offset: Int64)], any Error>, Result<[(partition: Int32, offset: Int64)], any Error>)? =
+            state.withLock { state in
+                switch result {
+                case .success(let place): state.places[index] = place
+                case .failure(let error): state.failure = state.failure ?? error
+                }
+                state.remaining -= 1
+                guard state.remaining == 0, let continuation = state.continuation else { return nil }
+                state.continuation = nil
+                return (continuation, state.failure.map { .failure($0) } ?? .success(state.places))
+            }
+        if let (continuation, outcome) = finished { continuation.resume(with: outcome) }
     }
 }
 

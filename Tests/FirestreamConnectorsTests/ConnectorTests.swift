@@ -98,7 +98,7 @@ func numbers(in bodies: [String]) -> [Int] {
         try await appendValues(topic, 0..<250)
         let signature = WebhookSignature(scheme: .hmacSHA256(header: "X-Signature"), secret: Array("k3y".utf8))
         let effect = WebhookEffect(effectConfig(server.url + "/hook") { $0.signature = signature })
-        let running = Task { try await effect.run(scratch.log) }
+        let running = Task { try await effect.run(EmbeddedStorage(scratch.log)) }
         try await waitUntil { effect.counters.outputs.load(ordering: .relaxed) == 250 }
         running.cancel()
         _ = try? await running.value
@@ -113,7 +113,7 @@ func numbers(in bodies: [String]) -> [Int] {
         // A new instance resumes after the committed offset: only new records are sent.
         try await appendValues(topic, 250..<260)
         let again = WebhookEffect(effectConfig(server.url + "/hook") { $0.signature = signature })
-        let resumed = Task { try await again.run(scratch.log) }
+        let resumed = Task { try await again.run(EmbeddedStorage(scratch.log)) }
         try await waitUntil { again.counters.outputs.load(ordering: .relaxed) == 10 }
         resumed.cancel()
         _ = try? await resumed.value
@@ -138,7 +138,7 @@ func numbers(in bodies: [String]) -> [Int] {
         let topic = try scratch.log.createTopic("events")
         try await appendValues(topic, 0..<5)
         let effect = WebhookEffect(effectConfig(server.url + "/hook") { $0.body = .values })
-        let running = Task { try await effect.run(scratch.log) }
+        let running = Task { try await effect.run(EmbeddedStorage(scratch.log)) }
         try await waitUntil { effect.counters.outputs.load(ordering: .relaxed) == 5 }
         running.cancel()
         _ = try? await running.value
@@ -165,7 +165,7 @@ func numbers(in bodies: [String]) -> [Int] {
         // A timeout long enough that the fast second answer makes it on a loaded machine.
         let effect = WebhookEffect(effectConfig(server.url + "/hook") { $0.timeout = .parse("1s")! })
         let started = ContinuousClock.now
-        let running = Task { try await effect.run(scratch.log) }
+        let running = Task { try await effect.run(EmbeddedStorage(scratch.log)) }
         try await waitUntil { effect.counters.outputs.load(ordering: .relaxed) == 3 }
         running.cancel()
         _ = try? await running.value
@@ -188,7 +188,7 @@ func numbers(in bodies: [String]) -> [Int] {
                 $0.batch = 2
             },
             sleep: { _ in attempts.add(1, ordering: .relaxed) })
-        let running = Task { try await effect.run(scratch.log) }
+        let running = Task { try await effect.run(EmbeddedStorage(scratch.log)) }
         try await waitUntil { effect.counters.deadLetters.load(ordering: .relaxed) == 4 }
         running.cancel()
         _ = try? await running.value
@@ -206,7 +206,7 @@ func numbers(in bodies: [String]) -> [Int] {
                 $0.name = "strict"
                 $0.deadLetter = "strict.dlq"
             })
-        let second = Task { try await refused.run(scratch.log) }
+        let second = Task { try await refused.run(EmbeddedStorage(scratch.log)) }
         try await waitUntil { refused.counters.deadLetters.load(ordering: .relaxed) == 4 }
         second.cancel()
         _ = try? await second.value
@@ -254,7 +254,7 @@ func numbers(in bodies: [String]) -> [Int] {
         config.dedupe = JSONPointer("/id")
         config.key = JSONPointer("/dev")
         let source = RestPollingSource(config)
-        let running = Task { try await source.run(scratch.log) }
+        let running = Task { try await source.run(EmbeddedStorage(scratch.log)) }
         try await waitUntil { seen.count >= 5 }
         running.cancel()
         _ = try? await running.value
@@ -266,7 +266,7 @@ func numbers(in bodies: [String]) -> [Int] {
 
         // Restarted, it remembers what the topic already holds.
         let restarted = RestPollingSource(config)
-        let again = Task { try await restarted.run(scratch.log) }
+        let again = Task { try await restarted.run(EmbeddedStorage(scratch.log)) }
         try await waitUntil { restarted.counters.records.load(ordering: .relaxed) >= 2 }
         again.cancel()
         _ = try? await again.value
@@ -296,7 +296,7 @@ func numbers(in bodies: [String]) -> [Int] {
         config.reconnect = RetrySchedule(initialMilliseconds: 20, maxMilliseconds: 100)
         let lines = Locked<[String]>([])
         let source = WebSocketSource(config) { line in lines.withLock { $0.append(line) } }
-        let running = Task { try await source.run(scratch.log) }
+        let running = Task { try await source.run(EmbeddedStorage(scratch.log)) }
         try await waitUntil { source.counters.deadLetters.load(ordering: .relaxed) >= 2 }
         running.cancel()
         _ = try? await running.value

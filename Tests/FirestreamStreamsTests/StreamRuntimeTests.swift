@@ -37,7 +37,7 @@ func referencePositions(_ records: [ProducerRecord]) -> [String: Double] {
 /// Runs `runnable` until `topic` holds `count` records (or `limit` passes: a safety net for a
 /// loaded machine, not an expectation), then stops it.
 func run(_ runnable: any Runnable, on log: Log, until topic: String, reaches count: Int, limit: Duration = .seconds(60)) async throws {
-    let task = Task { try await runnable.run(log) }
+    let task = Task { try await runnable.run(EmbeddedStorage(log)) }
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
         if let target = log.topicIfExists(topic), target.recordCount >= count { break }
@@ -342,8 +342,8 @@ struct ScriptedRunnable: Runnable {
     let fails: Bool
     let counters = AppCounters()
     var summary: String { name }
-    func prepare(_ log: Log) throws {}
-    func run(_ log: Log) async throws {
+    func prepare(_ storage: any RecordStorage) async throws {}
+    func run(_ storage: any RecordStorage) async throws {
         if fails { throw RuntimeError.noInput(app: name) }
         counters.steps.add(1, ordering: .relaxed)
         // Like a real runnable: a sleep cut short by cancellation throws.

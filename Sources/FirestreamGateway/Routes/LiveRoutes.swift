@@ -14,13 +14,13 @@ extension Gateway {
         let routes = RouteCollection(context: GatewayContext.self)
         routes.ws("ws/topics/:topic") { request, context in
             _ = try authorize(request, .read, topic: try context.parameters.require("topic"))
-            _ = try subscription(request, context)
+            _ = try await subscription(request, context)
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            let (topic, partitions, positions) = try subscription(context.request, context.requestContext)
+            let (topic, partitions, positions) = try await subscription(context.request, context.requestContext)
             let now = wallClockMilliseconds()
             var starts: [Int: Int64] = [:]
-            for index in partitions { starts[index] = positions.start(in: topic.partitions[index], index: index, now: now) }
+            for index in partitions { starts[index] = try await positions.start(in: storage, topic: topic, index: index, now: now) }
             let stream = TopicStream(topic: topic, partitions: partitions, starts: starts, hub: hub, options: options, metrics: metrics)
             try await stream.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
         }
@@ -29,7 +29,7 @@ extension Gateway {
             if signatures[name] != nil {
                 throw Failure(401, "topic \"\(name)\" accepts only signed requests; POST them to /topics/\(name)")
             }
-            try authorizeWrite(request, topic: name)
+            try await authorizeWrite(request, topic: name)
             _ = try await resolveTopic(name)
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
@@ -41,14 +41,14 @@ extension Gateway {
     }
 
     /// The topic, partitions and start rule of a `/ws/topics/{topic}` request; throws 400/404.
-    func subscription(_ request: Request, _ context: GatewayContext) throws -> (Topic, [Int], StartPositions) {
+    func subscription(_ request: Request, _ context: GatewayContext) async throws -> (String, [Int], StartPositions) {
         let name = try context.parameters.require("topic")
-        guard let topic = log.topicIfExists(name) else { throw Failure(404, "unknown topic \"\(name)\"") }
+        guard let count = try await storage.partitionCount(of: name) else { throw Failure(404, "unknown topic \"\(name)\"") }
         let query = request.uri.queryParameters
-        var partitions = Array(topic.partitions.indices)
+        var partitions = Array(0..<count)
         if let raw = query["partition"].map(String.init) {
-            guard let index = Int(raw), topic.partitions.indices.contains(index) else {
-                throw Failure(400, "partition must be between 0 and \(topic.partitions.count - 1), got \"\(raw)\"")
+            guard let index = Int(raw), (0..<count).contains(index) else {
+                throw Failure(400, "partition must be between 0 and \(count - 1), got \"\(raw)\"")
             }
             partitions = [index]
         }
@@ -59,7 +59,7 @@ extension Gateway {
             )
         }
         switch StartPositions.parse(from: query["from"].map(String.init), since: query["since"].map(String.init)) {
-        case .success(let positions): return (topic, partitions, positions)
+        case .success(let positions): return (name, partitions, positions)
         case .failure(let problem): throw Failure(400, problem.message)
         }
     }

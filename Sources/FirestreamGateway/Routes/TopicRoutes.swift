@@ -13,15 +13,22 @@ extension Gateway {
     /// Listing, REST consume and durable ingest.
     func topicRoutes() -> RouteCollection<GatewayContext> {
         let routes = RouteCollection(context: GatewayContext.self)
-        routes.get("topics") { request, _ in json(listTopics(for: try principal(request))) }
-        routes.get("topics/:topic/records") { request, context in try consume(request, context) }
+        routes.get("topics") { request, _ in json(try await listTopics(for: try principal(request))) }
+        routes.get("topics/:topic/records") { request, context in try await consume(request, context) }
         routes.post("topics/:topic") { request, context in try await ingest(request, context) }
         return routes
     }
 
-    func listTopics(for principal: Principal) -> String {
-        let items = log.topicNames.filter { !$0.hasPrefix("__") && principal.may(.read, topic: $0) }.compactMap { name in
-            log.topicIfExists(name).map { TopicListing.Item(name: name, partitions: $0.partitions.count, records: $0.recordCount) }
+    func listTopics(for principal: Principal) async throws -> String {
+        var items: [TopicListing.Item] = []
+        for name in try await storage.topicNames() where !name.hasPrefix("__") && principal.may(.read, topic: name) {
+            guard let partitions = try await storage.partitionCount(of: name) else { continue }
+            var records: Int64 = 0
+            for partition in 0..<partitions {
+                let bounds = try await storage.bounds(of: name, partition: partition)
+                records += bounds.upperBound - bounds.lowerBound
+            }
+            items.append(TopicListing.Item(name: name, partitions: partitions, records: records))
         }
         return jsonText(TopicListing(topics: items))
     }
@@ -31,18 +38,17 @@ extension Gateway {
         failure(416, "offset \(offset) was removed by retention; the partition starts at \(start)")
     }
 
-    func consume(_ request: Request, _ context: GatewayContext) throws -> Response {
+    func consume(_ request: Request, _ context: GatewayContext) async throws -> Response {
         let name = try context.parameters.require("topic")
         _ = try authorize(request, .read, topic: name)
-        guard let topic = log.topicIfExists(name) else { return failure(404, "unknown topic \"\(name)\"") }
+        guard let partitions = try await storage.partitionCount(of: name) else { return failure(404, "unknown topic \"\(name)\"") }
         let query = request.uri.queryParameters
-        guard let partitionIndex = Int(query["partition"].map(String.init) ?? "0"), topic.partitions.indices.contains(partitionIndex) else {
-            return failure(400, "partition must be between 0 and \(topic.partitions.count - 1)")
+        guard let partitionIndex = Int(query["partition"].map(String.init) ?? "0"), (0..<partitions).contains(partitionIndex) else {
+            return failure(400, "partition must be between 0 and \(partitions - 1)")
         }
         guard let limit = Int(query["limit"].map(String.init) ?? "100"), (1...10_000).contains(limit) else {
             return failure(400, "limit must be between 1 and 10000")
         }
-        let partition = topic.partitions[partitionIndex]
         // The same start positions as WebSocket subscriptions, but from the oldest record by default.
         let from = query["from"].map(String.init) ?? (query["since"] == nil ? "earliest" : nil)
         let positions: StartPositions
@@ -50,22 +56,24 @@ extension Gateway {
         case .success(let parsed): positions = parsed
         case .failure(let problem): return failure(400, problem.message)
         }
-        if case .offset(let offset) = positions.rule, offset < partition.startOffset {
-            return removedByRetention(offset, start: partition.startOffset)
+        let bounds = try await storage.bounds(of: name, partition: partitionIndex)
+        if case .offset(let offset) = positions.rule, offset < bounds.lowerBound {
+            return removedByRetention(offset, start: bounds.lowerBound)
         }
-        var reader = PartitionReader(
-            partition, from: positions.start(in: partition, index: partitionIndex, now: wallClockMilliseconds()), whenRemoved: .fail)
+        let start = try await positions.start(in: storage, topic: name, index: partitionIndex, now: wallClockMilliseconds())
+        let reader = try await storage.cursor(on: name, partition: partitionIndex, from: start, whenRemoved: .fail)
+        defer { reader.close() }
         // At most `limit` records and `maxResponseBytes` of JSON (at least one record): a
         // client continues from `next`.
         var rendered: [String] = []
         var size = 0
         var truncated = false
         var next = reader.position
-        reading: while rendered.count < limit {
+        reading: while rendered.count < limit && reader.position < bounds.upperBound {
             let batch: PartitionReader.Batch
             do {
-                batch = try reader.poll(maxBytes: min(1 << 20, options.maxResponseBytes), maxRecords: limit - rendered.count)
-            } catch {
+                batch = try await reader.poll(maxBytes: min(1 << 20, options.maxResponseBytes), maxRecords: limit - rendered.count)
+            } catch let error as LogError {
                 guard case .offsetOutOfRange(let requested, let start, _) = error else { throw error }
                 return removedByRetention(requested, start: start)
             }
@@ -83,7 +91,7 @@ extension Gateway {
         }
         if truncated { metrics.truncatedResponses.increment() }
         let body =
-            "{\"records\":[" + rendered.joined(separator: ",") + "],\"next\":\(next),\"end\":\(partition.durableOffset)"
+            "{\"records\":[" + rendered.joined(separator: ",") + "],\"next\":\(next),\"end\":\(bounds.upperBound)"
             + (truncated ? ",\"truncated\":true}" : "}")
         return json(body)
     }
@@ -93,7 +101,7 @@ extension Gateway {
         // A signed topic's senders prove themselves with the signature (webhook providers send
         // no bearer tokens); every other topic needs a token that may write it.
         if signatures[name] == nil {
-            try authorizeWrite(request, topic: name)
+            try await authorizeWrite(request, topic: name)
         } else if let refusal = access.writeProtection(name) {
             throw Failure(403, refusal)
         }
@@ -121,13 +129,12 @@ extension Gateway {
         case .success(let value): records = value
         case .failure(let refusal): return failure(refusal.status, refusal.message)
         }
-        let topic: Topic
         do {
-            topic = try await resolveTopic(name)
+            try await resolveTopic(name)
         } catch let refusal as Failure {
             return failure(refusal.status.code, refusal.message)
         }
-        let placed = try await append(records, to: topic, bytes: buffer.readableBytes)
+        let placed = try await append(records, to: name, bytes: buffer.readableBytes)
         return json("{\"records\":" + placedJSON(placed) + "}")
     }
 
@@ -159,24 +166,22 @@ extension Gateway {
     }
 
     /// The topic to ingest into: existing, or created when auto-create is on; 404 otherwise.
-    func resolveTopic(_ name: String) async throws -> Topic {
-        if let existing = log.topicIfExists(name) { return existing }
+    func resolveTopic(_ name: String) async throws {
+        if try await storage.partitionCount(of: name) != nil { return }
         guard options.autoCreateTopics else {
             throw Failure(404, "unknown topic \"\(name)\" (create it, declare it in the config, or enable auto-create)")
         }
-        // Creating a topic fsyncs its metadata and directories: not on a cooperative thread.
-        let log = self.log
-        let created = await BlockingIO.run { Result(catching: { () throws(LogError) in try log.ensureTopic(name) }) }
-        switch created {
-        case .success(let topic): return topic
-        case .failure(let error): throw Failure(400, "\(error)")
+        do {
+            _ = try await storage.ensureTopic(name, partitions: 1)
+        } catch let error as LogError {
+            throw Failure(400, "\(error)")
         }
     }
 
     /// Appends and returns once durable.
-    func append(_ records: [IngestBody.Record], to topic: Topic, bytes: Int) async throws -> [(partition: Int, offset: Int64)] {
+    func append(_ records: [IngestBody.Record], to topic: String, bytes: Int) async throws -> [(partition: Int, offset: Int64)] {
         let now = wallClockMilliseconds()
-        let placed = try await topic.append(records.map { $0.producerRecord(timestamp: now) })
+        let placed = try await storage.append(records.map { $0.producerRecord(timestamp: now) }, to: topic)
         metrics.ingestedRecords.increment(by: records.count)
         metrics.ingestedBytes.increment(by: bytes)
         return placed
