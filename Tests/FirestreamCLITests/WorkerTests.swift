@@ -99,11 +99,12 @@ import Testing
     }
 
     /// Tansu needs the newer librdkafka, and is slower to let members into a group (each join
-    /// takes it seconds), so fewer kills. Run by scripts/test-tansu, not by the suite: in about one
-    /// run in eight, read_committed readers of Tansu saw outputs twice (20,584 for 19,184), which
-    /// the same test never shows on Firestream's broker; the cause is not found yet.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["FIRESTREAM_TANSU_TESTS"] == "1", "scripts/test-tansu runs it"))
-    func workersKilledAndStartedOnTansuLeaveExactlyTheCrashFreeOutputs() async throws {
+    /// takes it seconds), so fewer restarts. Tansu shows aborted records to read_committed readers
+    /// (see the next test), so a worker killed mid-transaction leaves outputs and changelog records
+    /// that readers and the next owner's restore see: kill -9 cannot be exactly once there. The
+    /// workers here stop gracefully (SIGTERM: each finishes its step and leaves its group) and new
+    /// ones start; the rest — group sharing, rebalances, restores, transactions — must be exact.
+    @Test func workersStoppedAndStartedOnTansuLeaveExactlyTheCrashFreeOutputs() async throws {
         let directory = TemporaryDirectory("fs-tansu")
         let cluster = try Cluster.tansu(in: directory)
         // Tansu does not stop on SIGINT; its storage is in memory.
@@ -111,7 +112,56 @@ import Testing
             kill(cluster.process.process.processIdentifier, SIGKILL)
             cluster.process.process.waitUntilExit()
         }
-        try await killWorkersWhileTheyWork(on: cluster, kills: 3, ticks: 1200)
+        try await killWorkersWhileTheyWork(on: cluster, kills: 3, ticks: 1200, signal: SIGTERM)
+    }
+
+    /// The SIGKILL test on Tansu, apart from the suite (scripts/test-tansu): its read_committed
+    /// gap makes duplicates possible whenever a kill lands after a transaction's records were sent.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["FIRESTREAM_TANSU_TESTS"] == "1", "scripts/test-tansu runs it"))
+    func workersKilledAndStartedOnTansu() async throws {
+        let directory = TemporaryDirectory("fs-tansu")
+        let cluster = try Cluster.tansu(in: directory)
+        defer {
+            kill(cluster.process.process.processIdentifier, SIGKILL)
+            cluster.process.process.waitUntilExit()
+        }
+        try await withKnownIssue("Tansu shows aborted records to read_committed readers (its compat/franz-go FINDINGS, gap 3)", isIntermittent: true)
+        {
+            try await killWorkersWhileTheyWork(on: cluster, kills: 3, ticks: 1200)
+        }
+    }
+
+    /// read_committed on both clusters, by confluent-kafka: committed, aborted, and fenced (a
+    /// zombie's open transaction) records. Firestream's broker hides the aborted ones; Tansu shows
+    /// them, which is why kill -9 cannot be exactly once there.
+    @Test func abortedRecordsStayHiddenFromReadCommittedReaders() async throws {
+        let probe = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Interop/read_committed_probe.py")
+        let committed = ["committed", "committed2", "successor"].flatMap { prefix in (0..<3).map { "\(prefix)-\($0)" } }
+        func seen(on cluster: Cluster, in directory: TemporaryDirectory) throws -> [String] {
+            let outcome = try FirestreamProcess.run(
+                ["timeout", "120", "python3", probe.path, cluster.bootstrap, "probe"], in: directory.url, executable: KafkaClientTests.env)
+            #expect(outcome.stdout.hasSuffix("done\n"), "\(outcome.stderr)")
+            return outcome.stdout.split(separator: "\n").map(String.init).filter { $0 != "done" }
+        }
+        let firestream = TemporaryDirectory("fs-cluster")
+        let ours = try await Cluster.firestream(in: firestream)
+        defer { _ = ours.process.stop() }
+        #expect(try seen(on: ours, in: firestream) == committed)
+
+        let directory = TemporaryDirectory("fs-tansu")
+        let tansu = try Cluster.tansu(in: directory)
+        defer {
+            kill(tansu.process.process.processIdentifier, SIGKILL)
+            tansu.process.process.waitUntilExit()
+        }
+        let theirs = try seen(on: tansu, in: directory)
+        print(
+            "WorkerTests: read_committed on Tansu sees \(theirs.count - committed.count) aborted records: \(theirs.filter { !committed.contains($0) })"
+        )
+        withKnownIssue("Tansu shows aborted records to read_committed readers (its compat/franz-go FINDINGS, gap 3)", isIntermittent: true) {
+            #expect(theirs == committed)
+        }
     }
 
     /// The cluster from the config, signed in with SCRAM as a project token whose value only the
@@ -209,7 +259,9 @@ import Testing
     /// New users clicking with every 40 ticks (5 clicks each, then never again).
     static let usersPerBlock = 3
 
-    func killWorkersWhileTheyWork(on cluster: Cluster, kills: Int, ticks: Int) async throws {
+    /// Runs three workers of two apps while inputs stream in, stops a random one with `signal`
+    /// `kills` times (starting a new one each time), then checks the outputs.
+    func killWorkersWhileTheyWork(on cluster: Cluster, kills: Int, ticks: Int, signal: Int32 = SIGKILL) async throws {
         let project = TemporaryDirectory("fs-workers")
         let config = """
             {"name": "crash", "apps": [{"name": "wiener", "kind": "wiener", "settings": {"input": "readings", "output": "points"}},
@@ -255,7 +307,7 @@ import Testing
             }
             guard producing.process.isRunning else { break }
             let victim = Int(generator.next(below: workers.count))
-            kill(workers[victim].process.processIdentifier, SIGKILL)
+            kill(workers[victim].process.processIdentifier, signal)
             workers[victim].process.waitUntilExit()
             workers[victim] = try start()
             killed += 1
@@ -290,7 +342,9 @@ import Testing
                 #expect(clicks.reduce(0, +) == 5, "user-\(block)-\(user): sessions of \(clicks) clicks")
             }
         }
-        print("WorkerTests: \(killed) kill -9s of workers on \(cluster.bootstrap); \(records) outputs read, \(total) expected")
+        print(
+            "WorkerTests: \(killed) \(signal == SIGKILL ? "kill -9s" : "graceful stops") of workers on \(cluster.bootstrap); \(records) outputs read, \(total) expected"
+        )
         #expect(records == total, "\(records) outputs for \(total) expected")
         for (device, points) in expected.sorted(by: { $0.key < $1.key }) {
             let got = actual[device] ?? []
