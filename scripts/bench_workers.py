@@ -3,7 +3,7 @@
 
     bench_workers.py FIRESTREAM EVENTS RATE [SECONDS]
 
-For each worker count and mode, on a fresh cluster (`firestream up --no-http`, fsync on, in a
+For each worker count and mode, on a fresh cluster (`firestream up --no-apps --no-http`, fsync on, in a
 temporary directory) with topic `readings` (4 partitions): the workers start, and once the group
 has settled (every worker owns a partition), EVENTS readings of 16 devices are produced as fast
 as the producer goes. Throughput is EVENTS over the time from the first reading sent to the last
@@ -71,7 +71,7 @@ class Outputs(threading.Thread):
 def run(workers, exactly_once):
     with tempfile.TemporaryDirectory() as cluster_dir, tempfile.TemporaryDirectory() as project:
         up_log = os.path.join(cluster_dir, "up.log")
-        cluster = subprocess.Popen([FIRESTREAM, "up", "--no-http", "--kafka-port", "0", "--status-interval", "0"], cwd=cluster_dir,
+        cluster = subprocess.Popen([FIRESTREAM, "up", "--no-apps", "--no-http", "--kafka-port", "0", "--status-interval", "0"], cwd=cluster_dir,
                                    stdout=open(up_log, "w"), stderr=subprocess.STDOUT)
         running = []
         try:

@@ -169,7 +169,8 @@ public struct EmbeddedStack: Sendable {
                         GatewayMetrics.AppPosition(app: runnable.name, topic: $0.key.topic, partition: $0.key.partition, next: $0.value)
                     }
                 }
-            })
+            },
+            unready: { runnables.filter { !$0.isReady }.map(\.name) })
     }
 
     /// Topics only the runtime writes: the apps' outputs, dead letters and journals.

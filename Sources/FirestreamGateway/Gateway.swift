@@ -87,6 +87,9 @@ public struct Gateway: Sendable {
     public let metrics: GatewayMetrics
     /// The apps' input positions, for the lag gauge of `/metrics`.
     public let appPositions: @Sendable () -> [GatewayMetrics.AppPosition]
+    /// The apps not ready now (`/readyz` answers 503 naming them): on a Kafka cluster, those
+    /// joining their groups or restoring state.
+    public let unready: @Sendable () -> [String]
     /// Tokens, allowed hosts and origins, and the topics no client writes.
     public let access: AccessPolicy
     let sessions = Sessions()
@@ -95,8 +98,9 @@ public struct Gateway: Sendable {
     public init(
         storage: any RecordStorage, options: Options, keyPointers: [String: JSONPointer] = [:], signatures: [String: WebhookSignature] = [:],
         access: AccessPolicy = AccessPolicy(), metrics: GatewayMetrics = GatewayMetrics(),
-        appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }
+        appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }, unready: @escaping @Sendable () -> [String] = { [] }
     ) {
+        self.unready = unready
         self.storage = storage
         self.options = options
         self.keyPointers = keyPointers

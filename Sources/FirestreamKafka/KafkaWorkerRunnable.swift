@@ -22,6 +22,7 @@ public struct KafkaWorkerRunnable<App: StreamApp>: Runnable {
     public var usedTopics: [String: String] { used }
     public var summary: String { worker.summary }
     public var status: String { worker.status }
+    public var isReady: Bool { worker.isReady }
 
     /// The worker checks and creates its topics itself when it starts.
     public func prepare(_ storage: any RecordStorage) async throws {}

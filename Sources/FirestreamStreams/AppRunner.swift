@@ -30,12 +30,16 @@ public protocol Runnable: Sendable {
     var ownedTopics: [String: String] { get }
     /// Every topic it reads or writes, with how: deleting one would stop it.
     var usedTopics: [String: String] { get }
+    /// Whether it does its work now (what `/readyz` reports): an app on a Kafka cluster is not
+    /// while it joins its group or restores its partitions' state.
+    var isReady: Bool { get }
 }
 
 extension Runnable {
     public var ownedTopics: [String: String] { [:] }
     public var usedTopics: [String: String] { ownedTopics }
     public var role: RunnableRole { .app }
+    public var isReady: Bool { true }
 
     public var status: String {
         "\(name): \(counters.records.load(ordering: .relaxed)) in, \(counters.outputs.load(ordering: .relaxed)) out, \(counters.deadLetters.load(ordering: .relaxed)) dead letters"

@@ -24,6 +24,11 @@ import WSClient
         return (up, "127.0.0.1:\(try await KafkaClientTests.kafkaPort(up))", try await up.port())
     }
 
+    static func text(_ url: String) async throws -> (String, Int) {
+        let (data, response) = try await URLSession.shared.data(from: URL(string: url)!)
+        return (String(decoding: data, as: UTF8.self), (response as? HTTPURLResponse)?.statusCode ?? 0)
+    }
+
     static func json(_ url: String) async throws -> [String: Any] {
         let (data, _) = try await URLSession.shared.data(from: URL(string: url)!)
         return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
@@ -44,6 +49,10 @@ import WSClient
         let arguments = ["up", "--kafka", bootstrap, "--port", "0", "--rate", "40", "--status-interval", "1"]
         let first = try RuntimeCommandTests.Running(arguments, in: project.url)
         let port = try await first.port()
+        // /readyz answers 503 naming the app while its worker joins the group and restores, then 200.
+        let (early, earlyStatus) = try await Self.text("http://127.0.0.1:\(port)/readyz")
+        #expect(earlyStatus == 200 || (earlyStatus == 503 && early.contains("not ready: wiener")), "\(earlyStatus): \(early)")
+        try await eventually("/readyz to say ready") { try await Self.text("http://127.0.0.1:\(port)/readyz") == ("ready\n", 200) }
         #expect(first.text.contains("data:   the Kafka cluster at \(bootstrap) (apps exactly once)"))
         #expect(!FileManager.default.fileExists(atPath: project.url.appendingPathComponent(".firestream").path))
         try await first.waitFor(app: "wiener", outputs: 200)
