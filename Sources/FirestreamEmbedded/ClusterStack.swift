@@ -9,8 +9,12 @@ extension EmbeddedStack {
     /// retention), stream apps run as workers of their consumer groups, and sources, effects and
     /// the gateway use the cluster through ``KafkaStorage``. No data directory, no Kafka listener.
     func runOnCluster(_ cluster: KafkaWorkerOptions, report: @escaping @Sendable (String) -> Void) async throws {
-        let storage = try KafkaStorage(
-            bootstrap: cluster.settings["bootstrap.servers"] ?? "", settings: cluster.settings, timeout: cluster.connectTimeout)
+        let storage = try KafkaStorage(bootstrap: cluster.settings["bootstrap.servers"] ?? "", settings: cluster.settings)
+        do {
+            try await storage.waitForCluster(within: cluster.connectTimeout)
+        } catch {
+            throw StackError("\(error) (waited \(cluster.connectTimeout); --connect-timeout sets how long)")
+        }
         for topic in config.topics {
             var configs: [String: String] = [:]
             if let time = topic.retention.time?.milliseconds { configs["retention.ms"] = "\(time)" }

@@ -132,7 +132,7 @@ public struct EmbeddedStack: Sendable {
                 successTerminationBehavior: .ignore))
         let ordered = runnables.filter { $0.role == .effect } + runnables.filter { $0.role == .app } + runnables.filter { $0.role == .source }
         // A runnable that ends (a finite source) leaves the rest running.
-        services += ordered.map { .init(service: RunnableService($0, storage: storage), successTerminationBehavior: .ignore) }
+        services += ordered.map { .init(service: RunnableService($0, storage: storage, report: report), successTerminationBehavior: .ignore) }
         if let log = storage.log, let kafka = kafkaListener() {
             services.append(.init(service: kafkaServer(kafka, log: log, runnables: runnables, report: report)))
         }

@@ -136,6 +136,7 @@ public struct Gateway: Sendable {
         let router = Router(context: GatewayContext.self)
         router.add(middleware: StatusCountingMiddleware(metrics: metrics))
         router.add(middleware: OriginCheckMiddleware(access: access, metrics: metrics))
+        router.add(middleware: StorageFailureMiddleware())
         router.addRoutes(operationsRoutes(hub: hub, limiter: limiter))
         router.addRoutes(dashboardRoutes())
         router.addRoutes(topicRoutes())

@@ -273,6 +273,18 @@ public struct DescribedMetricsFactory: MetricsFactory, Sendable {
 }
 
 /// Counts every HTTP response by status for `/metrics`.
+/// Answers a failure of the storage (a Kafka cluster that does not answer) with 503 and its
+/// reason, instead of a bare 500.
+struct StorageFailureMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any StorageUnavailable {
+            throw Failure(503, error.description)
+        }
+    }
+}
+
 struct StatusCountingMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: GatewayMetrics
 

@@ -25,13 +25,18 @@ public final class KafkaStorage: RecordStorage, Sendable {
 
     static let queue = DispatchQueue(label: "firestream-kafka-storage", attributes: .concurrent)
 
-    /// Connects lazily: nothing is asked of the cluster until the first call.
-    public init(bootstrap: String, settings: [String: String] = [:], timeout: Duration = .seconds(30)) throws {
+    /// Connects lazily: nothing is asked of the cluster until the first call. `timeout` bounds
+    /// each request (a gateway request waits at most about that for an unreachable cluster).
+    public init(bootstrap: String, settings: [String: String] = [:], timeout: Duration = .seconds(10)) throws {
         self.bootstrap = bootstrap
         self.settings = settings.merging(["bootstrap.servers": bootstrap]) { _, bootstrap in bootstrap }
         self.timeout = timeout
         producer = try KafkaProducerClient(
-            settings: self.settings.merging(["enable.idempotence": "true", "partitioner": "murmur2_random"]) { ours, _ in ours })
+            settings: self.settings.merging([
+                "enable.idempotence": "true", "partitioner": "murmur2_random",
+                // An append the cluster cannot take fails within 30 s (librdkafka's default is 300 s).
+                "message.timeout.ms": "30000",
+            ]) { given, _ in given })
         admin = Locked(
             (
                 try KafkaAdmin(settings: self.settings),
@@ -41,20 +46,51 @@ public final class KafkaStorage: RecordStorage, Sendable {
 
     deinit {
         producer.close()
-        admin.withLock { clients in
+        // A call stuck in librdkafka (a cluster gone) holds the lock: then the clients are left to
+        // the process's end rather than freed under it.
+        _ = admin.withLockIfAvailable { clients in
             clients.offsets.close()
             clients.admin.close()
         }
-        for consumer in groups.withLock({ Array($0.values) }) { consumer.close() }
+        let consumers = groups.withLock { Array($0.values) }
+        Self.queue.async { for consumer in consumers { consumer.close() } }
     }
 
     public var location: String { "the Kafka cluster at \(bootstrap)" }
     public var log: Log? { nil }
 
-    /// `work` on the storage's queue.
-    static func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result(catching: work)) }
+    /// How long a caller waits for one blocking call, whatever librdkafka does with its own
+    /// timeout (with the cluster gone, a watermark query was seen to block for minutes): past it
+    /// the caller gets an error and the call finishes, or not, on the storage's queue.
+    static let callLimit: Duration = .seconds(20)
+
+    /// `work` on the storage's queue; librdkafka's errors come back as ``KafkaStorageError``s
+    /// naming `location` (the log's own errors, such as an offset out of range, as they are).
+    static func blocking<T: Sendable>(_ location: String, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        let answered = Locked(false)
+        let outcome: Result<T, any Error>? = await withCheckedContinuation { continuation in
+            /// The first of the answer and the deadline resumes the caller.
+            @Sendable func resume(_ value: Result<T, any Error>?) {
+                guard
+                    answered.withLock({ answered in
+                        defer { answered = true }
+                        return !answered
+                    })
+                else { return }
+                continuation.resume(returning: value)
+            }
+            queue.async { resume(Result(catching: work)) }
+            queue.asyncAfter(deadline: .now() + .milliseconds(Int(callLimit.components.seconds) * 1000)) { resume(nil) }
+        }
+        guard let result = outcome else { throw KafkaStorageError("\(location): no answer within \(callLimit)") }
+        do {
+            return try result.get()
+        } catch let error as LogError {
+            throw error
+        } catch let error as KafkaStorageError {
+            throw error
+        } catch {
+            throw KafkaStorageError("\(location): \(error)")
         }
     }
 
@@ -63,7 +99,7 @@ public final class KafkaStorage: RecordStorage, Sendable {
         let timeout = self.timeout
         let admin = self.admin
         let bootstrap = self.bootstrap
-        let found = try await Self.blocking {
+        let found = try await Self.blocking(location) {
             do {
                 return try admin.withLock { try $0.admin.partitionCounts(timeout: timeout) }
             } catch {
@@ -72,6 +108,20 @@ public final class KafkaStorage: RecordStorage, Sendable {
         }
         counts.withLock { $0 = (found, ContinuousClock.now) }
         return found
+    }
+
+    /// Waits until the cluster answers, asking again until `deadline` passes (then throws why).
+    public func waitForCluster(within limit: Duration) async throws {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            do {
+                _ = try await partitionCounts(fresh: true)
+                return
+            } catch {
+                guard ContinuousClock.now < deadline else { throw error }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
     }
 
     public func topicNames() async throws -> [String] { try await partitionCounts().keys.sorted() }
@@ -92,7 +142,7 @@ public final class KafkaStorage: RecordStorage, Sendable {
         if let count = try await partitionCount(of: topic) { return count }
         let admin = self.admin
         let timeout = self.timeout
-        try await Self.blocking {
+        try await Self.blocking(location) {
             try admin.withLock { try $0.admin.createTopic(topic, partitions: partitions, configs: configs, timeout: timeout) }
         }
         return try await partitionCounts(fresh: true)[topic] ?? partitions
@@ -102,7 +152,7 @@ public final class KafkaStorage: RecordStorage, Sendable {
     public func deleteTopic(_ topic: String) async throws {
         let admin = self.admin
         let timeout = self.timeout
-        try await Self.blocking { try admin.withLock { try $0.admin.deleteTopic(topic, timeout: timeout) } }
+        try await Self.blocking(location) { try admin.withLock { try $0.admin.deleteTopic(topic, timeout: timeout) } }
         counts.withLock { $0 = nil }
     }
 
@@ -112,13 +162,17 @@ public final class KafkaStorage: RecordStorage, Sendable {
                 value: record.value, key: record.key, headers: record.headers.map { ($0.key, $0.value) }, timestamp: record.timestamp,
                 partition: record.key == nil ? 0 : nil)
         }
-        return try await producer.sendAll(outgoing, to: topic).map { (Int($0.partition), $0.offset) }
+        do {
+            return try await producer.sendAll(outgoing, to: topic).map { (Int($0.partition), $0.offset) }
+        } catch {
+            throw KafkaStorageError("\(location): appending to \(topic): \(error)")
+        }
     }
 
     public func bounds(of topic: String, partition: Int) async throws -> Range<Int64> {
         let admin = self.admin
         let timeout = self.timeout
-        return try await Self.blocking {
+        return try await Self.blocking(location) {
             try admin.withLock { try $0.offsets.watermarks(TopicPartition(topic, Int32(partition)), timeout: timeout) }
         }
     }
@@ -126,7 +180,7 @@ public final class KafkaStorage: RecordStorage, Sendable {
     public func offset(of topic: String, partition: Int, atTimestamp timestamp: Int64) async throws -> Int64? {
         let admin = self.admin
         let timeout = self.timeout
-        return try await Self.blocking {
+        return try await Self.blocking(location) {
             try admin.withLock { try $0.offsets.offset(of: TopicPartition(topic, Int32(partition)), atTimestamp: timestamp, timeout: timeout) }
         }
     }
@@ -144,12 +198,12 @@ public final class KafkaStorage: RecordStorage, Sendable {
             "isolation.level": "read_committed", "enable.partition.eof": "true", "enable.auto.commit": "false",
             "auto.offset.reset": whenRemoved == .skip ? "earliest" : "error", "group.id": "firestream.reader",
         ]) { ours, _ in ours }
-        let consumer = try await Self.blocking {
+        let consumer = try await Self.blocking(location) {
             let consumer = try BlockingConsumer(settings: settings)
             try consumer.assign([TopicPartition(topic, Int32(partition)): start])
             return consumer
         }
-        return KafkaCursor(consumer: consumer, from: start, skipped: offset < start ? offset..<start : nil)
+        return KafkaCursor(consumer: consumer, location: location, from: start, skipped: offset < start ? offset..<start : nil)
     }
 
     /// The group's consumer (made on first use); it never joins the group, it only reads and
@@ -171,7 +225,7 @@ public final class KafkaStorage: RecordStorage, Sendable {
     public func committed(group: String, topic: String, partition: Int) async throws -> Int64? {
         let consumer = try groupConsumer(group)
         let timeout = self.timeout
-        let offset = try await Self.blocking {
+        let offset = try await Self.blocking(location) {
             try consumer.committed([TopicPartition(topic, Int32(partition))], timeout: timeout)[TopicPartition(topic, Int32(partition))]
         }
         return offset.flatMap { $0 >= 0 ? $0 : nil }
@@ -179,12 +233,12 @@ public final class KafkaStorage: RecordStorage, Sendable {
 
     public func commit(group: String, topic: String, partition: Int, offset: Int64) async throws {
         let consumer = try groupConsumer(group)
-        try await Self.blocking { try consumer.commit([TopicPartition(topic, Int32(partition)): offset]) }
+        try await Self.blocking(location) { try consumer.commit([TopicPartition(topic, Int32(partition)): offset]) }
     }
 }
 
 /// Why the cluster could not do what was asked.
-public struct KafkaStorageError: Error, CustomStringConvertible, Sendable {
+public struct KafkaStorageError: StorageUnavailable, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
@@ -195,6 +249,7 @@ public struct KafkaStorageError: Error, CustomStringConvertible, Sendable {
 final class KafkaCursor: RecordCursor, @unchecked Sendable {
     // One task at a time uses a cursor (the protocol's contract); calls hop to the storage's queue.
     private let consumer: BlockingConsumer
+    private let location: String
     private(set) var position: Int64
     /// The consumer said the partition ends at `position`, and nothing came since.
     private var atEnd = false
@@ -203,8 +258,9 @@ final class KafkaCursor: RecordCursor, @unchecked Sendable {
     /// How long a poll waits for the consumer's first answer (records or the end).
     static let settleTime: Duration = .seconds(10)
 
-    init(consumer: BlockingConsumer, from offset: Int64, skipped: Range<Int64>?) {
+    init(consumer: BlockingConsumer, location: String, from offset: Int64, skipped: Range<Int64>?) {
         self.consumer = consumer
+        self.location = location
         position = offset
         self.skipped = skipped
     }
@@ -239,7 +295,7 @@ final class KafkaCursor: RecordCursor, @unchecked Sendable {
         while records.count < limit && bytes < maxBytes {
             let remaining = records.isEmpty ? max(.zero, deadline - ContinuousClock.now) : .zero
             let most = min(limit - records.count, 500)
-            let events = try await KafkaStorage.blocking { try consumer.poll(timeout: remaining, max: most) }
+            let events = try await KafkaStorage.blocking(location) { try consumer.poll(timeout: remaining, max: most) }
             for event in events {
                 switch event {
                 case .record(let record):
@@ -265,9 +321,12 @@ final class KafkaCursor: RecordCursor, @unchecked Sendable {
         return PartitionReader.Batch(records: records, skipped: skipped)
     }
 
+    /// Closes the consumer on the storage's queue: librdkafka's close can block (a cluster gone),
+    /// and the caller may be on the cooperative pool.
     func close() {
         guard !closed else { return }
         closed = true
-        consumer.close()
+        let consumer = self.consumer
+        KafkaStorage.queue.async { consumer.close() }
     }
 }

@@ -33,6 +33,13 @@ public final class Locked<Value>: @unchecked Sendable {
         return try body(&value)
     }
 
+    /// Runs `body` with the value if the lock is free now; nil, without waiting, when it is held.
+    public func withLockIfAvailable<Result>(_ body: (inout Value) -> Result) -> Result? {
+        guard pthread_mutex_trylock(mutex) == 0 else { return nil }
+        defer { unlock() }
+        return body(&value)
+    }
+
     @usableFromInline func lock() { pthread_mutex_lock(mutex) }
     @usableFromInline func unlock() { pthread_mutex_unlock(mutex) }
 }

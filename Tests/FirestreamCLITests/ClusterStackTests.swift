@@ -137,6 +137,23 @@ import WSClient
         #expect(try await post("http://127.0.0.1:\(port)/topics/outbox", (25..<30).map { "{\"n\":\($0)}" }) == 200)
         try await eventually("the effect to deliver 5 more") { try await inbox(brokerPort).count >= 30 }
         #expect(try await inbox(brokerPort) == Array(0..<30))
+
+        // Without its cluster, the gateway says so: 503 and the reason, not a bare 500; up goes on.
+        kill(broker.process.processIdentifier, SIGKILL)
+        broker.process.waitUntilExit()
+        let (answer, status) = try await Self.text("http://127.0.0.1:\(port)/topics/outbox/records")
+        #expect(status == 503 && answer.contains("the Kafka cluster at \(bootstrap)"), "\(status): \(answer)")
+
+        // The cluster back (the same log, the same ports), the effect picks up again.
+        let kafkaPort = bootstrap.split(separator: ":").last.map(String.init) ?? "0"
+        let back = try RuntimeCommandTests.Running(
+            ["up", "--no-apps", "--port", "\(brokerPort)", "--kafka-port", kafkaPort, "--status-interval", "0"], in: cluster.url)
+        defer { _ = back.stop() }
+        try await eventually("the gateway to append again", within: .seconds(120)) {
+            (try? await post("http://127.0.0.1:\(port)/topics/outbox", (30..<35).map { "{\"n\":\($0)}" })) == 200
+        }
+        try await eventually("the effect to deliver after the outage", within: .seconds(120)) { try await inbox(brokerPort).count >= 35 }
+        #expect(try await inbox(brokerPort) == Array(0..<35))
     }
 
     @Test func topicsCommandsTalkToTheCluster() async throws {
@@ -161,6 +178,11 @@ import WSClient
         #expect(!(try FirestreamProcess.run(["topics", "list", "--kafka", bootstrap], in: scratch.url).stdout.contains("clicks")))
         // The broker's own log lost the topic too.
         #expect(!FileManager.default.fileExists(atPath: cluster.url.appendingPathComponent(".firestream/topics/clicks").path))
+
+        // No cluster there: up says so and stops.
+        let nowhere = "127.0.0.1:\(try freePort())"
+        let refused = try FirestreamProcess.run(["up", "--kafka", nowhere, "--port", "0", "--connect-timeout", "2"], in: scratch.url)
+        #expect(refused.status == 1 && refused.stderr.contains("cannot reach the Kafka cluster at \(nowhere)"), "\(refused.stderr)")
     }
 
     /// The `n` of each record the broker's `inbox` holds, in order.

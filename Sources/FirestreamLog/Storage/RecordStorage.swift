@@ -35,6 +35,10 @@ public protocol RecordStorage: Sendable {
     func commit(group: String, topic: String, partition: Int, offset: Int64) async throws
 }
 
+/// A failure of the storage itself (a cluster that does not answer, refuses or times out), not
+/// of the request: the gateway answers it with 503 and this description.
+public protocol StorageUnavailable: Error, CustomStringConvertible {}
+
 /// One reader of one partition, used by one task at a time; ``close()`` frees what it holds.
 public protocol RecordCursor: AnyObject, Sendable {
     /// The offset of the next record to read.
