@@ -104,7 +104,10 @@ import Testing
     /// that readers and the next owner's restore see: kill -9 cannot be exactly once there. The
     /// workers here stop gracefully (SIGTERM: each finishes its step and leaves its group) and new
     /// ones start; the rest — group sharing, rebalances, restores, transactions — must be exact.
-    @Test func workersStoppedAndStartedOnTansuLeaveExactlyTheCrashFreeOutputs() async throws {
+    /// Run by scripts/test-tansu, not by the suite: alone it takes about 2.5 minutes, and under the
+    /// rest of the suite's load it once ran past its 5-minute limit.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["FIRESTREAM_TANSU_TESTS"] == "1", "scripts/test-tansu runs it"))
+    func workersStoppedAndStartedOnTansuLeaveExactlyTheCrashFreeOutputs() async throws {
         let directory = TemporaryDirectory("fs-tansu")
         let cluster = try Cluster.tansu(in: directory)
         // Tansu does not stop on SIGINT; its storage is in memory.
@@ -315,7 +318,9 @@ import Testing
         #expect(killed >= kills / 2, "the readings ended after \(killed) kills")
         try await eventually("every reading produced", within: .seconds(180)) { !producing.process.isRunning }
         #expect(producing.text.contains("produced \(Self.devices * ticks)"), "\(producing.text)")
-        try await eventually("every output, after \(killed) kill -9s", within: .seconds(300)) { reading.text.contains("done ") }
+        try await eventually("every output, after \(killed) \(signal == SIGKILL ? "kill -9s" : "graceful stops")", within: .seconds(300)) {
+            reading.text.contains("done ")
+        }
 
         var actual: [String: [String]] = [:]
         var records = 0

@@ -91,7 +91,7 @@ extension Gateway {
         }
         if truncated { metrics.truncatedResponses.increment() }
         let body =
-            "{\"records\":[" + rendered.joined(separator: ",") + "],\"next\":\(next),\"end\":\(bounds.upperBound)"
+            "{\"records\":[" + rendered.joined(separator: ",") + "],\"next\":\(next),\"end\":\(max(bounds.upperBound, next))"
             + (truncated ? ",\"truncated\":true}" : "}")
         return json(body)
     }
