@@ -36,7 +36,10 @@ struct UpCommand: AsyncParsableCommand {
             no data directory and no Kafka listener; the declared topics are created on
             the cluster, sources append to it, the stream apps run here as workers
             (exactly once, like `firestream worker`, which adds more of them), effects
-            and the gateway read it. --embedded ignores kafka.bootstrap.
+            and the gateway read it. --embedded ignores kafka.bootstrap. When the
+            cluster stops answering, requests get 503 with the reason and sources and
+            effects start again once it is back. --no-apps runs no apps, sources or
+            effects: a local cluster for other projects' `up --kafka` and workers.
 
             Kafka clients (kcat, librdkafka, kafka-python, aiokafka…) connect to
             127.0.0.1:9092 with their default settings and produce to and fetch from
