@@ -12,208 +12,217 @@ import WSClient
     import Glibc
 #endif
 
-/// `firestream up --kafka`: the same project on a Kafka cluster (Firestream's own broker, a
-/// process of its own, with no apps of its own): sources append there, the app runs as a worker,
-/// the gateway and effects read there, `topics --kafka` talks to it.
-@Suite(.serialized) struct ClusterStackTests {
-    /// A broker that runs nothing itself (`--no-apps`), with its gateway on.
-    static func broker(in directory: TemporaryDirectory, topics: String = "[]") async throws -> (RuntimeCommandTests.Running, String, Int) {
-        try directory.write("firestream.json", #"{"name": "cluster", "topics": \#(topics)}"#)
-        let up = try RuntimeCommandTests.Running(
-            ["up", "--no-apps", "--port", "0", "--kafka-port", "0", "--status-interval", "0"], in: directory.url)
-        return (up, "127.0.0.1:\(try await KafkaClientTests.kafkaPort(up))", try await up.port())
-    }
+/// The suites that run Kafka clusters and workers as processes of their own, one test at a time:
+/// together they would load the 2-core CI machine enough to starve the suite's timing-sensitive
+/// tests (a stalled WebSocket client's neighbour once saw a p99 of 17 s beside them).
+@Suite(.serialized) struct KafkaClusterTests {}
 
-    static func text(_ url: String) async throws -> (String, Int) {
-        let (data, response) = try await URLSession.shared.data(from: URL(string: url)!)
-        return (String(decoding: data, as: UTF8.self), (response as? HTTPURLResponse)?.statusCode ?? 0)
-    }
-
-    static func json(_ url: String) async throws -> [String: Any] {
-        let (data, _) = try await URLSession.shared.data(from: URL(string: url)!)
-        return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
-    }
-
-    /// Every record of `topic` on the cluster, as `topics tail --kafka` prints them.
-    static func tail(_ topic: String, bootstrap: String, in directory: URL) throws -> [[String: Any]] {
-        let tail = try FirestreamProcess.run(["topics", "tail", topic, "--kafka", bootstrap, "--from-beginning", "--format", "json"], in: directory)
-        #expect(tail.status == 0, "\(tail.stderr)")
-        return try tail.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-    }
-
-    @Test func theDemoRunsOnTheClusterAndResumesThereAfterARestart() async throws {
-        let cluster = TemporaryDirectory("fs-cluster")
-        let (broker, bootstrap, _) = try await Self.broker(in: cluster)
-        defer { _ = broker.stop() }
-        let project = TemporaryDirectory("fs-onkafka")
-        let arguments = ["up", "--kafka", bootstrap, "--port", "0", "--rate", "40", "--status-interval", "1"]
-        let first = try RuntimeCommandTests.Running(arguments, in: project.url)
-        let port = try await first.port()
-        // /readyz answers 503 naming the app while its worker joins the group and restores, then 200.
-        let (early, earlyStatus) = try await Self.text("http://127.0.0.1:\(port)/readyz")
-        #expect(earlyStatus == 200 || (earlyStatus == 503 && early.contains("not ready: wiener")), "\(earlyStatus): \(early)")
-        try await eventually("/readyz to say ready") { try await Self.text("http://127.0.0.1:\(port)/readyz") == ("ready\n", 200) }
-        #expect(first.text.contains("data:   the Kafka cluster at \(bootstrap) (apps exactly once)"))
-        #expect(!FileManager.default.fileExists(atPath: project.url.appendingPathComponent(".firestream").path))
-        try await first.waitFor(app: "wiener", outputs: 200)
-
-        // The gateway reads the cluster: listing, REST, and a live WebSocket subscription.
-        let listing = try await Self.json("http://127.0.0.1:\(port)/topics")["topics"] as? [[String: Any]] ?? []
-        #expect(Set(listing.compactMap { $0["name"] as? String }).isSuperset(of: ["metronome", "wiener", "wiener.dlq"]))
-        let page = try await Self.json("http://127.0.0.1:\(port)/topics/wiener/records?limit=5")
-        #expect((page["records"] as? [Any])?.count == 5)
-        let live = try await liveRecords(port: port, topic: "wiener", count: 20)
-        #expect(live.count == 20)
-        #expect(Set(live).count == 20)
-        #expect(first.stop() == 0)
-
-        // Started again, the metronome continues after its last tick and the app from its state.
-        let second = try RuntimeCommandTests.Running(arguments, in: project.url)
-        try await second.waitFor("keys restored")
-        try await second.waitFor(app: "wiener", outputs: 200)
-        #expect(second.stop() == 0)
-
-        let readings = try Self.tail("metronome", bootstrap: bootstrap, in: project.url)
-        var indices: [String: [Int]] = [:]
-        var times: [String: [Int]] = [:]
-        for reading in readings {
-            let value = reading["value"] as! [String: Any]
-            indices[value["device_id"] as! String, default: []].append(value["index"] as! Int)
-            times[value["device_id"] as! String, default: []].append(value["event_time"] as! Int)
+extension KafkaClusterTests {
+    /// `firestream up --kafka`: the same project on a Kafka cluster (Firestream's own broker, a
+    /// process of its own, with no apps of its own): sources append there, the app runs as a worker,
+    /// the gateway and effects read there, `topics --kafka` talks to it.
+    @Suite(.serialized) struct ClusterStackTests {
+        /// A broker that runs nothing itself (`--no-apps`), with its gateway on.
+        static func broker(in directory: TemporaryDirectory, topics: String = "[]") async throws -> (RuntimeCommandTests.Running, String, Int) {
+            try directory.write("firestream.json", #"{"name": "cluster", "topics": \#(topics)}"#)
+            let up = try RuntimeCommandTests.Running(
+                ["up", "--no-apps", "--port", "0", "--kafka-port", "0", "--status-interval", "0"], in: directory.url)
+            return (up, "127.0.0.1:\(try await KafkaClientTests.kafkaPort(up))", try await up.port())
         }
-        #expect(indices.count == 5)
-        for (_, seen) in indices { #expect(seen == Array(0..<seen.count)) }
-        // Each device's walk continues across the restart: one point per reading, in order (the
-        // last readings may still wait for the app), each adding its increment to the last.
-        var position: [String: Double] = [:]
-        var pointTimes: [String: [Int]] = [:]
-        let points = try Self.tail("wiener", bootstrap: bootstrap, in: project.url)
-        #expect(points.count >= 400)
-        for point in points {
-            let value = point["value"] as! [String: Any]
-            let device = value["device_id"] as! String
-            let measurement = value["measurement"] as! Double
-            let expected = (position[device] ?? 0) + (value["increment"] as! Double)
-            #expect(abs(measurement - expected) < 1e-9, "device \(device) at offset \(point["offset"]!)")
-            position[device] = measurement
-            pointTimes[device, default: []].append(value["event_time"] as! Int)
+
+        static func text(_ url: String) async throws -> (String, Int) {
+            let (data, response) = try await URLSession.shared.data(from: URL(string: url)!)
+            return (String(decoding: data, as: UTF8.self), (response as? HTTPURLResponse)?.statusCode ?? 0)
         }
-        // The app compares each reading with the one before: the first reading of a device has no point.
-        for (device, seen) in pointTimes {
-            let expected = Array(times[device, default: []].dropFirst().prefix(seen.count))
-            #expect(
-                expected == seen,
-                "device \(device): \(seen.count) points, first difference at \(zip(expected, seen).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? -1)"
-            )
+
+        static func json(_ url: String) async throws -> [String: Any] {
+            let (data, _) = try await URLSession.shared.data(from: URL(string: url)!)
+            return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
         }
-    }
 
-    @Test func ingestAndAWebhookEffectWorkOnTheClusterAndTheEffectResumesWhereItStopped() async throws {
-        let cluster = TemporaryDirectory("fs-cluster")
-        let (broker, bootstrap, brokerPort) = try await Self.broker(in: cluster, topics: #"[{"name": "inbox"}]"#)
-        defer { _ = broker.stop() }
-        let project = TemporaryDirectory("fs-onkafka")
-        try project.write(
-            "firestream.json",
-            """
-            {"name": "onkafka", "topics": [{"name": "outbox"}],
-             "effects": [{"name": "forward", "kind": "webhook", "topic": "outbox", "body": "values",
-                          "url": "http://127.0.0.1:\(brokerPort)/topics/inbox"}]}
-            """)
-        let arguments = ["up", "--kafka", bootstrap, "--port", "0", "--status-interval", "0"]
-        var up = try RuntimeCommandTests.Running(arguments, in: project.url)
-        var port = try await up.port()
-        #expect(try await post("http://127.0.0.1:\(port)/topics/outbox", (0..<25).map { "{\"n\":\($0)}" }) == 200)
-        try await eventually("the effect to deliver 25 records") { try await inbox(brokerPort).count == 25 }
-        #expect(up.stop() == 0)
-
-        // The records are on the cluster, where any Kafka tool reads them.
-        #expect(try Self.tail("outbox", bootstrap: bootstrap, in: project.url).map { ($0["value"] as! [String: Any])["n"] as! Int } == Array(0..<25))
-
-        // Restarted, the effect starts from the offset it committed on the cluster.
-        up = try RuntimeCommandTests.Running(arguments, in: project.url)
-        defer { _ = up.stop() }
-        port = try await up.port()
-        #expect(try await post("http://127.0.0.1:\(port)/topics/outbox", (25..<30).map { "{\"n\":\($0)}" }) == 200)
-        try await eventually("the effect to deliver 5 more") { try await inbox(brokerPort).count >= 30 }
-        #expect(try await inbox(brokerPort) == Array(0..<30))
-
-        // Without its cluster, the gateway says so: 503 and the reason, not a bare 500; up goes on.
-        kill(broker.process.processIdentifier, SIGKILL)
-        broker.process.waitUntilExit()
-        let (answer, status) = try await Self.text("http://127.0.0.1:\(port)/topics/outbox/records")
-        #expect(status == 503 && answer.contains("the Kafka cluster at \(bootstrap)"), "\(status): \(answer)")
-
-        // The cluster back (the same log, the same ports), the effect picks up again.
-        let kafkaPort = bootstrap.split(separator: ":").last.map(String.init) ?? "0"
-        let back = try RuntimeCommandTests.Running(
-            ["up", "--no-apps", "--port", "\(brokerPort)", "--kafka-port", kafkaPort, "--status-interval", "0"], in: cluster.url)
-        defer { _ = back.stop() }
-        try await eventually("the gateway to append again", within: .seconds(120)) {
-            (try? await post("http://127.0.0.1:\(port)/topics/outbox", (30..<35).map { "{\"n\":\($0)}" })) == 200
+        /// Every record of `topic` on the cluster, as `topics tail --kafka` prints them.
+        static func tail(_ topic: String, bootstrap: String, in directory: URL) throws -> [[String: Any]] {
+            let tail = try FirestreamProcess.run(
+                ["topics", "tail", topic, "--kafka", bootstrap, "--from-beginning", "--format", "json"], in: directory)
+            #expect(tail.status == 0, "\(tail.stderr)")
+            return try tail.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         }
-        try await eventually("the effect to deliver after the outage", within: .seconds(120)) { try await inbox(brokerPort).count >= 35 }
-        #expect(try await inbox(brokerPort) == Array(0..<35))
-    }
 
-    @Test func topicsCommandsTalkToTheCluster() async throws {
-        let cluster = TemporaryDirectory("fs-cluster")
-        let (broker, bootstrap, _) = try await Self.broker(in: cluster)
-        defer { _ = broker.stop() }
-        let scratch = TemporaryDirectory()
-        let created = try FirestreamProcess.run(["topics", "create", "clicks", "--partitions", "3", "--kafka", bootstrap], in: scratch.url)
-        #expect(created.stdout.contains("created topic clicks with 3 partitions on the Kafka cluster at \(bootstrap)"))
-        let again = try FirestreamProcess.run(["topics", "create", "clicks", "--kafka", bootstrap], in: scratch.url)
-        #expect(again.status == 1)
-        #expect(again.stderr.contains("topic \"clicks\" already exists"))
-        let listed = try FirestreamProcess.run(["topics", "list", "--kafka", bootstrap], in: scratch.url)
-        #expect(listed.stdout.contains("clicks"))
-        let described = try FirestreamProcess.run(["topics", "describe", "clicks", "--kafka", bootstrap], in: scratch.url)
-        #expect(described.stdout.split(separator: "\n").count == 6)
-        let unknown = try FirestreamProcess.run(["topics", "tail", "clikcs", "--kafka", bootstrap], in: scratch.url)
-        #expect(unknown.status == 1)
-        #expect(unknown.stderr.contains("did you mean \"clicks\"?"))
-        let deleted = try FirestreamProcess.run(["topics", "delete", "clicks", "--yes", "--kafka", bootstrap], in: scratch.url)
-        #expect(deleted.status == 0)
-        #expect(!(try FirestreamProcess.run(["topics", "list", "--kafka", bootstrap], in: scratch.url).stdout.contains("clicks")))
-        // The broker's own log lost the topic too.
-        #expect(!FileManager.default.fileExists(atPath: cluster.url.appendingPathComponent(".firestream/topics/clicks").path))
+        @Test func theDemoRunsOnTheClusterAndResumesThereAfterARestart() async throws {
+            let cluster = TemporaryDirectory("fs-cluster")
+            let (broker, bootstrap, _) = try await Self.broker(in: cluster)
+            defer { _ = broker.stop() }
+            let project = TemporaryDirectory("fs-onkafka")
+            let arguments = ["up", "--kafka", bootstrap, "--port", "0", "--rate", "40", "--status-interval", "1"]
+            let first = try RuntimeCommandTests.Running(arguments, in: project.url)
+            let port = try await first.port()
+            // /readyz answers 503 naming the app while its worker joins the group and restores, then 200.
+            let (early, earlyStatus) = try await Self.text("http://127.0.0.1:\(port)/readyz")
+            #expect(earlyStatus == 200 || (earlyStatus == 503 && early.contains("not ready: wiener")), "\(earlyStatus): \(early)")
+            try await eventually("/readyz to say ready") { try await Self.text("http://127.0.0.1:\(port)/readyz") == ("ready\n", 200) }
+            #expect(first.text.contains("data:   the Kafka cluster at \(bootstrap) (apps exactly once)"))
+            #expect(!FileManager.default.fileExists(atPath: project.url.appendingPathComponent(".firestream").path))
+            try await first.waitFor(app: "wiener", outputs: 200)
 
-        // No cluster there: up says so and stops.
-        let nowhere = "127.0.0.1:\(try freePort())"
-        let refused = try FirestreamProcess.run(["up", "--kafka", nowhere, "--port", "0", "--connect-timeout", "2"], in: scratch.url)
-        #expect(refused.status == 1 && refused.stderr.contains("cannot reach the Kafka cluster at \(nowhere)"), "\(refused.stderr)")
-    }
+            // The gateway reads the cluster: listing, REST, and a live WebSocket subscription.
+            let listing = try await Self.json("http://127.0.0.1:\(port)/topics")["topics"] as? [[String: Any]] ?? []
+            #expect(Set(listing.compactMap { $0["name"] as? String }).isSuperset(of: ["metronome", "wiener", "wiener.dlq"]))
+            let page = try await Self.json("http://127.0.0.1:\(port)/topics/wiener/records?limit=5")
+            #expect((page["records"] as? [Any])?.count == 5)
+            let live = try await liveRecords(port: port, topic: "wiener", count: 20)
+            #expect(live.count == 20)
+            #expect(Set(live).count == 20)
+            #expect(first.stop() == 0)
 
-    /// The `n` of each record the broker's `inbox` holds, in order.
-    private func inbox(_ port: Int) async throws -> [Int] {
-        let page = try await Self.json("http://127.0.0.1:\(port)/topics/inbox/records?limit=1000")
-        return (page["records"] as? [[String: Any]] ?? []).compactMap { ($0["value"] as? [String: Any])?["n"] as? Int }
-    }
+            // Started again, the metronome continues after its last tick and the app from its state.
+            let second = try RuntimeCommandTests.Running(arguments, in: project.url)
+            try await second.waitFor("keys restored")
+            try await second.waitFor(app: "wiener", outputs: 200)
+            #expect(second.stop() == 0)
 
-    private func post(_ url: String, _ lines: [String]) async throws -> Int {
-        var request = URLRequest(url: URL(string: url)!)
-        request.httpMethod = "POST"
-        request.httpBody = Data(lines.joined(separator: "\n").utf8)
-        request.setValue("application/x-ndjson", forHTTPHeaderField: "Content-Type")
-        let (_, response) = try await URLSession.shared.data(for: request)
-        return (response as! HTTPURLResponse).statusCode
-    }
-
-    /// The offsets of the first `count` records a WebSocket subscriber of `topic` receives.
-    private func liveRecords(port: Int, topic: String, count: Int) async throws -> [Int] {
-        let offsets = Shared<[Int]>([])
-        let logger = Logger(label: "ws") { _ in SwiftLogNoOpLogHandler() }
-        try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/ws/topics/\(topic)?from=latest", logger: logger) { inbound, _, _ in
-            for try await message in inbound.messages(maxSize: 1 << 24) {
-                guard case .text(let text) = message else { continue }
-                let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8))
-                let records = (parsed as? [[String: Any]]) ?? ((parsed as? [String: Any]).map { $0["offset"] == nil ? [] : [$0] } ?? [])
-                let found = records.compactMap { $0["offset"] as? Int }
-                offsets.update { $0 += found }
-                if offsets.value.count >= count { return }
+            let readings = try Self.tail("metronome", bootstrap: bootstrap, in: project.url)
+            var indices: [String: [Int]] = [:]
+            var times: [String: [Int]] = [:]
+            for reading in readings {
+                let value = reading["value"] as! [String: Any]
+                indices[value["device_id"] as! String, default: []].append(value["index"] as! Int)
+                times[value["device_id"] as! String, default: []].append(value["event_time"] as! Int)
+            }
+            #expect(indices.count == 5)
+            for (_, seen) in indices { #expect(seen == Array(0..<seen.count)) }
+            // Each device's walk continues across the restart: one point per reading, in order (the
+            // last readings may still wait for the app), each adding its increment to the last.
+            var position: [String: Double] = [:]
+            var pointTimes: [String: [Int]] = [:]
+            let points = try Self.tail("wiener", bootstrap: bootstrap, in: project.url)
+            #expect(points.count >= 400)
+            for point in points {
+                let value = point["value"] as! [String: Any]
+                let device = value["device_id"] as! String
+                let measurement = value["measurement"] as! Double
+                let expected = (position[device] ?? 0) + (value["increment"] as! Double)
+                #expect(abs(measurement - expected) < 1e-9, "device \(device) at offset \(point["offset"]!)")
+                position[device] = measurement
+                pointTimes[device, default: []].append(value["event_time"] as! Int)
+            }
+            // The app compares each reading with the one before: the first reading of a device has no point.
+            for (device, seen) in pointTimes {
+                let expected = Array(times[device, default: []].dropFirst().prefix(seen.count))
+                #expect(
+                    expected == seen,
+                    "device \(device): \(seen.count) points, first difference at \(zip(expected, seen).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? -1)"
+                )
             }
         }
-        return Array(offsets.value.prefix(count))
+
+        @Test func ingestAndAWebhookEffectWorkOnTheClusterAndTheEffectResumesWhereItStopped() async throws {
+            let cluster = TemporaryDirectory("fs-cluster")
+            let (broker, bootstrap, brokerPort) = try await Self.broker(in: cluster, topics: #"[{"name": "inbox"}]"#)
+            defer { _ = broker.stop() }
+            let project = TemporaryDirectory("fs-onkafka")
+            try project.write(
+                "firestream.json",
+                """
+                {"name": "onkafka", "topics": [{"name": "outbox"}],
+                 "effects": [{"name": "forward", "kind": "webhook", "topic": "outbox", "body": "values",
+                              "url": "http://127.0.0.1:\(brokerPort)/topics/inbox"}]}
+                """)
+            let arguments = ["up", "--kafka", bootstrap, "--port", "0", "--status-interval", "0"]
+            var up = try RuntimeCommandTests.Running(arguments, in: project.url)
+            var port = try await up.port()
+            #expect(try await post("http://127.0.0.1:\(port)/topics/outbox", (0..<25).map { "{\"n\":\($0)}" }) == 200)
+            try await eventually("the effect to deliver 25 records") { try await inbox(brokerPort).count == 25 }
+            #expect(up.stop() == 0)
+
+            // The records are on the cluster, where any Kafka tool reads them.
+            #expect(
+                try Self.tail("outbox", bootstrap: bootstrap, in: project.url).map { ($0["value"] as! [String: Any])["n"] as! Int } == Array(0..<25))
+
+            // Restarted, the effect starts from the offset it committed on the cluster.
+            up = try RuntimeCommandTests.Running(arguments, in: project.url)
+            defer { _ = up.stop() }
+            port = try await up.port()
+            #expect(try await post("http://127.0.0.1:\(port)/topics/outbox", (25..<30).map { "{\"n\":\($0)}" }) == 200)
+            try await eventually("the effect to deliver 5 more") { try await inbox(brokerPort).count >= 30 }
+            #expect(try await inbox(brokerPort) == Array(0..<30))
+
+            // Without its cluster, the gateway says so: 503 and the reason, not a bare 500; up goes on.
+            kill(broker.process.processIdentifier, SIGKILL)
+            broker.process.waitUntilExit()
+            let (answer, status) = try await Self.text("http://127.0.0.1:\(port)/topics/outbox/records")
+            #expect(status == 503 && answer.contains("the Kafka cluster at \(bootstrap)"), "\(status): \(answer)")
+
+            // The cluster back (the same log, the same ports), the effect picks up again.
+            let kafkaPort = bootstrap.split(separator: ":").last.map(String.init) ?? "0"
+            let back = try RuntimeCommandTests.Running(
+                ["up", "--no-apps", "--port", "\(brokerPort)", "--kafka-port", kafkaPort, "--status-interval", "0"], in: cluster.url)
+            defer { _ = back.stop() }
+            try await eventually("the gateway to append again", within: .seconds(120)) {
+                (try? await post("http://127.0.0.1:\(port)/topics/outbox", (30..<35).map { "{\"n\":\($0)}" })) == 200
+            }
+            try await eventually("the effect to deliver after the outage", within: .seconds(120)) { try await inbox(brokerPort).count >= 35 }
+            #expect(try await inbox(brokerPort) == Array(0..<35))
+        }
+
+        @Test func topicsCommandsTalkToTheCluster() async throws {
+            let cluster = TemporaryDirectory("fs-cluster")
+            let (broker, bootstrap, _) = try await Self.broker(in: cluster)
+            defer { _ = broker.stop() }
+            let scratch = TemporaryDirectory()
+            let created = try FirestreamProcess.run(["topics", "create", "clicks", "--partitions", "3", "--kafka", bootstrap], in: scratch.url)
+            #expect(created.stdout.contains("created topic clicks with 3 partitions on the Kafka cluster at \(bootstrap)"))
+            let again = try FirestreamProcess.run(["topics", "create", "clicks", "--kafka", bootstrap], in: scratch.url)
+            #expect(again.status == 1)
+            #expect(again.stderr.contains("topic \"clicks\" already exists"))
+            let listed = try FirestreamProcess.run(["topics", "list", "--kafka", bootstrap], in: scratch.url)
+            #expect(listed.stdout.contains("clicks"))
+            let described = try FirestreamProcess.run(["topics", "describe", "clicks", "--kafka", bootstrap], in: scratch.url)
+            #expect(described.stdout.split(separator: "\n").count == 6)
+            let unknown = try FirestreamProcess.run(["topics", "tail", "clikcs", "--kafka", bootstrap], in: scratch.url)
+            #expect(unknown.status == 1)
+            #expect(unknown.stderr.contains("did you mean \"clicks\"?"))
+            let deleted = try FirestreamProcess.run(["topics", "delete", "clicks", "--yes", "--kafka", bootstrap], in: scratch.url)
+            #expect(deleted.status == 0)
+            #expect(!(try FirestreamProcess.run(["topics", "list", "--kafka", bootstrap], in: scratch.url).stdout.contains("clicks")))
+            // The broker's own log lost the topic too.
+            #expect(!FileManager.default.fileExists(atPath: cluster.url.appendingPathComponent(".firestream/topics/clicks").path))
+
+            // No cluster there: up says so and stops.
+            let nowhere = "127.0.0.1:\(try freePort())"
+            let refused = try FirestreamProcess.run(["up", "--kafka", nowhere, "--port", "0", "--connect-timeout", "2"], in: scratch.url)
+            #expect(refused.status == 1 && refused.stderr.contains("cannot reach the Kafka cluster at \(nowhere)"), "\(refused.stderr)")
+        }
+
+        /// The `n` of each record the broker's `inbox` holds, in order.
+        private func inbox(_ port: Int) async throws -> [Int] {
+            let page = try await Self.json("http://127.0.0.1:\(port)/topics/inbox/records?limit=1000")
+            return (page["records"] as? [[String: Any]] ?? []).compactMap { ($0["value"] as? [String: Any])?["n"] as? Int }
+        }
+
+        private func post(_ url: String, _ lines: [String]) async throws -> Int {
+            var request = URLRequest(url: URL(string: url)!)
+            request.httpMethod = "POST"
+            request.httpBody = Data(lines.joined(separator: "\n").utf8)
+            request.setValue("application/x-ndjson", forHTTPHeaderField: "Content-Type")
+            let (_, response) = try await URLSession.shared.data(for: request)
+            return (response as! HTTPURLResponse).statusCode
+        }
+
+        /// The offsets of the first `count` records a WebSocket subscriber of `topic` receives.
+        private func liveRecords(port: Int, topic: String, count: Int) async throws -> [Int] {
+            let offsets = Shared<[Int]>([])
+            let logger = Logger(label: "ws") { _ in SwiftLogNoOpLogHandler() }
+            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/ws/topics/\(topic)?from=latest", logger: logger) { inbound, _, _ in
+                for try await message in inbound.messages(maxSize: 1 << 24) {
+                    guard case .text(let text) = message else { continue }
+                    let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8))
+                    let records = (parsed as? [[String: Any]]) ?? ((parsed as? [String: Any]).map { $0["offset"] == nil ? [] : [$0] } ?? [])
+                    let found = records.compactMap { $0["offset"] as? Int }
+                    offsets.update { $0 += found }
+                    if offsets.value.count >= count { return }
+                }
+            }
+            return Array(offsets.value.prefix(count))
+        }
     }
 }
