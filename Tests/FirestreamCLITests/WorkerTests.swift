@@ -105,8 +105,10 @@ extension KafkaClusterTests {
         /// that readers and the next owner's restore see: kill -9 cannot be exactly once there. The
         /// workers here stop gracefully (SIGTERM: each finishes its step and leaves its group) and new
         /// ones start; the rest — group sharing, rebalances, restores, transactions — must be exact.
-        /// Run by scripts/test-tansu, not by the suite: alone it takes about 2.5 minutes, and under the
-        /// rest of the suite's load it once ran past its 5-minute limit.
+        /// Run by scripts/test-tansu, not by the suite: alone it takes 30 s to 2.5 minutes, but in two CI
+        /// runs, beside the rest of the suite, Tansu's workers stopped producing outputs and it ran past
+        /// its 5-minute limit (Tansu's own FINDINGS list its group coordinator answering
+        /// UNKNOWN_MEMBER_ID under concurrent rebalances; not traced here).
         @Test(.enabled(if: ProcessInfo.processInfo.environment["FIRESTREAM_TANSU_TESTS"] == "1", "scripts/test-tansu runs it"))
         func workersStoppedAndStartedOnTansuLeaveExactlyTheCrashFreeOutputs() async throws {
             let directory = TemporaryDirectory("fs-tansu")
@@ -129,7 +131,7 @@ extension KafkaClusterTests {
                 kill(cluster.process.process.processIdentifier, SIGKILL)
                 cluster.process.process.waitUntilExit()
             }
-            try await withKnownIssue(
+            await withKnownIssue(
                 "Tansu shows aborted records to read_committed readers (its compat/franz-go FINDINGS, gap 3)", isIntermittent: true
             ) {
                 try await killWorkersWhileTheyWork(on: cluster, kills: 3, ticks: 1200)
