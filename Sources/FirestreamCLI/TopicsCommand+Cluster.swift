@@ -72,18 +72,12 @@ enum ClusterTopics {
 
     static func delete(_ name: String, on storage: KafkaStorage, confirmed: Bool) async throws {
         let partitions = try await existing(name, on: storage)
-        if !confirmed {
-            guard isatty(STDIN_FILENO) == 1 else {
-                printError("error: deleting \(name) removes its \(partitions) partition(s) from \(storage.location); pass --yes to confirm")
-                throw ExitCode.failure
-            }
-            print("Delete topic \(name) and its records from \(storage.location)? [y/N]: ", terminator: "")
-            fflush(nil)
-            guard ["y", "yes"].contains(readLine()?.lowercased() ?? "") else {
-                print("nothing deleted")
-                return
-            }
-        }
+        guard
+            try confirmed
+                || FirestreamCLI.confirmed(
+                    "Delete topic \(name) and its records from \(storage.location)?",
+                    otherwise: "deleting \(name) removes its \(partitions) partition(s) from \(storage.location); pass --yes to confirm")
+        else { return }
         do {
             try await storage.deleteTopic(name)
         } catch {

