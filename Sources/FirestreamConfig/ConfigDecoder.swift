@@ -10,9 +10,19 @@ public struct ConfigDecoder {
 
     /// Decodes `root`; the config is nil when any error was found. `defaultName` is used when the
     /// file has no `name` (normally derived from the project directory).
-    public static func decode(_ root: LocatedNode, defaultName: String) -> (config: ProjectConfig?, diagnostics: [Diagnostic]) {
+    /// With `environment`, that entry of `environments` is laid over the config first; without
+    /// it, every environment is checked too and its own problems reported.
+    public static func decode(_ root: LocatedNode, defaultName: String, environment: String? = nil) -> (
+        config: ProjectConfig?, diagnostics: [Diagnostic]
+    ) {
         var decoder = ConfigDecoder(defaultName: defaultName)
-        let config = decoder.project(root)
+        decoder.checkEnvironments(root)
+        guard let applied = Environments.apply(environment, to: root) else {
+            decoder.unknownEnvironment(environment ?? "", root)
+            return (nil, decoder.diagnostics)
+        }
+        let config = decoder.project(applied)
+        if environment == nil { decoder.diagnostics += Environments.problems(of: root, defaultName: defaultName, beyond: decoder.diagnostics) }
         return (decoder.diagnostics.hasErrors ? nil : config, decoder.diagnostics)
     }
 
@@ -33,7 +43,7 @@ public struct ConfigDecoder {
             root, path,
             keys: [
                 "name", "replicaCount", "image", "service", "resources", "ingress", "services", "topics", "apps", "sources", "effects", "gateway",
-                "kafka",
+                "kafka", "deploy", "environments",
             ])
         if let node = fields["name"], let name = string(node, path / "name") {
             if checkLabel(name, node, path / "name") { config.name = name }
@@ -50,28 +60,9 @@ public struct ConfigDecoder {
         if let node = fields["effects"] { config.effects = effects(node, path / "effects") }
         if let node = fields["gateway"] { config.gateway = gateway(node, path / "gateway") }
         if let node = fields["kafka"] { config.kafka = kafka(node, path / "kafka") }
+        if let node = fields["deploy"] { config.deploy = deploy(node, path / "deploy") }
         checkConnectorNames(config, root)
         return config
-    }
-
-    mutating func image(_ node: LocatedNode, _ path: ConfigPath) -> ImageConfig {
-        var image = ImageConfig()
-        let fields = object(node, path, keys: ["repository", "tag", "pullPolicy"])
-        if let node = fields["repository"], let text = nonEmptyString(node, path / "repository") {
-            image.repository = text
-        }
-        if let node = fields["tag"], let text = nonEmptyString(node, path / "tag") { image.tag = text }
-        if let node = fields["pullPolicy"], let text = string(node, path / "pullPolicy") {
-            if let policy = PullPolicy(rawValue: text) {
-                image.pullPolicy = policy
-            } else {
-                let names = PullPolicy.allCases.map(\.rawValue)
-                error(
-                    at: node, path / "pullPolicy", "\"\(text)\" is not an image pull policy",
-                    hint: suggestion(for: text, among: names, listing: "one of"))
-            }
-        }
-        return image
     }
 
     mutating func serviceSpec(_ node: LocatedNode, _ path: ConfigPath) -> ServiceSpec {
@@ -133,19 +124,6 @@ public struct ConfigDecoder {
         if let node = fields["cpu"] { list.cpu = quantity(node, path / "cpu", as: .cpu) ?? list.cpu }
         if let node = fields["memory"] { list.memory = quantity(node, path / "memory", as: .bytes) ?? list.memory }
         return list
-    }
-
-    mutating func ingress(_ node: LocatedNode, _ path: ConfigPath) -> IngressConfig {
-        var ingress = IngressConfig()
-        let fields = object(node, path, keys: ["enabled", "external"])
-        if let node = fields["enabled"], let flag = bool(node, path / "enabled") { ingress.enabled = flag }
-        if let node = fields["external"], let flag = bool(node, path / "external") { ingress.external = flag }
-        if ingress.external && !ingress.enabled, let node = fields["external"] {
-            warning(
-                at: node, path / "external", "has no effect while ingress.enabled is false",
-                hint: "set \"enabled\": true to expose the gateway")
-        }
-        return ingress
     }
 
     // MARK: Services, topics, apps

@@ -20,7 +20,8 @@ public enum ConfigLoader {
     public static let fileNames = ["firestream.json", "firestream.yaml", "firestream.yml"]
 
     /// Loads the config at `path` (a file or a project directory; nil means the working directory).
-    public static func load(_ path: String?, workingDirectory: URL = currentDirectory) -> ConfigReport {
+    /// With `environment`, that entry of the config's `environments` is laid over it.
+    public static func load(_ path: String?, environment: String? = nil, workingDirectory: URL = currentDirectory) -> ConfigReport {
         let url: URL
         switch locate(path, workingDirectory: workingDirectory) {
         case .success(let found): url = found
@@ -38,16 +39,18 @@ public enum ConfigLoader {
                 displayPath: display, text: nil, config: nil,
                 diagnostics: [Diagnostic(.error, at: nil, "cannot read the file as UTF-8 text: \(error.localizedDescription)")])
         }
-        let (config, diagnostics) = parse(text, format: format(of: url, text: text), defaultName: defaultName(for: url))
+        let (config, diagnostics) = parse(
+            text, format: format(of: url, text: text), defaultName: defaultName(for: url), environment: environment)
         return ConfigReport(displayPath: display, text: text, config: config, diagnostics: diagnostics)
     }
 
     /// Parses and validates config text. Syntax problems that parsing survived are reported together
     /// with the rule violations, so one run lists everything.
-    public static func parse(_ text: String, format: ConfigFormat, defaultName: String) -> (ProjectConfig?, [Diagnostic]) {
+    public static func parse(_ text: String, format: ConfigFormat, defaultName: String, environment: String? = nil) -> (ProjectConfig?, [Diagnostic])
+    {
         let parsed = format == .json ? ParsedDocument(JSONParser.parse(text)) : YAMLParser.parse(text)
         guard let root = parsed.root else { return (nil, parsed.diagnostics) }
-        let decoded = ConfigDecoder.decode(root, defaultName: defaultName)
+        let decoded = ConfigDecoder.decode(root, defaultName: defaultName, environment: environment)
         let all = (parsed.diagnostics + decoded.diagnostics).enumerated().sorted { a, b in
             let (left, right) = (a.element.location, b.element.location)
             guard let left, let right, left != right else { return a.offset < b.offset }
@@ -124,5 +127,37 @@ public enum ConfigLoader {
         let full = url.standardizedFileURL.path
         if full.hasPrefix(base + "/") { return String(full.dropFirst(base.count + 1)) }
         return full
+    }
+}
+
+extension ConfigReport {
+    /// `diagnostics` with the file position of each path filled in, for problems found after
+    /// decoding (deploy rules, what this machine cannot do). A path the file does not spell out
+    /// (a default) points at its nearest written ancestor.
+    public func locating(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
+        guard let text else { return diagnostics }
+        let format = ConfigLoader.format(of: URL(fileURLWithPath: displayPath), text: text)
+        let parsed = format == .json ? ParsedDocument(JSONParser.parse(text)) : YAMLParser.parse(text)
+        guard let root = parsed.root else { return diagnostics }
+        return diagnostics.map { diagnostic in
+            guard diagnostic.location == nil, let path = diagnostic.path else { return diagnostic }
+            var located = diagnostic
+            var node = root
+            for component in path.components {
+                switch (component, node.value) {
+                case (.key(let key), .object(let members)):
+                    guard let member = members.last(where: { $0.key == key }) else { break }
+                    node = member.value
+                    continue
+                case (.index(let index), .array(let items)) where items.indices.contains(index):
+                    node = items[index]
+                    continue
+                default: break
+                }
+                break
+            }
+            located.location = node.location
+            return located
+        }
     }
 }

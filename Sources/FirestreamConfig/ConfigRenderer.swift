@@ -38,7 +38,25 @@ public enum ConfigRenderer {
             ] + (config.sources.isEmpty ? [] : [("sources", .array(config.sources.map(tree)))])
                 + (config.effects.isEmpty ? [] : [("effects", .array(config.effects.map(tree)))])
                 + (config.gateway == GatewayConfig() ? [] : [("gateway", tree(config.gateway))])
-                + (config.kafka == KafkaConfig() ? [] : [("kafka", tree(config.kafka))]))
+                + (config.kafka == KafkaConfig() ? [] : [("kafka", tree(config.kafka))])
+                + (config.deploy == DeployConfig() ? [] : [("deploy", tree(config.deploy))]))
+    }
+
+    private static func tree(_ deploy: DeployConfig) -> JSONValue {
+        let k3d = deploy.k3d
+        return .object(
+            (deploy.namespace.map { [("namespace", JSONValue.string($0))] } ?? []) + (deploy.host.map { [("host", JSONValue.string($0))] } ?? [])
+                + [("storage", .string(deploy.storage.text))] + (deploy.secret.map { [("secret", JSONValue.string($0))] } ?? [])
+                + [
+                    ("k3sVersion", .string(deploy.k3sVersion)), ("targets", .array(deploy.targets.map { .string($0.rawValue) })),
+                    (
+                        "k3d",
+                        .object([
+                            ("agents", .number(String(k3d.agents))), ("httpPort", .number(String(k3d.httpPort))),
+                            ("kafkaPort", .number(String(k3d.kafkaPort))),
+                        ])
+                    ),
+                ])
     }
 
     private static func tree(_ security: KafkaSecurity) -> JSONValue {

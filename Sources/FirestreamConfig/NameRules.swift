@@ -11,6 +11,13 @@ public enum NameRules {
         return nil
     }
 
+    /// Why `name` is not a DNS-1123 subdomain (labels joined by dots, at most 253 characters),
+    /// or nil when it is one.
+    public static func dns1123SubdomainProblem(_ name: String) -> String? {
+        if name.count > 253 { return "it has \(name.count) characters; at most 253 are allowed" }
+        return name.split(separator: ".", omittingEmptySubsequences: false).lazy.compactMap { dns1123LabelProblem(String($0)) }.first
+    }
+
     /// The closest DNS-1123 label to `text` (`My_Project` → `my-project`); empty when nothing is left.
     public static func suggestedLabel(from text: String) -> String {
         var label = ""

@@ -26,6 +26,8 @@ public struct ProjectConfig: Sendable, Equatable {
     public var gateway = GatewayConfig()
     /// The Kafka listener for unmodified Kafka clients.
     public var kafka = KafkaConfig()
+    /// How `firestream deploy` renders the project for Kubernetes.
+    public var deploy = DeployConfig()
 
     public init(
         name: String, replicaCount: Int = 1, image: ImageConfig = ImageConfig(), service: ServiceSpec = ServiceSpec(),

@@ -61,10 +61,11 @@ public struct AppCatalog: Sendable {
         ]
     }
 
-    /// The apps a project runs (in `up` and in workers): its enabled apps, or the demo when it
-    /// declares no apps, sources or effects.
+    /// The apps a project runs (in `up` and in workers): its enabled apps but Spark jobs (the
+    /// Spark operator runs those), or the demo when it declares no apps, sources or effects.
     public static func apps(of config: ProjectConfig) -> [AppConfig] {
-        config.apps.isEmpty && config.sources.isEmpty && config.effects.isEmpty ? demo(project: config.name) : config.apps.filter(\.enabled)
+        config.apps.isEmpty && config.sources.isEmpty && config.effects.isEmpty
+            ? demo(project: config.name) : config.apps.filter { $0.enabled && $0.runsInFirestream }
     }
 
     /// Builds the runnable for one app config; errors name the app and setting.

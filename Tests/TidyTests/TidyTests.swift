@@ -10,7 +10,7 @@ import Testing
 
     /// Files over the limit today, with their length.
     static let longFiles: [String: Int] = [
-        "Sources/FirestreamConfig/ConfigDecoder.swift": 550,
+        "Sources/FirestreamConfig/ConfigDecoder.swift": 530,
         "Sources/FirestreamFormats/Located/JSONParser.swift": 453,
     ]
 

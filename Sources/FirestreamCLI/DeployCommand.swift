@@ -1,0 +1,120 @@
+public import ArgumentParser
+public import FirestreamConfig
+import FirestreamDeploy
+import Foundation
+
+extension DeployTarget: ExpressibleByArgument {}
+
+/// `firestream deploy …`: the project in Kubernetes.
+struct DeployCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Render the project for Kubernetes, and apply it to a cluster.",
+        discussion: """
+            The same config that `firestream up` runs renders a complete bundle: Firestream
+            itself (a StatefulSet with a volume for the embedded log, or a gateway and workers
+            on a Kafka cluster), each enabled service as a pinned Helm chart, Spark jobs, and
+            per target the files that install it. See docs/deploy.md.
+
+            Examples:
+              firestream deploy render                       # deploy/k3s: manifests + k3s HelmCharts
+              firestream deploy render --target helm --env prod
+              firestream deploy apply --context my-cluster   # render, kubectl apply, wait for rollout
+              firestream deploy status --context my-cluster
+            """,
+        subcommands: [RenderCommand.self]
+    )
+
+    /// What every deploy subcommand takes to find the project and choose the bundle.
+    struct BundleOptions: ParsableArguments {
+        @Option(name: .long, help: "The project config file or directory (default: the current directory).")
+        var config: String?
+
+        @Option(help: "An entry of the config's `environments` to lay over it (replicas, resources, services …).")
+        var env: String?
+
+        @Option(
+            help:
+                "k3s (HelmChart resources for k3s's helm-controller), k3d (k3s plus a k3d cluster config), flux (HelmRepository + HelmRelease), helm (values files + install script), vm (k3s in cloud-init user-data). Default: the config's deploy.targets, else k3s."
+        )
+        var target: DeployTarget?
+
+        @Option(help: "The bundle's folder (default: deploy/<env, else target> beside the config).")
+        var out: String?
+
+        /// Loads the config (reporting its problems like `validate`), checks the deploy rules and
+        /// renders; the folder the bundle belongs in.
+        func render(defaultTarget: DeployTarget? = nil) throws -> (DeployBundle, URL) {
+            let report = ConfigLoader.load(config, environment: env)
+            if !report.diagnostics.isEmpty { printError(DiagnosticRenderer.text(report), terminator: "") }
+            guard let loaded = report.config else { throw ExitCode.failure }
+            let chosen = target ?? defaultTarget ?? loaded.deploy.targets.first ?? .k3s
+            switch DeployBundle.render(loaded, target: chosen) {
+            case .failure(let problems):
+                var located = report
+                located.diagnostics = report.locating(problems.diagnostics)
+                printError(DiagnosticRenderer.text(located), terminator: "")
+                printError("\(report.displayPath): cannot deploy: \(problems.diagnostics.errorCount) problem(s) above")
+                throw ExitCode.failure
+            case .success(let bundle):
+                var warnings = report
+                warnings.diagnostics = report.locating(DeployRules.check(loaded, target: chosen))
+                if !warnings.diagnostics.isEmpty { printError(DiagnosticRenderer.text(warnings), terminator: "") }
+                let cwd = ConfigLoader.currentDirectory
+                let projectDirectory = (try? ConfigLoader.locate(config, workingDirectory: cwd).get())?.deletingLastPathComponent() ?? cwd
+                let folder =
+                    out.map { ConfigLoader.resolve($0, against: cwd) }
+                    ?? projectDirectory.appending(path: "deploy").appending(path: env ?? chosen.rawValue)
+                return (bundle, folder)
+            }
+        }
+    }
+
+    /// `firestream deploy render`: writes the bundle and says what to do with it.
+    struct RenderCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "render",
+            abstract: "Write the project's Kubernetes bundle (deterministic: the same config gives the same files).",
+            discussion: """
+                Writes into --out (default deploy/<env, else target>/ beside the config),
+                replacing an earlier bundle there; a folder holding anything else is refused.
+                Nothing in the bundle is secret: values of the environment variables the config
+                names (secretEnv, passwordEnv) come from the Secret deploy.secret
+                (default <project>-secrets), which you create in the cluster.
+
+                Examples:
+                  firestream deploy render                        # deploy/k3s
+                  firestream deploy render --target vm            # deploy/vm/cloud-init.yaml for any Linux VM
+                  firestream deploy render --env prod --target flux --out gitops/prod
+                """
+        )
+
+        @OptionGroup var bundle: BundleOptions
+
+        func run() throws {
+            let (rendered, folder) = try bundle.render()
+            do {
+                try rendered.write(to: folder)
+            } catch let error as DeployWriteError {
+                throw ValidationError(error.description)
+            }
+            let shown =
+                folder.path.hasPrefix(ConfigLoader.currentDirectory.path + "/")
+                ? String(folder.path.dropFirst(ConfigLoader.currentDirectory.path.count + 1)) : folder.path
+            print("wrote \(rendered.files.count) files to \(shown)/ (target \(rendered.plan.target.rawValue), namespace \(rendered.plan.namespace))")
+            for file in rendered.files { print("  \(file.path)") }
+            print(Self.nextStep(rendered.plan.target, folder: shown))
+        }
+
+        static func nextStep(_ target: DeployTarget, folder: String) -> String {
+            switch target {
+            case .k3s: "next: kubectl apply -k \(folder)   (or firestream deploy apply)"
+            case .k3d: "next: firestream cluster up   (k3d cluster create --config \(folder)/k3d-cluster.yaml, then kubectl apply -k \(folder))"
+            case .flux: "next: commit \(folder) to the repository Flux watches (a Kustomization pointing at it)"
+            case .helm: "next: \(folder)/helm-install.sh"
+            case .vm:
+                "next: give \(folder)/cloud-init.yaml to the VM as user-data (e.g. gcloud compute instances create … --metadata-from-file user-data=\(folder)/cloud-init.yaml)"
+            }
+        }
+    }
+}
