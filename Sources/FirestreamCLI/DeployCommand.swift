@@ -22,7 +22,7 @@ struct DeployCommand: AsyncParsableCommand {
               firestream deploy apply --context my-cluster   # render, kubectl apply, wait for rollout
               firestream deploy status --context my-cluster
             """,
-        subcommands: [RenderCommand.self]
+        subcommands: [RenderCommand.self, ApplyCommand.self, StatusCommand.self, DeleteCommand.self]
     )
 
     /// What every deploy subcommand takes to find the project and choose the bundle.
@@ -42,31 +42,8 @@ struct DeployCommand: AsyncParsableCommand {
         @Option(help: "The bundle's folder (default: deploy/<env, else target> beside the config).")
         var out: String?
 
-        /// Loads the config (reporting its problems like `validate`), checks the deploy rules and
-        /// renders; the folder the bundle belongs in.
-        func render(defaultTarget: DeployTarget? = nil) throws -> (DeployBundle, URL) {
-            let report = ConfigLoader.load(config, environment: env)
-            if !report.diagnostics.isEmpty { printError(DiagnosticRenderer.text(report), terminator: "") }
-            guard let loaded = report.config else { throw ExitCode.failure }
-            let chosen = target ?? defaultTarget ?? loaded.deploy.targets.first ?? .k3s
-            switch DeployBundle.render(loaded, target: chosen) {
-            case .failure(let problems):
-                var located = report
-                located.diagnostics = report.locating(problems.diagnostics)
-                printError(DiagnosticRenderer.text(located), terminator: "")
-                printError("\(report.displayPath): cannot deploy: \(problems.diagnostics.errorCount) problem(s) above")
-                throw ExitCode.failure
-            case .success(let bundle):
-                var warnings = report
-                warnings.diagnostics = report.locating(DeployRules.check(loaded, target: chosen))
-                if !warnings.diagnostics.isEmpty { printError(DiagnosticRenderer.text(warnings), terminator: "") }
-                let cwd = ConfigLoader.currentDirectory
-                let projectDirectory = (try? ConfigLoader.locate(config, workingDirectory: cwd).get())?.deletingLastPathComponent() ?? cwd
-                let folder =
-                    out.map { ConfigLoader.resolve($0, against: cwd) }
-                    ?? projectDirectory.appending(path: "deploy").appending(path: env ?? chosen.rawValue)
-                return (bundle, folder)
-            }
+        func render() throws -> (DeployBundle, URL) {
+            try renderBundle(config: config, env: env, target: target, out: out)
         }
     }
 
@@ -93,11 +70,7 @@ struct DeployCommand: AsyncParsableCommand {
 
         func run() throws {
             let (rendered, folder) = try bundle.render()
-            do {
-                try rendered.write(to: folder)
-            } catch let error as DeployWriteError {
-                throw ValidationError(error.description)
-            }
+            try write(rendered, to: folder)
             let shown =
                 folder.path.hasPrefix(ConfigLoader.currentDirectory.path + "/")
                 ? String(folder.path.dropFirst(ConfigLoader.currentDirectory.path.count + 1)) : folder.path
@@ -116,5 +89,148 @@ struct DeployCommand: AsyncParsableCommand {
                 "next: give \(folder)/cloud-init.yaml to the VM as user-data (e.g. gcloud compute instances create … --metadata-from-file user-data=\(folder)/cloud-init.yaml)"
             }
         }
+    }
+
+    /// `firestream deploy apply`: render, then install in the cluster and wait for rollout.
+    struct ApplyCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "apply",
+            abstract: "Render the bundle and apply it to a cluster, waiting until Firestream has rolled out.",
+            discussion: """
+                Renders like `deploy render` (the files stay in --out for review), then with
+                kubectl (and helm for --target helm), against --context or the current context:
+                checks that the cluster can install the target's chart resources (k3s's
+                helm-controller, or Flux); installs the charts (--target helm); applies
+                Firestream's objects and the services' chart resources, printing what each
+                created or changed; waits for the definitions the charts bring (Contour's
+                HTTPProxy, the Spark operator's SparkApplication) and applies what needs them;
+                then waits for each of Firestream's workloads to roll out.
+
+                Create the Secret with the values of the variables the config names first:
+                  kubectl create secret generic <project>-secrets -n <namespace> --from-literal=NAME=value
+
+                Examples:
+                  firestream deploy apply --context my-cluster
+                  firestream deploy apply --target helm --env prod --context gke_prod
+                """
+        )
+
+        @OptionGroup var bundle: BundleOptions
+
+        @Option(help: "The kubeconfig context (default: kubectl's current context).")
+        var context: String?
+
+        func run() async throws {
+            let (rendered, folder) = try bundle.render()
+            try write(rendered, to: folder)
+            try await drive {
+                try await ClusterDriver(bundle: rendered, folder: folder, context: context, run: ToolProcess.run, report: ToolProcess.report).apply()
+            }
+        }
+    }
+
+    /// `firestream deploy status`.
+    struct StatusCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "status", abstract: "Show the project's workloads, pods, services and volumes in the cluster.")
+
+        @OptionGroup var bundle: BundleOptions
+
+        @Option(help: "The kubeconfig context (default: kubectl's current context).")
+        var context: String?
+
+        func run() async throws {
+            let (rendered, folder) = try bundle.render()
+            try await drive {
+                try await ClusterDriver(bundle: rendered, folder: folder, context: context, run: ToolProcess.run, report: ToolProcess.report).status()
+            }
+        }
+    }
+
+    /// `firestream deploy delete`.
+    struct DeleteCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "delete",
+            abstract: "Remove what `deploy apply` created (the namespace and the volumes stay).",
+            discussion: """
+                Deletes the bundle's objects (and uninstalls the charts of --target helm). The
+                namespace and its PersistentVolumeClaims, which hold the log and the services'
+                data, stay until you delete the namespace yourself. Asks first unless --yes.
+                """
+        )
+
+        @OptionGroup var bundle: BundleOptions
+
+        @Option(help: "The kubeconfig context (default: kubectl's current context).")
+        var context: String?
+
+        @Flag(help: "Do not ask for confirmation.")
+        var yes = false
+
+        func run() async throws {
+            let (rendered, folder) = try bundle.render()
+            let place = "namespace \(rendered.plan.namespace)" + (context.map { " of context \($0)" } ?? " of the current context")
+            guard
+                try yes
+                    || confirmed(
+                        "Delete project \(rendered.plan.config.name) from \(place)?", otherwise: "deleting needs --yes when not on a terminal")
+            else { return }
+            try write(rendered, to: folder)
+            try await drive {
+                try await ClusterDriver(bundle: rendered, folder: folder, context: context, run: ToolProcess.run, report: ToolProcess.report).delete()
+            }
+        }
+    }
+}
+
+/// Loads the config (reporting its problems like `validate`), checks the deploy rules and
+/// renders; the folder the bundle belongs in (default deploy/<env, else target>/ beside the config).
+func renderBundle(config: String?, env: String?, target: DeployTarget?, out: String?) throws -> (DeployBundle, URL) {
+    let report = ConfigLoader.load(config, environment: env)
+    if !report.diagnostics.isEmpty { printError(DiagnosticRenderer.text(report), terminator: "") }
+    guard let loaded = report.config else { throw ExitCode.failure }
+    let chosen = target ?? loaded.deploy.targets.first ?? .k3s
+    switch DeployBundle.render(loaded, target: chosen) {
+    case .failure(let problems):
+        var located = report
+        located.diagnostics = report.locating(problems.diagnostics)
+        printError(DiagnosticRenderer.text(located), terminator: "")
+        printError("\(report.displayPath): cannot deploy: \(problems.diagnostics.errorCount) problem(s) above")
+        throw ExitCode.failure
+    case .success(let bundle):
+        var warnings = report
+        warnings.diagnostics = report.locating(DeployRules.check(loaded, target: chosen))
+        if !warnings.diagnostics.isEmpty { printError(DiagnosticRenderer.text(warnings), terminator: "") }
+        let cwd = ConfigLoader.currentDirectory
+        let projectDirectory = (try? ConfigLoader.locate(config, workingDirectory: cwd).get())?.deletingLastPathComponent() ?? cwd
+        let folder =
+            out.map { ConfigLoader.resolve($0, against: cwd) } ?? projectDirectory.appending(path: "deploy").appending(path: env ?? chosen.rawValue)
+        return (bundle, folder)
+    }
+}
+
+/// Writes a bundle, a folder that is not a bundle's being a usage error.
+func write(_ bundle: DeployBundle, to folder: URL) throws {
+    do {
+        try bundle.write(to: folder)
+    } catch let error as DeployWriteError {
+        throw ValidationError(error.description)
+    }
+}
+
+/// Runs a cluster operation; a missing program, a failed call or a refusal ends the command
+/// with its message instead of a stack of errors.
+func drive(_ operation: () async throws -> Void) async throws {
+    do {
+        try await operation()
+    } catch let error as MissingTool {
+        printError("error: \(error)")
+        throw ExitCode.failure
+    } catch let error as ToolFailed {
+        printError("error: \(error)")
+        throw ExitCode.failure
+    } catch let error as DeployApplyError {
+        printError("error: \(error)")
+        throw ExitCode.failure
     }
 }

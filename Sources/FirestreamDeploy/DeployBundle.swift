@@ -20,11 +20,16 @@ public struct BundleFile: Sendable, Equatable {
     public let path: String
     public let role: Role
     public let contents: String
+    /// The kind and name of the object a manifest file holds (one per file).
+    public let kind: String?
+    public let objectName: String?
 
-    init(_ path: String, _ role: Role, _ contents: String) {
+    init(_ path: String, _ role: Role, _ contents: String, kind: String? = nil, name: String? = nil) {
         self.path = path
         self.role = role
         self.contents = contents
+        self.kind = kind
+        self.objectName = name
     }
 }
 
@@ -86,11 +91,14 @@ public struct DeployRulesError: Error, Sendable {
 extension DeployPlan {
     func files() -> [BundleFile] {
         let namespaceObject = KubeObject("v1", "Namespace", ObjectMeta(name: namespace, labels: ["app.kubernetes.io/part-of": name]))
-        var manifests = [BundleFile("namespace.yaml", .manifest, YAMLText.file("Project \(name)'s namespace.", [namespaceObject]))]
+        var manifests = [
+            BundleFile("namespace.yaml", .manifest, YAMLText.file("Project \(name)'s namespace.", [namespaceObject]), kind: "Namespace")
+        ]
         manifests += firestreamObjects().map { object in
             BundleFile(
                 "firestream/\(object.kind.lowercased())-\(object.metadata.name).yaml", .manifest,
-                YAMLText.file("Firestream (project \(name)): \(object.kind) \(object.metadata.name).", [object]))
+                YAMLText.file("Firestream (project \(name)): \(object.kind) \(object.metadata.name).", [object]), kind: object.kind,
+                name: object.metadata.name)
         }
         manifests += sparkApplications()
         var extra: [BundleFile] = []

@@ -14,7 +14,7 @@ public enum DeployRules {
             add(
                 .error, root / "gateway" / "tokens",
                 "a cluster reaches the gateway over the network, and Firestream listens beyond loopback only with tokens",
-                hint: "create one with `firestream token create deployer --scope admin` and add the entry it prints")
+                hint: "create one with `firestream token create --name deployer --scope admin` and add the entry it prints")
         }
         if plan.log == .embedded, config.replicaCount > 1 {
             add(

@@ -18,7 +18,8 @@ extension DeployPlan {
                 "helm.cattle.io/v1", "HelmChart", ObjectMeta(name: "\(name)-\(release.releaseName)", namespace: "kube-system"), spec: spec)
             return BundleFile(
                 "services/helmchart-\(release.releaseName).yaml", .manifest,
-                YAMLText.file("\(service.serviceName.summary): chart \(release.chart) \(release.version), installed by k3s.", [object]))
+                YAMLText.file("\(service.serviceName.summary): chart \(release.chart) \(release.version), installed by k3s.", [object]),
+                kind: "HelmChart")
         }
     }
 
@@ -31,7 +32,9 @@ extension DeployPlan {
                 "source.toolkit.fluxcd.io/v1", "HelmRepository", ObjectMeta(name: release.repositoryName, namespace: namespace), spec: spec)
         }
         let sources = repositories.keys.sorted().map { key in
-            BundleFile("services/helmrepository-\(key).yaml", .manifest, YAMLText.file("Where Flux fetches charts from.", [repositories[key]!]))
+            BundleFile(
+                "services/helmrepository-\(key).yaml", .manifest, YAMLText.file("Where Flux fetches charts from.", [repositories[key]!]),
+                kind: "HelmRepository")
         }
         return sources
             + releases.map { service, release in
@@ -43,7 +46,8 @@ extension DeployPlan {
                     "helm.toolkit.fluxcd.io/v2", "HelmRelease", ObjectMeta(name: release.releaseName, namespace: namespace), spec: spec)
                 return BundleFile(
                     "services/helmrelease-\(release.releaseName).yaml", .manifest,
-                    YAMLText.file("\(service.serviceName.summary): chart \(release.chart) \(release.version), installed by Flux.", [object]))
+                    YAMLText.file("\(service.serviceName.summary): chart \(release.chart) \(release.version), installed by Flux.", [object]),
+                    kind: "HelmRelease")
             }
     }
 

@@ -128,7 +128,8 @@ extension DeployPlan {
                 arguments: job.arguments.isEmpty ? nil : job.arguments, sparkVersion: job.sparkVersion, driver: driver, executor: job.executor)
             let object = KubeObject("sparkoperator.k8s.io/v1beta2", "SparkApplication", meta(app.name, component: "spark-job"), spec: spec)
             return BundleFile(
-                "spark/sparkapplication-\(app.name).yaml", .manifest, YAMLText.file("Spark job \(app.name), run by the Spark operator.", [object]))
+                "spark/sparkapplication-\(app.name).yaml", .manifest, YAMLText.file("Spark job \(app.name), run by the Spark operator.", [object]),
+                kind: "SparkApplication")
         }
     }
 }

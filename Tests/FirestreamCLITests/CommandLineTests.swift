@@ -18,13 +18,15 @@ struct FirestreamProcess {
             .deletingLastPathComponent().appendingPathComponent(".build/debug/firestream")
     }()
 
-    /// Runs `executable` (default: firestream) with `arguments` in `directory`, feeding `input`.
+    /// Runs `executable` (default: firestream) with `arguments` in `directory`, feeding `input`;
+    /// `environment` replaces the inherited one when given.
     static func run(
-        _ arguments: [String], in directory: URL, input: String = "", executable: URL = binary
+        _ arguments: [String], in directory: URL, input: String = "", executable: URL = binary, environment: [String: String]? = nil
     ) throws -> Outcome {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.currentDirectoryURL = directory
         let scratch = TemporaryDirectory("fs-run")
         let paths = ["in", "out", "err"].map { scratch.url.appendingPathComponent($0) }
