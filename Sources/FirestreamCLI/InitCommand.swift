@@ -33,6 +33,9 @@ struct InitCommand: ParsableCommand {
     @Option(help: "Comma-separated services to enable, e.g. kafka,minio,postgresql; \"\" for none.")
     var services: String?
 
+    @Option(help: "Comma-separated Kubernetes targets `deploy render` writes: k3s, k3d, flux, helm, vm (default: k3s).")
+    var targets: String?
+
     @Option(help: "Config file format: json or yaml (default: json).")
     var format: ConfigFormat?
 
@@ -48,6 +51,15 @@ struct InitCommand: ParsableCommand {
             throw ValidationError("--name \"\(name)\" is not a valid name: \(problem)" + (fixed.isEmpty ? "" : " (try \"\(fixed)\")"))
         }
         _ = try parsedServices()
+        _ = try parsedTargets()
+    }
+
+    private func parsedTargets() throws -> [DeployTarget]? {
+        guard let targets else { return nil }
+        switch InitWizard.targets(targets) {
+        case .success(let parsed): return parsed
+        case .failure(let why): throw ValidationError("--targets: \(why.text)")
+        }
     }
 
     func run() throws {
@@ -55,7 +67,7 @@ struct InitCommand: ParsableCommand {
         let directoryName = NameRules.suggestedLabel(from: target.lastPathComponent)
         var answers = InitAnswers(
             name: name ?? (directoryName.isEmpty ? "firestream" : directoryName),
-            services: try parsedServices() ?? ServiceKind.initDefaults,
+            services: try parsedServices() ?? ServiceKind.initDefaults, targets: try parsedTargets() ?? [.k3s],
             format: format ?? .json)
         if !yes && isatty(STDIN_FILENO) == 1 {
             do {
@@ -67,7 +79,8 @@ struct InitCommand: ParsableCommand {
         } else if !yes {
             printError("note: standard input is not a terminal, so init uses the flags and defaults (pass --yes to skip this note)")
         }
-        let config = ProjectScaffold.config(name: answers.name, services: answers.services)
+        var config = ProjectScaffold.config(name: answers.name, services: answers.services)
+        config.deploy.targets = answers.targets
         let outcome: ProjectScaffold.Outcome
         do {
             outcome = try ProjectScaffold.write(config, as: answers.format, into: target, force: force)
@@ -85,7 +98,8 @@ struct InitCommand: ParsableCommand {
         print("Created \(written.displayPath) for project \"\(answers.name)\" (services: \(serviceList))")
         if outcome.updatedGitignore { print("Added .firestream/ to .gitignore") }
         let cd = target.path == ConfigLoader.currentDirectory.standardizedFileURL.path ? "" : "cd \(directory) && "
-        print("Next: \(cd)firestream validate && firestream config show")
+        print("Next: \(cd)firestream validate && firestream up")
+        print("      Kubernetes: firestream deploy render --target \(answers.targets[0].rawValue)   (needs gateway.tokens: firestream token create)")
     }
 
     private func parsedServices() throws -> [ServiceKind]? {

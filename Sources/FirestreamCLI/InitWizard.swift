@@ -26,11 +26,14 @@ struct TerminalPrompt: PromptIO {
 public struct InitAnswers: Equatable, Sendable {
     public var name: String
     public var services: [ServiceKind]
+    /// What `firestream deploy render` writes by default (`deploy.targets`).
+    public var targets: [DeployTarget]
     public var format: ConfigFormat
 
-    public init(name: String, services: [ServiceKind], format: ConfigFormat) {
+    public init(name: String, services: [ServiceKind], targets: [DeployTarget] = [.k3s], format: ConfigFormat) {
         self.name = name
         self.services = services
+        self.targets = targets
         self.format = format
     }
 }
@@ -63,11 +66,29 @@ public struct InitWizard {
             let prompt = "  \(kind.rawValue) — \(kind.summary)? [\(enabled ? "Y/n" : "y/N")]: "
             if try ask(prompt, default: enabled, parse: yesNo) { answers.services.append(kind) }
         }
+        let targetList = defaults.targets.map(\.rawValue).joined(separator: ",")
+        let known = DeployTarget.allCases.map(\.rawValue).joined(separator: ", ")
+        answers.targets = try ask("Kubernetes targets for `firestream deploy render` (\(known)) [\(targetList)]: ", default: defaults.targets) {
+            answer in InitWizard.targets(answer)
+        }
         answers.format = try ask("Config format, json or yaml [\(defaults.format.rawValue)]: ", default: defaults.format) {
             answer in
             ConfigFormat(rawValue: answer.lowercased()).map { .success($0) } ?? .failure(Complaint(text: "answer json or yaml"))
         }
         return answers
+    }
+
+    /// Comma-separated target names, or why they are not.
+    static func targets(_ text: String) -> Result<[DeployTarget], Complaint> {
+        var targets: [DeployTarget] = []
+        for word in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !word.isEmpty {
+            guard let target = DeployTarget(rawValue: word) else {
+                return .failure(
+                    Complaint(text: "\"\(word)\" is not a target; choose among \(DeployTarget.allCases.map(\.rawValue).joined(separator: ", "))"))
+            }
+            if !targets.contains(target) { targets.append(target) }
+        }
+        return targets.isEmpty ? .failure(Complaint(text: "name at least one target")) : .success(targets)
     }
 
     private func yesNo(_ answer: String) -> Result<Bool, Complaint> {

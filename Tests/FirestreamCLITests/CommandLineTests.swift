@@ -92,8 +92,8 @@ struct FirestreamProcess {
         let script = URL(fileURLWithPath: "/usr/bin/script")
         try #require(FileManager.default.isExecutableFile(atPath: script.path), "util-linux `script` is needed for the PTY test")
         let scratch = TemporaryDirectory()
-        // name (rejected, then fixed), kafka n, minio Enter, postgresql Enter, airflow y, spark Enter, contour Enter, format
-        let answers = "Bad Name\nmy-app\nn\n\n\ny\n\n\nyaml\n"
+        // name (rejected, then fixed), kafka n, minio Enter, postgresql Enter, airflow y, spark Enter, contour Enter, targets, format
+        let answers = "Bad Name\nmy-app\nn\n\n\ny\n\n\nk3d,vm\nyaml\n"
         let command = "\(FirestreamProcess.binary.path) init proj"
         let outcome = try FirestreamProcess.run(["-qec", command, "/dev/null"], in: scratch.url, input: answers, executable: script)
         #expect(outcome.status == 0, "\(outcome.stdout)")
@@ -103,6 +103,7 @@ struct FirestreamProcess {
         let validated = try FirestreamProcess.run(["config", "show", "proj"], in: scratch.url)
         #expect(validated.status == 0)
         #expect(validated.stdout.contains("\"name\": \"my-app\""))
+        #expect(validated.stdout.contains("\"targets\": [\"k3d\", \"vm\"]"))
     }
 
     @Test func validateReportsEveryErrorWithPositionsAndExitsNonZero() throws {

@@ -26,7 +26,7 @@ final class ScriptedPrompt: PromptIO {
     let defaults = InitAnswers(name: "demo", services: ServiceKind.initDefaults, format: .json)
 
     @Test func enterAcceptsEveryDefault() throws {
-        let prompt = ScriptedPrompt(Array(repeating: "", count: 8))
+        let prompt = ScriptedPrompt(Array(repeating: "", count: 9))
         let answers = try InitWizard(io: prompt).run(defaults: defaults)
         #expect(answers == defaults)
         #expect(prompt.transcript.contains("Project name [demo]: "))
@@ -35,9 +35,10 @@ final class ScriptedPrompt: PromptIO {
     }
 
     @Test func invalidAnswersAreExplainedAndAskedAgain() throws {
-        let prompt = ScriptedPrompt(["My App", "my-app", "maybe", "n", "", "NO", "yes", "", "y", "toml", "YAML"])
+        let prompt = ScriptedPrompt(["My App", "my-app", "maybe", "n", "", "NO", "yes", "", "y", "k3d,nomad", "k3d, helm", "toml", "YAML"])
         let answers = try InitWizard(io: prompt).run(defaults: defaults)
-        #expect(answers == InitAnswers(name: "my-app", services: [.minio, .airflow, .contour], format: .yaml))
+        #expect(answers == InitAnswers(name: "my-app", services: [.minio, .airflow, .contour], targets: [.k3d, .helm], format: .yaml))
+        #expect(prompt.transcript.contains("  \"nomad\" is not a target; choose among k3s, k3d, flux, helm, vm"))
         #expect(prompt.transcript.contains("  \"My App\" is not a valid name: use only lower-case letters, digits and '-' (try \"my-app\")"))
         #expect(prompt.transcript.contains("  answer y or n"))
         #expect(prompt.transcript.contains("  answer json or yaml"))

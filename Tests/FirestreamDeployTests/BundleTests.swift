@@ -128,3 +128,18 @@ import Testing
         #expect(throws: DeployWriteError.self) { try Fixtures.bundle(config, .k3s).write(to: other) }
     }
 }
+
+/// The configs in docs/deploy.md are real: each validates and renders.
+@Suite struct DeployDocumentationTests {
+    @Test func everyConfigInTheDeployGuideRenders() throws {
+        let text = try String(contentsOf: Fixtures.root.appending(path: "docs/deploy.md"), encoding: .utf8)
+        let blocks = text.components(separatedBy: "```json\n").dropFirst().map { $0.components(separatedBy: "\n```")[0] }
+        #expect(blocks.count >= 2)
+        for block in blocks {
+            let (config, diagnostics) = ConfigLoader.parse(block, format: .json, defaultName: "docs")
+            let parsed = try #require(config, "\(diagnostics)\n\(block)")
+            #expect(diagnostics.isEmpty, "\(diagnostics)")
+            _ = try Fixtures.bundle(parsed, .k3s)
+        }
+    }
+}
