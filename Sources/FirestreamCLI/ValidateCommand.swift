@@ -1,5 +1,6 @@
 import ArgumentParser
 import FirestreamConfig
+import FirestreamDeploy
 import FirestreamEmbedded
 
 /// Output formats for diagnostics.
@@ -22,6 +23,11 @@ struct ValidateCommand: ParsableCommand {
               firestream validate                        # ./firestream.json or ./firestream.yaml
               firestream validate deploy/firestream.yaml
               firestream validate --format json | jq '.diagnostics[].path'
+              firestream validate --deploy --env prod    # also what a cluster needs (tokens, replicas …)
+
+            --deploy adds the rules `firestream deploy render` checks for the config's first
+            deploy target (or --target): tokens for a gateway that listens beyond loopback,
+            one replica with the embedded log, Spark jobs and their operator, MinIO sizes.
             """
     )
 
@@ -31,11 +37,23 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "How to print the result: text for people, json for programs.")
     var format: DiagnosticFormat = .text
 
+    @Flag(help: "Also check what running in Kubernetes needs (the rules of `firestream deploy render`).")
+    var deploy = false
+
+    @Option(help: "With --deploy: the target whose rules apply (default: the config's first deploy target).")
+    var target: DeployTarget?
+
+    @Option(help: "An entry of the config's `environments` to lay over it first.")
+    var env: String?
+
     func run() throws {
-        var report = ConfigLoader.load(path)
+        var report = ConfigLoader.load(path, environment: env)
         // What `up` would refuse on this machine although the file is valid.
         if let config = report.config, report.isValid {
             report.diagnostics += EmbeddedStack.machineProblems(config).map { Diagnostic(.error, at: nil, $0) }
+            if deploy {
+                report.diagnostics += report.locating(DeployRules.check(config, target: target ?? config.deploy.targets.first ?? .k3s))
+            }
         }
         switch format {
         case .json:

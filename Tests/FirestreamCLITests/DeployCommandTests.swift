@@ -162,6 +162,18 @@ import Testing
         #expect(calls.isEmpty)
     }
 
+    @Test func validateWithDeployChecksTheClusterRulesToo() throws {
+        let scratch = TemporaryDirectory()
+        try scratch.write("firestream.json", "{\n  \"name\": \"shop\",\n  \"replicaCount\": 2\n}\n")
+        let plain = try FirestreamProcess.run(["validate"], in: scratch.url)
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let strict = try FirestreamProcess.run(["validate", "--deploy"], in: scratch.url)
+        #expect(strict.status == 1)
+        #expect(strict.stderr.contains("firestream.json:3:19: error: replicaCount: the embedded log runs in one pod"))
+        #expect(strict.stderr.contains("firestream.json:1:1: error: gateway.tokens: a cluster reaches the gateway"))
+        #expect(strict.stderr.contains("firestream.json: 2 errors"))
+    }
+
     @Test func renderRefusesAConfigThatCannotRunInAClusterWithItsPosition() throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", "{\n  \"name\": \"shop\",\n  \"replicaCount\": 2\n}\n")
