@@ -84,7 +84,11 @@ extension DeployPlan {
         case .contour:
             let exposure = config.ingress.external ? "LoadBalancer" : "ClusterIP"
             return .object([
-                ("contour", .object([("replicaCount", replicas), ("resources", resources)])),
+                // The class Firestream's HTTPProxy names.
+                (
+                    "contour",
+                    .object([("replicaCount", replicas), ("resources", resources), ("ingressClass", .object([("name", .string("contour"))]))])
+                ),
                 ("envoy", .object([("service", .object([("type", .string(exposure))]))])),
             ])
         case .spark:

@@ -60,6 +60,7 @@ import Testing
         #expect(contour["contour.replicaCount"] == .number("3"))
         sizes(contour, at: "contour")
         #expect(contour["envoy.service.type"] == .string("LoadBalancer"))
+        #expect(contour["contour.ingressClass.name"] == .string("contour"))
         #expect(try values("contour")["envoy.service.type"] == .string("ClusterIP"))
 
         let spark = try values("spark")
