@@ -124,7 +124,7 @@ struct DeployCommand: AsyncParsableCommand {
             let (rendered, folder) = try bundle.render()
             try write(rendered, to: folder)
             try await drive {
-                try await ClusterDriver(bundle: rendered, folder: folder, context: context, run: ToolProcess.run, report: ToolProcess.report).apply()
+                try await driver(rendered, folder, context).apply()
             }
         }
     }
@@ -142,7 +142,7 @@ struct DeployCommand: AsyncParsableCommand {
         func run() async throws {
             let (rendered, folder) = try bundle.render()
             try await drive {
-                try await ClusterDriver(bundle: rendered, folder: folder, context: context, run: ToolProcess.run, report: ToolProcess.report).status()
+                try await driver(rendered, folder, context).status()
             }
         }
     }
@@ -177,7 +177,7 @@ struct DeployCommand: AsyncParsableCommand {
             else { return }
             try write(rendered, to: folder)
             try await drive {
-                try await ClusterDriver(bundle: rendered, folder: folder, context: context, run: ToolProcess.run, report: ToolProcess.report).delete()
+                try await driver(rendered, folder, context).delete()
             }
         }
     }
@@ -207,6 +207,11 @@ func renderBundle(config: String?, env: String?, target: DeployTarget?, out: Str
             out.map { ConfigLoader.resolve($0, against: cwd) } ?? projectDirectory.appending(path: "deploy").appending(path: env ?? chosen.rawValue)
         return (bundle, folder)
     }
+}
+
+/// Drives `bundle`, written in `folder`, in the cluster of `context` with real processes.
+func driver(_ bundle: DeployBundle, _ folder: URL, _ context: String?) -> ClusterDriver {
+    ClusterDriver(bundle: bundle, folder: folder, context: context, run: ToolProcess.run, report: ToolProcess.report)
 }
 
 /// Writes a bundle, a folder that is not a bundle's being a usage error.
