@@ -73,6 +73,8 @@ let package = Package(
             dependencies: [
                 "FirestreamJSON", "FirestreamLog", "KafkaWire", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // Stream apps written in Python: the runtime's StreamApp answered by worker processes.
+        .target(name: "FirestreamPython", dependencies: ["FirestreamStreams", "KafkaWire"]),
         // The flagship demo (metronome → wiener), an ordinary user of the runtime.
         .target(name: "FirestreamDemo", dependencies: ["FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire"]),
         .target(
@@ -113,6 +115,7 @@ let package = Package(
             name: "FirestreamEmbedded",
             dependencies: [
                 "FirestreamConfig", "FirestreamConnectors", "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON",
+                "FirestreamPython",
                 "FirestreamKafka", "FirestreamLog",
                 "FirestreamStreams", "KafkaBroker", "KafkaWire", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -197,6 +200,7 @@ let package = Package(
             name: "FirestreamCLITests",
             dependencies: [
                 "FirestreamCLI", "firestream", "FirestreamDemo", "FirestreamEmbedded", "FirestreamFormats", "FirestreamJSON", "FirestreamLog",
+                "FirestreamPython",
                 "FirestreamStreams", "FirestreamTesting", "KafkaClient", "KafkaWire",
                 .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
             ]

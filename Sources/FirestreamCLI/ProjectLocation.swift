@@ -7,6 +7,8 @@ import Foundation
 struct ProjectLocation {
     var config: ProjectConfig
     var dataDirectory: String
+    /// Where the config file is (the working directory when there is none).
+    var directory: String
 
     /// With `config` nil, a project directory without a config file runs on defaults; a config
     /// file that exists but is invalid is always an error, reported like `firestream validate`.
@@ -33,6 +35,6 @@ struct ProjectLocation {
             config = ProjectConfig(name: name.isEmpty ? "firestream" : name)
         }
         let data = dataDir.map { ConfigLoader.resolve($0, against: cwd).path } ?? projectDirectory.appendingPathComponent(".firestream").path
-        return ProjectLocation(config: config, dataDirectory: data)
+        return ProjectLocation(config: config, dataDirectory: data, directory: projectDirectory.path)
     }
 }

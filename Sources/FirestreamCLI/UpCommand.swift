@@ -160,7 +160,8 @@ struct UpCommand: AsyncParsableCommand {
         if let kafkaPort { kafka.listener.port = kafkaPort }
         var options = EmbeddedStack.Options(
             dataDirectory: project.dataDirectory, durability: durability == .fsync ? .default : .osBuffered, catalog: AppCatalog.current,
-            overrides: AppCatalog.Overrides(metronomeRate: rate, limits: TaskLimits(snapshotEveryBytes: try snapshotBytes())),
+            overrides: AppCatalog.Overrides(
+                metronomeRate: rate, limits: TaskLimits(snapshotEveryBytes: try snapshotBytes()), projectDirectory: project.directory),
             statusInterval: statusInterval, gateway: gateway, kafka: noKafka || !kafka.enabled ? nil : kafka,
             cluster: embedded || noApps ? nil : try cluster.options(project.config), stopSignals: [.sigint, .sigterm])
         options.runsProject = !noApps

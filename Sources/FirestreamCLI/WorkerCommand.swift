@@ -82,7 +82,8 @@ struct WorkerCommand: AsyncParsableCommand {
         for app in AppCatalog.apps(of: project.config) {
             let runnable: any Runnable
             do {
-                runnable = try AppCatalog.current.runnable(for: app, project: project.config.name, overrides: AppCatalog.Overrides())
+                runnable = try AppCatalog.current.runnable(
+                    for: app, project: project.config.name, overrides: AppCatalog.Overrides(projectDirectory: project.directory))
             } catch {
                 printError("error: \(error)")
                 throw ExitCode.failure

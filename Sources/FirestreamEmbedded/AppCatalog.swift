@@ -34,8 +34,10 @@ public struct AppCatalog: Sendable {
     /// Every kind this catalog knows, sorted.
     public var kinds: [String] { factories.keys.sorted() }
 
-    /// The catalog of the stock binary: the demo's `metronome` and `wiener`.
+    /// The catalog of the stock binary: the demo's `metronome` and `wiener`, and `python` (an
+    /// app written as a Python class).
     public static let standard = AppCatalog().adding(kind: "metronome", DemoKinds.metronome).adding(kind: "wiener", DemoKinds.wiener)
+        .adding(kind: "python", PythonKind.factory)
 
     /// The catalog `firestream up` uses in this task: ``standard`` unless a custom binary runs
     /// the CLI with its own (`Firestream.main(catalog:)`).
@@ -46,10 +48,13 @@ public struct AppCatalog: Sendable {
         /// Ticks per second for every metronome.
         public var metronomeRate: Double?
         public var limits: TaskLimits
+        /// The directory of the project's config: where apps' files (Python modules) are found.
+        public var projectDirectory: String
 
-        public init(metronomeRate: Double? = nil, limits: TaskLimits = TaskLimits()) {
+        public init(metronomeRate: Double? = nil, limits: TaskLimits = TaskLimits(), projectDirectory: String = ".") {
             self.metronomeRate = metronomeRate
             self.limits = limits
+            self.projectDirectory = projectDirectory
         }
     }
 

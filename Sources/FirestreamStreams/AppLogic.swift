@@ -43,7 +43,7 @@ struct AppLogic<App: StreamApp> {
         app: App, partition: Int, inputNext: [Int64], outputPartitions: Int, clock: @escaping @Sendable () -> Int64, limits: TaskLimits,
         counters: AppCounters
     ) {
-        self.app = app
+        self.app = app.forTask(partition: partition)
         self.partition = partition
         self.producerId = stableProducerId("app/\(app.name)/\(partition)")
         self.inputNext = inputNext
@@ -92,6 +92,7 @@ struct AppLogic<App: StreamApp> {
         careful: Bool, touched: inout [String: (state: App.State?, timer: Int64?)], records: [[ConsumerRecord]]
     ) throws -> JournalStep? {
         let now = clock()
+        try app.prepare(records: records, now: now) { states[$0] }
         var produced = Outputs()
         var changed: [String] = []
         var timerChanges: [String: Int64?] = [:]
@@ -158,7 +159,9 @@ struct AppLogic<App: StreamApp> {
             }
         }
         var fired = 0
-        for (key, deadline) in timers.sorted(by: { $0.value < $1.value }) where deadline <= now {
+        let due = timers.filter { $0.value <= now }.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
+        if !due.isEmpty { try app.prepareTimeouts(keys: due.map(\.key), now: now) { states[$0] } }
+        for (key, _) in due {
             fired += 1
             var state = states[key]
             var context = ProcessingContext(now: now, timestamp: now)

@@ -9,6 +9,7 @@ public import ServiceLifecycle
 /// cluster that stopped answering), the runnable is started again after a pause (1 s, doubling to
 /// 30 s): sources and effects resume from what the storage holds. Any other failure is rethrown as
 /// ``RuntimeError/stopped(app:reason:)``; the group then stops the others.
+/// ``RestartableFailure``s (a child process that died) are started again the same way.
 public struct RunnableService: Service {
     public let runnable: any Runnable
     public let storage: any RecordStorage
@@ -29,7 +30,7 @@ public struct RunnableService: Service {
             do {
                 try await cancelWhenGracefulShutdown { try await runnable.run(storage) }
                 return
-            } catch let unavailable as any StorageUnavailable {
+            } catch let unavailable where unavailable is any StorageUnavailable || unavailable is any RestartableFailure {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
                 // A run that lasted a while starts the pauses over.
                 failures = ContinuousClock.now - started > .seconds(60) ? 1 : failures + 1
@@ -48,3 +49,7 @@ public struct RunnableService: Service {
         }
     }
 }
+
+/// A failure of something a runnable depends on that may pass, such as a worker process that
+/// died: the runnable is started again after a pause, as when the storage is unavailable.
+public protocol RestartableFailure: Error, CustomStringConvertible {}

@@ -1,4 +1,5 @@
 import Foundation
+public import KafkaWire
 
 /// A stream app is a Swift type: it names its input and output topics, how records are decoded
 /// and encoded, how they are keyed, and what happens to each record given the key's state
@@ -27,6 +28,17 @@ public protocol StreamApp: Sendable {
     func process(_ input: Input, state: inout State?, context: inout ProcessingContext) throws -> [Output]
     /// Called when a timeout set for `key` expires with no new record for it.
     func timedOut(key: String, state: inout State?, context: inout ProcessingContext) throws -> [Output]
+
+    /// The app a task of `partition` runs: an app that keeps working memory per task returns a
+    /// copy with its own. Default: the app itself.
+    func forTask(partition: Int) -> Self
+    /// Called at the start of each step with its records (per input topic) and the step's time;
+    /// `state` gives a key's state as the step starts. An app whose logic runs elsewhere (a
+    /// Python process) computes the whole step here, then answers the per-record calls from
+    /// that. Throwing ends the step with nothing of it applied. Default: nothing.
+    func prepare(records: [[ConsumerRecord]], now: Int64, state: (String) -> State?) throws
+    /// The same for the timeouts due in a step, after its records, in the order they fire.
+    func prepareTimeouts(keys: [String], now: Int64, state: (String) -> State?) throws
 }
 
 /// The state of apps that keep none.
@@ -66,6 +78,12 @@ extension StreamApp {
     public func key(for output: Output) -> String? { nil }
 
     public func timedOut(key: String, state: inout State?, context: inout ProcessingContext) throws -> [Output] { [] }
+
+    public func forTask(partition: Int) -> Self { self }
+
+    public func prepare(records: [[ConsumerRecord]], now: Int64, state: (String) -> State?) throws {}
+
+    public func prepareTimeouts(keys: [String], now: Int64, state: (String) -> State?) throws {}
 }
 
 extension StreamApp where Input: Decodable {
