@@ -18,6 +18,19 @@ struct FirestreamProcess {
             .deletingLastPathComponent().appendingPathComponent(".build/debug/firestream")
     }()
 
+    /// ``run(_:in:input:executable:environment:)`` on a thread of its own, for programs that take a
+    /// while: a test that blocked the shared pool would stall every other test.
+    static func detached(
+        _ arguments: [String], in directory: URL, input: String = "", executable: URL = binary, environment: [String: String]? = nil
+    ) async throws -> Outcome {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Result { try run(arguments, in: directory, input: input, executable: executable, environment: environment) })
+            }
+        }
+    }
+
     /// Runs `executable` (default: firestream) with `arguments` in `directory`, feeding `input`;
     /// `environment` replaces the inherited one when given.
     static func run(

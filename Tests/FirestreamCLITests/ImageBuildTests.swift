@@ -20,21 +20,23 @@ import Testing
         environment["CONTAINERS_CONF"] = scratch.url.appending(path: "containers.conf").path
         environment["BUILDAH_ISOLATION"] = "chroot"
         let tag = "localhost/firestream-test:\(UUID().uuidString.prefix(8).lowercased())"
-        let built = try FirestreamProcess.run(["image", "build", "--builder", "buildah", "--tag", tag], in: scratch.url, environment: environment)
+        let built = try await FirestreamProcess.detached(
+            ["image", "build", "--builder", "buildah", "--tag", tag], in: scratch.url, environment: environment)
         #expect(built.status == 0, "\(built.stdout)\n\(built.stderr)")
         #expect(built.stdout.contains("built \(tag) with buildah: firestream, its libraries, Plotly.js, on scratch"), "\(built.stdout)")
 
         let buildah = URL(fileURLWithPath: "/usr/bin/env")
-        func buildahRun(_ arguments: [String]) throws -> String {
-            let outcome = try FirestreamProcess.run(["buildah"] + arguments, in: scratch.url, executable: buildah, environment: environment)
+        func buildahRun(_ arguments: [String]) async throws -> String {
+            let outcome = try await FirestreamProcess.detached(
+                ["buildah"] + arguments, in: scratch.url, executable: buildah, environment: environment)
             #expect(outcome.status == 0, "buildah \(arguments): \(outcome.stderr)")
             return outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let inspect = try buildahRun(["inspect", "--type", "image", "--format", "{{.OCIv1.Config.User}} {{.OCIv1.Config.Entrypoint}}", tag])
+        let inspect = try await buildahRun(["inspect", "--type", "image", "--format", "{{.OCIv1.Config.User}} {{.OCIv1.Config.Entrypoint}}", tag])
         #expect(inspect == "10001:10001 [/usr/local/bin/firestream]")
-        let container = try buildahRun(["from", tag])
-        #expect(try buildahRun(["run", container, "--", "/usr/local/bin/firestream", "--version"]) == "0.1.0")
-        #expect(try buildahRun(["run", container, "--", "/usr/local/bin/firestream", "validate", "--help"]).contains("USAGE"))
+        let container = try await buildahRun(["from", tag])
+        #expect(try await buildahRun(["run", container, "--", "/usr/local/bin/firestream", "--version"]) == "0.1.0")
+        #expect(try await buildahRun(["run", container, "--", "/usr/local/bin/firestream", "validate", "--help"]).contains("USAGE"))
 
         // `up` in the image, on this machine's network (chroot isolation shares it).
         let port = try freePort()
@@ -54,8 +56,7 @@ import Testing
             _ = try? FirestreamProcess.run(["pkill", "-f", "firestream up --port \(port) "], in: scratch.url, executable: buildah)
             up.terminate()
             up.waitUntilExit()
-            _ = try? buildahRun(["rm", container])
-            _ = try? buildahRun(["rmi", tag])
+            // The container and the image go with the test's own storage, in `scratch`.
         }
         var health = ""
         let deadline = ContinuousClock.now + .seconds(60)

@@ -58,8 +58,15 @@ enum Fixtures {
         return candidates.first { FileManager.default.fileExists(atPath: $0.appending(path: "validate.sh").path) }
     }
 
-    /// Runs a program to its end: exit status and everything it printed.
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs a program to its end: exit status and everything it printed. The wait happens on a
+    /// thread of its own: a test that blocked the shared pool would stall every other test.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try blockingRun(executable, arguments) }) }
+        }
+    }
+
+    private static func blockingRun(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [executable] + arguments

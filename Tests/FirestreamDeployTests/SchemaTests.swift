@@ -28,7 +28,7 @@ import Testing
         return bundles
     }
 
-    @Test func everyRenderedBundlePassesTheSchemaKit() throws {
+    @Test func everyRenderedBundlePassesTheSchemaKit() async throws {
         let folder = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         let bundles = try Self.renderAll(into: folder)
@@ -44,7 +44,7 @@ import Testing
             }
             return
         }
-        let (status, output) = try Fixtures.run("bash", [kit.appending(path: "validate.sh").path] + checked)
+        let (status, output) = try await Fixtures.run("bash", [kit.appending(path: "validate.sh").path] + checked)
         #expect(status == 0, "\(output)")
         // One line per problem, then "N documents, N valid, 0 invalid".
         let summary = try #require(output.split(separator: "\n").last)
@@ -52,7 +52,7 @@ import Testing
         #expect(!output.contains("not checked"), "\(output)")
     }
 
-    @Test func theSchemaKitRejectsABrokenBundle() throws {
+    @Test func theSchemaKitRejectsABrokenBundle() async throws {
         guard let kit = Fixtures.schemaKit else { return }
         let folder = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -61,12 +61,12 @@ import Testing
         let broken = folder.appending(path: "statefulset.yaml")
         try statefulSet.contents.replacingOccurrences(of: "  replicas: 1", with: "  replicas: one").write(
             to: broken, atomically: true, encoding: .utf8)
-        let (status, output) = try Fixtures.run("bash", [kit.appending(path: "validate.sh").path, broken.path])
+        let (status, output) = try await Fixtures.run("bash", [kit.appending(path: "validate.sh").path, broken.path])
         #expect(status == 1)
         #expect(output.contains("spec.replicas"), "\(output)")
     }
 
-    @Test func cloudInitAcceptsTheVMUserData() throws {
+    @Test func cloudInitAcceptsTheVMUserData() async throws {
         let folder = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         for url in Fixtures.exampleConfigs {
@@ -76,12 +76,12 @@ import Testing
             #expect(file.contents.hasPrefix("#cloud-config\n"))
             let path = folder.appending(path: "\(url.deletingLastPathComponent().lastPathComponent).yaml")
             try file.contents.write(to: path, atomically: true, encoding: .utf8)
-            let (status, output) = try Fixtures.run("cloud-init", ["schema", "--config-file", path.path])
+            let (status, output) = try await Fixtures.run("cloud-init", ["schema", "--config-file", path.path])
             #expect(status == 0, "\(url.path): \(output)")
         }
         // The check can fail: a misspelt module is refused.
         let bad = folder.appending(path: "bad.yaml")
         try "#cloud-config\nwrite_files:\n  - path: /x\n    permissions: 600\n    contnt: x\n".write(to: bad, atomically: true, encoding: .utf8)
-        #expect(try Fixtures.run("cloud-init", ["schema", "--config-file", bad.path]).status != 0)
+        #expect(try await Fixtures.run("cloud-init", ["schema", "--config-file", bad.path]).status != 0)
     }
 }
