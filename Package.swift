@@ -133,11 +133,14 @@ let package = Package(
                 "FirestreamJSON",
                 "FirestreamKafka",
                 "FirestreamLog",
+                "FirestreamPython",
                 "FirestreamStreams",
                 "KafkaWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-            ]
+            ],
+            // `firestream init --template python` writes these files.
+            resources: [.embedInCode("Templates/python/wiener.py"), .embedInCode("Templates/python/test_wiener.py")]
         ),
         .executableTarget(name: "firestream", dependencies: ["FirestreamCLI"]),
         .target(name: "FirestreamExamples", dependencies: ["FirestreamStreams"], path: "examples/FirestreamExamples"),

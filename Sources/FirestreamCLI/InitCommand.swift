@@ -1,5 +1,6 @@
 import ArgumentParser
 import FirestreamConfig
+import FirestreamJSON
 import Foundation
 
 /// `firestream init`: creates a project config that validates.
@@ -35,6 +36,13 @@ struct InitCommand: ParsableCommand {
 
     @Option(help: "Comma-separated Kubernetes targets `deploy render` writes: k3s, k3d, flux, helm, vm (default: k3s).")
     var targets: String?
+
+    @Option(help: "demo (the built-in demo runs; no app files) or python (a Python Wiener app in apps/, its test in tests/).")
+    var template: Template = .demo
+
+    enum Template: String, ExpressibleByArgument {
+        case demo, python
+    }
 
     @Option(help: "Config file format: json or yaml (default: json).")
     var format: ConfigFormat?
@@ -81,6 +89,7 @@ struct InitCommand: ParsableCommand {
         }
         var config = ProjectScaffold.config(name: answers.name, services: answers.services)
         config.deploy.targets = answers.targets
+        if template == .python { config = Self.pythonProject(config) }
         let outcome: ProjectScaffold.Outcome
         do {
             outcome = try ProjectScaffold.write(config, as: answers.format, into: target, force: force)
@@ -97,6 +106,7 @@ struct InitCommand: ParsableCommand {
         let serviceList = answers.services.isEmpty ? "none" : answers.services.map(\.rawValue).joined(separator: ", ")
         print("Created \(written.displayPath) for project \"\(answers.name)\" (services: \(serviceList))")
         if outcome.updatedGitignore { print("Added .firestream/ to .gitignore") }
+        if template == .python { try writePythonFiles(into: target) }
         let cd = target.path == ConfigLoader.currentDirectory.standardizedFileURL.path ? "" : "cd \(directory) && "
         print("Next: \(cd)firestream validate && firestream up")
         print("      Kubernetes: firestream deploy render --target \(answers.targets[0].rawValue)   (needs gateway.tokens: firestream token create)")
@@ -117,5 +127,35 @@ struct InitCommand: ParsableCommand {
             if !kinds.contains(kind) { kinds.append(kind) }
         }
         return kinds
+    }
+
+    /// The Python template: the demo's metronome, and its Wiener app written in Python.
+    static func pythonProject(_ base: ProjectConfig) -> ProjectConfig {
+        var config = base
+        config.topics = [TopicConfig(name: "metronome"), TopicConfig(name: "wiener")]
+        config.apps = [
+            AppConfig(name: "metronome", kind: "metronome", settings: .object([("devices", .number("5")), ("rate", .number("1"))])),
+            AppConfig(
+                name: "wiener", kind: "python",
+                settings: .object([("module", .string("apps/wiener.py:Wiener")), ("python", .string("python3")), ("workers", .number("1"))])),
+        ]
+        return config
+    }
+
+    private func writePythonFiles(into directory: URL) throws {
+        let files = [
+            ("apps/wiener.py", PackageResources.wiener_py), ("tests/test_wiener.py", PackageResources.test_wiener_py),
+        ]
+        for (path, bytes) in files {
+            let url = directory.appending(path: path)
+            if FileManager.default.fileExists(atPath: url.path) && !force {
+                printError("error: \(path) already exists; pass --force to overwrite it")
+                throw ExitCode.failure
+            }
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(bytes).write(to: url, options: .atomic)
+            print("Created \(path)")
+        }
+        print("Python: python3 -m pip install <firestream checkout>/python && python3 -m pytest tests")
     }
 }

@@ -2,6 +2,8 @@ import ArgumentParser
 import FirestreamConfig
 import FirestreamDeploy
 import FirestreamEmbedded
+import FirestreamStreams
+import Foundation
 
 /// Output formats for diagnostics.
 enum DiagnosticFormat: String, ExpressibleByArgument, CaseIterable {
@@ -46,11 +48,39 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "An entry of the config's `environments` to lay over it first.")
     var env: String?
 
+    /// Each app built as `up` builds it: unknown kinds and bad settings, and for Python apps
+    /// the interpreter, the package, the file and the class.
+    static func appProblems(_ config: ProjectConfig, directory: String) -> [Diagnostic] {
+        var problems: [Diagnostic] = []
+        for (index, app) in config.apps.enumerated() where app.enabled && app.runsInFirestream {
+            let path = ConfigPath.root / "apps" / index
+            do {
+                _ = try AppCatalog.current.runnable(for: app, project: config.name, overrides: AppCatalog.Overrides(projectDirectory: directory))
+            } catch RuntimeError.badSetting(_, let key, let reason) {
+                problems.append(Diagnostic(.error, path: path / "settings" / key, at: nil, reason))
+            } catch RuntimeError.unknownKind(_, let kind, let known) {
+                problems.append(
+                    Diagnostic(
+                        .error, path: path / "kind", at: nil, "unknown app kind \"\(kind)\"",
+                        hint: "this binary knows \(known.joined(separator: ", "))"))
+            } catch {
+                problems.append(Diagnostic(.error, path: path, at: nil, "\(error)"))
+            }
+        }
+        return problems
+    }
+
+    private func projectDirectory() -> String {
+        let located = try? ConfigLoader.locate(path, workingDirectory: ConfigLoader.currentDirectory).get()
+        return located?.deletingLastPathComponent().path ?? ConfigLoader.currentDirectory.path
+    }
+
     func run() throws {
         var report = ConfigLoader.load(path, environment: env)
         // What `up` would refuse on this machine although the file is valid.
         if let config = report.config, report.isValid {
             report.diagnostics += EmbeddedStack.machineProblems(config).map { Diagnostic(.error, at: nil, $0) }
+            report.diagnostics += report.locating(Self.appProblems(config, directory: projectDirectory()))
             if deploy {
                 report.diagnostics += report.locating(DeployRules.check(config, target: target ?? config.deploy.targets.first ?? .k3s))
             }

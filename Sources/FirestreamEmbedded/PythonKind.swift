@@ -1,7 +1,19 @@
 import FirestreamConfig
-import FirestreamPython
+public import FirestreamPython
 import FirestreamStreams
-import Foundation
+public import Foundation
+
+/// A Python app outside a project (`firestream apps test`): its class described by a worker.
+public enum PythonApps {
+    public static func app(module: String, python: String, directory: URL, workers: Int = 1) throws -> PythonApp {
+        let command = PythonCommand(python: python, module: module, directory: directory)
+        let name = module.split(separator: ":").last.map { NameRules.suggestedLabel(from: String($0)) } ?? "app"
+        let description = try PythonKind.describe(command, app: name.isEmpty ? "app" : name)
+        return PythonApp(
+            name: name.isEmpty ? "app" : name, inputs: description.inputs, output: description.output, workers: PythonWorkers(command, count: workers)
+        )
+    }
+}
 
 /// Apps of kind `python`: a `firestream.App` subclass in a file of the project, run by worker
 /// processes (`settings`: `module` = "path/file.py:Class", `python` = the interpreter, default
@@ -60,7 +72,9 @@ enum PythonKind {
             throw RuntimeError.badSetting(app: app, key: "module", reason: reason)
         }
         guard process.terminationStatus == 0, let description = try? JSONDecoder().decode(Description.self, from: answer) else {
-            throw RuntimeError.badSetting(app: app, key: "module", reason: "the Python worker could not describe it: \(complaint)")
+            let said = [complaint, String(decoding: answer, as: UTF8.self)].joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines)
+            throw RuntimeError.badSetting(
+                app: app, key: "module", reason: "the Python worker could not describe it (exit status \(process.terminationStatus)): \(said)")
         }
         return description
     }

@@ -67,21 +67,24 @@ public struct PythonApp: StreamApp {
         let count = records.reduce(0) { $0 + $1.count }
         memory.reset()
         guard count > 0 else { return }
-        let keys = try PythonProtocol.keys(
-            workers.exchange(partition: memory.partition, .keys, PythonProtocol.records(records), expect: .keysDone), expected: count)
-        var seen: Set<String> = []
-        var states: [(key: String, json: String?)] = []
-        for case .key(let key) in keys where seen.insert(key).inserted { states.append((key, state(key)?.json)) }
-        memory.keys = keys
-        memory.results = try PythonProtocol.results(
-            workers.exchange(partition: memory.partition, .process, PythonProtocol.states(now: now, states), expect: .processDone), expected: count)
+        let records = PythonProtocol.records(records)
+        (memory.keys, memory.results) = try workers.withWorker(partition: memory.partition) { worker in
+            let keys = try PythonProtocol.keys(worker.exchange(.keys, records, expect: .keysDone), expected: count)
+            var seen: Set<String> = []
+            var states: [(key: String, json: String?)] = []
+            for case .key(let key) in keys where seen.insert(key).inserted { states.append((key, state(key)?.json)) }
+            let results = try PythonProtocol.results(
+                worker.exchange(.process, PythonProtocol.states(now: now, states), expect: .processDone), expected: count)
+            return (keys, results)
+        }
     }
 
     public func prepareTimeouts(keys: [String], now: Int64, state: (String) -> State?) throws {
         let due = keys.map { (key: $0, json: state($0)?.json) }
-        memory.timeouts = try PythonProtocol.results(
-            workers.exchange(partition: memory.partition, .timeouts, PythonProtocol.states(now: now, due), expect: .timeoutsDone),
-            expected: keys.count)
+        let request = PythonProtocol.states(now: now, due)
+        memory.timeouts = try workers.withWorker(partition: memory.partition) { worker in
+            try PythonProtocol.results(worker.exchange(.timeouts, request, expect: .timeoutsDone), expected: keys.count)
+        }
         memory.nextTimeout = 0
     }
 

@@ -20,14 +20,14 @@ enum PythonProtocol {
     }
 
     /// What the worker says of one record's key.
-    enum KeyAnswer: Equatable {
+    enum KeyAnswer: Equatable, Sendable {
         case key(String)
         case none
         case undecodable(String)
     }
 
     /// One record's (or timeout's) results.
-    enum Result: Equatable {
+    enum Result: Equatable, Sendable {
         case failed(String)
         case done(state: StateChange, timeout: Int64?, outputs: [(key: String?, value: [UInt8])])
 
@@ -41,7 +41,7 @@ enum PythonProtocol {
         }
     }
 
-    enum StateChange: Equatable {
+    enum StateChange: Equatable, Sendable {
         case unchanged
         case set(String)
         case cleared

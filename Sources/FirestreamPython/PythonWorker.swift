@@ -140,20 +140,25 @@ public final class PythonWorkers: Sendable {
     /// How often a worker was started again after it died.
     public var restarts: Int { restartCount.load(ordering: .relaxed) }
 
-    func exchange(partition: Int, _ kind: PythonProtocol.Kind, _ payload: [UInt8], expect: PythonProtocol.Kind) throws -> [UInt8] {
-        try slots[partition % slots.count].worker.withLock { (slot: inout PythonWorker?) throws(any Error) -> [UInt8] in
+    /// Runs `body` with partition `partition`'s worker, started if needed. When the worker dies or
+    /// breaks the protocol, it is replaced and `body` runs again from the start (its exchanges
+    /// belong together: a step's records, then its results); a second failure is thrown.
+    func withWorker<T: Sendable>(partition: Int, _ body: (PythonWorker) throws -> T) throws -> T {
+        try slots[partition % slots.count].worker.withLock { (slot: inout PythonWorker?) throws(any Error) -> T in
             var attempt = 0
             while true {
                 do {
                     let worker = try slot ?? PythonWorker(command)
                     slot = worker
-                    return try worker.exchange(kind, payload, expect: expect)
-                } catch let failure as PythonWorkerFailed {
+                    return try body(worker)
+                } catch let failure where failure is PythonWorkerFailed || failure is PythonProtocol.Malformed {
                     slot?.stop()
                     slot = nil
                     attempt += 1
                     restartCount.add(1, ordering: .relaxed)
-                    if attempt >= 2 { throw failure }
+                    if attempt >= 2 {
+                        throw failure as? PythonWorkerFailed ?? PythonWorkerFailed(description: "the Python worker broke the protocol: \(failure)")
+                    }
                 }
             }
         }

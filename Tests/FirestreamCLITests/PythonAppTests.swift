@@ -27,7 +27,9 @@ import Testing
         let apps = scratch.url.appending(path: "apps")
         try FileManager.default.createDirectory(at: apps, withIntermediateDirectories: true)
         for file in ["wiener.py", "sessions.py"] {
-            try FileManager.default.copyItem(at: repository.appending(path: "examples/python/apps/\(file)"), to: apps.appending(path: file))
+            // wiener.py is a link to the template `init --template python` writes.
+            let source = repository.appending(path: "examples/python/apps/\(file)").resolvingSymlinksInPath()
+            try FileManager.default.copyItem(at: source, to: apps.appending(path: file))
         }
         try scratch.write("firestream.json", config)
         return scratch
@@ -112,5 +114,110 @@ import Testing
         let (letters, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/topics/sessions.dlq/records?limit=10")!)
         let text = String(decoding: letters, as: UTF8.self)
         #expect(text.contains("Traceback (most recent call last)") && text.contains("RuntimeError: boom for a"), "\(text)")
+    }
+}
+
+extension PythonAppTests {
+    /// The Python workers `up` (process `parent`) runs: its children running firestream.worker
+    /// (not the one that describes the app at start).
+    static func workers(of parent: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 2, Int32(fields[1]) == parent,
+                let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+            else { return false }
+            let line = String(decoding: command, as: UTF8.self)
+            return line.contains("firestream.worker") && !line.contains("--describe")
+        }
+    }
+
+    /// SIGKILL `up` at random moments, and its Python worker at others, while the demo runs at
+    /// 500 readings/s through the Python Wiener: the outputs are those of a run without
+    /// crashes, byte for byte (the Swift app's encoding), none missing and none twice.
+    @Test func outputsAreExactlyOnceAcrossSIGKILLOfUpAndOfThePythonWorker() async throws {
+        let scratch = try Self.project(
+            """
+            {"name": "crashes", "topics": [{"name": "metronome"}, {"name": "wiener"}],
+             "apps": [{"name": "metronome", "kind": "metronome", "settings": {"devices": 5}},
+                      {"name": "wiener", "kind": "python", "settings": {"module": "apps/wiener.py:Wiener"}}]}
+            """)
+        let data = scratch.url.appending(path: "data").path
+        let seed = UInt64(ProcessInfo.processInfo.environment["FIRESTREAM_CRASH_SEED"] ?? "") ?? 20_261_126
+        var random = SplitMix64(seed: seed)
+        let arguments = [
+            "up", "--kafka-port", "0", "--no-http", "--rate", "500", "--status-interval", "0", "--snapshot-every", "16Ki", "--data-dir", data,
+        ]
+        var workerKills = 0
+        for _ in 0..<8 {
+            let up = try RuntimeCommandTests.Running(arguments, in: scratch.url, environment: Self.environment)
+            for _ in 0..<3 {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 50...300, using: &random)))
+                // Once the worker is there (it starts with the first step).
+                do {
+                    try await eventually("a Python worker under up (seed \(seed))", within: .seconds(20)) {
+                        !Self.workers(of: up.process.processIdentifier).isEmpty
+                    }
+                } catch {
+                    Issue.record("no worker under \(up.process.processIdentifier): \(up.text)")
+                    throw error
+                }
+                for worker in Self.workers(of: up.process.processIdentifier) {
+                    kill(worker, SIGKILL)
+                    workerKills += 1
+                }
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...300, using: &random)))
+            kill(up.process.processIdentifier, SIGKILL)
+            up.process.waitUntilExit()
+        }
+        #expect(workerKills >= 16, "the Python worker was killed only \(workerKills) times (seed \(seed))")
+        let last = try RuntimeCommandTests.Running(arguments, in: scratch.url, environment: Self.environment)
+        do {
+            try await last.waitFor("Running.")
+        } catch {
+            Issue.record("the last run did not start: \(last.text)")
+            throw error
+        }
+        #expect(last.stop() == 0, "\(last.text)")
+
+        // The Python Wiener alone, in this process, until it has read every reading.
+        setenv("PYTHONPATH", Self.environment["PYTHONPATH"]!, 1)
+        let log = try Log(directory: data)
+        defer { log.close() }
+        let readings = try log.topic("metronome").partitions[0]
+        let wiener = try log.topic("wiener")
+        let expectedOutputs = Int(readings.durableOffset) - 5
+        #expect(expectedOutputs > 1000, "the demo produced too little to test (seed \(seed))")
+        let workers = PythonWorkers(PythonCommand(python: "python3", module: "apps/wiener.py:Wiener", directory: scratch.url), count: 1)
+        let app = PythonApp(name: "wiener", inputs: ["metronome"], output: "wiener", workers: workers)
+        let running = Task { try await AppRunner(app, limits: TaskLimits(snapshotEveryBytes: 16 * 1024)).run(log) }
+        try await eventually("the Python wiener to catch up with every reading (seed \(seed))", within: .seconds(60)) {
+            wiener.recordCount >= expectedOutputs
+        }
+        running.cancel()
+        try await running.value
+        workers.stop()
+
+        // The crash-free reference: the Swift Wiener over the readings stored, encoded as it encodes.
+        let model = WienerApp()
+        var states: [String: WienerApp.State] = [:]
+        var expected: [String: [[UInt8]]] = [:]
+        for record in try drain(readings) {
+            let reading = try model.decode(record.value!)
+            var state = states[reading.deviceID]
+            var context = ProcessingContext(now: 0, timestamp: 0)
+            expected[reading.deviceID, default: []] += try model.process(reading, state: &state, context: &context).map(model.encode)
+            states[reading.deviceID] = state
+        }
+        var actual: [String: [[UInt8]]] = [:]
+        for record in try drain(wiener.partitions[0]) {
+            actual[String(decoding: record.key ?? [], as: UTF8.self), default: []].append(record.value ?? [])
+        }
+        #expect(wiener.recordCount == expectedOutputs, "(seed \(seed))")
+        #expect(expected.count == 5)
+        for (device, values) in expected {
+            #expect(actual[device] == values, "device \(device) diverges from the crash-free reference (seed \(seed))")
+        }
     }
 }
