@@ -151,8 +151,8 @@ let package = Package(
         .executableTarget(
             name: "firestream-bench",
             dependencies: [
-                "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamKafka", "FirestreamLog", "FirestreamStreams",
-                "KafkaBroker",
+                "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamKafka", "FirestreamLog", "FirestreamPython",
+                "FirestreamStreams", "KafkaBroker",
                 "KafkaProtocol", "KafkaWire", .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/FirestreamBenchmarks"

@@ -111,3 +111,12 @@ require_schema_kit() {
   done
   echo "==> WARNING: no schema kit (../shared/schemas); rendered bundles will not be checked against the schemas"
 }
+
+# Installs a local Python package for python3 (into the user site or past an externally
+# managed system Python when a plain install is refused), replacing an earlier version.
+install_python_package() {
+  if ! python3 -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$1" 2>/dev/null \
+      && ! python3 -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps --user "$1" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps --break-system-packages "$1"
+  fi
+}

@@ -27,6 +27,7 @@ struct Benchmarks {
         var clients = 1000
         var rate = 10_000
         var seconds = 10
+        var pythonApp = "Sources/FirestreamCLI/Templates/python/wiener.py"
         while !arguments.isEmpty {
             let flag = arguments.removeFirst()
             guard let value = arguments.first else { fail("\(flag) needs a value") }
@@ -39,9 +40,10 @@ struct Benchmarks {
             case "--clients": clients = Int(value) ?? 0
             case "--rate": rate = Int(value) ?? 0
             case "--seconds": seconds = Int(value) ?? 0
+            case "--python-app": pythonApp = value
             default:
                 fail(
-                    "unknown option \(flag); usage: firestream-bench [wiener|log|ingest|kafka|storage|all|fanout] [--records N] [--dir PATH] [--clients N --rate N --seconds N]"
+                    "unknown option \(flag); usage: firestream-bench [wiener|python|log|ingest|kafka|storage|all|fanout] [--records N] [--dir PATH] [--clients N --rate N --seconds N] [--python-app FILE.py]"
                 )
             }
         }
@@ -49,6 +51,10 @@ struct Benchmarks {
             "machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; data in \(directory)"
         )
         if which == "wiener" || which == "all" { try await wiener(records: records, in: directory) }
+        if which == "python" {
+            try await wiener(records: records, in: directory)
+            try await PythonBenchmark.run(records: records, in: directory, app: pythonApp)
+        }
         if which == "log" || which == "all" { try await log(in: directory) }
         if which == "ingest" || which == "all" { try await IngestBenchmark.run(records: records, in: directory) }
         if which == "kafka" || which == "all" { try await KafkaBenchmark.run(records: records, in: directory) }

@@ -131,6 +131,7 @@ public final class PythonWorkers: Sendable {
     public let command: PythonCommand
     private let slots: [Slot]
     private let restartCount = Atomic<Int>(0)
+    private let busy = Atomic<Int>(0)
 
     public init(_ command: PythonCommand, count: Int) {
         self.command = command
@@ -139,6 +140,8 @@ public final class PythonWorkers: Sendable {
 
     /// How often a worker was started again after it died.
     public var restarts: Int { restartCount.load(ordering: .relaxed) }
+    /// Nanoseconds spent in exchanges with the workers (Python computing, and the pipes).
+    public var exchangeNanoseconds: Int { busy.load(ordering: .relaxed) }
 
     /// Runs `body` with partition `partition`'s worker, started if needed. When the worker dies or
     /// breaks the protocol, it is replaced and `body` runs again from the start (its exchanges
@@ -150,6 +153,11 @@ public final class PythonWorkers: Sendable {
                 do {
                     let worker = try slot ?? PythonWorker(command)
                     slot = worker
+                    let started = ContinuousClock.now
+                    defer {
+                        let (seconds, attoseconds) = (ContinuousClock.now - started).components
+                        busy.add(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000), ordering: .relaxed)
+                    }
                     return try body(worker)
                 } catch let failure where failure is PythonWorkerFailed || failure is PythonProtocol.Malformed {
                     slot?.stop()

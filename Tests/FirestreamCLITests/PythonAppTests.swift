@@ -221,3 +221,36 @@ extension PythonAppTests {
         }
     }
 }
+
+extension PythonAppTests {
+    /// `init --template python` makes a project that validates, whose test passes with pytest,
+    /// and whose app `apps test` runs.
+    @Test func thePythonTemplateValidatesAndItsTestsPass() async throws {
+        let scratch = TemporaryDirectory("fs-template")
+        let created = try FirestreamProcess.run(["init", "shop", "--template", "python", "--yes"], in: scratch.url)
+        #expect(created.status == 0, "\(created.stderr)")
+        let project = scratch.url.appending(path: "shop")
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = Self.environment["PYTHONPATH"]
+        let validated = try await FirestreamProcess.detached(["validate"], in: project, environment: environment)
+        #expect(validated.status == 0, "\(validated.stderr)")
+        #expect(validated.stdout.contains("2 app(s)"))
+        let python = URL(fileURLWithPath: "/usr/bin/env")
+        let tests = try await FirestreamProcess.detached(
+            ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], in: project, executable: python, environment: environment)
+        #expect(tests.status == 0, "\(tests.stdout)\(tests.stderr)")
+        #expect(tests.stdout.contains("2 passed"))
+        try
+            "{\"device_id\": \"d\", \"event_time\": 0, \"magnitude\": 2.0, \"direction\": 1}\n{\"device_id\": \"d\", \"event_time\": 4000, \"magnitude\": 2.0, \"direction\": 1}\n"
+            .write(to: project.appending(path: "sample.jsonl"), atomically: true, encoding: .utf8)
+        let run = try await FirestreamProcess.detached(
+            ["apps", "test", "apps/wiener.py:Wiener", "--input", "sample.jsonl"], in: project, environment: environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(
+            run.stdout == """
+                output       key=d  {"device_id":"d","event_time":4000,"measurement":4.0,"increment":4.0}
+                state        d  {"last":4000,"position":4.0}
+
+                """)
+    }
+}

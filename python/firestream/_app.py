@@ -4,7 +4,49 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import json.scanner
 from typing import Any, ClassVar, Iterable, List, Optional, Sequence, Union
+
+
+def _compact_encoder() -> Any:
+    """Compact JSON text of a value (no NaN), with the C encoder built once: ``json.dumps``
+    builds one per call, which costs more than encoding a small record."""
+    try:
+        from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - interpreters without the C accelerator
+        c_make_encoder = None
+    fallback = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    if c_make_encoder is None:
+        return fallback.encode
+
+    def default(value: Any) -> Any:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    chunks = c_make_encoder(None, default, encode_basestring, None, ":", ",", False, False, False)
+
+    def encode(value: Any) -> str:
+        if isinstance(value, str):
+            return encode_basestring(value)
+        return "".join(chunks(value, 0))
+
+    return encode
+
+
+_OUTPUT_JSON = _compact_encoder()
+_STATE_JSON = _OUTPUT_JSON
+_LOAD_JSON = json.JSONDecoder().decode
+_SCAN_JSON = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
+
+
+def _load(text: str) -> Any:
+    """``json.loads`` without its wrapper's checks when the text starts with a value."""
+    try:
+        value, end = _SCAN_JSON(text, 0)
+    except StopIteration:
+        return _LOAD_JSON(text)  # leading space, or not JSON: the full decoder says why
+    if end != len(text) and text[end:].strip():
+        return _LOAD_JSON(text)  # extra data: the full decoder says where
+    return value
 
 
 class Output:
@@ -83,8 +125,8 @@ class App:
     state_type: ClassVar[Optional[type]] = None
 
     def decode(self, value: bytes) -> Any:
-        """A record's value as the app sees it (default: JSON)."""
-        return json.loads(value)
+        """A record's value as the app sees it (default: JSON, UTF-8)."""
+        return _load(value.decode())
 
     def encode(self, output: Any) -> bytes:
         """An output's bytes (default: compact JSON; bytes and str as they are)."""
@@ -92,7 +134,7 @@ class App:
             return output
         if isinstance(output, str):
             return output.encode()
-        return json.dumps(output, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        return _OUTPUT_JSON(output).encode()
 
     def key(self, record: Any) -> Optional[str]:
         """The state key of a record; None for records that need no state."""
@@ -110,15 +152,15 @@ class App:
 
     # State as stored: JSON text, through the dataclass when there is one.
     def _load_state(self, text: str) -> Any:
-        value = json.loads(text)
+        value = _LOAD_JSON(text)
         if self.state_type is not None and dataclasses.is_dataclass(self.state_type) and isinstance(value, dict):
             return self.state_type(**value)
         return value
 
     def _dump_state(self, value: Any) -> str:
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if self.state_type is not None and dataclasses.is_dataclass(value) and not isinstance(value, type):
             value = dataclasses.asdict(value)
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=True)
+        return _STATE_JSON(value)
 
 
 class Map(App):

@@ -12,6 +12,8 @@ import struct
 import traceback
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from ._app import Context, Output, State
+
 PROTOCOL_VERSION = 1
 
 # Frame: u32 payload length (type byte included), u8 type, payload. Integers are big-endian.
@@ -86,33 +88,44 @@ class Engine:
 
     # Exchange 2: process the records in order, given the keys' states as the step starts.
     def process(self, now: int, states: Dict[str, Optional[str]]) -> List[Result]:
-        from ._app import Context, State
-
         app = self.app
+        process, load, state_type = app.process, app._load_state, app.state_type
         texts: Dict[str, Optional[str]] = dict(states)
         values: Dict[str, Any] = {}
         results: List[Result] = []
+        append = results.append
         for record, key, timestamp, failed in zip(self._decoded, self._keys, self._timestamps, self._failed):
             if failed is not None:
-                results.append((ERROR, failed))  # never read: the runtime dead-letters it at decoding
+                append((ERROR, failed))  # never read: the runtime dead-letters it at decoding
                 continue
             ctx = Context(now, timestamp)
             if key is None:
-                results.append(self._run(app.process, (record, State(None, app.state_type), ctx), ctx, None, None, None))
+                append(self._run(process, (record, State(None, state_type), ctx), ctx, None, None, None))
                 continue
             text = texts.get(key)
-            if key not in values:
-                values[key] = app._load_state(text) if text is not None else None
-            state = State(values[key], app.state_type)
-            result = self._run(app.process, (record, state, ctx), ctx, key, text, state)
-            self._remember(result, key, text, texts, values)
-            results.append(result)
+            if key in values:
+                value = values[key]
+            else:
+                value = values[key] = load(text) if text is not None else None
+            state = State(value, state_type)
+            try:
+                returned = process(record, state, ctx)
+            except Exception:  # noqa: BLE001 - any failure dead-letters the record
+                returned, result = None, (ERROR, traceback.format_exc())
+            else:
+                result = self._finish(returned, ctx, key, text, state)
+            if result[0] == OK:
+                if result[1] != UNCHANGED:
+                    texts[key] = result[2]
+                values[key] = result[5]
+            else:
+                # A failed record's changes are dropped, even those made to the object in place.
+                values[key] = load(text) if text is not None else None
+            append(result)
         return results
 
     # Exchange 3: the timeouts due in the step, with their keys' states after its records.
     def timeouts(self, now: int, due: Sequence[Tuple[str, Optional[str]]]) -> List[Result]:
-        from ._app import Context, State
-
         app = self.app
         results: List[Result] = []
         texts: Dict[str, Optional[str]] = {}
@@ -132,20 +145,23 @@ class Engine:
             returned = function(*arguments)
         except Exception:  # noqa: BLE001
             return (ERROR, traceback.format_exc())
+        return self._finish(returned, ctx, key, text, state)
+
+    def _finish(self, returned: Any, ctx: Any, key: Optional[str], text: Optional[str], state: Any) -> Result:
+        """A call's outputs encoded and its new state written, or why they cannot be."""
         try:
             outputs = self._outputs(returned)
         except Exception as error:  # noqa: BLE001
             return (ERROR, f"cannot encode an output: {type(error).__name__}: {error}")
-        flag, new_text = UNCHANGED, None
-        if key is not None:
-            value = state._value
-            try:
-                new_text = self.app._dump_state(value) if value is not None else None
-            except Exception as error:  # noqa: BLE001
-                return (ERROR, f"cannot encode the new state of key {key!r}: {type(error).__name__}: {error}")
-            if new_text != text:
-                flag = CLEARED if new_text is None else SET
-        return (OK, flag, new_text, ctx._timeout, outputs, state._value if key is not None else None)
+        if key is None:
+            return (OK, UNCHANGED, None, ctx._timeout, outputs, None)
+        value = state._value
+        try:
+            new_text = self.app._dump_state(value) if value is not None else None
+        except Exception as error:  # noqa: BLE001
+            return (ERROR, f"cannot encode the new state of key {key!r}: {type(error).__name__}: {error}")
+        flag = UNCHANGED if new_text == text else (CLEARED if new_text is None else SET)
+        return (OK, flag, new_text, ctx._timeout, outputs, value)
 
     def _remember(self, result: Result, key: str, text: Optional[str], texts: Dict[str, Optional[str]], values: Dict[str, Any]) -> None:
         if result[0] == OK:
@@ -157,12 +173,13 @@ class Engine:
             values[key] = self.app._load_state(text) if text is not None else None
 
     def _outputs(self, returned: Any) -> List[Tuple[Optional[bytes], bytes]]:
-        from ._app import Output
-
         if returned is None:
             return []
-        items = returned if isinstance(returned, (list, tuple)) else [returned]
         app = self.app
+        if type(returned) is Output:
+            key = returned.key
+            return [(key.encode() if isinstance(key, str) else key, app.encode(returned.value))]
+        items = returned if isinstance(returned, (list, tuple)) else [returned]
         encoded: List[Tuple[Optional[bytes], bytes]] = []
         for item in items:
             if isinstance(item, Output):
@@ -228,20 +245,29 @@ def decode_states(payload: memoryview, position: int) -> Tuple[List[Tuple[str, O
     return states, position
 
 
+TAIL = struct.Struct(">qI")  # timeout (-1: none), output count
+NO_KEY_VALUE = struct.Struct(">iI")  # -1 (no key), value length
+
+
 def encode_results(results: List[Result]) -> bytes:
     parts = [U32.pack(len(results))]
     append = parts.append
+    pack_u32, pack_i32, pack_tail, pack_unkeyed = U32.pack, I32.pack, TAIL.pack, NO_KEY_VALUE.pack
     for result in results:
         if result[0] == ERROR:
             data = result[1].encode()
-            append(b"\x01" + U32.pack(len(data)) + data)
+            append(b"\x01" + pack_u32(len(data)) + data)
             continue
         _, flag, text, timeout, outputs, _value = result
-        head = b"\x00" + U8.pack(flag)
+        tail = pack_tail(-1 if timeout is None else timeout, len(outputs))
         if flag == SET:
             data = text.encode()
-            head += U32.pack(len(data)) + data
-        append(head + I64.pack(-1 if timeout is None else timeout) + U32.pack(len(outputs)))
+            append(b"\x00\x01" + pack_u32(len(data)) + data + tail)
+        else:
+            append((b"\x00\x02" if flag == CLEARED else b"\x00\x00") + tail)
         for key, value in outputs:
-            append((I32.pack(-1) if key is None else I32.pack(len(key)) + key) + U32.pack(len(value)) + value)
+            if key is None:
+                append(pack_unkeyed(-1, len(value)) + value)
+            else:
+                append(pack_i32(len(key)) + key + pack_u32(len(value)) + value)
     return b"".join(parts)
