@@ -63,6 +63,11 @@ public struct PythonApp: StreamApp {
 
     public func forTask(partition: Int) -> PythonApp { PythonApp(self, partition: partition) }
 
+    public var statusNote: String? {
+        let restarts = workers.restarts
+        return restarts == 0 ? nil : "\(restarts) Python worker restart\(restarts == 1 ? "" : "s")"
+    }
+
     public func prepare(records: [[ConsumerRecord]], now: Int64, state: (String) -> State?) throws {
         let count = records.reduce(0) { $0 + $1.count }
         memory.reset()

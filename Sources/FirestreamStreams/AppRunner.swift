@@ -65,6 +65,11 @@ public struct AppRunner<App: StreamApp>: Runnable {
         "\(app.name) (\(App.self)) \(app.inputTopics.joined(separator: ", ")) → \(app.outputTopic)"
     }
 
+    public var status: String {
+        "\(name): \(counters.records.load(ordering: .relaxed)) in, \(counters.outputs.load(ordering: .relaxed)) out, "
+            + "\(counters.deadLetters.load(ordering: .relaxed)) dead letters" + (app.statusNote.map { ", \($0)" } ?? "")
+    }
+
     /// The internal topic holding the app's committed steps.
     public var journalTopic: String { "__\(app.name).journal" }
 

@@ -39,6 +39,8 @@ public protocol StreamApp: Sendable {
     func prepare(records: [[ConsumerRecord]], now: Int64, state: (String) -> State?) throws
     /// The same for the timeouts due in a step, after its records, in the order they fire.
     func prepareTimeouts(keys: [String], now: Int64, state: (String) -> State?) throws
+    /// Something to add to the app's status line (a Python app's worker restarts); nil for none.
+    var statusNote: String? { get }
 }
 
 /// The state of apps that keep none.
@@ -80,6 +82,8 @@ extension StreamApp {
     public func timedOut(key: String, state: inout State?, context: inout ProcessingContext) throws -> [Output] { [] }
 
     public func forTask(partition: Int) -> Self { self }
+
+    public var statusNote: String? { nil }
 
     public func prepare(records: [[ConsumerRecord]], now: Int64, state: (String) -> State?) throws {}
 

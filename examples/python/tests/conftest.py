@@ -1,0 +1,6 @@
+"""The tests exercise this checkout's package, whatever version is installed."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "python")))
