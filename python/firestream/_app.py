@@ -64,13 +64,14 @@ class Output:
 
 class Context:
     """What the runtime tells ``process``: the step's wall-clock time, the record's timestamp
-    (milliseconds), and the key's timeout."""
+    (milliseconds) and input topic (None in ``on_timeout``), and the key's timeout."""
 
-    __slots__ = ("now", "timestamp", "_timeout")
+    __slots__ = ("now", "timestamp", "topic", "_timeout")
 
-    def __init__(self, now: int, timestamp: int) -> None:
+    def __init__(self, now: int, timestamp: int, topic: Optional[str] = None) -> None:
         self.now = now
         self.timestamp = timestamp
+        self.topic = topic
         self._timeout: Optional[int] = None
 
     def set_timeout(self, milliseconds: int) -> None:

@@ -47,16 +47,19 @@ class Engine:
         self._decoded: List[Any] = []
         self._keys: List[Optional[str]] = []
         self._timestamps: List[int] = []
+        self._topics: List[Optional[str]] = []
         self._failed: List[Optional[str]] = []
 
     # Exchange 1: decode each record once, and key it.
     def keys(self, records: Sequence[Record]) -> List[Tuple[int, str]]:
         app = self.app
         decode, key_of = app.decode, app.key
-        self._decoded, self._keys, self._timestamps, self._failed = [], [], [], []
+        self._decoded, self._keys, self._timestamps, self._topics, self._failed = [], [], [], [], []
+        names = list(app.inputs)
         answers: List[Tuple[int, str]] = []
-        for _topic, _key, value, timestamp in records:
+        for topic, _key, value, timestamp in records:
             self._timestamps.append(timestamp)
+            self._topics.append(names[topic] if topic < len(names) else None)
             try:
                 record = decode(value if value is not None else b"")
             except Exception as error:  # noqa: BLE001 - any failure dead-letters the record
@@ -94,11 +97,11 @@ class Engine:
         values: Dict[str, Any] = {}
         results: List[Result] = []
         append = results.append
-        for record, key, timestamp, failed in zip(self._decoded, self._keys, self._timestamps, self._failed):
+        for record, key, timestamp, topic, failed in zip(self._decoded, self._keys, self._timestamps, self._topics, self._failed):
             if failed is not None:
                 append((ERROR, failed))  # never read: the runtime dead-letters it at decoding
                 continue
-            ctx = Context(now, timestamp)
+            ctx = Context(now, timestamp, topic)
             if key is None:
                 append(self._run(process, (record, State(None, state_type), ctx), ctx, None, None, None))
                 continue

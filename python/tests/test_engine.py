@@ -150,3 +150,17 @@ def test_the_worker_speaks_the_protocol(tmp_path):
     worker.stdin.close()
     assert worker.wait(timeout=10) == 0
     assert b"noise on stdout" in worker.stderr.read()
+
+
+def test_the_context_names_the_input_topic():
+    class Join(App):
+        inputs = ["left", "right"]
+        output = "out"
+
+        def process(self, record, state, ctx):
+            return {"from": ctx.topic, "at": ctx.timestamp}
+
+    engine = _engine.Engine(Join())
+    engine.keys([(1, None, b"{}", 5), (0, None, b"{}", 6)])
+    outputs = [result[4][0][1] for result in engine.process(9, {})]
+    assert outputs == [b'{"from":"right","at":5}', b'{"from":"left","at":6}']
