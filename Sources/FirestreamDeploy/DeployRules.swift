@@ -32,6 +32,12 @@ public enum DeployRules {
             }
             problems += SparkJob.parse(app, at: path).1
         }
+        for (index, app) in config.apps.enumerated() where app.enabled && app.kind == "python" {
+            add(
+                .warning, root / "apps" / index / "kind",
+                "a Python app needs python3, the firestream package and its files in the image; Firestream's own image has none of them",
+                hint: "build an image FROM \(config.image.repository):\(config.image.tag) that adds them, and set image.repository")
+        }
         for (index, service) in config.services.enumerated() where service.enabled {
             let path = root / "services" / index
             if service.serviceName == .minio, (2...3).contains(service.replicaCount) {

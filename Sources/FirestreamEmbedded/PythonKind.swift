@@ -47,17 +47,20 @@ enum PythonKind {
         process.arguments = [command.python, "-m", "firestream.worker", "--describe", command.module]
         process.currentDirectoryURL = command.directory
         let output = Pipe()
-        let errors = Pipe()
+        // A file, not a pipe: a module that prints a lot while importing cannot block on it.
+        let errorsFile = FileManager.default.temporaryDirectory.appending(path: "firestream-describe-\(UUID().uuidString).err")
+        FileManager.default.createFile(atPath: errorsFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errorsFile) }
         process.standardOutput = output
-        process.standardError = errors
+        process.standardError = try FileHandle(forWritingTo: errorsFile)
         do {
             try process.run()
         } catch {
             throw RuntimeError.badSetting(app: app, key: "python", reason: "cannot run \(command.python): \(error)")
         }
         let answer = output.fileHandleForReading.readDataToEndOfFile()
-        let complaint = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        let complaint = String(decoding: FileManager.default.contents(atPath: errorsFile.path) ?? Data(), as: UTF8.self)
         if process.terminationStatus == 127 || complaint.contains("No such file or directory") && answer.isEmpty {
             throw RuntimeError.badSetting(app: app, key: "python", reason: "\(command.python) is not an interpreter on PATH")
         }
