@@ -12,9 +12,10 @@ import WSClient
     import Glibc
 #endif
 
-/// The suites that run Kafka clusters and workers as processes of their own, one test at a time:
-/// together they would load the 2-core CI machine enough to starve the suite's timing-sensitive
-/// tests (a stalled WebSocket client's neighbour once saw a p99 of 17 s beside them).
+/// The suites that run heavy processes of their own — Kafka clusters and workers, Python apps
+/// killed at random, container image builds — one test at a time: together they would load the
+/// 2-core CI machine enough to starve the suite's timing-sensitive tests (a stalled WebSocket
+/// client's neighbour once saw a p99 of 17 s beside them, and 1.2 s beside the Python crash test).
 @Suite(.serialized) struct KafkaClusterTests {}
 
 extension KafkaClusterTests {
