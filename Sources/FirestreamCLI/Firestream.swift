@@ -14,6 +14,12 @@ public struct Firestream: AsyncParsableCommand {
               cd my-pipeline
               firestream validate
               firestream config show --format yaml
+              firestream up                          # the demo, with the dashboard at http://localhost:8000
+
+            An app as a Python class, and the project in Kubernetes:
+
+              firestream init shop --template python --yes
+              firestream deploy render --target k3d && firestream cluster up
 
             Run `firestream help <command>` for the details and examples of each command.
             The config keys are documented in docs/config.md.
