@@ -82,19 +82,25 @@ struct Benchmarks {
 
     // MARK: Wiener end to end
 
-    static func wiener(records: Int, in base: String) async throws {
-        let path = scratch(base)
-        defer { try? FileManager.default.removeItem(atPath: path) }
+    /// The demo's readings for 5 devices, one tick a second: `count` rounded down to whole ticks.
+    static func metronomeReadings(_ count: Int) -> (values: [ProducerRecord], devices: [String]) {
         let devices = MetronomeSource.deviceIDs(count: 5, seed: 7)
         let source = MetronomeSource(devices: devices, seed: 7)
-        let ticks = records / devices.count
-        print("\n== wiener: \(ticks * devices.count) pre-generated metronome records, JSON decode + state + JSON encode + durable append")
+        let ticks = count / devices.count
         var values: [ProducerRecord] = []
         values.reserveCapacity(ticks * devices.count)
         for tick in 0..<ticks {
             let time = 1_700_000_000_000 + Int64(tick) * 1000
             for device in devices { values.append(source.record(device: device, index: Int64(tick), time: time)) }
         }
+        return (values, devices)
+    }
+
+    static func wiener(records: Int, in base: String) async throws {
+        let path = scratch(base)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (values, devices) = metronomeReadings(records)
+        print("\n== wiener: \(values.count) pre-generated metronome records, JSON decode + state + JSON encode + durable append")
         let log = try Log(directory: path)
         defer { log.close() }
         let input = try log.createTopic("metronome")

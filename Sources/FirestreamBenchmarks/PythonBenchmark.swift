@@ -19,16 +19,8 @@ enum PythonBenchmark {
         if FileManager.default.fileExists(atPath: repositoryPackage.appending(path: "firestream/__init__.py").path) {
             setenv("PYTHONPATH", repositoryPackage.path, 1)
         }
-        let devices = MetronomeSource.deviceIDs(count: 5, seed: 7)
-        let source = MetronomeSource(devices: devices, seed: 7)
-        let ticks = records / devices.count
-        print("\n== python: \(ticks * devices.count) metronome records through the Python Wiener (\(module.lastPathComponent))")
-        var values: [ProducerRecord] = []
-        values.reserveCapacity(ticks * devices.count)
-        for tick in 0..<ticks {
-            let time = 1_700_000_000_000 + Int64(tick) * 1000
-            for device in devices { values.append(source.record(device: device, index: Int64(tick), time: time)) }
-        }
+        let (values, devices) = Benchmarks.metronomeReadings(records)
+        print("\n== python: \(values.count) metronome records through the Python Wiener (\(module.lastPathComponent))")
         let lines = FileManager.default.temporaryDirectory.appending(path: "firestream-bench-\(UUID().uuidString).jsonl")
         defer { try? FileManager.default.removeItem(at: lines) }
         var text = Data()
