@@ -71,9 +71,7 @@ struct DeployCommand: AsyncParsableCommand {
         func run() throws {
             let (rendered, folder) = try bundle.render()
             try write(rendered, to: folder)
-            let shown =
-                folder.path.hasPrefix(ConfigLoader.currentDirectory.path + "/")
-                ? String(folder.path.dropFirst(ConfigLoader.currentDirectory.path.count + 1)) : folder.path
+            let shown = ConfigLoader.displayPath(folder)
             print("wrote \(rendered.files.count) files to \(shown)/ (target \(rendered.plan.target.rawValue), namespace \(rendered.plan.namespace))")
             for file in rendered.files { print("  \(file.path)") }
             print(Self.nextStep(rendered.plan.target, folder: shown))
@@ -199,12 +197,12 @@ func renderBundle(config: String?, env: String?, target: DeployTarget?, out: Str
         throw ExitCode.failure
     case .success(let bundle):
         var warnings = report
-        warnings.diagnostics = report.locating(DeployRules.check(loaded, target: chosen))
+        warnings.diagnostics = report.locating(bundle.warnings)
         if !warnings.diagnostics.isEmpty { printError(DiagnosticRenderer.text(warnings), terminator: "") }
         let cwd = ConfigLoader.currentDirectory
-        let projectDirectory = (try? ConfigLoader.locate(config, workingDirectory: cwd).get())?.deletingLastPathComponent() ?? cwd
         let folder =
-            out.map { ConfigLoader.resolve($0, against: cwd) } ?? projectDirectory.appending(path: "deploy").appending(path: env ?? chosen.rawValue)
+            out.map { ConfigLoader.resolve($0, against: cwd) }
+            ?? (report.directory ?? cwd).appending(path: "deploy").appending(path: env ?? chosen.rawValue)
         return (bundle, folder)
     }
 }
@@ -228,13 +226,7 @@ func write(_ bundle: DeployBundle, to folder: URL) throws {
 func drive(_ operation: () async throws -> Void) async throws {
     do {
         try await operation()
-    } catch let error as MissingTool {
-        printError("error: \(error)")
-        throw ExitCode.failure
-    } catch let error as ToolFailed {
-        printError("error: \(error)")
-        throw ExitCode.failure
-    } catch let error as DeployApplyError {
+    } catch let error where error is MissingTool || error is ToolFailed || error is DeployApplyError {
         printError("error: \(error)")
         throw ExitCode.failure
     }

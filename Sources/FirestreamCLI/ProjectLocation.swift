@@ -27,9 +27,7 @@ struct ProjectLocation {
             if !report.diagnostics.isEmpty { printError(DiagnosticRenderer.text(report), terminator: "") }
             guard let loaded = report.config else { throw ExitCode.failure }
             config = loaded
-            if case .success(let file) = ConfigLoader.locate(path, workingDirectory: cwd) {
-                projectDirectory = file.deletingLastPathComponent()
-            }
+            projectDirectory = report.directory ?? cwd
         } else {
             let name = NameRules.suggestedLabel(from: cwd.lastPathComponent)
             config = ProjectConfig(name: name.isEmpty ? "firestream" : name)

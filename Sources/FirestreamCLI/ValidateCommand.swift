@@ -70,17 +70,12 @@ struct ValidateCommand: ParsableCommand {
         return problems
     }
 
-    private func projectDirectory() -> String {
-        let located = try? ConfigLoader.locate(path, workingDirectory: ConfigLoader.currentDirectory).get()
-        return located?.deletingLastPathComponent().path ?? ConfigLoader.currentDirectory.path
-    }
-
     func run() throws {
         var report = ConfigLoader.load(path, environment: env)
         // What `up` would refuse on this machine although the file is valid.
         if let config = report.config, report.isValid {
             report.diagnostics += EmbeddedStack.machineProblems(config).map { Diagnostic(.error, at: nil, $0) }
-            report.diagnostics += report.locating(Self.appProblems(config, directory: projectDirectory()))
+            report.diagnostics += report.locating(Self.appProblems(config, directory: (report.directory ?? ConfigLoader.currentDirectory).path))
             if deploy {
                 report.diagnostics += report.locating(DeployRules.check(config, target: target ?? config.deploy.targets.first ?? .k3s))
             }

@@ -10,8 +10,12 @@ public struct ConfigReport: Sendable {
     /// The normalized config; nil when there are errors.
     public var config: ProjectConfig?
     public var diagnostics: [Diagnostic]
+    /// The config file, once one was found.
+    public var file: URL? = nil
 
     public var isValid: Bool { config != nil && !diagnostics.hasErrors }
+    /// The project's directory: the config file's, or nil when none was found.
+    public var directory: URL? { file?.deletingLastPathComponent() }
 }
 
 /// Finds, reads, parses and validates project config files.
@@ -37,11 +41,11 @@ public enum ConfigLoader {
         } catch {
             return ConfigReport(
                 displayPath: display, text: nil, config: nil,
-                diagnostics: [Diagnostic(.error, at: nil, "cannot read the file as UTF-8 text: \(error.localizedDescription)")])
+                diagnostics: [Diagnostic(.error, at: nil, "cannot read the file as UTF-8 text: \(error.localizedDescription)")], file: url)
         }
         let (config, diagnostics) = parse(
             text, format: format(of: url, text: text), defaultName: defaultName(for: url), environment: environment)
-        return ConfigReport(displayPath: display, text: text, config: config, diagnostics: diagnostics)
+        return ConfigReport(displayPath: display, text: text, config: config, diagnostics: diagnostics, file: url)
     }
 
     /// Parses and validates config text. Syntax problems that parsing survived are reported together
@@ -122,7 +126,8 @@ public enum ConfigLoader {
         URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
     }
 
-    private static func displayPath(_ url: URL, workingDirectory: URL) -> String {
+    /// `url` as the user should see it: relative to `workingDirectory` when under it.
+    public static func displayPath(_ url: URL, workingDirectory: URL = currentDirectory) -> String {
         let base = workingDirectory.standardizedFileURL.path
         let full = url.standardizedFileURL.path
         if full.hasPrefix(base + "/") { return String(full.dropFirst(base.count + 1)) }
@@ -136,7 +141,7 @@ extension ConfigReport {
     /// (a default) points at its nearest written ancestor.
     public func locating(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
         guard let text else { return diagnostics }
-        let format = ConfigLoader.format(of: URL(fileURLWithPath: displayPath), text: text)
+        let format = ConfigLoader.format(of: file ?? URL(fileURLWithPath: displayPath), text: text)
         let parsed = format == .json ? ParsedDocument(JSONParser.parse(text)) : YAMLParser.parse(text)
         guard let root = parsed.root else { return diagnostics }
         return diagnostics.map { diagnostic in

@@ -33,15 +33,12 @@ public struct ClusterDriver: Sendable {
     ]
 
     var kubeContext: [String] { context.map { ["--context", $0] } ?? [] }
+    var helmContext: [String] { context.map { ["--kube-context", $0] } ?? [] }
     var namespace: String { bundle.plan.namespace }
     func paths(_ files: [BundleFile]) -> [String] { files.flatMap { ["-f", folder.appending(path: $0.path).path] } }
 
-    @discardableResult
-    func call(_ call: ToolCall) async throws -> ToolResult {
-        report("==> \(call.purpose): \(call)")
-        let result = try await run(call)
-        guard result.status == 0 else { throw ToolFailed(call: call, result: result) }
-        return result
+    func call(_ call: ToolCall) async throws {
+        try await checked(call, run: run, report: report)
     }
 
     /// Whether the cluster knows a custom resource definition.
@@ -98,20 +95,13 @@ public struct ClusterDriver: Sendable {
     }
 
     private func installCharts() async throws {
-        let helmContext = context.map { ["--kube-context", $0] } ?? []
         for (_, release) in bundle.plan.releases {
-            if !release.isOCI {
-                try await call(
-                    ToolCall(.helm, ["repo", "add", "--force-update", release.repositoryName, release.repository], "add chart repository"))
-            }
-            let values = folder.appending(path: "services/values-\(release.chart).yaml").path
+            if !release.isOCI { try await call(ToolCall(.helm, release.repositoryAddArguments, "add chart repository")) }
+            let values = folder.appending(path: release.valuesFile).path
             try await call(
                 ToolCall(
-                    .helm,
-                    helmContext + [
-                        "upgrade", "--install", release.releaseName, release.helmReference, "--version", release.version, "--namespace", namespace,
-                        "--create-namespace", "--values", values, "--wait", "--timeout", "15m",
-                    ], "install \(release.chart) \(release.version)"))
+                    .helm, helmContext + release.upgradeArguments(namespace: namespace, values: values, createNamespace: true),
+                    "install \(release.chart) \(release.version)"))
         }
     }
 
@@ -132,7 +122,6 @@ public struct ClusterDriver: Sendable {
         try await call(
             ToolCall(.kubectl, kubeContext + ["delete", "--ignore-not-found", "--wait"] + paths(ordered), "delete \(ordered.count) manifests"))
         if bundle.plan.target == .helm {
-            let helmContext = context.map { ["--kube-context", $0] } ?? []
             for (_, release) in bundle.plan.releases.reversed() {
                 try await call(
                     ToolCall(

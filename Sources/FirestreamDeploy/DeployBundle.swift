@@ -38,13 +38,15 @@ public struct BundleFile: Sendable, Equatable {
 public struct DeployBundle: Sendable {
     public let plan: DeployPlan
     public let files: [BundleFile]
+    /// What the deploy rules warn of for this config (nothing that keeps it from deploying).
+    public let warnings: [Diagnostic]
 
     /// The bundle, or the problems (deploy rules) that keep the config from running in a cluster.
     public static func render(_ config: ProjectConfig, target: DeployTarget) -> Result<DeployBundle, DeployRulesError> {
         let problems = DeployRules.check(config, target: target)
         if problems.hasErrors { return .failure(DeployRulesError(diagnostics: problems)) }
         let plan = DeployPlan(config, target: target)
-        return .success(DeployBundle(plan: plan, files: plan.files()))
+        return .success(DeployBundle(plan: plan, files: plan.files(), warnings: problems))
     }
 
     /// The manifest files, the ones `kubectl apply` and the schema kit read.

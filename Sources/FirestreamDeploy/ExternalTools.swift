@@ -95,3 +95,13 @@ public struct ToolFailed: Error, CustomStringConvertible, Sendable {
 
 /// Runs calls: the CLI's runner starts processes; tests may record them.
 public typealias ToolRunner = @Sendable (ToolCall) async throws -> ToolResult
+
+/// Runs `call`, shown as progress unless it is captured, and throws ``ToolFailed`` when it
+/// exits with a status other than 0.
+@discardableResult
+func checked(_ call: ToolCall, run: ToolRunner, report: (String) -> Void) async throws -> ToolResult {
+    if !call.captured { report("==> \(call.purpose): \(call)") }
+    let result = try await run(call)
+    guard result.status == 0 else { throw ToolFailed(call: call, result: result) }
+    return result
+}

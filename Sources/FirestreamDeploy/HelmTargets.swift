@@ -6,6 +6,12 @@ import FirestreamJSON
 extension DeployPlan {
     var releases: [(ServiceConfig, ChartRelease)] { enabledServices.map { ($0, ChartRelease.of($0.serviceName)) } }
 
+    /// The chart sources the releases need, one per repository name, sorted by it.
+    var chartSources: [ChartRelease] {
+        var seen: Set<String> = []
+        return releases.map(\.1).filter { seen.insert($0.repositoryName).inserted }.sorted { $0.repositoryName < $1.repositoryName }
+    }
+
     /// k3s's helm-controller (in kube-system, where it runs its install jobs) installs each chart
     /// into the project's namespace; no helm binary involved.
     func helmCharts() -> [BundleFile] {
@@ -25,15 +31,12 @@ extension DeployPlan {
 
     /// Flux: one HelmRepository per chart source, one HelmRelease per service.
     func fluxReleases() -> [BundleFile] {
-        var repositories: [String: KubeObject] = [:]
-        for (_, release) in releases {
-            let spec = HelmRepositorySpec(url: release.repository, type: release.isOCI ? "oci" : nil)
-            repositories[release.repositoryName] = KubeObject(
-                "source.toolkit.fluxcd.io/v1", "HelmRepository", ObjectMeta(name: release.repositoryName, namespace: namespace), spec: spec)
-        }
-        let sources = repositories.keys.sorted().map { key in
-            BundleFile(
-                "services/helmrepository-\(key).yaml", .manifest, YAMLText.file("Where Flux fetches charts from.", [repositories[key]!]),
+        let sources = chartSources.map { source in
+            let spec = HelmRepositorySpec(url: source.repository, type: source.isOCI ? "oci" : nil)
+            let object = KubeObject(
+                "source.toolkit.fluxcd.io/v1", "HelmRepository", ObjectMeta(name: source.repositoryName, namespace: namespace), spec: spec)
+            return BundleFile(
+                "services/helmrepository-\(source.repositoryName).yaml", .manifest, YAMLText.file("Where Flux fetches charts from.", [object]),
                 kind: "HelmRepository")
         }
         return sources
@@ -55,7 +58,7 @@ extension DeployPlan {
     func helmValuesAndScript() -> [BundleFile] {
         let files = releases.map { service, release in
             BundleFile(
-                "services/values-\(release.chart).yaml", .values,
+                release.valuesFile, .values,
                 "# chart: \(release.catalogID)@\(release.version)\n# \(service.serviceName.summary)\n"
                     + YAMLText.document(FreeForm(values(of: service))))
         }
@@ -68,16 +71,13 @@ extension DeployPlan {
             kubectl apply -f namespace.yaml
 
             """
-        for release in Set(releases.filter { !$0.1.isOCI }.map(\.1.repositoryName)).sorted() {
-            let url = releases.first { $0.1.repositoryName == release }!.1.repository
-            script += "helm repo add --force-update \(release) \(url)\n"
+        for source in chartSources where !source.isOCI {
+            script += (["helm"] + source.repositoryAddArguments).joined(separator: " ") + "\n"
         }
         for (_, release) in releases {
-            script += """
-                helm upgrade --install \(release.releaseName) \(release.helmReference) --version \(release.version) \\
-                  --namespace \(namespace) --values services/values-\(release.chart).yaml --wait --timeout 15m
-
-                """
+            let arguments = release.upgradeArguments(namespace: namespace, values: release.valuesFile, createNamespace: false)
+            // Up to the version on the first line, the rest on a continuation line.
+            script += (["helm"] + arguments.prefix(6)).joined(separator: " ") + " \\\n  " + arguments.dropFirst(6).joined(separator: " ") + "\n"
         }
         script += "kubectl apply -k .\n"
         return files + [BundleFile("helm-install.sh", .script, script)]
@@ -85,6 +85,18 @@ extension DeployPlan {
 }
 
 extension ChartRelease {
+    /// Where `--target helm` writes the release's values, relative to the bundle.
+    var valuesFile: String { "services/values-\(chart).yaml" }
+
+    /// `helm repo add` for a classic repository (OCI charts need none).
+    var repositoryAddArguments: [String] { ["repo", "add", "--force-update", repositoryName, repository] }
+
+    /// `helm upgrade --install` of this release, pinned, waiting for it to be ready.
+    func upgradeArguments(namespace: String, values: String, createNamespace: Bool) -> [String] {
+        ["upgrade", "--install", releaseName, helmReference, "--version", version, "--namespace", namespace]
+            + (createNamespace ? ["--create-namespace"] : []) + ["--values", values, "--wait", "--timeout", "15m"]
+    }
+
     /// The chart's id in the schema kit's catalog (`bitnami/kafka`).
     var catalogID: String {
         switch kind {

@@ -55,8 +55,8 @@ public struct ImageBuilder: Sendable {
     func stage(in root: URL) async throws {
         let files = FileManager.default
         let rootfs = root.appending(path: "rootfs")
-        let listing = try await run(ToolCall(Self.ldd, [binary.path], "list the libraries of \(binary.path)", captured: true))
-        guard listing.status == 0 else { throw ToolFailed(call: ToolCall(Self.ldd, [binary.path], "list the libraries"), result: listing) }
+        let listing = try await checked(
+            ToolCall(Self.ldd, [binary.path], "list the libraries of \(binary.path)", captured: true), run: run, report: report)
         var copies = [(binary.path, Self.binaryPath)] + (try Self.libraries(fromLDD: listing.output)).map { ($0, $0) }
         if let plotly { copies.append((plotly.path, Self.plotlyPath)) }
         let certificates = "/etc/ssl/certs/ca-certificates.crt"
@@ -82,19 +82,21 @@ public struct ImageBuilder: Sendable {
     var environment: [String] { plotly == nil ? [] : ["FIRESTREAM_PLOTLY_JS=\(Self.plotlyPath)"] }
     static let command = ["up", "--host", "0.0.0.0", "--data-dir", dataPath]
 
-    var containerfile: String {
-        let quoted = { (words: [String]) in "[" + words.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
-        return """
-            FROM scratch
-            COPY rootfs/ /
-            COPY --chown=\(Self.user) data/ \(Self.dataPath)/
-            \(environment.map { "ENV \($0)\n" }.joined())USER \(Self.user)
-            WORKDIR \(Self.dataPath)
-            EXPOSE 8000 9092
-            ENTRYPOINT \(quoted([Self.binaryPath]))
-            CMD \(quoted(Self.command))
+    /// Exec form, as a Containerfile and `buildah config` take it: `["up", "--host", …]`.
+    static func execForm(_ words: [String]) -> String { "[" + words.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
 
-            """
+    var containerfile: String {
+        """
+        FROM scratch
+        COPY rootfs/ /
+        COPY --chown=\(Self.user) data/ \(Self.dataPath)/
+        \(environment.map { "ENV \($0)\n" }.joined())USER \(Self.user)
+        WORKDIR \(Self.dataPath)
+        EXPOSE 8000 9092
+        ENTRYPOINT \(Self.execForm([Self.binaryPath]))
+        CMD \(Self.execForm(Self.command))
+
+        """
     }
 
     /// Stages the files and builds the image with `builder`.
@@ -104,11 +106,7 @@ public struct ImageBuilder: Sendable {
         defer { try? FileManager.default.removeItem(at: root) }
         try await stage(in: root)
         let call = { (arguments: [String], purpose: String, captured: Bool) in
-            let call = ToolCall(builder, arguments, purpose, captured: captured)
-            if !captured { report("==> \(purpose): \(call)") }
-            let result = try await run(call)
-            guard result.status == 0 else { throw ToolFailed(call: call, result: result) }
-            return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await checked(ToolCall(builder, arguments, purpose, captured: captured), run: run, report: report)
         }
         if builder == Self.buildah {
             // Step by step, so that no daemon and no RUN are needed (vfs storage and chroot
@@ -120,8 +118,7 @@ public struct ImageBuilder: Sendable {
             let data = root.appending(path: "data").path + "/"
             _ = try await call(["copy", "--chown", Self.user, container, data, Self.dataPath + "/"], "own the data folder", true)
             var settings = ["config", "--user", Self.user, "--workingdir", Self.dataPath, "--port", "8000", "--port", "9092"]
-            let json = { (words: [String]) in "[" + words.map { "\"\($0)\"" }.joined(separator: ",") + "]" }
-            settings += ["--entrypoint", json([Self.binaryPath]), "--cmd", json(Self.command)]
+            settings += ["--entrypoint", Self.execForm([Self.binaryPath]), "--cmd", Self.execForm(Self.command)]
             settings += environment.flatMap { ["--env", $0] }
             _ = try await call(settings + [container], "set the entrypoint and user", false)
             _ = try await call(["commit", "--rm", container, tag], "commit \(tag)", false)
