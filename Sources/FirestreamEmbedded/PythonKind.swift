@@ -7,11 +7,10 @@ public import Foundation
 public enum PythonApps {
     public static func app(module: String, python: String, directory: URL, workers: Int = 1) throws -> PythonApp {
         let command = PythonCommand(python: python, module: module, directory: directory)
-        let name = module.split(separator: ":").last.map { NameRules.suggestedLabel(from: String($0)) } ?? "app"
-        let description = try PythonKind.describe(command, app: name.isEmpty ? "app" : name)
-        return PythonApp(
-            name: name.isEmpty ? "app" : name, inputs: description.inputs, output: description.output, workers: PythonWorkers(command, count: workers)
-        )
+        let label = module.split(separator: ":").last.map { NameRules.suggestedLabel(from: String($0)) } ?? ""
+        let name = label.isEmpty ? "app" : label
+        let description = try PythonKind.describe(command, app: name)
+        return PythonApp(name: name, inputs: description.inputs, output: description.output, workers: PythonWorkers(command, count: workers))
     }
 }
 

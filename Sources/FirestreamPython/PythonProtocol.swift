@@ -52,6 +52,30 @@ enum PythonProtocol {
         var description: String
     }
 
+    /// A whole frame: length, type, payload.
+    static func frame(_ kind: Kind, _ payload: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(payload.count + 5)
+        append(UInt32(payload.count + 1), to: &bytes)
+        bytes.append(kind.rawValue)
+        bytes.append(contentsOf: payload)
+        return bytes
+    }
+
+    /// A frame's header (5 bytes): its type and the length of its payload, refused beyond
+    /// ``maxFrame``.
+    static func header(_ bytes: [UInt8]) throws -> (kind: UInt8, payloadLength: Int) {
+        var reader = Reader(bytes)
+        let length = Int(try reader.u32())
+        guard (1...maxFrame).contains(length) else { throw Malformed(description: "a frame of \(length) bytes") }
+        return (try reader.byte(), length - 1)
+    }
+
+    /// What the worker's hello says of itself.
+    struct Hello: Decodable {
+        var `protocol`: Int
+    }
+
     // Runtime → worker.
 
     static func records(_ records: [[ConsumerRecord]]) -> [UInt8] {

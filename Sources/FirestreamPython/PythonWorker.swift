@@ -62,7 +62,7 @@ final class PythonWorker {
             throw PythonWorkerFailed(description: String(decoding: hello, as: UTF8.self))
         }
         let text = String(decoding: hello, as: UTF8.self)
-        guard text.contains("\"protocol\": \(PythonProtocol.version)") else {
+        guard (try? JSONDecoder().decode(PythonProtocol.Hello.self, from: Data(hello)))?.protocol == PythonProtocol.version else {
             stop()
             throw PythonWorkerFailed(
                 description:
@@ -73,13 +73,8 @@ final class PythonWorker {
 
     /// Sends a request and returns the answer's payload.
     func exchange(_ kind: PythonProtocol.Kind, _ payload: [UInt8], expect: PythonProtocol.Kind) throws -> [UInt8] {
-        var frame: [UInt8] = []
-        frame.reserveCapacity(payload.count + 5)
-        withUnsafeBytes(of: UInt32(payload.count + 1).bigEndian) { frame.append(contentsOf: $0) }
-        frame.append(kind.rawValue)
-        frame.append(contentsOf: payload)
         do {
-            try input.write(contentsOf: frame)
+            try input.write(contentsOf: PythonProtocol.frame(kind, payload))
         } catch {
             throw PythonWorkerFailed(description: "the Python worker stopped reading (\(error))")
         }
@@ -92,10 +87,8 @@ final class PythonWorker {
     }
 
     private func read() throws -> (UInt8, [UInt8]) {
-        let header = try readExactly(5)
-        let length = header[0..<4].reduce(0) { $0 << 8 | Int($1) }
-        guard (1...PythonProtocol.maxFrame).contains(length) else { throw PythonWorkerFailed(description: "a frame of \(length) bytes") }
-        return (header[4], try readExactly(length - 1))
+        let (kind, length) = try PythonProtocol.header(readExactly(5))
+        return (kind, try readExactly(length))
     }
 
     private func readExactly(_ count: Int) throws -> [UInt8] {
