@@ -35,7 +35,14 @@ public struct DeployPlan: Sendable {
         } else {
             log = .embedded
         }
+        configText = ConfigRenderer.render(podConfig, as: .json)
+        configChecksum = Hex.string(Digests.sha256(configText.utf8))
     }
+
+    /// The config the pods read (JSON), rendered once: the ConfigMap holds it, and every pod
+    /// template its SHA-256, so that pods restart when it changes.
+    private(set) var configText = ""
+    private(set) var configChecksum = ""
 
     var name: String { config.name }
     var secretName: String { config.deploy.secret ?? "\(config.name)-secrets" }

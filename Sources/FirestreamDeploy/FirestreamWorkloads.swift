@@ -23,16 +23,8 @@ extension DeployPlan {
         KubeObject("v1", "ServiceAccount", meta(name, component: "server"), automountServiceAccountToken: false)
     }
 
-    var configText: String { ConfigRenderer.render(podConfig, as: .json) }
-
     private func configMap() -> KubeObject {
         KubeObject("v1", "ConfigMap", meta("\(name)-config", component: "server"), data: ["firestream.json": configText])
-    }
-
-    /// Pods restart when the config they read changes.
-    private var configChecksum: [String: String] {
-        let digest = Digests.sha256(Array(configText.utf8)).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
-        return ["firestream.dev/config-sha256": digest]
     }
 
     private func container(_ name: String, args: [String], ports: [ContainerPort], probePort: String, data: Bool, resources: ResourceRequirements)
@@ -53,7 +45,7 @@ extension DeployPlan {
 
     private func pod(_ component: String, _ containers: [Container]) -> PodTemplate {
         PodTemplate(
-            metadata: TemplateMeta(labels: labels(component), annotations: configChecksum),
+            metadata: TemplateMeta(labels: labels(component), annotations: ["firestream.dev/config-sha256": configChecksum]),
             spec: PodSpec(
                 serviceAccountName: name, containers: containers,
                 volumes: [.configMap("config", from: "\(name)-config"), .scratch("tmp")]))
@@ -124,8 +116,4 @@ extension DeployPlan {
             ingress: [NetworkPolicySpec.Rule(ports: ports.map { NetworkPolicySpec.Port(port: $0) })])
         return KubeObject("networking.k8s.io/v1", "NetworkPolicy", meta("\(name)-\(component)", component: component), spec: spec)
     }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

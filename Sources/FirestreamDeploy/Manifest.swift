@@ -115,15 +115,7 @@ enum YAMLText {
 
     /// Several objects in one file, separated by `---`, after a comment saying what they are.
     static func file(_ comment: String, _ values: [any Encodable]) -> String {
-        let header = comment.split(separator: "\n", omittingEmptySubsequences: false).map { "# \($0)".trimmingSuffixSpaces }.joined(separator: "\n")
+        let header = comment.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "#" : "# \($0)" }.joined(separator: "\n")
         return header + "\n" + values.map { document($0) }.joined(separator: "---\n")
-    }
-}
-
-extension String {
-    var trimmingSuffixSpaces: String {
-        var text = self
-        while text.last == " " { text.removeLast() }
-        return text
     }
 }
