@@ -1,6 +1,7 @@
 import ArgumentParser
 import FirestreamConfig
 import FirestreamEmbedded
+import FirestreamJSON
 import FirestreamPython
 import FirestreamStreams
 import Foundation
@@ -92,7 +93,7 @@ struct AppsCommand: AsyncParsableCommand {
             }
             for key in states.keys.sorted() {
                 let json = states[key]!
-                print(format == .text ? "state        \(key)  \(json)" : #"{"state":\#(quoted(key)),"value":\#(json)}"#)
+                print(format == .text ? "state        \(key)  \(json)" : #"{"state":\#(JSONText.quote(key)),"value":\#(json)}"#)
             }
         }
 
@@ -115,7 +116,10 @@ struct AppsCommand: AsyncParsableCommand {
                     switch (format, topic) {
                     case (.text, 0): print("output       \(key.map { "key=\($0)  " } ?? "")\(value)")
                     case (.text, _): print("dead letter  \(value)")
-                    case (.json, 0): print(#"{"output":\#(value),"key":\#(key.map(quoted) ?? "null")}"#)
+                    case (.json, 0):
+                        // An output that is not JSON (bytes or text the app wrote as they are) as a string.
+                        let json = JSONBytes.isValid(record.value ?? []) ? value : JSONText.quote(value)
+                        print(#"{"output":\#(json),"key":\#(key.map(JSONText.quote) ?? "null")}"#)
                     case (.json, _): print(#"{"dead_letter":\#(value)}"#)
                     }
                 }
@@ -127,10 +131,6 @@ struct AppsCommand: AsyncParsableCommand {
                 }
                 states[key] = state.json
             }
-        }
-
-        private func quoted(_ text: String) -> String {
-            String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
         }
     }
 }

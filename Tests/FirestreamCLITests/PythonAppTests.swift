@@ -259,5 +259,13 @@ extension KafkaClusterTests.PythonAppTests {
                 state        d  {"last":4000,"position":4.0}
 
                 """)
+        // Outputs that are not JSON (text written as it is) are strings in the JSON form.
+        let upper =
+            "from firestream import Map\n\nclass Upper(Map):\n    inputs = [\"in\"]\n    output = \"out\"\n\n    def map(self, record):\n        return record.upper()\n"
+        try upper.write(to: project.appending(path: "apps/upper.py"), atomically: true, encoding: .utf8)
+        try "\"a\"\n".write(to: project.appending(path: "words.jsonl"), atomically: true, encoding: .utf8)
+        let text = try await FirestreamProcess.detached(
+            ["apps", "test", "apps/upper.py:Upper", "--input", "words.jsonl", "--format", "json"], in: project, environment: environment)
+        #expect(text.stdout == "{\"output\":\"A\",\"key\":null}\n", "\(text.stderr)")
     }
 }
