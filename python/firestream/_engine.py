@@ -117,13 +117,7 @@ class Engine:
                 returned, result = None, (ERROR, traceback.format_exc())
             else:
                 result = self._finish(returned, ctx, key, text, state)
-            if result[0] == OK:
-                if result[1] != UNCHANGED:
-                    texts[key] = result[2]
-                values[key] = result[5]
-            else:
-                # A failed record's changes are dropped, even those made to the object in place.
-                values[key] = load(text) if text is not None else None
+            self._remember(result, key, text, texts, values)
             append(result)
         return results
 
