@@ -19,27 +19,22 @@ enum IngestBenchmark {
     static func run(records: Int, in base: String) async throws {
         let path = Benchmarks.scratch(base)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let devices = MetronomeSource.deviceIDs(count: 5, seed: 7)
-        let source = MetronomeSource(devices: devices, seed: 7)
-        let ticks = records / devices.count
-        let total = ticks * devices.count
+        let (readings, devices) = Benchmarks.metronomeReadings(records)
+        let total = readings.count
         print("\n== ingest: \(total) metronome readings as NDJSON bodies of up to 1 MiB over HTTP, acknowledged when durable; wiener consuming")
 
         // The bodies, built before anything is timed.
         var bodies: [Data] = []
         var body = Data()
         body.reserveCapacity(1 << 20)
-        for tick in 0..<ticks {
-            let time = 1_700_000_000_000 + Int64(tick) * 1000
-            for device in devices {
-                let line = source.record(device: device, index: Int64(tick), time: time).value! + [0x0A]
-                if body.count + line.count > 1 << 20 {
-                    bodies.append(body)
-                    body = Data()
-                    body.reserveCapacity(1 << 20)
-                }
-                body.append(contentsOf: line)
+        for reading in readings {
+            let line = reading.value! + [0x0A]
+            if body.count + line.count > 1 << 20 {
+                bodies.append(body)
+                body = Data()
+                body.reserveCapacity(1 << 20)
             }
+            body.append(contentsOf: line)
         }
         if !body.isEmpty { bodies.append(body) }
         let bytes = bodies.reduce(0) { $0 + $1.count }
