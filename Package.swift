@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "FirestreamFormats", targets: ["FirestreamFormats"]),
         .library(name: "FirestreamLog", targets: ["FirestreamLog"]),
         .library(name: "FirestreamStreams", targets: ["FirestreamStreams"]),
+        .library(name: "FirestreamWarehouse", targets: ["FirestreamWarehouse"]),
         .library(name: "FirestreamDemo", targets: ["FirestreamDemo"]),
         .library(name: "FirestreamCLI", targets: ["FirestreamCLI", "FirestreamEmbedded"]),
         .library(name: "FirestreamGateway", targets: ["FirestreamGateway"]),
@@ -35,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The SQLite it compiles in (3.54) is the embedded SQL engine; Firestream uses its C API.
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
     ],
     targets: [
         .target(name: "CRC32CHardware"),
@@ -61,6 +64,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(name: "FirestreamJSON"),
+        // SQL over topics (SQLite's `records()` virtual table), the declared tables, the catalog.
+        // VaporCSQLite is sqlite-nio's vendored SQLite: a target of that package, not a product, so
+        // its version is pinned by `from:` above and the dependency is named through the product.
+        .target(
+            name: "FirestreamWarehouse",
+            dependencies: ["FirestreamJSON", "FirestreamLog", "KafkaWire", .product(name: "SQLiteNIO", package: "sqlite-nio")]),
         // Every text format that is not Kafka's, without I/O: located JSON, record JSON, ingest
         // bodies, start positions, quantities and durations, token scopes, webhook signatures.
         .target(
@@ -175,6 +184,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "FirestreamJSONTests", dependencies: ["FirestreamJSON"]),
+        .testTarget(name: "FirestreamWarehouseTests", dependencies: ["FirestreamLog", "FirestreamTesting", "FirestreamWarehouse", "KafkaWire"]),
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog", "FirestreamTesting", "KafkaWire"]),
         .testTarget(
             name: "FirestreamStreamsTests",
