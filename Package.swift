@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "FirestreamGateway",
             dependencies: [
-                "FirestreamFormats", "FirestreamJSON", "FirestreamLog", "KafkaWire",
+                "FirestreamFormats", "FirestreamJSON", "FirestreamLog", "FirestreamWarehouse", "KafkaWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -126,7 +126,7 @@ let package = Package(
                 "FirestreamConfig", "FirestreamConnectors", "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON",
                 "FirestreamPython",
                 "FirestreamKafka", "FirestreamLog",
-                "FirestreamStreams", "KafkaBroker", "KafkaWire", .product(name: "Logging", package: "swift-log"),
+                "FirestreamStreams", "FirestreamWarehouse", "KafkaBroker", "KafkaWire", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
@@ -144,6 +144,7 @@ let package = Package(
                 "FirestreamLog",
                 "FirestreamPython",
                 "FirestreamStreams",
+                "FirestreamWarehouse",
                 "KafkaWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -204,7 +205,7 @@ let package = Package(
         .testTarget(
             name: "FirestreamGatewayTests",
             dependencies: [
-                "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamTesting", "KafkaWire",
+                "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamLog", "FirestreamTesting", "FirestreamWarehouse", "KafkaWire",
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ]

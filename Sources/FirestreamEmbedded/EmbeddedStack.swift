@@ -6,6 +6,7 @@ import FirestreamJSON
 public import FirestreamKafka
 public import FirestreamLog
 import FirestreamStreams
+import FirestreamWarehouse
 import Foundation
 import KafkaBroker
 import Logging
@@ -170,7 +171,8 @@ public struct EmbeddedStack: Sendable {
                     }
                 }
             },
-            unready: { runnables.filter { !$0.isReady }.map(\.name) })
+            unready: { runnables.filter { !$0.isReady }.map(\.name) },
+            queries: storage.log.map { SQLiteQueryEngine(log: $0, tablesPath: WarehouseFiles.tables(in: self.options.dataDirectory)) })
     }
 
     /// Topics only the runtime writes: the apps' outputs, dead letters and journals.

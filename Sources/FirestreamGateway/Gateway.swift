@@ -1,6 +1,7 @@
 public import FirestreamFormats
 public import FirestreamJSON
 public import FirestreamLog
+public import FirestreamWarehouse
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -48,14 +49,18 @@ public struct Gateway: Sendable {
         public var maxResponseBytes: Int
         /// A partition's feed nobody has watched for this long is stopped and its ring released.
         public var feedIdleTimeout: Duration
+        /// The most a `POST /sql` query may take: rows, bytes and time (a request may ask for less).
+        public var sqlLimits: QueryLimits
 
         public init(
             host: String = "127.0.0.1", port: Int = 8000, maxBodyBytes: Int = 1 << 20, autoCreateTopics: Bool = false,
             feedBufferBytes: Int = 8 << 20, maxFrameBytes: Int = 256 << 10, stallTimeout: Duration = .seconds(10),
             pingInterval: Duration = .seconds(30), plotly: PlotlyAsset.Location? = nil, maxConnections: Int = 4096,
             headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60), bodyTimeout: Duration = .seconds(30),
-            maxSubscriptionPartitions: Int = 256, maxResponseBytes: Int = 4 << 20, feedIdleTimeout: Duration = .seconds(30)
+            maxSubscriptionPartitions: Int = 256, maxResponseBytes: Int = 4 << 20, feedIdleTimeout: Duration = .seconds(30),
+            sqlLimits: QueryLimits = QueryLimits()
         ) {
+            self.sqlLimits = sqlLimits
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
@@ -92,15 +97,19 @@ public struct Gateway: Sendable {
     public let unready: @Sendable () -> [String]
     /// Tokens, allowed hosts and origins, and the topics no client writes.
     public let access: AccessPolicy
+    /// What answers `POST /sql`; nil when SQL is not available (503).
+    public let queries: (any QueryEngine)?
     let sessions = Sessions()
     let plotlyScript = PlotlyScript()
 
     public init(
         storage: any RecordStorage, options: Options, keyPointers: [String: JSONPointer] = [:], signatures: [String: WebhookSignature] = [:],
         access: AccessPolicy = AccessPolicy(), metrics: GatewayMetrics = GatewayMetrics(),
-        appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }, unready: @escaping @Sendable () -> [String] = { [] }
+        appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }, unready: @escaping @Sendable () -> [String] = { [] },
+        queries: (any QueryEngine)? = nil
     ) {
         self.unready = unready
+        self.queries = queries
         self.storage = storage
         self.options = options
         self.keyPointers = keyPointers
@@ -114,11 +123,11 @@ public struct Gateway: Sendable {
     public init(
         log: Log, options: Options, keyPointers: [String: JSONPointer] = [:], signatures: [String: WebhookSignature] = [:],
         access: AccessPolicy = AccessPolicy(), metrics: GatewayMetrics = GatewayMetrics(),
-        appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }
+        appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }, queries: (any QueryEngine)? = nil
     ) {
         self.init(
             storage: EmbeddedStorage(log), options: options, keyPointers: keyPointers, signatures: signatures, access: access, metrics: metrics,
-            appPositions: appPositions)
+            appPositions: appPositions, queries: queries)
     }
 
     /// The gateway could not start listening.
@@ -140,6 +149,7 @@ public struct Gateway: Sendable {
         router.addRoutes(operationsRoutes(hub: hub, limiter: limiter))
         router.addRoutes(dashboardRoutes())
         router.addRoutes(topicRoutes())
+        router.addRoutes(sqlRoutes())
         router.addRoutes(liveRoutes(hub: hub))
         return router
     }

@@ -31,6 +31,8 @@ public final class GatewayMetrics: Sendable {
     let bodyTimeouts: CoreMetrics.Counter
     let idleTimeouts: CoreMetrics.Counter
     let truncatedResponses: CoreMetrics.Counter
+    let sqlQueries: CoreMetrics.Counter
+    let sqlFailures: CoreMetrics.Counter
     /// Figures read at scrape time (log offsets, lag, feeds), and what was last reported of them.
     private let scraped = Locked(Scraped())
 
@@ -55,6 +57,8 @@ public final class GatewayMetrics: Sendable {
         bodyTimeouts = CoreMetrics.Counter(label: "firestream_body_timeouts_total", factory: factory)
         idleTimeouts = CoreMetrics.Counter(label: "firestream_idle_timeouts_total", factory: factory)
         truncatedResponses = CoreMetrics.Counter(label: "firestream_truncated_responses_total", factory: factory)
+        sqlQueries = CoreMetrics.Counter(label: "firestream_sql_queries_total", factory: factory)
+        sqlFailures = CoreMetrics.Counter(label: "firestream_sql_failures_total", factory: factory)
     }
 
     /// Every metric's help line. A name missing here is a programming error caught by the test
@@ -67,6 +71,8 @@ public final class GatewayMetrics: Sendable {
             "Records a consumer group has not committed yet, per partition (partition end minus committed offset).",
         "firestream_ws_feed_end_offset": "The next offset each watched partition's feed will render.",
         "firestream_http_responses_total": "HTTP responses by status code.",
+        "firestream_sql_queries_total": "POST /sql queries answered.",
+        "firestream_sql_failures_total": "POST /sql queries refused or failed (bad SQL, writes, time limit, busy).",
         "firestream_http_connections": "HTTP and WebSocket connections open now.",
         "firestream_ws_feeds": "Partition feeds alive (one per watched partition).",
         "firestream_ws_feed_bytes": "Bytes held by the feeds' rings.",

@@ -2,6 +2,7 @@ import FirestreamFormats
 import FirestreamJSON
 import FirestreamLog
 import FirestreamTesting
+import FirestreamWarehouse
 import Foundation
 import KafkaWire
 import Testing
@@ -21,11 +22,12 @@ final class LiveGateway: Sendable {
 
     init(
         options: Gateway.Options = Gateway.Options(port: 0), keyPointers: [String: String] = [:], signatures: [String: WebhookSignature] = [:],
-        access: AccessPolicy = AccessPolicy()
+        access: AccessPolicy = AccessPolicy(), sql: Bool = true
     ) async throws {
         log = try Log(directory: directory.path)
         let gateway = Gateway(
-            log: log, options: options, keyPointers: keyPointers.compactMapValues(JSONPointer.init), signatures: signatures, access: access)
+            log: log, options: options, keyPointers: keyPointers.compactMapValues(JSONPointer.init), signatures: signatures, access: access,
+            queries: sql ? SQLiteQueryEngine(log: log) : nil)
         let bound = Locked<Int?>(nil)
         task = Task { try await gateway.run { port in bound.withLock { $0 = port } } }
         let deadline = ContinuousClock.now + .seconds(30)
@@ -43,13 +45,23 @@ final class LiveGateway: Sendable {
     func send(_ method: String, _ path: String, body: String? = nil, contentType: String? = "application/json", headers: [String: String] = [:])
         async throws -> (status: Int, body: String)
     {
+        let answer = try await exchange(method, path, body: body, contentType: contentType, headers: headers)
+        return (answer.status, answer.body)
+    }
+
+    /// Like `send`, with the response's headers too.
+    func exchange(_ method: String, _ path: String, body: String? = nil, contentType: String? = "application/json", headers: [String: String] = [:])
+        async throws -> (status: Int, body: String, headers: [String: String])
+    {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         if let body { request.httpBody = Data(body.utf8) }
         if let contentType, body != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
+        let http = response as! HTTPURLResponse
+        let fields = Dictionary(http.allHeaderFields.map { ("\($0.key)".lowercased(), "\($0.value)") }) { first, _ in first }
+        return (http.statusCode, String(decoding: data, as: UTF8.self), fields)
     }
 
     func json(_ text: String) throws -> [String: Any] {

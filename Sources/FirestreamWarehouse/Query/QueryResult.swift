@@ -51,6 +51,9 @@ public struct QueryResult: Sendable {
     /// Records read from topics by `records()`: fewer than a topic holds when bounds were pushed down.
     public var recordsRead: Int
 
+    /// How long the query ran, in milliseconds (to the microsecond).
+    public var elapsedMilliseconds: Double { (Double(elapsed.nanoseconds) / 1000).rounded() / 1000 }
+
     public init(columns: [QueryColumn], rows: [[SQLValue]], truncated: String? = nil, elapsed: Duration, engine: String, recordsRead: Int = 0) {
         self.columns = columns
         self.rows = rows

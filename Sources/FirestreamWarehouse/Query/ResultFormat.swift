@@ -26,11 +26,10 @@ public enum ResultFormat: String, CaseIterable, Sendable {
     private static func json(_ result: QueryResult) -> String {
         let columns = result.columns.map { "{\"name\":\(JSONText.quote($0.name)),\"type\":\(JSONText.quote($0.type))}" }
         let rows = result.rows.map { "[" + $0.map(json).joined(separator: ",") + "]" }
-        let milliseconds = Double(result.elapsed.nanoseconds) / 1e6
         return "{\"columns\":[\(columns.joined(separator: ","))],\"rows\":[\(rows.joined(separator: ",\n"))],\"rowCount\":\(result.rows.count),"
             + "\"truncated\":\(result.truncated.map(JSONText.quote) ?? "null"),\"engine\":\(JSONText.quote(result.engine)),"
             + "\"recordsRead\":\(result.recordsRead),"
-            + "\"elapsedMs\":\((milliseconds * 1000).rounded() / 1000)}\n"
+            + "\"elapsedMs\":\(result.elapsedMilliseconds)}\n"
     }
 
     private static func ndjson(_ result: QueryResult) -> String {
