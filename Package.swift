@@ -162,7 +162,7 @@ let package = Package(
             name: "firestream-bench",
             dependencies: [
                 "FirestreamDemo", "FirestreamFormats", "FirestreamGateway", "FirestreamJSON", "FirestreamKafka", "FirestreamLog", "FirestreamPython",
-                "FirestreamStreams", "KafkaBroker",
+                "FirestreamStreams", "FirestreamWarehouse", "KafkaBroker",
                 "KafkaProtocol", "KafkaWire", .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/FirestreamBenchmarks"
