@@ -69,7 +69,7 @@ let package = Package(
         // its version is pinned by `from:` above and the dependency is named through the product.
         .target(
             name: "FirestreamWarehouse",
-            dependencies: ["FirestreamJSON", "FirestreamLog", "KafkaWire", .product(name: "SQLiteNIO", package: "sqlite-nio")]),
+            dependencies: ["FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire", .product(name: "SQLiteNIO", package: "sqlite-nio")]),
         // Every text format that is not Kafka's, without I/O: located JSON, record JSON, ingest
         // bodies, start positions, quantities and durations, token scopes, webhook signatures.
         .target(
@@ -185,7 +185,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "FirestreamJSONTests", dependencies: ["FirestreamJSON"]),
-        .testTarget(name: "FirestreamWarehouseTests", dependencies: ["FirestreamLog", "FirestreamTesting", "FirestreamWarehouse", "KafkaWire"]),
+        .testTarget(
+            name: "FirestreamWarehouseTests",
+            dependencies: ["FirestreamJSON", "FirestreamLog", "FirestreamStreams", "FirestreamTesting", "FirestreamWarehouse", "KafkaWire"]),
         .testTarget(name: "FirestreamLogTests", dependencies: ["FirestreamLog", "FirestreamTesting", "KafkaWire"]),
         .testTarget(
             name: "FirestreamStreamsTests",
@@ -213,7 +215,8 @@ let package = Package(
         .testTarget(
             name: "FirestreamCLITests",
             dependencies: [
-                "FirestreamCLI", "firestream", "FirestreamDemo", "FirestreamEmbedded", "FirestreamFormats", "FirestreamJSON", "FirestreamLog",
+                "FirestreamCLI", "FirestreamConfig", "FirestreamWarehouse", "firestream", "FirestreamDemo", "FirestreamEmbedded", "FirestreamFormats",
+                "FirestreamJSON", "FirestreamLog",
                 "FirestreamPython",
                 "FirestreamStreams", "FirestreamTesting", "KafkaClient", "KafkaWire",
                 .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),

@@ -67,7 +67,26 @@ struct ValidateCommand: ParsableCommand {
                 problems.append(Diagnostic(.error, path: path, at: nil, "\(error)"))
             }
         }
-        return problems
+        return problems + tableProblems(config, directory: directory)
+    }
+
+    /// A table whose topic nothing declares or writes stays empty: a warning, since clients may
+    /// still create the topic by writing to it.
+    static func tableProblems(_ config: ProjectConfig, directory: String) -> [Diagnostic] {
+        guard !config.tables.isEmpty else { return [] }
+        let overrides = AppCatalog.Overrides(projectDirectory: directory)
+        let stack = EmbeddedStack(config: config, options: EmbeddedStack.Options(dataDirectory: ""))
+        let runnables = stack.apps.compactMap { try? AppCatalog.current.runnable(for: $0, project: config.name, overrides: overrides) }
+        let known = Set(config.topics.map(\.name) + config.sources.map(\.topic) + runnables.flatMap { $0.usedTopics.keys })
+        return config.tables.enumerated().compactMap { index, table in
+            guard !known.contains(table.from) else { return nil }
+            return Diagnostic(
+                .warning, path: ConfigPath.root / "tables" / index / "from", at: nil,
+                "no topic \"\(table.from)\" is declared, and no app or source writes one: the table stays empty until records arrive",
+                hint:
+                    "declare it under topics, or check the name (topics here: \(known.filter { !$0.hasPrefix("__") }.sorted().joined(separator: ", ")))"
+            )
+        }
     }
 
     func run() throws {

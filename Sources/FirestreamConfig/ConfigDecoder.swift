@@ -43,7 +43,7 @@ public struct ConfigDecoder {
             root, path,
             keys: [
                 "name", "replicaCount", "image", "service", "resources", "ingress", "services", "topics", "apps", "sources", "effects", "gateway",
-                "kafka", "deploy", "environments",
+                "kafka", "deploy", "environments", "tables",
             ])
         if let node = fields["name"], let name = string(node, path / "name") {
             if checkLabel(name, node, path / "name") { config.name = name }
@@ -61,6 +61,7 @@ public struct ConfigDecoder {
         if let node = fields["gateway"] { config.gateway = gateway(node, path / "gateway") }
         if let node = fields["kafka"] { config.kafka = kafka(node, path / "kafka") }
         if let node = fields["deploy"] { config.deploy = deploy(node, path / "deploy") }
+        if let node = fields["tables"] { config.tables = tables(node, path / "tables") }
         checkConnectorNames(config, root)
         return config
     }

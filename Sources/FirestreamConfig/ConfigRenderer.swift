@@ -39,7 +39,16 @@ public enum ConfigRenderer {
                 + (config.effects.isEmpty ? [] : [("effects", .array(config.effects.map(tree)))])
                 + (config.gateway == GatewayConfig() ? [] : [("gateway", tree(config.gateway))])
                 + (config.kafka == KafkaConfig() ? [] : [("kafka", tree(config.kafka))])
-                + (config.deploy == DeployConfig() ? [] : [("deploy", tree(config.deploy))]))
+                + (config.deploy == DeployConfig() ? [] : [("deploy", tree(config.deploy))])
+                + (config.tables.isEmpty ? [] : [("tables", .array(config.tables.map(tree)))]))
+    }
+
+    private static func tree(_ table: TableConfig) -> JSONValue {
+        let columns = table.columns.map { ($0.name, JSONValue.object([("pointer", .string($0.pointer)), ("type", .string($0.type.rawValue))])) }
+        return .object(
+            [("name", .string(table.name)), ("from", .string(table.from)), ("mode", .string(table.mode.rawValue))]
+                + (table.key.isEmpty ? [] : [("key", .array(table.key.map { .string($0) }))]) + [("columns", .object(columns))]
+                + (table.retention.map { [("retention", JSONValue.string($0.text))] } ?? []))
     }
 
     private static func tree(_ deploy: DeployConfig) -> JSONValue {

@@ -28,6 +28,8 @@ public struct ProjectConfig: Sendable, Equatable {
     public var kafka = KafkaConfig()
     /// How `firestream deploy` renders the project for Kubernetes.
     public var deploy = DeployConfig()
+    /// Tables kept up to date from topics, exactly once (the warehouse).
+    public var tables: [TableConfig] = []
 
     public init(
         name: String, replicaCount: Int = 1, image: ImageConfig = ImageConfig(), service: ServiceSpec = ServiceSpec(),

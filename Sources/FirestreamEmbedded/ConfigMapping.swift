@@ -1,8 +1,9 @@
-import FirestreamConfig
+public import FirestreamConfig
 import FirestreamConnectors
 import FirestreamFormats
 import FirestreamGateway
 import FirestreamJSON
+public import FirestreamWarehouse
 
 // The config file's sections turned into the options each part takes. Only this module knows
 // both: the gateway and the connectors never see the config.
@@ -86,5 +87,19 @@ extension TokenCredential {
     /// A token of the config, for the gateway and the Kafka listener alike.
     init(_ config: TokenConfig) {
         self.init(name: config.name, digest: Hex.bytes(config.sha256) ?? [], scopes: config.scopes, scram: config.scram)
+    }
+}
+
+extension TableDefinition {
+    /// A declared table; its pointers were checked when the config loaded.
+    public init(_ config: TableConfig) {
+        let columns = config.columns.map { column in
+            Column(
+                name: column.name, pointer: JSONPointer(column.pointer) ?? JSONPointer("")!,
+                type: ColumnType(rawValue: column.type.rawValue) ?? .text)
+        }
+        self.init(
+            name: config.name, topic: config.from, mode: config.mode == .upsert ? .upsert : .append, key: config.key, columns: columns,
+            retentionMilliseconds: config.retention?.milliseconds, deadLetter: config.deadLetter)
     }
 }

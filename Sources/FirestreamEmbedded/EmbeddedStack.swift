@@ -201,7 +201,7 @@ public struct EmbeddedStack: Sendable {
         if let problem = FileDescriptorBudget.problem(needing: needed, limit: limit) { throw StackError(problem) }
     }
 
-    /// The config's enabled sources and effects.
+    /// The config's enabled sources and effects, and its declared tables.
     func connectors(environment: Environment, report: @escaping @Sendable (String) -> Void) throws -> [any Runnable] {
         var runnables: [any Runnable] = []
         guard options.runsProject else { return runnables }
@@ -213,6 +213,10 @@ public struct EmbeddedStack: Sendable {
         }
         for effect in config.effects where effect.enabled {
             runnables.append(WebhookEffect(try .init(effect, environment: environment), report: report))
+        }
+        if !config.tables.isEmpty {
+            let store = SQLiteTableStore(path: WarehouseFiles.tables(in: options.dataDirectory))
+            runnables += config.tables.map { TableSink(TableDefinition($0), store: store, report: report) }
         }
         return runnables
     }

@@ -1,8 +1,11 @@
+import FirestreamConfig
 import FirestreamDemo
+import FirestreamEmbedded
 import FirestreamJSON
 import FirestreamLog
 import FirestreamStreams
 import FirestreamTesting
+import FirestreamWarehouse
 import Foundation
 import KafkaWire
 import Testing
@@ -100,5 +103,80 @@ import Testing
             #expect(actual[device] == points, "device \(device) diverges from the crash-free reference (seed \(seed))")
             #expect(actual[device]?.last?.measurement == points.last?.measurement)
         }
+    }
+
+    /// Tables filled by `up` while it is killed again and again hold each record of their topic
+    /// exactly once (append) and each key's last record (upsert): what a run without crashes holds.
+    @Test func tablesAreExactlyOnceAcrossRepeatedSIGKILL() async throws {
+        let scratch = TemporaryDirectory()
+        try scratch.write(
+            "firestream.json",
+            """
+            {"name": "crashes", "tables": [
+              {"name": "points", "from": "wiener", "columns": {"device_id": {}, "measurement": {"type": "real"}, "event_time": {"type": "integer"}}},
+              {"name": "latest", "from": "wiener", "mode": "upsert", "key": "device_id", "columns": {"device_id": {}, "measurement": {"type": "real"}}},
+              {"name": "ticks", "from": "metronome", "columns": {"device_id": {}, "index": {"type": "integer"}}}
+            ]}
+            """)
+        let data = scratch.url.appendingPathComponent("data").path
+        let seed = UInt64(ProcessInfo.processInfo.environment["FIRESTREAM_CRASH_SEED"] ?? "") ?? 20_261_126
+        var random = SplitMix64(seed: seed)
+        let arguments = ["up", "--kafka-port", "0", "--no-http", "--rate", "500", "--status-interval", "0", "--data-dir", data]
+        for _ in 0..<8 {
+            let child = try Self.start(arguments, in: scratch.url)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 300...900, using: &random)))
+            kill(child.processIdentifier, SIGKILL)
+            child.waitUntilExit()
+            #expect(child.terminationReason == .uncaughtSignal)
+        }
+        let log = try Log(directory: data)
+        defer { log.close() }
+        let tablesPath = WarehouseFiles.tables(in: data)
+        let engine = SQLiteQueryEngine(log: log, tablesPath: tablesPath)
+        func rows(_ sql: String) async throws -> [[SQLValue]] {
+            try await engine.query(sql, limits: QueryLimits(maxRows: 1_000_000)) { _ in true }.rows
+        }
+        let filled = try await rows("SELECT count(*) FROM points")
+        #expect(filled != [[.integer(0)]], "up never filled a table before it was killed (seed \(seed))")
+
+        // Catch the tables up with their topics in this process, from where the killed runs left them.
+        let store = SQLiteTableStore(path: tablesPath)
+        let config = try #require(ConfigLoader.load(scratch.url.appendingPathComponent("firestream.json").path).config)
+        let sinks = config.tables.map { TableSink(TableDefinition($0), store: store, report: { _ in }) }
+        let storage = EmbeddedStorage(log)
+        let running = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for sink in sinks { group.addTask { try await sink.run(storage) } }
+                try await group.waitForAll()
+            }
+        }
+        let wienerEnd = try log.topic("wiener").partitions[0].lastStableOffset
+        let metronomeEnd = try log.topic("metronome").partitions[0].lastStableOffset
+        let caughtUp: [[SQLValue]] = [
+            [.text("latest"), .integer(wienerEnd)], [.text("points"), .integer(wienerEnd)], [.text("ticks"), .integer(metronomeEnd)],
+        ]
+        try await eventually("the tables to reach their topics' ends (seed \(seed))") {
+            try await rows("SELECT table_name, next_offset FROM _firestream_offsets ORDER BY 1") == caughtUp
+        }
+        running.cancel()
+        try await running.value
+
+        var expectedPoints: [[SQLValue]] = []
+        var latest: [String: Double] = [:]
+        for record in try drain(try log.topic("wiener").partitions[0]) {
+            let object = try FlatJSONObject(parsing: record.value!)
+            let device = object.string("device_id")!
+            expectedPoints.append([
+                .integer(record.offset), .text(device), .real(object.number("measurement")!), .integer(Int64(object.number("event_time")!)),
+            ])
+            latest[device] = object.number("measurement")!
+        }
+        #expect(try await rows("SELECT _offset, device_id, measurement, event_time FROM points ORDER BY _offset") == expectedPoints, "(seed \(seed))")
+        #expect(
+            try await rows("SELECT device_id, measurement FROM latest ORDER BY 1")
+                == latest.sorted { $0.key < $1.key }.map { [.text($0.key), .real($0.value)] })
+        let readings = Int64(try drain(try log.topic("metronome").partitions[0]).count)
+        #expect(
+            try await rows("SELECT count(*), count(DISTINCT _offset) FROM ticks") == [[.integer(readings), .integer(readings)]], "(seed \(seed))")
     }
 }

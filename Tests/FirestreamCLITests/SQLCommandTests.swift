@@ -54,4 +54,17 @@ import Testing
         let timeout = try await sql(["--timeout", "soon", "SELECT 1"], in: scratch)
         #expect(timeout.stderr.contains("--timeout must be a duration like 30s, 5m or 1500ms, not \"soon\""))
     }
+
+    @Test func validateWarnsOfATableWhoseTopicNothingWrites() async throws {
+        let scratch = TemporaryDirectory("fs-sql")
+        try scratch.write(
+            "firestream.json", #"{"name": "t", "tables": [{"name": "points", "from": "wienr", "columns": {"device_id": {}}}]}"#)
+        let outcome = try await FirestreamProcess.detached(["validate"], in: scratch.url)
+        #expect(outcome.status == 0, "a warning, not an error")
+        #expect(
+            outcome.stderr.contains(
+                #"firestream.json:1:53: warning: tables[0].from: no topic "wienr" is declared, and no app or source writes one"#),
+            "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("(topics here: metronome, wiener, wiener.dlq)"))
+    }
 }

@@ -272,6 +272,41 @@ let invalidCases: [InvalidCase] = [
         text: #"{"apps": [{"name": "w", "kind": "wiener"}], "effects": [{"name": "w", "kind": "webhook", "topic": "t", "url": "http://x/y"}]}"#,
         expected: [("effects", "1:56", "the name \"w\" is used twice among apps, sources and effects")]),
 
+    // MARK: Tables
+    InvalidCase(
+        name: "table without columns", text: #"{"tables": [{"name": "t", "from": "wiener"}]}"#,
+        expected: [("tables[0]", "1:13", "missing required key \"columns\"")]),
+    InvalidCase(
+        name: "table name that is not an identifier", text: #"{"tables": [{"name": "9 lives", "from": "w", "columns": {"a": {}}}]}"#,
+        expected: [("tables[0].name", "1:22", "\"9 lives\" is not a valid table name")]),
+    InvalidCase(
+        name: "table declared twice",
+        text: #"{"tables": [{"name": "t", "from": "w", "columns": {"a": {}}}, {"name": "T", "from": "w", "columns": {"a": {}}}]}"#,
+        expected: [("tables[1].name", "1:72", "the table \"T\" is declared twice (first at tables[0])")]),
+    InvalidCase(
+        name: "upsert table without a key", text: #"{"tables": [{"name": "t", "from": "w", "mode": "upsert", "columns": {"a": {}}}]}"#,
+        expected: [("tables[0]", "1:13", "an upsert table needs a key")]),
+    InvalidCase(
+        name: "key that is not a column",
+        text: #"{"tables": [{"name": "t", "from": "w", "mode": "upsert", "key": ["id"], "columns": {"ids": {}}}]}"#,
+        expected: [("tables[0].key[0]", "1:66", "the key column \"id\" is not one of the table's columns")]),
+    InvalidCase(
+        name: "key on an append table", text: #"{"tables": [{"name": "t", "from": "w", "key": "a", "columns": {"a": {}}}]}"#,
+        expected: [("tables[0].key", "1:47", "a key applies to upsert tables only")]),
+    InvalidCase(
+        name: "column of an unknown type", text: #"{"tables": [{"name": "t", "from": "w", "columns": {"a": {"type": "float"}}}]}"#,
+        expected: [("tables[0].columns.a.type", "1:66", "\"float\" is not a column type")]),
+    InvalidCase(
+        name: "column pointer without a slash", text: #"{"tables": [{"name": "t", "from": "w", "columns": {"a": {"pointer": "a/b"}}}]}"#,
+        expected: [("tables[0].columns.a.pointer", "1:69", "\"a/b\" is not a JSON pointer")]),
+    InvalidCase(
+        name: "column named like Firestream's own", text: #"{"tables": [{"name": "t", "from": "w", "columns": {"_offset": {}}}]}"#,
+        expected: [("tables[0].columns._offset", "1:52", "\"_offset\" is not a valid column name")]),
+    InvalidCase(
+        name: "table retention that is not a duration",
+        text: #"{"tables": [{"name": "t", "from": "w", "retention": "a week", "columns": {"a": {}}}]}"#,
+        expected: [("tables[0].retention", "1:53", "\"a week\" is not a duration")]),
+
     // MARK: YAML positions
     InvalidCase(
         name: "YAML unknown key", format: .yaml, text: "name: demo\nservices:\n  - service_name: kafka\n    replicas: 3\n",

@@ -178,3 +178,32 @@ import Testing
         #expect(again == parsed)
     }
 }
+
+@Suite struct TableConfigTests {
+    @Test func tablesDecodeWithDefaultsAndRoundTrip() throws {
+        let text = """
+            {
+              "tables": [
+                {"name": "wiener_latest", "from": "wiener", "mode": "upsert", "key": "device_id", "retention": "7d",
+                 "columns": {"device_id": {}, "measurement": {"type": "real"}, "at": {"pointer": "/event_time", "type": "integer"}}},
+                {"name": "readings", "from": "metronome", "columns": {"device": {"pointer": "/device_id"}, "raw": {"pointer": "", "type": "json"}}}
+              ]
+            }
+            """
+        let (config, diagnostics) = ConfigLoader.parse(text, format: .json, defaultName: "x")
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        let parsed = try #require(config)
+        let latest = parsed.tables[0]
+        #expect(latest.mode == .upsert && latest.key == ["device_id"] && latest.retention?.milliseconds == 7 * 86_400_000)
+        #expect(
+            latest.columns == [
+                .init(name: "device_id", pointer: "/device_id", type: .text), .init(name: "measurement", pointer: "/measurement", type: .real),
+                .init(name: "at", pointer: "/event_time", type: .integer),
+            ])
+        #expect(latest.deadLetter == "wiener_latest.dlq")
+        #expect(parsed.tables[1].mode == .append && parsed.tables[1].key.isEmpty && parsed.tables[1].columns[1].pointer == "")
+        let rendered = JSONText.render(ConfigRenderer.tree(parsed))
+        let (again, _) = ConfigLoader.parse(rendered, format: .json, defaultName: "x")
+        #expect(again == parsed)
+    }
+}
