@@ -27,7 +27,7 @@ public struct Firestream: AsyncParsableCommand {
         version: FirestreamVersion.current,
         subcommands: [
             InitCommand.self, ValidateCommand.self, ConfigCommand.self, UpCommand.self, WorkerCommand.self, TopicsCommand.self, GroupsCommand.self,
-            TokenCommand.self, SQLCommand.self, AppsCommand.self, DeployCommand.self, ClusterCommand.self, ImageCommand.self,
+            TokenCommand.self, SQLCommand.self, CatalogCommand.self, AppsCommand.self, DeployCommand.self, ClusterCommand.self, ImageCommand.self,
         ]
     )
 

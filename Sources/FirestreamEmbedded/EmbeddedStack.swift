@@ -172,7 +172,8 @@ public struct EmbeddedStack: Sendable {
                 }
             },
             unready: { runnables.filter { !$0.isReady }.map(\.name) },
-            queries: storage.log.map { SQLiteQueryEngine(log: $0, tablesPath: WarehouseFiles.tables(in: self.options.dataDirectory)) })
+            queries: storage.log.map { SQLiteQueryEngine(log: $0, tablesPath: WarehouseFiles.tables(in: self.options.dataDirectory)) },
+            catalog: storage.log.map(catalogBuilder))
     }
 
     /// Topics only the runtime writes: the apps' outputs, dead letters and journals.

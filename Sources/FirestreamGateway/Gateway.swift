@@ -99,6 +99,8 @@ public struct Gateway: Sendable {
     public let access: AccessPolicy
     /// What answers `POST /sql`; nil when SQL is not available (503).
     public let queries: (any QueryEngine)?
+    /// What `GET /catalog` describes; nil when there is no catalog here (503).
+    public let catalog: CatalogBuilder?
     let sessions = Sessions()
     let plotlyScript = PlotlyScript()
 
@@ -106,10 +108,11 @@ public struct Gateway: Sendable {
         storage: any RecordStorage, options: Options, keyPointers: [String: JSONPointer] = [:], signatures: [String: WebhookSignature] = [:],
         access: AccessPolicy = AccessPolicy(), metrics: GatewayMetrics = GatewayMetrics(),
         appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }, unready: @escaping @Sendable () -> [String] = { [] },
-        queries: (any QueryEngine)? = nil
+        queries: (any QueryEngine)? = nil, catalog: CatalogBuilder? = nil
     ) {
         self.unready = unready
         self.queries = queries
+        self.catalog = catalog
         self.storage = storage
         self.options = options
         self.keyPointers = keyPointers
@@ -123,11 +126,12 @@ public struct Gateway: Sendable {
     public init(
         log: Log, options: Options, keyPointers: [String: JSONPointer] = [:], signatures: [String: WebhookSignature] = [:],
         access: AccessPolicy = AccessPolicy(), metrics: GatewayMetrics = GatewayMetrics(),
-        appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }, queries: (any QueryEngine)? = nil
+        appPositions: @escaping @Sendable () -> [GatewayMetrics.AppPosition] = { [] }, queries: (any QueryEngine)? = nil,
+        catalog: CatalogBuilder? = nil
     ) {
         self.init(
             storage: EmbeddedStorage(log), options: options, keyPointers: keyPointers, signatures: signatures, access: access, metrics: metrics,
-            appPositions: appPositions, queries: queries)
+            appPositions: appPositions, queries: queries, catalog: catalog)
     }
 
     /// The gateway could not start listening.

@@ -22,12 +22,12 @@ final class LiveGateway: Sendable {
 
     init(
         options: Gateway.Options = Gateway.Options(port: 0), keyPointers: [String: String] = [:], signatures: [String: WebhookSignature] = [:],
-        access: AccessPolicy = AccessPolicy(), sql: Bool = true
+        access: AccessPolicy = AccessPolicy(), sql: Bool = true, catalog: CatalogBuilder? = nil
     ) async throws {
         log = try Log(directory: directory.path)
         let gateway = Gateway(
             log: log, options: options, keyPointers: keyPointers.compactMapValues(JSONPointer.init), signatures: signatures, access: access,
-            queries: sql ? SQLiteQueryEngine(log: log) : nil)
+            queries: sql ? SQLiteQueryEngine(log: log) : nil, catalog: catalog)
         let bound = Locked<Int?>(nil)
         task = Task { try await gateway.run { port in bound.withLock { $0 = port } } }
         let deadline = ContinuousClock.now + .seconds(30)

@@ -1,5 +1,7 @@
 import FirestreamFormats
 import FirestreamLog
+import FirestreamTesting
+import FirestreamWarehouse
 import Foundation
 import KafkaWire
 import Testing
@@ -92,5 +94,31 @@ import Testing
         defer { Task { await gateway.stop() } }
         let answer = try await gateway.send("POST", "/sql", body: "SELECT 1", contentType: "text/plain")
         #expect(answer.status == 503)
+    }
+}
+
+@Suite(.serialized) struct CatalogRouteTests {
+    @Test func listsOnlyWhatTheTokenMayRead() async throws {
+        let secret = AccessToken.generate()
+        let access = AccessPolicy(tokens: [
+            AccessPolicy.Token(
+                name: "reader", digest: Hex.bytes(AccessToken.digestHex(secret))!, scopes: [try TokenScope.parse("topic:events:read").get()])
+        ])
+        let directory = TemporaryDirectory("firestream-catalog")
+        let log = try Log(directory: directory.path)
+        defer { log.close() }
+        _ = try await log.createTopic("events").partitions[0].append([ProducerRecord(key: nil, value: Array(#"{"a":1}"#.utf8), timestamp: 7)])
+        _ = try log.createTopic("secret")
+        let builder = CatalogBuilder(
+            log: log, tablesPath: directory.path + "/warehouse.sqlite", tables: [], uses: ["events": ["read by table \"t\""]])
+        let gateway = try await LiveGateway(access: access, catalog: builder)
+        defer { Task { await gateway.stop() } }
+        #expect(try await gateway.send("GET", "/catalog").status == 401)
+        let answer = try await gateway.send("GET", "/catalog", headers: ["Authorization": "Bearer \(secret)"])
+        #expect(answer.status == 200)
+        let topics = try #require(try gateway.json(answer.body)["topics"] as? [[String: Any]])
+        #expect(topics.map { $0["name"] as? String } == ["events"])
+        #expect(topics.first?["readers"] as? [String] == [#"table "t""#])
+        #expect(topics.first?["records"] as? Int == 1)
     }
 }

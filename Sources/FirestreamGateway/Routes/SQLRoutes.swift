@@ -8,10 +8,19 @@ import Hummingbird
 import NIOCore
 
 extension Gateway {
-    /// `POST /sql`: one read-only statement, answered as JSON, NDJSON or CSV.
+    /// `POST /sql`: one read-only statement, answered as JSON, NDJSON or CSV; `GET /catalog`:
+    /// the topics and tables the token may read.
     func sqlRoutes() -> RouteCollection<GatewayContext> {
         let routes = RouteCollection(context: GatewayContext.self)
         routes.post("sql") { request, _ in try await runSQL(request) }
+        routes.get("catalog") { request, _ in
+            let principal = try principal(request)
+            guard let catalog else {
+                return failure(503, "no catalog here: it describes the embedded log, and this gateway's topics are on \(storage.location)")
+            }
+            let withInternal = request.uri.queryParameters["internal"] == "true"
+            return json(await catalog.build(includeInternal: withInternal) { principal.may(.read, topic: $0) }.json.trimmingCharacters(in: .newlines))
+        }
         return routes
     }
 
