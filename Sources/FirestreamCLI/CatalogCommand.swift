@@ -38,13 +38,7 @@ struct CatalogCommand: AsyncParsableCommand {
 
     func run() async throws {
         let project = try ProjectLocation.resolve(config: config, dataDir: dataDir)
-        let log: Log
-        do {
-            log = try Log(directory: project.dataDirectory, readOnly: true)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
-        }
+        let log = try project.readOnlyLog()
         defer { log.close() }
         let stack = EmbeddedStack(
             config: project.config,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FirestreamConfig
+import FirestreamLog
 import Foundation
 
 /// The project a runtime command works on: its config (defaults when there is no file) and
@@ -34,5 +35,15 @@ struct ProjectLocation {
         }
         let data = dataDir.map { ConfigLoader.resolve($0, against: cwd).path } ?? projectDirectory.appendingPathComponent(".firestream").path
         return ProjectLocation(config: config, dataDirectory: data, directory: projectDirectory.path)
+    }
+
+    /// The project's log, opened read-only (beside a running `up`); a failure is printed and exits.
+    func readOnlyLog() throws -> Log {
+        do {
+            return try Log(directory: dataDirectory, readOnly: true)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
     }
 }

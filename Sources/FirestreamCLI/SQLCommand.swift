@@ -68,13 +68,7 @@ struct SQLCommand: AsyncParsableCommand {
             )
             throw ExitCode.failure
         }
-        let log: Log
-        do {
-            log = try Log(directory: project.dataDirectory, readOnly: true)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
-        }
+        let log = try project.readOnlyLog()
         defer { log.close() }
         let engine = SQLiteQueryEngine(log: log, tablesPath: WarehouseFiles.tables(in: project.dataDirectory), maxConcurrent: 1)
         let limits = QueryLimits(maxRows: maxRows, maxBytes: .max, timeout: .milliseconds(TimeSpan.parse(timeout)?.milliseconds ?? 60_000))

@@ -60,15 +60,7 @@ struct TopicsCommand: AsyncParsableCommand {
             }
         }
 
-        func openReadOnly() throws -> Log {
-            let directory = try ProjectLocation.resolve(config: config, dataDir: dataDir).dataDirectory
-            do {
-                return try Log(directory: directory, readOnly: true)
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode.failure
-            }
-        }
+        func openReadOnly() throws -> Log { try ProjectLocation.resolve(config: config, dataDir: dataDir).readOnlyLog() }
 
         /// Opens the log for writing, refusing while another process (`up`) holds it.
         func openExclusive() throws -> (Log, DataDirectoryLock) {
