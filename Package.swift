@@ -38,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // The SQLite it compiles in (3.54) is the embedded SQL engine; Firestream uses its C API.
         .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
+        // The table sink and queries on PostgreSQL (COPY, the wire protocol).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(name: "CRC32CHardware"),
@@ -69,7 +71,11 @@ let package = Package(
         // its version is pinned by `from:` above and the dependency is named through the product.
         .target(
             name: "FirestreamWarehouse",
-            dependencies: ["FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire", .product(name: "SQLiteNIO", package: "sqlite-nio")]),
+            dependencies: [
+                "FirestreamJSON", "FirestreamLog", "FirestreamStreams", "KafkaWire", .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         // Every text format that is not Kafka's, without I/O: located JSON, record JSON, ingest
         // bodies, start positions, quantities and durations, token scopes, webhook signatures.
         .target(

@@ -26,6 +26,18 @@ require_header() {
   missing_brew+=("$brew")
 }
 
+# PostgreSQL's server programs (initdb, postgres), which Debian keeps off the PATH under
+# /usr/lib/postgresql/<version>/bin: `up --warehouse postgres` runs them.
+require_postgres() {
+  for initdb in /usr/lib/postgresql/*/bin/initdb; do
+    [ -x "$initdb" ] && return 0
+  done
+  command -v initdb >/dev/null 2>&1 && return 0
+  missing_commands+=("initdb")
+  missing_debian+=("postgresql")
+  missing_brew+=("postgresql@15")
+}
+
 # The compression libraries Kafka record batches use (gzip, snappy, lz4, zstd): Firestream links them.
 require_compression_libraries() {
   require_header zlib.h zlib1g-dev zlib

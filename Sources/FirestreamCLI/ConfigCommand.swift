@@ -1,7 +1,8 @@
 public import ArgumentParser
-import FirestreamConfig
+public import FirestreamConfig
 
 extension ConfigFormat: ExpressibleByArgument {}
+extension WarehouseConfig.Engine: ExpressibleByArgument {}
 
 /// `firestream config …`: inspect the project config.
 struct ConfigCommand: ParsableCommand {

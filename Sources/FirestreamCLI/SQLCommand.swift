@@ -42,6 +42,9 @@ struct SQLCommand: AsyncParsableCommand {
     @Option(help: "Stop a query that runs longer, e.g. 30s or 5m.")
     var timeout: String = "60s"
 
+    @Option(help: "sqlite: the log (records()) and the tables in warehouse.sqlite; postgres: the tables in PostgreSQL (default: warehouse.engine).")
+    var warehouse: WarehouseConfig.Engine?
+
     @Option(help: "The project config file or directory (default: the current directory).")
     var config: String?
 
@@ -62,6 +65,9 @@ struct SQLCommand: AsyncParsableCommand {
     func run() async throws {
         let statement = try readStatement()
         let project = try ProjectLocation.resolve(config: config, dataDir: dataDir)
+        if (warehouse ?? project.config.warehouse.engine) == .postgres {
+            return try await answer(statement, with: try postgres(project))
+        }
         if dataDir == nil, !project.config.kafka.bootstrap.isEmpty {
             printError(
                 "error: SQL reads the embedded log, and this project's topics are on a Kafka cluster (kafka.bootstrap); pass --data-dir to query a log"
@@ -70,7 +76,29 @@ struct SQLCommand: AsyncParsableCommand {
         }
         let log = try project.readOnlyLog()
         defer { log.close() }
-        let engine = SQLiteQueryEngine(log: log, tablesPath: WarehouseFiles.tables(in: project.dataDirectory), maxConcurrent: 1)
+        try await answer(statement, with: SQLiteQueryEngine(log: log, tablesPath: WarehouseFiles.tables(in: project.dataDirectory), maxConcurrent: 1))
+    }
+
+    /// The PostgreSQL warehouse, as its read-only user.
+    private func postgres(_ project: ProjectLocation) throws -> PostgresQueryEngine {
+        let settings = project.config.warehouse
+        if let host = settings.host {
+            guard let variable = settings.passwordEnv, let password = ProcessInfo.processInfo.environment[variable] else {
+                throw ValidationError("the warehouse's password is in $\(settings.passwordEnv ?? "?"), which is not set")
+            }
+            return PostgresQueryEngine(host: host, port: settings.port, user: settings.user, password: password, database: settings.database)
+        }
+        guard let stored = ManagedPostgres.storedCredentials(dataDirectory: project.dataDirectory) else {
+            printError(
+                "error: the PostgreSQL warehouse has not run yet: start it with `firestream up --warehouse postgres` (or query SQLite with --warehouse sqlite)"
+            )
+            throw ExitCode.failure
+        }
+        return PostgresQueryEngine(
+            host: stored.host, port: stored.port, user: stored.reader, password: stored.readerPassword, database: stored.database, maxConcurrent: 1)
+    }
+
+    private func answer(_ statement: String, with engine: any QueryEngine) async throws {
         let limits = QueryLimits(maxRows: maxRows, maxBytes: .max, timeout: .milliseconds(TimeSpan.parse(timeout)?.milliseconds ?? 60_000))
         let result: QueryResult
         do {

@@ -116,6 +116,13 @@ struct UpCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Where declared tables live and SQL runs: sqlite (built in) or postgres (overrides warehouse.engine).",
+            discussion:
+                "postgres runs a PostgreSQL server from Debian's postgresql package, on 127.0.0.1:5433 (warehouse.port), for BI tools and psql."))
+    var warehouse: WarehouseConfig.Engine?
+
+    @Option(
+        help: ArgumentHelp(
             "Journal bytes between app state snapshots, e.g. 64Mi (the default).",
             discussion: "Smaller: faster restarts and less disk for journals, more writes."))
     var snapshotEvery: String = "64Mi"
@@ -165,7 +172,9 @@ struct UpCommand: AsyncParsableCommand {
             statusInterval: statusInterval, gateway: gateway, kafka: noKafka || !kafka.enabled ? nil : kafka,
             cluster: embedded || noApps ? nil : try cluster.options(project.config), stopSignals: [.sigint, .sigterm])
         options.runsProject = !noApps
-        let stack = EmbeddedStack(config: project.config, options: options)
+        var config = project.config
+        if let warehouse { config.warehouse.engine = warehouse }
+        let stack = EmbeddedStack(config: config, options: options)
         do {
             try await stack.run(report: { printLine($0) })
         } catch {

@@ -43,7 +43,7 @@ public struct ConfigDecoder {
             root, path,
             keys: [
                 "name", "replicaCount", "image", "service", "resources", "ingress", "services", "topics", "apps", "sources", "effects", "gateway",
-                "kafka", "deploy", "environments", "tables",
+                "kafka", "deploy", "environments", "tables", "warehouse",
             ])
         if let node = fields["name"], let name = string(node, path / "name") {
             if checkLabel(name, node, path / "name") { config.name = name }
@@ -62,6 +62,7 @@ public struct ConfigDecoder {
         if let node = fields["kafka"] { config.kafka = kafka(node, path / "kafka") }
         if let node = fields["deploy"] { config.deploy = deploy(node, path / "deploy") }
         if let node = fields["tables"] { config.tables = tables(node, path / "tables") }
+        if let node = fields["warehouse"] { config.warehouse = warehouse(node, path / "warehouse") }
         checkConnectorNames(config, root)
         return config
     }

@@ -40,7 +40,22 @@ public enum ConfigRenderer {
                 + (config.gateway == GatewayConfig() ? [] : [("gateway", tree(config.gateway))])
                 + (config.kafka == KafkaConfig() ? [] : [("kafka", tree(config.kafka))])
                 + (config.deploy == DeployConfig() ? [] : [("deploy", tree(config.deploy))])
-                + (config.tables.isEmpty ? [] : [("tables", .array(config.tables.map(tree)))]))
+                + (config.tables.isEmpty ? [] : [("tables", .array(config.tables.map(tree)))])
+                + (config.warehouse == WarehouseConfig() ? [] : [("warehouse", tree(config.warehouse))]))
+    }
+
+    private static func tree(_ warehouse: WarehouseConfig) -> JSONValue {
+        var members: [(String, JSONValue)] = [("engine", .string(warehouse.engine.rawValue))]
+        if warehouse.engine == .postgres {
+            members += (warehouse.host.map { [("host", JSONValue.string($0))] } ?? []) + [("port", .number(String(warehouse.port)))]
+            if warehouse.host != nil {
+                members += [("database", .string(warehouse.database)), ("user", .string(warehouse.user))]
+                members += warehouse.passwordEnv.map { [("passwordEnv", JSONValue.string($0))] } ?? []
+            }
+        } else if warehouse.port != 5433 {
+            members.append(("port", .number(String(warehouse.port))))
+        }
+        return .object(members)
     }
 
     private static func tree(_ table: TableConfig) -> JSONValue {

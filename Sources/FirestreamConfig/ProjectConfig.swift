@@ -30,6 +30,8 @@ public struct ProjectConfig: Sendable, Equatable {
     public var deploy = DeployConfig()
     /// Tables kept up to date from topics, exactly once (the warehouse).
     public var tables: [TableConfig] = []
+    /// Where the tables live and SQL runs: the built-in SQLite, or PostgreSQL.
+    public var warehouse = WarehouseConfig()
 
     public init(
         name: String, replicaCount: Int = 1, image: ImageConfig = ImageConfig(), service: ServiceSpec = ServiceSpec(),

@@ -97,19 +97,28 @@ public struct EmbeddedStack: Sendable {
                 retentionMilliseconds: topic.retention.time?.milliseconds, retentionBytes: topic.retention.bytes.map(\.wholeUnits))
             _ = try log.ensureTopic(topic.name, partitions: topic.partitions, settings: settings)
         }
+        let warehouse = try await startWarehouse(log: log, report: report)
+        defer { warehouse.managed?.stop() }
         let runnables =
             try apps.map { try options.catalog.runnable(for: $0, project: config.name, overrides: options.overrides) }
-            + connectors(environment: ProcessInfo.processInfo.environment, report: report)
-        try await serve(
-            runnables, storage: EmbeddedStorage(log), where: "\(options.dataDirectory) (durability: \(describe(options.durability)))",
-            report: report)
+            + connectors(environment: ProcessInfo.processInfo.environment, report: report, tableStore: warehouse.tableStore)
+        do {
+            try await serve(
+                runnables, storage: EmbeddedStorage(log), where: "\(options.dataDirectory) (durability: \(describe(options.durability)))",
+                queries: warehouse.queries, report: report)
+        } catch {
+            await warehouse.tableStore.close()
+            throw error
+        }
+        await warehouse.tableStore.close()
     }
 
     /// Prepares the runnables' topics, then runs them, the gateway and (on the embedded log) the
     /// Kafka listener in one service group until stopped.
-    func serve(_ runnables: [any Runnable], storage: any RecordStorage, where location: String, report: @escaping @Sendable (String) -> Void)
-        async throws
-    {
+    func serve(
+        _ runnables: [any Runnable], storage: any RecordStorage, where location: String, queries: (any QueryEngine)? = nil,
+        report: @escaping @Sendable (String) -> Void
+    ) async throws {
         let signatures = try signatureChecks(environment: ProcessInfo.processInfo.environment)
         for runnable in runnables { try await runnable.prepare(storage) }
 
@@ -138,7 +147,7 @@ public struct EmbeddedStack: Sendable {
             services.append(.init(service: kafkaServer(kafka, log: log, runnables: runnables, report: report)))
         }
         if let gatewayOptions = options.gateway {
-            let gateway = makeGateway(gatewayOptions, storage: storage, runnables: runnables, signatures: signatures)
+            let gateway = makeGateway(gatewayOptions, storage: storage, runnables: runnables, signatures: signatures, queries: queries)
             services.append(
                 .init(
                     service: GatewayService(gateway: gateway) { port in
@@ -157,7 +166,8 @@ public struct EmbeddedStack: Sendable {
     }
 
     private func makeGateway(
-        _ options: Gateway.Options, storage: any RecordStorage, runnables: [any Runnable], signatures: [String: WebhookSignature]
+        _ options: Gateway.Options, storage: any RecordStorage, runnables: [any Runnable], signatures: [String: WebhookSignature],
+        queries: (any QueryEngine)?
     ) -> Gateway {
         let keyPointers = Dictionary(
             uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.flatMap(JSONPointer.init).map { (topic.name, $0) } })
@@ -172,7 +182,7 @@ public struct EmbeddedStack: Sendable {
                 }
             },
             unready: { runnables.filter { !$0.isReady }.map(\.name) },
-            queries: storage.log.map { SQLiteQueryEngine(log: $0, tablesPath: WarehouseFiles.tables(in: self.options.dataDirectory)) },
+            queries: queries ?? storage.log.map { SQLiteQueryEngine(log: $0, tablesPath: WarehouseFiles.tables(in: self.options.dataDirectory)) },
             catalog: storage.log.map(catalogBuilder))
     }
 
@@ -203,7 +213,9 @@ public struct EmbeddedStack: Sendable {
     }
 
     /// The config's enabled sources and effects, and its declared tables.
-    func connectors(environment: Environment, report: @escaping @Sendable (String) -> Void) throws -> [any Runnable] {
+    func connectors(environment: Environment, report: @escaping @Sendable (String) -> Void, tableStore: (any TableStore)? = nil) throws
+        -> [any Runnable]
+    {
         var runnables: [any Runnable] = []
         guard options.runsProject else { return runnables }
         for source in config.sources where source.enabled {
@@ -216,7 +228,7 @@ public struct EmbeddedStack: Sendable {
             runnables.append(WebhookEffect(try .init(effect, environment: environment), report: report))
         }
         if !config.tables.isEmpty {
-            let store = SQLiteTableStore(path: WarehouseFiles.tables(in: options.dataDirectory))
+            let store = tableStore ?? SQLiteTableStore(path: WarehouseFiles.tables(in: options.dataDirectory))
             runnables += config.tables.map { TableSink(TableDefinition($0), store: store, report: report) }
         }
         return runnables

@@ -2,6 +2,10 @@ import FirestreamTesting
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Runs the real `firestream` binary built next to the test bundle.
 struct FirestreamProcess {
     struct Outcome {
@@ -33,27 +37,42 @@ struct FirestreamProcess {
 
     /// Runs `executable` (default: firestream) with `arguments` in `directory`, feeding `input`;
     /// `environment` replaces the inherited one when given.
+    ///
+    /// Spawned and reaped here with posix_spawn and waitpid: Foundation's `Process` can miss the
+    /// exit of a child that ends at once while other threads spawn theirs, and then
+    /// `waitUntilExit` spins forever beside a zombie (seen in the suite).
     static func run(
         _ arguments: [String], in directory: URL, input: String = "", executable: URL = binary, environment: [String: String]? = nil
     ) throws -> Outcome {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.currentDirectoryURL = directory
         let scratch = TemporaryDirectory("fs-run")
-        let paths = ["in", "out", "err"].map { scratch.url.appendingPathComponent($0) }
-        try Data(input.utf8).write(to: paths[0])
-        for path in paths.dropFirst() { _ = FileManager.default.createFile(atPath: path.path, contents: nil) }
-        process.standardInput = try FileHandle(forReadingFrom: paths[0])
-        process.standardOutput = try FileHandle(forWritingTo: paths[1])
-        process.standardError = try FileHandle(forWritingTo: paths[2])
-        try process.run()
-        process.waitUntilExit()
+        let paths = ["in", "out", "err"].map { scratch.url.appendingPathComponent($0).path }
+        try Data(input.utf8).write(to: URL(fileURLWithPath: paths[0]))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, paths[0], O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, paths[1], O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, paths[2], O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // glibc has it since 2.29, but its header hides it from Swift without _GNU_SOURCE.
+        typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, UnsafePointer<CChar>?) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np") else {
+            throw POSIXError(.ENOSYS)
+        }
+        _ = unsafeBitCast(symbol, to: AddChdir.self)(&actions, directory.path)
+        let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
+        let variables = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + variables { free(pointer) } }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, executable.path, &actions, nil, argv, variables)
+        guard code == 0 else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        // Exited: its exit code; killed: the signal's number (as Process.terminationStatus says).
+        let exited = status & 0x7f == 0
         return Outcome(
-            status: process.terminationStatus,
-            stdout: try String(contentsOf: paths[1], encoding: .utf8),
-            stderr: try String(contentsOf: paths[2], encoding: .utf8))
+            status: exited ? (status >> 8) & 0xff : status & 0x7f,
+            stdout: try String(contentsOfFile: paths[1], encoding: .utf8),
+            stderr: try String(contentsOfFile: paths[2], encoding: .utf8))
     }
 }
 

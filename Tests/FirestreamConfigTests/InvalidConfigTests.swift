@@ -306,6 +306,18 @@ let invalidCases: [InvalidCase] = [
         name: "table retention that is not a duration",
         text: #"{"tables": [{"name": "t", "from": "w", "retention": "a week", "columns": {"a": {}}}]}"#,
         expected: [("tables[0].retention", "1:53", "\"a week\" is not a duration")]),
+    InvalidCase(
+        name: "warehouse engine misspelt", text: #"{"warehouse": {"engine": "postgresql"}}"#,
+        expected: [("warehouse.engine", "1:26", "\"postgresql\" is not a warehouse engine")]),
+    InvalidCase(
+        name: "external warehouse without a password variable", text: #"{"warehouse": {"engine": "postgres", "host": "db.example.com"}}"#,
+        expected: [("warehouse", "1:15", "an external PostgreSQL (host) needs passwordEnv")]),
+    InvalidCase(
+        name: "warehouse host for the sqlite engine", text: #"{"warehouse": {"host": "db", "passwordEnv": "PW"}}"#,
+        expected: [
+            ("warehouse.host", "1:24", "host applies to the postgres engine"),
+            ("warehouse.passwordEnv", "1:45", "passwordEnv applies to the postgres engine"),
+        ]),
 
     // MARK: YAML positions
     InvalidCase(

@@ -206,4 +206,16 @@ import Testing
         let (again, _) = ConfigLoader.parse(rendered, format: .json, defaultName: "x")
         #expect(again == parsed)
     }
+
+    @Test func warehouseDecodesAndRoundTrips() throws {
+        let text =
+            #"{"warehouse": {"engine": "postgres", "host": "db.example.com", "port": 6432, "user": "etl", "passwordEnv": "WAREHOUSE_PASSWORD"}}"#
+        let (config, diagnostics) = ConfigLoader.parse(text, format: .json, defaultName: "x")
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        let warehouse = try #require(config?.warehouse)
+        #expect(warehouse.engine == .postgres && warehouse.host == "db.example.com" && warehouse.port == 6432)
+        #expect(warehouse.user == "etl" && warehouse.database == "firestream" && warehouse.passwordEnv == "WAREHOUSE_PASSWORD")
+        let rendered = JSONText.render(ConfigRenderer.tree(try #require(config)))
+        #expect(ConfigLoader.parse(rendered, format: .json, defaultName: "x").0 == config)
+    }
 }

@@ -41,13 +41,13 @@ enum RowDecoder {
         let isNumber = first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first)
         switch type {
         case .json:
-            return .success(.text(String(decoding: JSONBytes.compacted(bytes, range), as: UTF8.self)))
+            return text(String(decoding: JSONBytes.compacted(bytes, range), as: UTF8.self))
         case .text:
             if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
-                return .success(.text(String(decoding: JSONBytes.compacted(bytes, range), as: UTF8.self)))
+                return text(String(decoding: JSONBytes.compacted(bytes, range), as: UTF8.self))
             }
-            guard let text = JSONBytes.scalarText(bytes, range) else { return .failure(Problem(description: "a malformed string")) }
-            return .success(.text(text))
+            guard let decoded = JSONBytes.scalarText(bytes, range) else { return .failure(Problem(description: "a malformed string")) }
+            return text(decoded)
         case .integer:
             guard isNumber else { return .failure(Problem(description: "\(describe(first)) is not an integer")) }
             let text = String(decoding: raw, as: UTF8.self)
@@ -71,6 +71,12 @@ enum RowDecoder {
     }
 
     typealias ColumnType = TableDefinition.ColumnType
+
+    /// Text, unless it holds NUL, which PostgreSQL's text cannot (refused for every engine alike).
+    private static func text(_ text: String) -> Result<SQLValue, Problem> {
+        guard !text.utf8.contains(0) else { return .failure(Problem(description: "the text holds a NUL character (\\u0000)")) }
+        return .success(.text(text))
+    }
 
     private static func describe(_ first: UInt8) -> String {
         switch first {

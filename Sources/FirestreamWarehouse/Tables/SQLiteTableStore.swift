@@ -120,7 +120,7 @@ public final class SQLiteTableStore: TableStore {
     }
 
     /// Closes the connection (after the writers stopped).
-    public func close() {
+    public func close() async {
         queue.sync {
             database?.close()
             database = nil

@@ -26,4 +26,6 @@ public protocol TableStore: Sendable {
     func apply(_ batch: TableBatch) async throws
     /// Deletes the rows of `table` stamped before `timestamp`; how many went.
     func expire(_ table: TableDefinition, before timestamp: Int64) async throws -> Int
+    /// Closes the store's connection, once its sinks have stopped.
+    func close() async
 }
