@@ -18,6 +18,7 @@ import Synchronization
 ///   swift run -c release firestream-bench kafka [--records N] [--dir PATH]
 ///   swift run -c release firestream-bench storage [--records N] [--dir PATH]
 ///   swift run -c release firestream-bench sql [--records N] [--dir PATH]
+///   swift run -c release firestream-bench tables [--records N] [--dir PATH]
 @main
 struct Benchmarks {
     static func main() async throws {
@@ -44,7 +45,7 @@ struct Benchmarks {
             case "--python-app": pythonApp = value
             default:
                 fail(
-                    "unknown option \(flag); usage: firestream-bench [wiener|python|log|ingest|kafka|storage|sql|all|fanout] [--records N] [--dir PATH] [--clients N --rate N --seconds N] [--python-app FILE.py]"
+                    "unknown option \(flag); usage: firestream-bench [wiener|python|log|ingest|kafka|storage|sql|tables|all|fanout] [--records N] [--dir PATH] [--clients N --rate N --seconds N] [--python-app FILE.py]"
                 )
             }
         }
@@ -61,6 +62,7 @@ struct Benchmarks {
         if which == "kafka" || which == "all" { try await KafkaBenchmark.run(records: records, in: directory) }
         if which == "storage" || which == "all" { try await StorageBenchmark.run(records: records, in: directory) }
         if which == "sql" || which == "all" { try await SQLBenchmark.run(records: records, in: directory) }
+        if which == "tables" { try await TableBenchmark.run(records: records, in: directory) }
         if which == "fanout" {
             guard clients > 0, rate > 0, seconds > 0 else { fail("--clients, --rate and --seconds take positive numbers") }
             try await FanOutBenchmark.run(clients: clients, rate: rate, seconds: seconds, in: directory)

@@ -1,15 +1,15 @@
 import FirestreamJSON
-import KafkaWire
+public import KafkaWire
 
 /// Turns a record's JSON value into a row of a table, or says why it cannot: not JSON, a value
 /// that does not fit its column's type, a key column without a value.
-enum RowDecoder {
-    struct Problem: Error, CustomStringConvertible {
-        var description: String
+public enum RowDecoder {
+    public struct Problem: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// The declared columns' values, in the definition's order.
-    static func row(_ record: ConsumerRecord, for table: TableDefinition) -> Result<[SQLValue], Problem> {
+    public static func row(_ record: ConsumerRecord, for table: TableDefinition) -> Result<[SQLValue], Problem> {
         guard let value = record.value else { return .failure(Problem(description: "the record has no value")) }
         return value.withUnsafeBytes { bytes -> Result<[SQLValue], Problem> in
             guard JSONBytes.isValid(bytes) else { return .failure(Problem(description: "the value is not JSON")) }
