@@ -144,12 +144,6 @@ public struct WebhookEffect: Runnable {
     }
 
     private func deadLetter(_ record: ConsumerRecord, partition: Int, reason: String) -> ProducerRecord {
-        ProducerRecord(
-            key: record.key, value: record.value,
-            headers: record.headers + [
-                RecordHeader(key: "firestream.error", value: Array(reason.utf8)),
-                RecordHeader(key: "firestream.source", value: Array("\(options.topic)/\(partition)/\(record.offset)".utf8)),
-            ],
-            timestamp: record.timestamp)
+        .deadLetter(of: record, topic: options.topic, partition: partition, reason: reason)
     }
 }

@@ -106,13 +106,7 @@ public struct TableSink: Runnable {
     }
 
     private func deadLetter(_ record: ConsumerRecord, partition: Int, reason: String) -> ProducerRecord {
-        ProducerRecord(
-            key: record.key, value: record.value,
-            headers: record.headers + [
-                RecordHeader(key: "firestream.error", value: Array(reason.utf8)),
-                RecordHeader(key: "firestream.source", value: Array("\(table.topic)/\(partition)/\(record.offset)".utf8)),
-            ],
-            timestamp: record.timestamp)
+        .deadLetter(of: record, topic: table.topic, partition: partition, reason: reason)
     }
 
     private func deadLetterReason(_ record: ProducerRecord) -> String {
