@@ -89,6 +89,28 @@ let readingColumns = [
         #expect(try await store.durabilitySettings() == [.text("wal"), .integer(2)])
     }
 
+    /// Another process holding the database's write lock past the busy timeout rolls the batch
+    /// back with a restartable failure (the sink starts again from its offsets; `up` goes on).
+    @Test func aLockedDatabaseIsARestartableFailureThatLosesNothing() async throws {
+        let bench = try TableBench()
+        let topic = try bench.log.createTopic("readings")
+        _ = try await topic.partitions[0].append(TableBench.readings(0..<20))
+        let table = TableDefinition(name: "locked", topic: "readings", columns: readingColumns)
+        let store = SQLiteTableStore(path: bench.tablesPath, busyTimeout: .milliseconds(50))
+        try await bench.fill(TableSink(table, store: store, report: { _ in }), records: 20)
+        _ = try await topic.partitions[0].append(TableBench.readings(20..<30))
+
+        let other = try SQLiteDatabase(path: bench.tablesPath, readOnly: false, busyTimeout: .zero)
+        try other.execute("BEGIN IMMEDIATE")
+        await #expect(throws: TablesLocked.self) { try await TableSink(table, store: store, report: { _ in }).run(EmbeddedStorage(bench.log)) }
+        try other.execute("ROLLBACK")
+        other.close()
+
+        try await bench.fill(TableSink(table, store: store, report: { _ in }), records: 10)
+        let rows = try await bench.query("SELECT count(*), count(DISTINCT n), max(n) FROM locked")
+        #expect(rows == [[.integer(30), .integer(30), .integer(29)]])
+    }
+
     @Test func upsertKeepsTheLatestRowPerKey() async throws {
         let bench = try TableBench()
         let topic = try bench.log.createTopic("readings")

@@ -111,6 +111,7 @@ final class QueryRun: @unchecked Sendable {
             if let reason = state.withLock({ $0.stopped }), error.isInterrupt { return .failure(QueryError(.timeout, reason)) }
             if let refused = guardian.refused { return .failure(QueryError(.forbidden, refused, at: error.offset, in: sql)) }
             if error.code & 0xff == SQLITE_AUTH { return .failure(QueryError(.forbidden, error.message, at: error.offset, in: sql)) }
+            if error.code & 0xff == SQLITE_BUSY { return .failure(QueryError(.busy, "the tables' database stayed locked: \(error.message)")) }
             return .failure(QueryError(.invalid, error.message, at: error.offset, in: sql))
         }
     }

@@ -12,8 +12,10 @@ final class SQLiteDatabase: @unchecked Sendable {
     /// Held while the handle is closed or interrupted, so an interrupt never meets a freed handle.
     private let guardLock = Locked(())
 
-    /// Opens `path` (`:memory:` for a private in-memory database).
-    init(path: String, readOnly: Bool) throws(SQLiteError) {
+    /// Opens `path` (`:memory:` for a private in-memory database). A lock held by another
+    /// connection (a writer's commit, the recovery of a WAL left by a killed process) is waited
+    /// for up to `busyTimeout` before SQLite answers "database is locked".
+    init(path: String, readOnly: Bool, busyTimeout: Duration = .seconds(5)) throws(SQLiteError) {
         let flags =
             (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         var opened: OpaquePointer?
@@ -24,6 +26,8 @@ final class SQLiteDatabase: @unchecked Sendable {
             close()
             throw SQLiteError(message: "cannot open \(path): \(message)", code: code)
         }
+        let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
+        sqlite_nio_sqlite3_busy_timeout(handle, Int32(clamping: milliseconds))
     }
 
     deinit { close() }

@@ -1,5 +1,6 @@
 import Dispatch
 import FirestreamLog
+import FirestreamStreams
 import Foundation
 import VaporCSQLite
 
@@ -15,8 +16,17 @@ public final class SQLiteTableStore: TableStore {
     nonisolated(unsafe) private var database: SQLiteDatabase?
     nonisolated(unsafe) private var tables: [String: TableDefinition] = [:]
 
+    /// How long a commit waits for a lock another connection holds before the sink starts again.
+    let busyTimeout: Duration
+
     public init(path: String) {
         self.path = path
+        self.busyTimeout = .seconds(5)
+    }
+
+    init(path: String, busyTimeout: Duration) {
+        self.path = path
+        self.busyTimeout = busyTimeout
     }
 
     /// Runs `body` with the connection on the store's queue (opened on first use).
@@ -25,15 +35,19 @@ public final class SQLiteTableStore: TableStore {
             queue.async {
                 continuation.resume(
                     with: Result {
-                        let database = try self.database ?? self.open()
-                        return try body(database)
+                        do {
+                            let database = try self.database ?? self.open()
+                            return try body(database)
+                        } catch let error as SQLiteError where error.code & 0xff == SQLITE_BUSY || error.code & 0xff == SQLITE_LOCKED {
+                            throw TablesLocked(path: self.path, error: error)
+                        }
                     })
             }
         }
     }
 
     private func open() throws -> SQLiteDatabase {
-        let database = try SQLiteDatabase(path: path, readOnly: false)
+        let database = try SQLiteDatabase(path: path, readOnly: false, busyTimeout: busyTimeout)
         try database.execute(
             """
             PRAGMA journal_mode = WAL;
@@ -126,6 +140,15 @@ public final class SQLiteTableStore: TableStore {
             database = nil
         }
     }
+}
+
+/// Another process held the tables' database longer than the busy timeout (a long write through
+/// the sqlite3 CLI, say). The transaction was rolled back, so the table sink starts again from
+/// its stored offsets after a pause rather than stopping `up`.
+struct TablesLocked: RestartableFailure {
+    let path: String
+    let error: SQLiteError
+    var description: String { "\(path) stayed locked by another connection: \(error.message)" }
 }
 
 extension SQLiteDatabase {
