@@ -116,7 +116,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // The dashboard page is a real HTML file, compiled into the binary.
-            resources: [.embedInCode("Resources/dashboard.html")]
+            resources: [.embedInCode("Resources/dashboard.html"), .embedInCode("Resources/warehouse.html")]
         ),
         .target(
             name: "FirestreamConnectors",

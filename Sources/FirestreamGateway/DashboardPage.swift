@@ -10,6 +10,12 @@ enum DashboardPage {
     /// `Resources/dashboard.html`, compiled into the binary (a single file to ship).
     static let html = String(decoding: PackageResources.dashboard_html, as: UTF8.self)
 
+    /// `Resources/warehouse.html`: the SQL page (`/dashboard/sql`: a query, its result as a table
+    /// and a Plotly chart, run again every few seconds if asked) and the catalog page
+    /// (`/dashboard/catalog`: `GET /catalog` as tables, refreshed every 5 s). Both call the same
+    /// HTTP API as any client, with the dashboard's session cookie.
+    static let warehouse = String(decoding: PackageResources.warehouse_html, as: UTF8.self)
+
     /// The page shown instead when Plotly.js was not found.
     static func missingPlotly(_ explanation: String) -> String {
         """

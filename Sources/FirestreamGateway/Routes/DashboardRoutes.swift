@@ -9,10 +9,12 @@ import KafkaWire
 import NIOCore
 
 extension Gateway {
-    /// The dashboard page, its Plotly.js, and its sign-in (`/session`, `/login`, `/logout`).
+    /// The dashboard's pages (live charts, SQL, catalog), its Plotly.js, and its sign-in (`/session`, `/login`, `/logout`).
     func dashboardRoutes() -> RouteCollection<GatewayContext> {
         let routes = RouteCollection(context: GatewayContext.self)
         routes.get("/") { _, _ in dashboard() }
+        routes.get("dashboard/sql") { _, _ in dashboard(DashboardPage.warehouse) }
+        routes.get("dashboard/catalog") { _, _ in dashboard(DashboardPage.warehouse) }
         routes.get("plotly.min.js") { _, _ in try plotly() }
         routes.get("session") { request, _ in sessionStatus(request) }
         routes.post("login") { request, _ in try await login(request) }
@@ -20,11 +22,11 @@ extension Gateway {
         return routes
     }
 
-    func dashboard() -> Response {
+    func dashboard(_ html: String = DashboardPage.html) -> Response {
         let page: String
         let status: HTTPResponse.Status
         switch options.plotly ?? .missing("Plotly.js was not looked up.") {
-        case .file: (page, status) = (DashboardPage.html, .ok)
+        case .file: (page, status) = (html, .ok)
         case .missing(let why): (page, status) = (DashboardPage.missingPlotly(why), .serviceUnavailable)
         }
         return Response(
