@@ -1,4 +1,5 @@
 import ArgumentParser
+import FirestreamConfig
 import FirestreamEmbedded
 import FirestreamLog
 import FirestreamWarehouse
@@ -44,7 +45,12 @@ struct CatalogCommand: AsyncParsableCommand {
             config: project.config,
             options: EmbeddedStack.Options(
                 dataDirectory: project.dataDirectory, catalog: .current, overrides: .init(projectDirectory: project.directory)))
-        let catalog = await stack.catalogBuilder(log: log).build(includeInternal: all)
+        // Tables in the PostgreSQL warehouse are counted there once it has run (else rows are unknown).
+        let settings = project.config.warehouse
+        let postgres =
+            settings.engine == .postgres && (settings.host != nil || ManagedPostgres.storedCredentials(dataDirectory: project.dataDirectory) != nil)
+        let tableQueries: (any QueryEngine)? = postgres ? try project.postgresReader() : nil
+        let catalog = await stack.catalogBuilder(log: log, tableQueries: tableQueries).build(includeInternal: all)
         switch format {
         case .json: print(catalog.json, terminator: "")
         case .text: printText(catalog)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FirestreamConfig
 import FirestreamLog
+import FirestreamWarehouse
 import Foundation
 
 /// The project a runtime command works on: its config (defaults when there is no file) and
@@ -45,5 +46,24 @@ struct ProjectLocation {
             printError("error: \(error)")
             throw ExitCode.failure
         }
+    }
+
+    /// The PostgreSQL warehouse, as its read-only user.
+    func postgresReader() throws -> PostgresQueryEngine {
+        let settings = config.warehouse
+        if let host = settings.host {
+            guard let variable = settings.passwordEnv, let password = ProcessInfo.processInfo.environment[variable] else {
+                throw ValidationError("the warehouse's password is in $\(settings.passwordEnv ?? "?"), which is not set")
+            }
+            return PostgresQueryEngine(host: host, port: settings.port, user: settings.user, password: password, database: settings.database)
+        }
+        guard let stored = ManagedPostgres.storedCredentials(dataDirectory: dataDirectory) else {
+            printError(
+                "error: the PostgreSQL warehouse has not run yet: start it with `firestream up --warehouse postgres` (or query SQLite with --warehouse sqlite)"
+            )
+            throw ExitCode.failure
+        }
+        return PostgresQueryEngine(
+            host: stored.host, port: stored.port, user: stored.reader, password: stored.readerPassword, database: stored.database, maxConcurrent: 1)
     }
 }

@@ -66,7 +66,7 @@ struct SQLCommand: AsyncParsableCommand {
         let statement = try readStatement()
         let project = try ProjectLocation.resolve(config: config, dataDir: dataDir)
         if (warehouse ?? project.config.warehouse.engine) == .postgres {
-            return try await answer(statement, with: try postgres(project))
+            return try await answer(statement, with: try project.postgresReader())
         }
         if dataDir == nil, !project.config.kafka.bootstrap.isEmpty {
             printError(
@@ -77,25 +77,6 @@ struct SQLCommand: AsyncParsableCommand {
         let log = try project.readOnlyLog()
         defer { log.close() }
         try await answer(statement, with: SQLiteQueryEngine(log: log, tablesPath: WarehouseFiles.tables(in: project.dataDirectory), maxConcurrent: 1))
-    }
-
-    /// The PostgreSQL warehouse, as its read-only user.
-    private func postgres(_ project: ProjectLocation) throws -> PostgresQueryEngine {
-        let settings = project.config.warehouse
-        if let host = settings.host {
-            guard let variable = settings.passwordEnv, let password = ProcessInfo.processInfo.environment[variable] else {
-                throw ValidationError("the warehouse's password is in $\(settings.passwordEnv ?? "?"), which is not set")
-            }
-            return PostgresQueryEngine(host: host, port: settings.port, user: settings.user, password: password, database: settings.database)
-        }
-        guard let stored = ManagedPostgres.storedCredentials(dataDirectory: project.dataDirectory) else {
-            printError(
-                "error: the PostgreSQL warehouse has not run yet: start it with `firestream up --warehouse postgres` (or query SQLite with --warehouse sqlite)"
-            )
-            throw ExitCode.failure
-        }
-        return PostgresQueryEngine(
-            host: stored.host, port: stored.port, user: stored.reader, password: stored.readerPassword, database: stored.database, maxConcurrent: 1)
     }
 
     private func answer(_ statement: String, with engine: any QueryEngine) async throws {

@@ -183,7 +183,7 @@ public struct EmbeddedStack: Sendable {
             },
             unready: { runnables.filter { !$0.isReady }.map(\.name) },
             queries: queries ?? storage.log.map { SQLiteQueryEngine(log: $0, tablesPath: WarehouseFiles.tables(in: self.options.dataDirectory)) },
-            catalog: storage.log.map(catalogBuilder))
+            catalog: storage.log.map { catalogBuilder(log: $0, tableQueries: queries) })
     }
 
     /// Topics only the runtime writes: the apps' outputs, dead letters and journals.

@@ -3,6 +3,10 @@ import FirestreamWarehouse
 import Foundation
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -79,6 +83,27 @@ extension KafkaClusterTests {
             #expect(clients.stdout.contains("psycopg: 5 devices"), "\(clients.stdout)")
             #expect(clients.stdout.contains("sqlalchemy: tables latest, points"), "\(clients.stdout)")
             #expect(clients.stdout.contains("pandas: 5 rows, columns device_id, measurement, _partition, _offset, _timestamp"), "\(clients.stdout)")
+            // Over HTTP: POST /sql runs on PostgreSQL (as the reader), and the catalog counts the
+            // tables there, through the gateway and the CLI alike.
+            let base = "http://127.0.0.1:\(try await second.port())"
+            var post = URLRequest(url: URL(string: "\(base)/sql")!)
+            post.httpMethod = "POST"
+            post.httpBody = Data("SELECT count(*) AS n, current_setting('transaction_read_only') AS ro FROM latest".utf8)
+            let (answer, response) = try await URLSession.shared.data(for: post)
+            let sql = try JSONSerialization.jsonObject(with: answer) as? [String: Any]
+            #expect((response as? HTTPURLResponse)?.statusCode == 200, "\(String(decoding: answer, as: UTF8.self))")
+            #expect(sql?["engine"] as? String == "postgresql")
+            #expect((sql?["rows"] as? [[Any]])?.first.map { "\($0)" } == #"[5, "on"]"#, "\(String(decoding: answer, as: UTF8.self))")
+            for catalog in [
+                try await URLSession.shared.data(from: URL(string: "\(base)/catalog")!).0,
+                Data(try await FirestreamProcess.detached(["catalog", "--format", "json"], in: scratch.url).stdout.utf8),
+            ] {
+                let tables = (try JSONSerialization.jsonObject(with: catalog) as? [String: Any])?["tables"] as? [[String: Any]] ?? []
+                let latestEntry = tables.first { $0["name"] as? String == "latest" }
+                #expect(latestEntry?["engine"] as? String == "postgresql", "\(tables)")
+                #expect(latestEntry?["rows"] as? Int == 5, "\(tables)")
+                #expect((tables.first { $0["name"] as? String == "points" }?["rows"] as? Int ?? 0) > 0, "\(tables)")
+            }
             // Exactly once across the crash, read through `firestream sql` (on PostgreSQL while
             // `up` runs it): every Wiener output is one row of points, in offset order from 0, and
             // latest holds, per device, a row that is that device's output at its offset.

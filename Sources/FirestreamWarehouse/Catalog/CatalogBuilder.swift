@@ -14,9 +14,12 @@ public struct CatalogBuilder: Sendable {
     public let uses: [String: [String]]
     /// Records sampled from the end of each partition to infer a topic's fields.
     public let sample: Int
+    /// Where the declared tables live when not in `tablesPath` (the PostgreSQL warehouse).
+    public let tableQueries: (any QueryEngine)?
 
     public init(
-        log: Log, tablesPath: String, tables: [TableDefinition], keys: [String: String] = [:], uses: [String: [String]] = [:], sample: Int = 100
+        log: Log, tablesPath: String, tables: [TableDefinition], keys: [String: String] = [:], uses: [String: [String]] = [:], sample: Int = 100,
+        tableQueries: (any QueryEngine)? = nil
     ) {
         self.log = log
         self.tablesPath = tablesPath
@@ -24,6 +27,7 @@ public struct CatalogBuilder: Sendable {
         self.keys = keys
         self.uses = uses
         self.sample = sample
+        self.tableQueries = tableQueries
     }
 
     /// The catalog of what `mayRead` allows; internal topics (`__…`) only with `includeInternal`.
@@ -36,7 +40,7 @@ public struct CatalogBuilder: Sendable {
         }
         var tables: [Catalog.Table] = []
         for table in self.tables where mayRead(table.topic) {
-            tables.append(await describe(table, engine: engine))
+            tables.append(await describe(table, engine: tableQueries ?? engine))
         }
         return Catalog(topics: topics, tables: tables)
     }
@@ -87,7 +91,7 @@ public struct CatalogBuilder: Sendable {
         return (order.map { Catalog.Field(name: $0, types: (types[$0] ?? []).sorted(), pointer: "/" + $0) }, sampled)
     }
 
-    private func describe(_ table: TableDefinition, engine: SQLiteQueryEngine) async -> Catalog.Table {
+    private func describe(_ table: TableDefinition, engine: any QueryEngine) async -> Catalog.Table {
         let stats = try? await engine.query(
             "SELECT count(*), max(_timestamp) FROM \(quoted(table.name))", limits: QueryLimits(maxRows: 1, timeout: .seconds(10)),
             mayRead: { _ in true })
@@ -100,7 +104,7 @@ public struct CatalogBuilder: Sendable {
         let columns = table.columns.map { Catalog.Field(name: $0.name, types: [$0.type.rawValue], pointer: $0.pointer.description) }
         return Catalog.Table(
             name: table.name, from: table.topic, mode: table.mode.rawValue, key: table.key, columns: columns, rows: rows, lastRecordAt: last,
-            retentionMilliseconds: table.retentionMilliseconds, deadLetter: table.deadLetter, engine: "sqlite")
+            retentionMilliseconds: table.retentionMilliseconds, deadLetter: table.deadLetter, engine: engine.name)
     }
 }
 
