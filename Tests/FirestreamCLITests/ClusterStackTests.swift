@@ -116,6 +116,46 @@ extension KafkaClusterTests {
             }
         }
 
+        /// A declared table filled from a topic on the cluster: its rows and offsets are in the
+        /// project's SQLite, and across a restart it holds each record of the topic once.
+        @Test func aTableIsFilledFromTheClusterExactlyOnceAcrossARestart() async throws {
+            let cluster = TemporaryDirectory("fs-cluster")
+            let (broker, bootstrap, _) = try await Self.broker(in: cluster)
+            defer { _ = broker.stop() }
+            let project = TemporaryDirectory("fs-onkafka")
+            try project.write(
+                "firestream.json",
+                #"{"name": "tables", "tables": [{"name": "points", "from": "wiener", "columns": {"device_id": {}, "measurement": {"type": "real"}}}]}"#
+            )
+            let arguments = ["up", "--kafka", bootstrap, "--port", "0", "--rate", "40", "--status-interval", "1"]
+            for _ in 0..<2 {
+                let up = try RuntimeCommandTests.Running(arguments, in: project.url)
+                do {
+                    try await up.waitFor(app: "wiener", outputs: 100)
+                } catch {
+                    Issue.record("\(up.text)")
+                    throw error
+                }
+                #expect(up.stop() == 0, "\(up.text)")
+            }
+            let database = project.url.appendingPathComponent(".firestream/warehouse.sqlite").path
+            let dump = try FirestreamProcess.run(
+                [
+                    "python3", "-c",
+                    "import sqlite3, sys, json; print(json.dumps(sqlite3.connect(sys.argv[1]).execute('SELECT _offset, device_id, measurement FROM points ORDER BY _offset').fetchall()))",
+                    database,
+                ], in: project.url, executable: URL(fileURLWithPath: "/usr/bin/env"))
+            #expect(dump.status == 0, "\(dump.stderr)")
+            let rows = try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [[Any]] ?? []
+            let topic = try Self.tail("wiener", bootstrap: bootstrap, in: project.url)
+            #expect(rows.count > 100 && rows.count <= topic.count, "\(rows.count) rows, \(topic.count) records")
+            for (row, record) in zip(rows, topic) {
+                let value = record["value"] as? [String: Any] ?? [:]
+                #expect(row[0] as? Int == record["offset"] as? Int, "each record once, in offset order")
+                #expect(row[1] as? String == value["device_id"] as? String && row[2] as? Double == value["measurement"] as? Double)
+            }
+        }
+
         @Test func ingestAndAWebhookEffectWorkOnTheClusterAndTheEffectResumesWhereItStopped() async throws {
             let cluster = TemporaryDirectory("fs-cluster")
             let (broker, bootstrap, brokerPort) = try await Self.broker(in: cluster, topics: #"[{"name": "inbox"}]"#)

@@ -47,6 +47,9 @@ public final class SQLiteTableStore: TableStore {
     }
 
     private func open() throws -> SQLiteDatabase {
+        // On a Kafka cluster nothing else writes the data directory: the tables may be first.
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let database = try SQLiteDatabase(path: path, readOnly: false, busyTimeout: busyTimeout)
         try database.execute(
             """
