@@ -100,7 +100,13 @@ func numbers(in bodies: [String]) -> [Int] {
         let topic = try scratch.log.createTopic("events", partitions: 1)
         try await appendValues(topic, 0..<250)
         let signature = WebhookSignature(scheme: .hmacSHA256(header: "X-Signature"), secret: Array("k3y".utf8))
-        let effect = WebhookEffect(effectConfig(server.url + "/hook") { $0.signature = signature })
+        // A generous per-request timeout: on a loaded CI machine a 10 s one once expired on a request
+        // the server had received, and the retry (at least once, as documented) broke the exact count.
+        let effect = WebhookEffect(
+            effectConfig(server.url + "/hook") {
+                $0.signature = signature
+                $0.timeout = TimeSpan.parse("60s")!
+            })
         let running = Task { try await effect.run(EmbeddedStorage(scratch.log)) }
         try await waitUntil { effect.counters.outputs.load(ordering: .relaxed) == 250 }
         running.cancel()
