@@ -17,9 +17,6 @@ import WSClient
 /// the test asks the page itself (over the DevTools protocol) what it has drawn.
 @Suite(.serialized) struct DashboardBrowserTests {
     @Test func dashboardDrawsEveryDeviceLiveAndResumesAfterAReconnect() async throws {
-        let chromium = try #require(
-            ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) },
-            "Chromium is not installed: scripts/test installs it with apt-get install chromium")
         let scratch = TemporaryDirectory()
         let up = try RuntimeCommandTests.Running(
             ["up", "--kafka-port", "0", "--port", "0", "--rate", "5", "--status-interval", "0"], in: scratch.url)
@@ -27,23 +24,12 @@ import WSClient
         let port = try await up.port()
         #expect(!up.text.contains("the dashboard is off"), "Plotly.js must be installed (python3 -m pip install plotly): \(up.text)")
 
-        let browser = try Browser(executable: chromium, profile: scratch.url.appendingPathComponent("chromium"))
-        defer { browser.stop() }
-        let page = try await browser.pageWebSocketURL()
-        let logger = Logger(label: "cdp") { _ in SwiftLogNoOpLogHandler() }
-        try await WebSocketClient.connect(url: page, configuration: .init(maxFrameSize: 1 << 26), logger: logger) { inbound, outbound, _ in
-            let devtools = DevTools(inbound: inbound, outbound: outbound)
-            _ = try await devtools.call("Page.enable")
+        try await Self.withBrowserPage(profile: scratch.url.appendingPathComponent("chromium")) { devtools in
             _ = try await devtools.call("Page.navigate", ["url": "http://127.0.0.1:\(port)/"])
-            func json(_ expression: String) async throws -> Any? {
-                try await devtools.evaluate("JSON.stringify(\(expression))").flatMap {
-                    try JSONSerialization.jsonObject(with: Data($0.utf8), options: [.fragmentsAllowed])
-                }
-            }
             func counts() async throws -> [Int] {
-                try await json("window.firestream && firestream.panels.main ? firestream.panels.main.pointCounts() : []") as? [Int] ?? []
+                try await devtools.json("window.firestream && firestream.panels.main ? firestream.panels.main.pointCounts() : []") as? [Int] ?? []
             }
-            func panel(_ field: String) async throws -> Int { try await json("firestream.panels.main.\(field)") as? Int ?? -1 }
+            func panel(_ field: String) async throws -> Int { try await devtools.json("firestream.panels.main.\(field)") as? Int ?? -1 }
 
             // The page connects and draws the replayed history: one trace per device.
             try await eventually("the page to draw five wiener traces") {
@@ -67,7 +53,7 @@ import WSClient
                 truth["\(device)@\(time)"] = measurement
             }
             let traces =
-                try await json("document.getElementById('main-plot').data.map(t => ({name: t.name, x: t.x.map(d => +d), y: t.y}))")
+                try await devtools.json("document.getElementById('main-plot').data.map(t => ({name: t.name, x: t.x.map(d => +d), y: t.y}))")
                 as? [[String: Any]] ?? []
             var checked = 0
             for trace in traces {
@@ -117,15 +103,35 @@ import WSClient
                 try await devtools.evaluate("document.getElementById('main-count').textContent")?.contains("1 gaps") == true
             }
 
-            let shot = try await devtools.call("Page.captureScreenshot", ["format": "png"])
-            if let data = (shot["data"] as? String).flatMap({ Data(base64Encoded: $0) }) {
-                let artifacts = URL(fileURLWithPath: ProcessInfo.processInfo.environment["FIRESTREAM_ARTIFACTS"] ?? ".build/artifacts")
-                try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
-                try data.write(to: artifacts.appendingPathComponent("dashboard.png"))
-                #expect(data.count > 10_000)
-            } else {
-                Issue.record("no screenshot: \(shot)")
-            }
+            let screenshot = try await Self.saveScreenshot(devtools, as: "dashboard.png")
+            #expect(screenshot.count > 10_000)
+        }
+    }
+
+    /// A PNG of the page in `$FIRESTREAM_ARTIFACTS` (`.build/artifacts`), for a person to look at.
+    static func saveScreenshot(_ devtools: DevTools, as name: String) async throws -> Data {
+        let shot = try await devtools.call("Page.captureScreenshot", ["format": "png"])
+        let data = try #require((shot["data"] as? String).flatMap { Data(base64Encoded: $0) }, "no screenshot: \(shot)")
+        let artifacts = URL(fileURLWithPath: ProcessInfo.processInfo.environment["FIRESTREAM_ARTIFACTS"] ?? ".build/artifacts")
+        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        try data.write(to: artifacts.appendingPathComponent(name))
+        return data
+    }
+
+    /// Runs `body` on a page of a headless Chromium, driven over the DevTools protocol; the
+    /// browser stops afterwards.
+    static func withBrowserPage(profile: URL, _ body: @escaping @Sendable (DevTools) async throws -> Void) async throws {
+        let chromium = try #require(
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            "Chromium is not installed: scripts/test installs it with apt-get install chromium")
+        let browser = try Browser(executable: chromium, profile: profile)
+        defer { browser.stop() }
+        let page = try await browser.pageWebSocketURL()
+        let logger = Logger(label: "cdp") { _ in SwiftLogNoOpLogHandler() }
+        try await WebSocketClient.connect(url: page, configuration: .init(maxFrameSize: 1 << 26), logger: logger) { inbound, outbound, _ in
+            let devtools = DevTools(inbound: inbound, outbound: outbound)
+            _ = try await devtools.call("Page.enable")
+            try await body(devtools)
             try await outbound.close(.normalClosure, reason: nil)
         }
     }
@@ -219,6 +225,13 @@ final class DevTools {
         let result = try await call("Runtime.evaluate", ["expression": expression, "returnByValue": true])
         if let exception = result["exceptionDetails"] { throw DevToolsError(description: "\(expression): \(exception)") }
         return (result["result"] as? [String: Any])?["value"] as? String
+    }
+
+    /// Evaluates `expression` in the page; its value as `JSON.stringify` renders it, parsed.
+    func json(_ expression: String) async throws -> Any? {
+        try await evaluate("JSON.stringify(\(expression))").flatMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8), options: [.fragmentsAllowed])
+        }
     }
 
     struct DevToolsError: Error, CustomStringConvertible {

@@ -1,9 +1,6 @@
 import FirestreamTesting
 import Foundation
-import Logging
-import NIOWebSocket
 import Testing
-import WSClient
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -13,9 +10,6 @@ import WSClient
 /// (in the serialized browser suite: one Chromium at a time on a 2-core machine).
 extension DashboardBrowserTests {
     @Test func sqlPageDrawsTheQueryAndCatalogPageListsTopicsAndTables() async throws {
-        let chromium = try #require(
-            ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) },
-            "Chromium is not installed: scripts/test installs it with apt-get install chromium")
         let scratch = TemporaryDirectory()
         try scratch.write(
             "firestream.json",
@@ -36,36 +30,27 @@ extension DashboardBrowserTests {
         let (_, posted) = try await URLSession.shared.data(for: post)
         #expect((posted as? HTTPURLResponse)?.statusCode == 200)
 
-        let browser = try Browser(executable: chromium, profile: scratch.url.appendingPathComponent("chromium"))
-        defer { browser.stop() }
-        let page = try await browser.pageWebSocketURL()
-        let logger = Logger(label: "cdp") { _ in SwiftLogNoOpLogHandler() }
-        try await WebSocketClient.connect(url: page, configuration: .init(maxFrameSize: 1 << 26), logger: logger) { inbound, outbound, _ in
-            let devtools = DevTools(inbound: inbound, outbound: outbound)
-            _ = try await devtools.call("Page.enable")
-            func json(_ expression: String) async throws -> Any? {
-                try await devtools.evaluate("JSON.stringify(\(expression))").flatMap {
-                    try JSONSerialization.jsonObject(with: Data($0.utf8), options: [.fragmentsAllowed])
-                }
-            }
-            func runs() async throws -> Int { try await json("window.firestream ? firestream.runs : 0") as? Int ?? 0 }
+        try await Self.withBrowserPage(profile: scratch.url.appendingPathComponent("chromium")) { devtools in
+            func runs() async throws -> Int { try await devtools.json("window.firestream ? firestream.runs : 0") as? Int ?? 0 }
 
             // The SQL page runs the query in its URL, shows the rows and draws them: one bar per device.
             let sql = "SELECT value->>'device_id' AS device, count(*) AS n FROM records('wiener') GROUP BY 1 ORDER BY 1"
             let query = sql.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             _ = try await devtools.call("Page.navigate", ["url": "\(base)/dashboard/sql?q=\(query)"])
             try await eventually("the SQL page to show five devices") {
-                let shown = try await json("window.firestream && firestream.result ? firestream.result.rows.length : 0") as? Int
+                let shown = try await devtools.json("window.firestream && firestream.result ? firestream.result.rows.length : 0") as? Int
                 return try await runs() >= 1 && shown == 5
             }
-            let rows = try await json("firestream.result.rows") as? [[Any]] ?? []
+            let rows = try await devtools.json("firestream.result.rows") as? [[Any]] ?? []
             let devices = rows.compactMap { $0.first as? String }
             #expect(devices.count == 5 && devices == devices.sorted() && devices.allSatisfy { $0.hasPrefix("device-") }, "\(rows)")
-            let chart = try await json("document.getElementById('chart').data.map(t => ({type: t.type, x: t.x, y: t.y}))") as? [[String: Any]] ?? []
+            let chart =
+                try await devtools.json("document.getElementById('chart').data.map(t => ({type: t.type, x: t.x, y: t.y}))") as? [[String: Any]] ?? []
             #expect(chart.count == 1 && chart.first?["type"] as? String == "bar", "\(chart)")
             #expect(chart.first?["x"] as? [String] == devices)
             #expect(chart.first?["y"] as? [Int] == rows.compactMap { $0.last as? Int }, "the bars are the result's counts")
-            let cells = try await json("[...document.querySelectorAll('#result tr')].map(r => [...r.cells].map(c => c.textContent))") as? [[String]]
+            let cells =
+                try await devtools.json("[...document.querySelectorAll('#result tr')].map(r => [...r.cells].map(c => c.textContent))") as? [[String]]
             #expect(cells?.first == ["device", "n"] && cells?.count == 6, "\(cells ?? [])")
 
             // Live refresh: every second the query runs again and the counts grow.
@@ -73,11 +58,11 @@ extension DashboardBrowserTests {
             _ = try await devtools.evaluate(
                 "const r = document.getElementById('refresh'); r.value = '1000'; r.dispatchEvent(new Event('change')); 'on'")
             try await eventually("the refreshed counts to grow") {
-                let now = try await json("firestream.result.rows.map(r => r[1])") as? [Int] ?? []
+                let now = try await devtools.json("firestream.result.rows.map(r => r[1])") as? [Int] ?? []
                 return now.reduce(0, +) > total
             }
 
-            try await saveScreenshot(devtools, as: "sql-page.png")
+            _ = try await Self.saveScreenshot(devtools, as: "sql-page.png")
 
             // An error names the HTTP status and the SQL position; the last good result stays.
             _ = try await devtools.evaluate(
@@ -99,38 +84,37 @@ extension DashboardBrowserTests {
                 try await devtools.evaluate("document.querySelector('#result tr:nth-child(2) td')?.textContent ?? ''") == hostile
             }
             #expect(try await devtools.evaluate("String(window.pwned)") == "undefined")
-            #expect(try await json("document.querySelectorAll('#result img').length") as? Int == 0)
+            #expect(try await devtools.json("document.querySelectorAll('#result img').length") as? Int == 0)
 
             // The catalog page: topics with their counts and inferred fields, the declared table, links to SQL.
             _ = try await devtools.call("Page.navigate", ["url": "\(base)/dashboard/catalog"])
             try await eventually("the catalog page to list wiener and the table") {
                 let topics =
-                    try await json("window.firestream && firestream.catalog ? firestream.catalog.topics.map(t => t.name) : []") as? [String] ?? []
+                    try await devtools.json("window.firestream && firestream.catalog ? firestream.catalog.topics.map(t => t.name) : []") as? [String]
+                    ?? []
                 let tables =
-                    try await json("window.firestream && firestream.catalog ? firestream.catalog.tables.map(t => t.name) : []") as? [String] ?? []
+                    try await devtools.json("window.firestream && firestream.catalog ? firestream.catalog.tables.map(t => t.name) : []") as? [String]
+                    ?? []
                 return topics.contains("wiener") && topics.contains("metronome") && tables == ["points"]
             }
             let wiener =
-                try await json(
+                try await devtools.json(
                     "[...document.querySelectorAll('#topics tr')].map(r => [...r.cells].map(c => c.textContent)).find(r => r[0] === 'wiener')")
                 as? [String] ?? []
             #expect(Int(wiener.count > 2 ? wiener[2] : "") ?? 0 > 0, "records of wiener: \(wiener)")
             #expect(wiener.count > 7 && wiener[7].contains("measurement: real"), "inferred fields: \(wiener)")
             let link = try await devtools.evaluate("document.querySelector('#tables tr:nth-child(2) a').href") ?? ""
             #expect(link.hasPrefix("\(base)/dashboard/sql?q=") && link.contains("points"), "\(link)")
-            let tableRow = try await json("[...document.querySelectorAll('#tables tr:nth-child(2) td')].map(c => c.textContent)") as? [String] ?? []
+            let tableRow =
+                try await devtools.json("[...document.querySelectorAll('#tables tr:nth-child(2) td')].map(c => c.textContent)") as? [String] ?? []
             #expect(tableRow.first == "points" && tableRow.count > 2 && tableRow[2] == "wiener", "\(tableRow)")
-            try await saveScreenshot(devtools, as: "catalog-page.png")
-            try await outbound.close(.normalClosure, reason: nil)
+            _ = try await Self.saveScreenshot(devtools, as: "catalog-page.png")
         }
     }
 
     /// With tokens declared, the SQL page sends a visitor to the sign-in on `/` and back, and the
     /// catalog page then shows only what the token may read.
     @Test func warehousePagesSignInThroughTheDashboardAndSeeOnlyWhatTheTokenReads() async throws {
-        let chromium = try #require(
-            ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) },
-            "Chromium is not installed: scripts/test installs it with apt-get install chromium")
         let scratch = TemporaryDirectory()
         let created = try FirestreamProcess.run(
             ["token", "create", "--name", "analyst", "--scope", "topic:wiener:read", "--format", "json"], in: scratch.url)
@@ -143,13 +127,7 @@ extension DashboardBrowserTests {
         defer { _ = up.stop() }
         let base = "http://127.0.0.1:\(try await up.port())"
 
-        let browser = try Browser(executable: chromium, profile: scratch.url.appendingPathComponent("chromium"))
-        defer { browser.stop() }
-        let page = try await browser.pageWebSocketURL()
-        let logger = Logger(label: "cdp") { _ in SwiftLogNoOpLogHandler() }
-        try await WebSocketClient.connect(url: page, configuration: .init(maxFrameSize: 1 << 26), logger: logger) { inbound, outbound, _ in
-            let devtools = DevTools(inbound: inbound, outbound: outbound)
-            _ = try await devtools.call("Page.enable")
+        try await Self.withBrowserPage(profile: scratch.url.appendingPathComponent("chromium")) { devtools in
             let query = "SELECT count(*) AS n FROM records('wiener')".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             _ = try await devtools.call("Page.navigate", ["url": "\(base)/dashboard/sql?q=\(query)"])
             try await eventually("the sign-in form on /") {
@@ -171,16 +149,6 @@ extension DashboardBrowserTests {
                 try await devtools.evaluate("window.firestream && firestream.catalog ? firestream.catalog.topics.map(t => t.name).join(',') : ''")
                     == "wiener"
             }
-            try await outbound.close(.normalClosure, reason: nil)
         }
-    }
-
-    /// A PNG of the page in `$FIRESTREAM_ARTIFACTS` (`.build/artifacts`), for a person to look at.
-    private func saveScreenshot(_ devtools: DevTools, as name: String) async throws {
-        let shot = try await devtools.call("Page.captureScreenshot", ["format": "png"])
-        let data = try #require((shot["data"] as? String).flatMap { Data(base64Encoded: $0) }, "no screenshot: \(shot)")
-        let artifacts = URL(fileURLWithPath: ProcessInfo.processInfo.environment["FIRESTREAM_ARTIFACTS"] ?? ".build/artifacts")
-        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
-        try data.write(to: artifacts.appendingPathComponent(name))
     }
 }
