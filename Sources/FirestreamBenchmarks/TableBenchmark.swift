@@ -39,12 +39,7 @@ enum TableBenchmark {
         }
 
         let sqlite = SQLiteTableStore(path: path + "/warehouse.sqlite")
-        let sqliteAppend = try await fill(
-            TableDefinition(name: "points", topic: "wiener", columns: columns), store: sqlite, storage: storage, count: outputs.count)
-        let sqliteUpsert = try await fill(
-            TableDefinition(name: "latest", topic: "wiener", mode: .upsert, key: ["device_id"], columns: columns), store: sqlite, storage: storage,
-            count: outputs.count)
-        await sqlite.close()
+        let (sqliteAppend, sqliteUpsert) = try await fillBoth(columns: columns, store: sqlite, storage: storage, count: outputs.count)
         let sqliteReference = try sqliteCLI(rows, in: path)
         report(
             "SQLite", append: sqliteAppend, upsert: sqliteUpsert, reference: sqliteReference, what: "sqlite3 CLI, one transaction of INSERTs",
@@ -55,16 +50,24 @@ enum TableBenchmark {
         defer { server.stop() }
         let postgres = PostgresTableStore(
             host: credentials.host, port: credentials.port, user: credentials.user, password: credentials.password, database: credentials.database)
-        let postgresAppend = try await fill(
-            TableDefinition(name: "points", topic: "wiener", columns: columns), store: postgres, storage: storage, count: outputs.count)
-        let postgresUpsert = try await fill(
-            TableDefinition(name: "latest", topic: "wiener", mode: .upsert, key: ["device_id"], columns: columns), store: postgres, storage: storage,
-            count: outputs.count)
-        await postgres.close()
+        let (postgresAppend, postgresUpsert) = try await fillBoth(columns: columns, store: postgres, storage: storage, count: outputs.count)
         let postgresReference = try psqlCopy(rows, credentials: credentials, binaries: server.binaries, in: path)
         report(
             "PostgreSQL", append: postgresAppend, upsert: postgresUpsert, reference: postgresReference, what: "COPY through psql",
             count: outputs.count)
+    }
+
+    /// Seconds to fill an append table (`points`) and an upsert table by device (`latest`) from
+    /// the topic, one after the other; the store is closed afterwards.
+    private static func fillBoth(
+        columns: [TableDefinition.Column], store: any TableStore, storage: EmbeddedStorage, count: Int
+    ) async throws -> (append: Double, upsert: Double) {
+        let append = try await fill(TableDefinition(name: "points", topic: "wiener", columns: columns), store: store, storage: storage, count: count)
+        let upsert = try await fill(
+            TableDefinition(name: "latest", topic: "wiener", mode: .upsert, key: ["device_id"], columns: columns), store: store, storage: storage,
+            count: count)
+        await store.close()
+        return (append, upsert)
     }
 
     /// Seconds until a sink has written every record of the topic.
