@@ -137,10 +137,11 @@ public actor PostgresTableStore: TableStore {
                 // copyFrom quotes the names itself (they are checked identifiers, no quotes inside).
                 let names = table.columns.map(\.name) + TableDefinition.metadataColumns
                 let copyTarget = table.mode == .upsert ? "_stage_" + table.name : table.name
+                let types = table.columns.map(\.type)
                 try await connection.copyFrom(table: copyTarget, columns: names, logger: logger) { writer in
                     var buffer = ByteBuffer()
                     for row in batch.rows {
-                        CopyText.append(row, types: table.columns.map(\.type), to: &buffer)
+                        CopyText.append(row, types: types, to: &buffer)
                         if buffer.readableBytes > 1 << 20 {
                             try await writer.write(buffer)
                             buffer.clear()
