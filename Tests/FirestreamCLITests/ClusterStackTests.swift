@@ -13,9 +13,10 @@ import WSClient
 #endif
 
 /// The suites that run heavy processes of their own — Kafka clusters and workers, Python apps
-/// killed at random, container image builds — one test at a time: together they would load the
+/// killed at random, container image builds, headless Chromium — one test at a time: together they would load the
 /// 2-core CI machine enough to starve the suite's timing-sensitive tests (a stalled WebSocket
-/// client's neighbour once saw a p99 of 17 s beside them, and 1.2 s beside the Python crash test).
+/// client's neighbour once saw a p99 of 17 s beside them, and 1.2 s beside the Python crash test; 1.03 s beside
+/// three Chromium sessions).
 @Suite(.serialized) struct KafkaClusterTests {}
 
 extension KafkaClusterTests {

@@ -8,7 +8,7 @@ import Testing
 
 /// The dashboard's SQL and catalog pages in headless Chromium, against a real `firestream up`
 /// (in the serialized browser suite: one Chromium at a time on a 2-core machine).
-extension DashboardBrowserTests {
+extension KafkaClusterTests.DashboardBrowserTests {
     @Test func sqlPageDrawsTheQueryAndCatalogPageListsTopicsAndTables() async throws {
         let scratch = TemporaryDirectory()
         try scratch.write(
