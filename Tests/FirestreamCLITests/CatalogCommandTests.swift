@@ -22,7 +22,7 @@ import Testing
                 #"{"customer":"c1","amount":12.5,"paid":true}"#, #"{"customer":"c2","amount":3,"paid":false}"#, #"{"customer":"c1","note":null}"#,
             ].enumerated().map { ProducerRecord(key: nil, value: Array($1.utf8), timestamp: 1_795_000_000_000 + Int64($0)) })
         log.close()
-        let json = try await FirestreamProcess.detached(["catalog", "--format", "json"], in: scratch.url)
+        let json = try await FirestreamProcess.run(["catalog", "--format", "json"], in: scratch.url)
         #expect(json.status == 0, "\(json.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let topics = try #require(object["topics"] as? [[String: Any]])
@@ -41,7 +41,7 @@ import Testing
         #expect(table["name"] as? String == "totals" && table["mode"] as? String == "upsert" && table["key"] as? [String] == ["customer"])
         #expect(table["rows"] is NSNull, "up has not created the table yet")
 
-        let text = try await FirestreamProcess.detached(["catalog"], in: scratch.url)
+        let text = try await FirestreamProcess.run(["catalog"], in: scratch.url)
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("totals  orders  upsert (customer)  not created yet"))
         #expect(text.stdout.contains("topic orders (fields inferred from 3 records): customer text, amount integer|real, paid boolean, note null"))

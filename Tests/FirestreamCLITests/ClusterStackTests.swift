@@ -43,8 +43,8 @@ extension KafkaClusterTests {
         }
 
         /// Every record of `topic` on the cluster, as `topics tail --kafka` prints them.
-        static func tail(_ topic: String, bootstrap: String, in directory: URL) throws -> [[String: Any]] {
-            let tail = try FirestreamProcess.run(
+        static func tail(_ topic: String, bootstrap: String, in directory: URL) async throws -> [[String: Any]] {
+            let tail = try await FirestreamProcess.run(
                 ["topics", "tail", topic, "--kafka", bootstrap, "--from-beginning", "--format", "json"], in: directory)
             #expect(tail.status == 0, "\(tail.stderr)")
             return try tail.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
@@ -53,7 +53,7 @@ extension KafkaClusterTests {
         @Test func theDemoRunsOnTheClusterAndResumesThereAfterARestart() async throws {
             let cluster = TemporaryDirectory("fs-cluster")
             let (broker, bootstrap, _) = try await Self.broker(in: cluster)
-            defer { _ = broker.stop() }
+            defer { broker.interrupt() }
             let project = TemporaryDirectory("fs-onkafka")
             let arguments = ["up", "--kafka", bootstrap, "--port", "0", "--rate", "40", "--status-interval", "1"]
             let first = try RuntimeCommandTests.Running(arguments, in: project.url)
@@ -74,15 +74,15 @@ extension KafkaClusterTests {
             let live = try await liveRecords(port: port, topic: "wiener", count: 20)
             #expect(live.count == 20)
             #expect(Set(live).count == 20)
-            #expect(first.stop() == 0)
+            #expect(await first.stop() == 0)
 
             // Started again, the metronome continues after its last tick and the app from its state.
             let second = try RuntimeCommandTests.Running(arguments, in: project.url)
             try await second.waitFor("keys restored")
             try await second.waitFor(app: "wiener", outputs: 200)
-            #expect(second.stop() == 0)
+            #expect(await second.stop() == 0)
 
-            let readings = try Self.tail("metronome", bootstrap: bootstrap, in: project.url)
+            let readings = try await Self.tail("metronome", bootstrap: bootstrap, in: project.url)
             var indices: [String: [Int]] = [:]
             var times: [String: [Int]] = [:]
             for reading in readings {
@@ -96,7 +96,7 @@ extension KafkaClusterTests {
             // last readings may still wait for the app), each adding its increment to the last.
             var position: [String: Double] = [:]
             var pointTimes: [String: [Int]] = [:]
-            let points = try Self.tail("wiener", bootstrap: bootstrap, in: project.url)
+            let points = try await Self.tail("wiener", bootstrap: bootstrap, in: project.url)
             #expect(points.count >= 400)
             for point in points {
                 let value = point["value"] as! [String: Any]
@@ -122,7 +122,7 @@ extension KafkaClusterTests {
         @Test func aTableIsFilledFromTheClusterExactlyOnceAcrossARestart() async throws {
             let cluster = TemporaryDirectory("fs-cluster")
             let (broker, bootstrap, _) = try await Self.broker(in: cluster)
-            defer { _ = broker.stop() }
+            defer { broker.interrupt() }
             let project = TemporaryDirectory("fs-onkafka")
             try project.write(
                 "firestream.json",
@@ -137,10 +137,10 @@ extension KafkaClusterTests {
                     Issue.record("\(up.text)")
                     throw error
                 }
-                #expect(up.stop() == 0, "\(up.text)")
+                #expect(await up.stop() == 0, "\(up.text)")
             }
             let database = project.url.appendingPathComponent(".firestream/warehouse.sqlite").path
-            let dump = try FirestreamProcess.run(
+            let dump = try await FirestreamProcess.run(
                 [
                     "python3", "-c",
                     "import sqlite3, sys, json; print(json.dumps(sqlite3.connect(sys.argv[1]).execute('SELECT _offset, device_id, measurement FROM points ORDER BY _offset').fetchall()))",
@@ -148,7 +148,7 @@ extension KafkaClusterTests {
                 ], in: project.url, executable: URL(fileURLWithPath: "/usr/bin/env"))
             #expect(dump.status == 0, "\(dump.stderr)")
             let rows = try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [[Any]] ?? []
-            let topic = try Self.tail("wiener", bootstrap: bootstrap, in: project.url)
+            let topic = try await Self.tail("wiener", bootstrap: bootstrap, in: project.url)
             #expect(rows.count > 100 && rows.count <= topic.count, "\(rows.count) rows, \(topic.count) records")
             for (row, record) in zip(rows, topic) {
                 let value = record["value"] as? [String: Any] ?? [:]
@@ -160,7 +160,7 @@ extension KafkaClusterTests {
         @Test func ingestAndAWebhookEffectWorkOnTheClusterAndTheEffectResumesWhereItStopped() async throws {
             let cluster = TemporaryDirectory("fs-cluster")
             let (broker, bootstrap, brokerPort) = try await Self.broker(in: cluster, topics: #"[{"name": "inbox"}]"#)
-            defer { _ = broker.stop() }
+            defer { broker.interrupt() }
             let project = TemporaryDirectory("fs-onkafka")
             try project.write(
                 "firestream.json",
@@ -174,15 +174,15 @@ extension KafkaClusterTests {
             var port = try await up.port()
             #expect(try await post("http://127.0.0.1:\(port)/topics/outbox", (0..<25).map { "{\"n\":\($0)}" }) == 200)
             try await eventually("the effect to deliver 25 records") { try await inbox(brokerPort).count == 25 }
-            #expect(up.stop() == 0)
+            #expect(await up.stop() == 0)
 
             // The records are on the cluster, where any Kafka tool reads them.
-            #expect(
+            await #expect(
                 try Self.tail("outbox", bootstrap: bootstrap, in: project.url).map { ($0["value"] as! [String: Any])["n"] as! Int } == Array(0..<25))
 
             // Restarted, the effect starts from the offset it committed on the cluster.
             up = try RuntimeCommandTests.Running(arguments, in: project.url)
-            defer { _ = up.stop() }
+            defer { up.interrupt() }
             port = try await up.port()
             #expect(try await post("http://127.0.0.1:\(port)/topics/outbox", (25..<30).map { "{\"n\":\($0)}" }) == 200)
             try await eventually("the effect to deliver 5 more") { try await inbox(brokerPort).count >= 30 }
@@ -190,7 +190,7 @@ extension KafkaClusterTests {
 
             // Without its cluster, the gateway says so: 503 and the reason, not a bare 500; up goes on.
             kill(broker.process.processIdentifier, SIGKILL)
-            broker.process.waitUntilExit()
+            await broker.process.exited()
             let (answer, status) = try await Self.text("http://127.0.0.1:\(port)/topics/outbox/records")
             #expect(status == 503 && answer.contains("the Kafka cluster at \(bootstrap)"), "\(status): \(answer)")
 
@@ -198,7 +198,7 @@ extension KafkaClusterTests {
             let kafkaPort = bootstrap.split(separator: ":").last.map(String.init) ?? "0"
             let back = try RuntimeCommandTests.Running(
                 ["up", "--no-apps", "--port", "\(brokerPort)", "--kafka-port", kafkaPort, "--status-interval", "0"], in: cluster.url)
-            defer { _ = back.stop() }
+            defer { back.interrupt() }
             try await eventually("the gateway to append again", within: .seconds(120)) {
                 (try? await post("http://127.0.0.1:\(port)/topics/outbox", (30..<35).map { "{\"n\":\($0)}" })) == 200
             }
@@ -209,29 +209,29 @@ extension KafkaClusterTests {
         @Test func topicsCommandsTalkToTheCluster() async throws {
             let cluster = TemporaryDirectory("fs-cluster")
             let (broker, bootstrap, _) = try await Self.broker(in: cluster)
-            defer { _ = broker.stop() }
+            defer { broker.interrupt() }
             let scratch = TemporaryDirectory()
-            let created = try FirestreamProcess.run(["topics", "create", "clicks", "--partitions", "3", "--kafka", bootstrap], in: scratch.url)
+            let created = try await FirestreamProcess.run(["topics", "create", "clicks", "--partitions", "3", "--kafka", bootstrap], in: scratch.url)
             #expect(created.stdout.contains("created topic clicks with 3 partitions on the Kafka cluster at \(bootstrap)"))
-            let again = try FirestreamProcess.run(["topics", "create", "clicks", "--kafka", bootstrap], in: scratch.url)
+            let again = try await FirestreamProcess.run(["topics", "create", "clicks", "--kafka", bootstrap], in: scratch.url)
             #expect(again.status == 1)
             #expect(again.stderr.contains("topic \"clicks\" already exists"))
-            let listed = try FirestreamProcess.run(["topics", "list", "--kafka", bootstrap], in: scratch.url)
+            let listed = try await FirestreamProcess.run(["topics", "list", "--kafka", bootstrap], in: scratch.url)
             #expect(listed.stdout.contains("clicks"))
-            let described = try FirestreamProcess.run(["topics", "describe", "clicks", "--kafka", bootstrap], in: scratch.url)
+            let described = try await FirestreamProcess.run(["topics", "describe", "clicks", "--kafka", bootstrap], in: scratch.url)
             #expect(described.stdout.split(separator: "\n").count == 6)
-            let unknown = try FirestreamProcess.run(["topics", "tail", "clikcs", "--kafka", bootstrap], in: scratch.url)
+            let unknown = try await FirestreamProcess.run(["topics", "tail", "clikcs", "--kafka", bootstrap], in: scratch.url)
             #expect(unknown.status == 1)
             #expect(unknown.stderr.contains("did you mean \"clicks\"?"))
-            let deleted = try FirestreamProcess.run(["topics", "delete", "clicks", "--yes", "--kafka", bootstrap], in: scratch.url)
+            let deleted = try await FirestreamProcess.run(["topics", "delete", "clicks", "--yes", "--kafka", bootstrap], in: scratch.url)
             #expect(deleted.status == 0)
-            #expect(!(try FirestreamProcess.run(["topics", "list", "--kafka", bootstrap], in: scratch.url).stdout.contains("clicks")))
+            #expect(!(try await FirestreamProcess.run(["topics", "list", "--kafka", bootstrap], in: scratch.url).stdout.contains("clicks")))
             // The broker's own log lost the topic too.
             #expect(!FileManager.default.fileExists(atPath: cluster.url.appendingPathComponent(".firestream/topics/clicks").path))
 
             // No cluster there: up says so and stops.
             let nowhere = "127.0.0.1:\(try freePort())"
-            let refused = try FirestreamProcess.run(["up", "--kafka", nowhere, "--port", "0", "--connect-timeout", "2"], in: scratch.url)
+            let refused = try await FirestreamProcess.run(["up", "--kafka", nowhere, "--port", "0", "--connect-timeout", "2"], in: scratch.url)
             #expect(refused.status == 1 && refused.stderr.contains("cannot reach the Kafka cluster at \(nowhere)"), "\(refused.stderr)")
         }
 

@@ -22,27 +22,28 @@ struct FirestreamProcess {
             .deletingLastPathComponent().appendingPathComponent(".build/debug/firestream")
     }()
 
-    /// ``run(_:in:input:executable:environment:)`` on a thread of its own, for programs that take a
-    /// while: a test that blocked the shared pool would stall every other test.
-    static func detached(
+    /// Runs `executable` (default: firestream) with `arguments` in `directory`, feeding `input`;
+    /// `environment` replaces the inherited one when given. The child is waited for on a thread
+    /// of its own: a test that blocked the shared pool (two threads on a 2-core machine) would
+    /// stall every other test, down to servers that cannot answer their own readiness probes.
+    static func run(
         _ arguments: [String], in directory: URL, input: String = "", executable: URL = binary, environment: [String: String]? = nil
     ) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(
-                    with: Result { try run(arguments, in: directory, input: input, executable: executable, environment: environment) })
+                    with: Result { try blocking(arguments, in: directory, input: input, executable: executable, environment: environment) })
             }
         }
     }
 
-    /// Runs `executable` (default: firestream) with `arguments` in `directory`, feeding `input`;
-    /// `environment` replaces the inherited one when given.
+    /// ``run(_:in:input:executable:environment:)`` on the calling thread.
     ///
     /// Spawned and reaped here with posix_spawn and waitpid: Foundation's `Process` can miss the
     /// exit of a child that ends at once while other threads spawn theirs, and then
     /// `waitUntilExit` spins forever beside a zombie (seen in the suite).
-    static func run(
-        _ arguments: [String], in directory: URL, input: String = "", executable: URL = binary, environment: [String: String]? = nil
+    private static func blocking(
+        _ arguments: [String], in directory: URL, input: String, executable: URL, environment: [String: String]?
     ) throws -> Outcome {
         let scratch = TemporaryDirectory("fs-run")
         let paths = ["in", "out", "err"].map { scratch.url.appendingPathComponent($0).path }
@@ -76,69 +77,82 @@ struct FirestreamProcess {
     }
 }
 
+extension Process {
+    /// Waits for the process to end, on a thread of its own (`waitUntilExit` blocks its thread,
+    /// and the shared pool has only as many as the machine has cores).
+    func exited() async {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                self.waitUntilExit()
+                continuation.resume()
+            }
+        }
+    }
+}
+
 @Suite struct CommandLineTests {
-    @Test func initWithYesWritesAConfigThatValidates() throws {
+    @Test func initWithYesWritesAConfigThatValidates() async throws {
         let scratch = TemporaryDirectory()
-        let created = try FirestreamProcess.run(
+        let created = try await FirestreamProcess.run(
             ["init", "pipeline", "--yes", "--services", "kafka,postgres"], in: scratch.url)
         #expect(created.status == 0, "\(created.stderr)")
         #expect(created.stdout.contains("Created pipeline/firestream.json for project \"pipeline\" (services: kafka, postgresql)"))
         #expect(try scratch.read("pipeline/.gitignore").contains(".firestream/"))
-        let validated = try FirestreamProcess.run(["validate", "pipeline"], in: scratch.url)
+        let validated = try await FirestreamProcess.run(["validate", "pipeline"], in: scratch.url)
         #expect(validated.status == 0)
         #expect(validated.stdout.contains("valid — project \"pipeline\", 2 service(s)"))
     }
 
-    @Test func initRefusesToOverwriteWithoutForce() throws {
+    @Test func initRefusesToOverwriteWithoutForce() async throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"name": "mine"}"#)
-        let refused = try FirestreamProcess.run(["init", "--yes"], in: scratch.url)
+        let refused = try await FirestreamProcess.run(["init", "--yes"], in: scratch.url)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("already exists; pass --force to overwrite it"))
         #expect(try scratch.read("firestream.json") == #"{"name": "mine"}"#)
-        let forced = try FirestreamProcess.run(["init", "--yes", "--force", "--name", "fresh"], in: scratch.url)
+        let forced = try await FirestreamProcess.run(["init", "--yes", "--force", "--name", "fresh"], in: scratch.url)
         #expect(forced.status == 0)
         #expect(try scratch.read("firestream.json").contains("\"name\": \"fresh\""))
     }
 
-    @Test func initRejectsBadFlagsBeforeWriting() throws {
+    @Test func initRejectsBadFlagsBeforeWriting() async throws {
         let scratch = TemporaryDirectory()
-        let badService = try FirestreamProcess.run(["init", "--yes", "--services", "kafka,mongo"], in: scratch.url)
+        let badService = try await FirestreamProcess.run(["init", "--yes", "--services", "kafka,mongo"], in: scratch.url)
         #expect(badService.status != 0)
         #expect(badService.stderr.contains("--services: unknown service \"mongo\""))
-        let badName = try FirestreamProcess.run(["init", "--yes", "--name", "Bad_Name"], in: scratch.url)
+        let badName = try await FirestreamProcess.run(["init", "--yes", "--name", "Bad_Name"], in: scratch.url)
         #expect(badName.status != 0)
         #expect(badName.stderr.contains("(try \"bad-name\")"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).isEmpty)
     }
 
-    @Test func initWithoutATerminalUsesDefaultsAndSaysSo() throws {
+    @Test func initWithoutATerminalUsesDefaultsAndSaysSo() async throws {
         let scratch = TemporaryDirectory()
-        let outcome = try FirestreamProcess.run(["init", "--format", "yaml"], in: scratch.url)
+        let outcome = try await FirestreamProcess.run(["init", "--format", "yaml"], in: scratch.url)
         #expect(outcome.status == 0)
         #expect(outcome.stderr.contains("standard input is not a terminal"))
         #expect(try scratch.read("firestream.yaml").contains("service_name: minio"))
     }
 
-    @Test func interactiveInitThroughARealPseudoTerminal() throws {
+    @Test func interactiveInitThroughARealPseudoTerminal() async throws {
         let script = URL(fileURLWithPath: "/usr/bin/script")
         try #require(FileManager.default.isExecutableFile(atPath: script.path), "util-linux `script` is needed for the PTY test")
         let scratch = TemporaryDirectory()
         // name (rejected, then fixed), kafka n, minio Enter, postgresql Enter, airflow y, spark Enter, contour Enter, targets, format
         let answers = "Bad Name\nmy-app\nn\n\n\ny\n\n\nk3d,vm\nyaml\n"
         let command = "\(FirestreamProcess.binary.path) init proj"
-        let outcome = try FirestreamProcess.run(["-qec", command, "/dev/null"], in: scratch.url, input: answers, executable: script)
+        let outcome = try await FirestreamProcess.run(["-qec", command, "/dev/null"], in: scratch.url, input: answers, executable: script)
         #expect(outcome.status == 0, "\(outcome.stdout)")
         #expect(outcome.stdout.contains("Project name [proj]: "))
         #expect(outcome.stdout.contains("\"Bad Name\" is not a valid name"))
         #expect(outcome.stdout.contains("(services: minio, postgresql, airflow)"))
-        let validated = try FirestreamProcess.run(["config", "show", "proj"], in: scratch.url)
+        let validated = try await FirestreamProcess.run(["config", "show", "proj"], in: scratch.url)
         #expect(validated.status == 0)
         #expect(validated.stdout.contains("\"name\": \"my-app\""))
         #expect(validated.stdout.contains("\"targets\": [\"k3d\", \"vm\"]"))
     }
 
-    @Test func validateReportsEveryErrorWithPositionsAndExitsNonZero() throws {
+    @Test func validateReportsEveryErrorWithPositionsAndExitsNonZero() async throws {
         let scratch = TemporaryDirectory()
         try scratch.write(
             "firestream.json",
@@ -148,7 +162,7 @@ struct FirestreamProcess {
               "services": [{"service_name": "bigquery"}, {"service_name": "kafka", "resources": {"requests": {"memory": "1GB"}}}],
             }
             """)
-        let outcome = try FirestreamProcess.run(["validate"], in: scratch.url)
+        let outcome = try await FirestreamProcess.run(["validate"], in: scratch.url)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("firestream.json:2:3: error: replicas: unknown key \"replicas\""))
         #expect(outcome.stderr.contains("hint: did you mean \"replicaCount\"?"))
@@ -158,10 +172,10 @@ struct FirestreamProcess {
         #expect(outcome.stderr.contains("firestream.json: 4 errors"))
     }
 
-    @Test func validateJSONIsMachineReadable() throws {
+    @Test func validateJSONIsMachineReadable() async throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.yaml", "name: ok\nservice:\n  ports: [70000]\n")
-        let outcome = try FirestreamProcess.run(["validate", "--format", "json"], in: scratch.url)
+        let outcome = try await FirestreamProcess.run(["validate", "--format", "json"], in: scratch.url)
         #expect(outcome.status == 1)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
         #expect(document["valid"] as? Bool == false)
@@ -174,40 +188,40 @@ struct FirestreamProcess {
         #expect(first["file"] as? String == "firestream.yaml")
     }
 
-    @Test func configShowFillsDefaultsAndItsOutputValidates() throws {
+    @Test func configShowFillsDefaultsAndItsOutputValidates() async throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"name": "shown", "services": [{"service_name": "postgres"}]}"#)
-        let shown = try FirestreamProcess.run(["config", "show", "--format", "yaml"], in: scratch.url)
+        let shown = try await FirestreamProcess.run(["config", "show", "--format", "yaml"], in: scratch.url)
         #expect(shown.status == 0, "\(shown.stderr)")
         #expect(shown.stdout.contains("service_name: postgresql"))
         #expect(shown.stdout.contains("pullPolicy: IfNotPresent"))
         #expect(shown.stdout.contains("size: 8Gi"))
         try scratch.write("shown.yaml", shown.stdout)
-        let again = try FirestreamProcess.run(["config", "show", "shown.yaml", "--format", "yaml"], in: scratch.url)
+        let again = try await FirestreamProcess.run(["config", "show", "shown.yaml", "--format", "yaml"], in: scratch.url)
         #expect(again.stdout == shown.stdout)
     }
 
-    @Test func configShowRefusesAnInvalidConfig() throws {
+    @Test func configShowRefusesAnInvalidConfig() async throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"replicaCount": "two"}"#)
-        let outcome = try FirestreamProcess.run(["config", "show"], in: scratch.url)
+        let outcome = try await FirestreamProcess.run(["config", "show"], in: scratch.url)
         #expect(outcome.status == 1)
         #expect(outcome.stdout.isEmpty)
         #expect(outcome.stderr.contains("replicaCount: expected a whole number, found a string"))
     }
 
-    @Test func helpAndVersion() throws {
+    @Test func helpAndVersion() async throws {
         let scratch = TemporaryDirectory()
-        let version = try FirestreamProcess.run(["--version"], in: scratch.url)
+        let version = try await FirestreamProcess.run(["--version"], in: scratch.url)
         #expect(version.stdout == "0.1.0\n")
-        let help = try FirestreamProcess.run(["--help"], in: scratch.url)
+        let help = try await FirestreamProcess.run(["--help"], in: scratch.url)
         for command in ["init", "validate", "config"] { #expect(help.stdout.contains(command)) }
         for command in ["init", "validate", "config"] {
-            let commandHelp = try FirestreamProcess.run(["help", command], in: scratch.url)
+            let commandHelp = try await FirestreamProcess.run(["help", command], in: scratch.url)
             #expect(commandHelp.status == 0)
             #expect(commandHelp.stdout.contains("Examples:"))
         }
-        let showHelp = try FirestreamProcess.run(["config", "show", "--help"], in: scratch.url)
+        let showHelp = try await FirestreamProcess.run(["config", "show", "--help"], in: scratch.url)
         #expect(showHelp.stdout.contains("Examples:"))
     }
 }

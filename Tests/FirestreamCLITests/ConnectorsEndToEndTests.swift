@@ -17,7 +17,7 @@ import Testing
             #"{"name": "receiver", "topics": [{"name": "inbox", "signature": {"scheme": "hmac-sha256", "secretEnv": "SHARED_SECRET"}}]}"#)
         let receiving = try RuntimeCommandTests.Running(
             ["up", "--kafka-port", "0", "--port", "0", "--status-interval", "0"], in: receiver.url, environment: ["SHARED_SECRET": "s3cret"])
-        defer { _ = receiving.stop() }
+        defer { receiving.interrupt() }
         let receiverPort = try await receiving.port()
 
         // The sender: a topic, and an effect that POSTs its values, signed, to the receiver.
@@ -31,7 +31,7 @@ import Testing
             """)
         let sending = try RuntimeCommandTests.Running(
             ["up", "--kafka-port", "0", "--port", "0", "--status-interval", "0"], in: sender.url, environment: ["SHARED_SECRET": "s3cret"])
-        defer { _ = sending.stop() }
+        defer { sending.interrupt() }
         let senderPort = try await sending.port()
         #expect(sending.text.contains("app:    forward (webhook) outbox → http://127.0.0.1:\(receiverPort)/topics/inbox"))
 
@@ -54,10 +54,10 @@ import Testing
         #expect(String(decoding: metrics, as: UTF8.self).contains("firestream_ingest_records_total 25"))
     }
 
-    @Test func aMissingSecretStopsUpWithTheVariableNamed() throws {
+    @Test func aMissingSecretStopsUpWithTheVariableNamed() async throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"topics": [{"name": "t", "signature": {"secretEnv": "FIRESTREAM_TEST_UNSET"}}]}"#)
-        let outcome = try FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"], in: scratch.url)
+        let outcome = try await FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"], in: scratch.url)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("FIRESTREAM_TEST_UNSET, which is not set; export FIRESTREAM_TEST_UNSET=<secret> before firestream up"))
     }

@@ -42,13 +42,13 @@ import Testing
             let child = try Self.start(arguments, in: scratch.url)
             try await Task.sleep(for: .milliseconds(Int.random(in: 150...700, using: &random)))
             kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
+            await child.exited()
             #expect(child.terminationReason == .uncaughtSignal)
         }
         // A last run ends gracefully, once it is running (its signal handler is installed then).
         let last = try RuntimeCommandTests.Running(arguments, in: scratch.url)
         try await last.waitFor("Running.")
-        #expect(last.stop() == 0, "\(last.text)")
+        #expect(await last.stop() == 0, "\(last.text)")
 
         // Restart only the Wiener app, in this process, until it has consumed every reading.
         let log = try Log(directory: data)
@@ -126,7 +126,7 @@ import Testing
             let child = try Self.start(arguments, in: scratch.url)
             try await Task.sleep(for: .milliseconds(Int.random(in: 300...900, using: &random)))
             kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
+            await child.exited()
             #expect(child.terminationReason == .uncaughtSignal)
         }
         let log = try Log(directory: data)

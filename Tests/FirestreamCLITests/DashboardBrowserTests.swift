@@ -22,7 +22,7 @@ extension KafkaClusterTests {
             let scratch = TemporaryDirectory()
             let up = try RuntimeCommandTests.Running(
                 ["up", "--kafka-port", "0", "--port", "0", "--rate", "5", "--status-interval", "0"], in: scratch.url)
-            defer { _ = up.stop() }
+            defer { up.interrupt() }
             let port = try await up.port()
             #expect(!up.text.contains("the dashboard is off"), "Plotly.js must be installed (python3 -m pip install plotly): \(up.text)")
 
@@ -172,7 +172,7 @@ final class Browser: Sendable {
                 let address = line[start...].split(separator: "/").first
             {
                 // Chromium's header lines ("Content-Length:1422", no space) trip URLSession; curl reads them.
-                let curl = try FirestreamProcess.run(
+                let curl = try await FirestreamProcess.run(
                     ["-s", "http://\(address)/json/list"], in: URL(fileURLWithPath: "/"), executable: URL(fileURLWithPath: "/usr/bin/curl"))
                 let data = Data(curl.stdout.utf8)
                 let targets = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
@@ -185,11 +185,9 @@ final class Browser: Sendable {
         throw BrowserError(log: (try? String(contentsOf: stderr, encoding: .utf8)) ?? "")
     }
 
+    /// Ends Chromium without waiting (for a `defer`; Foundation reaps it).
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        if process.isRunning { process.terminate() }
     }
 
     struct BrowserError: Error, CustomStringConvertible {

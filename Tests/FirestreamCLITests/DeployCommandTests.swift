@@ -38,7 +38,7 @@ import Testing
         }
 
         /// Runs firestream in the project with the stubs first on PATH; the calls they saw.
-        func run(_ arguments: [String], crds: [String] = [], cluster: Bool = false, image: Bool = false, tools: [String]? = nil) throws -> (
+        func run(_ arguments: [String], crds: [String] = [], cluster: Bool = false, image: Bool = false, tools: [String]? = nil) async throws -> (
             FirestreamProcess.Outcome, [String]
         ) {
             try? FileManager.default.removeItem(at: log)
@@ -54,7 +54,7 @@ import Testing
                 "PATH": path, "STUB_LOG": log.path, "STUB_CRDS": crds.joined(separator: " "), "STUB_CLUSTER": cluster ? "1" : "",
                 "STUB_IMAGE": image ? "1" : "", "HOME": project.url.path,
             ]
-            let outcome = try FirestreamProcess.run(arguments, in: project.url, environment: environment)
+            let outcome = try await FirestreamProcess.run(arguments, in: project.url, environment: environment)
             let calls = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
             return (outcome, calls.map { $0.replacingOccurrences(of: project.url.path + "/", with: "") })
         }
@@ -62,9 +62,9 @@ import Testing
 
     static let allDefinitions = ["helmcharts.helm.cattle.io", "httpproxies.projectcontour.io", "sparkapplications.sparkoperator.k8s.io"]
 
-    @Test func clusterUpCreatesTheClusterLoadsTheImageAndAppliesInOrder() throws {
+    @Test func clusterUpCreatesTheClusterLoadsTheImageAndAppliesInOrder() async throws {
         let stubs = try Stubs()
-        let (outcome, calls) = try stubs.run(["cluster", "up"], crds: Self.allDefinitions, image: true)
+        let (outcome, calls) = try await stubs.run(["cluster", "up"], crds: Self.allDefinitions, image: true)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let k = "kubectl --context k3d-firestream-demo"
         let dir = "deploy/k3d"
@@ -95,19 +95,19 @@ import Testing
         #expect(outcome.stdout.contains("gateway: http://localhost:8000   kubectl context: k3d-firestream-demo"))
     }
 
-    @Test func clusterUpReusesAClusterAndDownAndStatusNameIt() throws {
+    @Test func clusterUpReusesAClusterAndDownAndStatusNameIt() async throws {
         let stubs = try Stubs()
-        let (up, calls) = try stubs.run(["cluster", "up"], crds: Self.allDefinitions, cluster: true)
+        let (up, calls) = try await stubs.run(["cluster", "up"], crds: Self.allDefinitions, cluster: true)
         #expect(up.status == 0, "\(up.stderr)")
         #expect(!calls.contains { $0.hasPrefix("k3d cluster create") || $0.hasPrefix("k3d image import") })
         #expect(up.stdout.contains("note: firestream:0.1.0 is not in the local Docker"))
-        let (down, downCalls) = try stubs.run(["cluster", "down"])
+        let (down, downCalls) = try await stubs.run(["cluster", "down"])
         #expect(down.status == 0)
         #expect(downCalls == ["k3d cluster delete firestream-demo"])
-        let (missing, _) = try stubs.run(["cluster", "status"])
+        let (missing, _) = try await stubs.run(["cluster", "status"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("error: there is no cluster firestream-demo: `firestream cluster up` creates it"))
-        let (status, statusCalls) = try stubs.run(["cluster", "status"], cluster: true)
+        let (status, statusCalls) = try await stubs.run(["cluster", "status"], cluster: true)
         #expect(status.status == 0)
         #expect(
             statusCalls == [
@@ -116,14 +116,14 @@ import Testing
             ])
     }
 
-    @Test func applyToAClusterWithoutK3sSaysWhatToRenderInstead() throws {
+    @Test func applyToAClusterWithoutK3sSaysWhatToRenderInstead() async throws {
         let stubs = try Stubs()
-        let (refused, calls) = try stubs.run(["deploy", "apply", "--context", "gke_prod"])
+        let (refused, calls) = try await stubs.run(["deploy", "apply", "--context", "gke_prod"])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("the cluster has no helmcharts.helm.cattle.io: HelmChart resources need k3s's helm-controller"))
         #expect(calls == ["kubectl --context gke_prod get crd helmcharts.helm.cattle.io -o name"])
         // With helm, the charts are installed first, pinned, into the project's namespace.
-        let (applied, helmCalls) = try stubs.run(["deploy", "apply", "--context", "gke_prod", "--target", "helm"], crds: Self.allDefinitions)
+        let (applied, helmCalls) = try await stubs.run(["deploy", "apply", "--context", "gke_prod", "--target", "helm"], crds: Self.allDefinitions)
         #expect(applied.status == 0, "\(applied.stderr)")
         #expect(
             Array(helmCalls.prefix(4)) == [
@@ -135,13 +135,13 @@ import Testing
         #expect(helmCalls.last == "kubectl --context gke_prod rollout status statefulset/firestream-demo --namespace firestream-demo --timeout 15m")
     }
 
-    @Test func deleteAsksFirstAndKeepsTheVolumes() throws {
+    @Test func deleteAsksFirstAndKeepsTheVolumes() async throws {
         let stubs = try Stubs()
-        let (refused, none) = try stubs.run(["deploy", "delete", "--target", "k3s"])
+        let (refused, none) = try await stubs.run(["deploy", "delete", "--target", "k3s"])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("deleting needs --yes when not on a terminal"))
         #expect(none.isEmpty)
-        let (deleted, calls) = try stubs.run(["deploy", "delete", "--target", "k3s", "--yes"])
+        let (deleted, calls) = try await stubs.run(["deploy", "delete", "--target", "k3s", "--yes"])
         #expect(deleted.status == 0, "\(deleted.stderr)")
         #expect(calls.count == 1)
         // Objects that need the charts' definitions go first; the namespace stays.
@@ -152,9 +152,9 @@ import Testing
         #expect(deleted.stdout.contains("kept: namespace firestream-demo and its PersistentVolumeClaims"))
     }
 
-    @Test func aMissingProgramIsNamedWithItsInstallSteps() throws {
+    @Test func aMissingProgramIsNamedWithItsInstallSteps() async throws {
         let stubs = try Stubs()
-        let (outcome, calls) = try stubs.run(["cluster", "up"], tools: ["kubectl"])
+        let (outcome, calls) = try await stubs.run(["cluster", "up"], tools: ["kubectl"])
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("error: k3d is not on PATH. Install it, then run this again:"))
         #expect(outcome.stderr.contains("Linux:  curl -s https://raw.githubusercontent.com/k3d-io/k3d/main/install.sh | bash"))
@@ -162,29 +162,29 @@ import Testing
         #expect(calls.isEmpty)
     }
 
-    @Test func validateWithDeployChecksTheClusterRulesToo() throws {
+    @Test func validateWithDeployChecksTheClusterRulesToo() async throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", "{\n  \"name\": \"shop\",\n  \"replicaCount\": 2\n}\n")
-        let plain = try FirestreamProcess.run(["validate"], in: scratch.url)
+        let plain = try await FirestreamProcess.run(["validate"], in: scratch.url)
         #expect(plain.status == 0, "\(plain.stderr)")
-        let strict = try FirestreamProcess.run(["validate", "--deploy"], in: scratch.url)
+        let strict = try await FirestreamProcess.run(["validate", "--deploy"], in: scratch.url)
         #expect(strict.status == 1)
         #expect(strict.stderr.contains("firestream.json:3:19: error: replicaCount: the embedded log runs in one pod"))
         #expect(strict.stderr.contains("firestream.json:1:1: error: gateway.tokens: a cluster reaches the gateway"))
         #expect(strict.stderr.contains("firestream.json: 2 errors"))
     }
 
-    @Test func renderRefusesAConfigThatCannotRunInAClusterWithItsPosition() throws {
+    @Test func renderRefusesAConfigThatCannotRunInAClusterWithItsPosition() async throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", "{\n  \"name\": \"shop\",\n  \"replicaCount\": 2\n}\n")
-        let refused = try FirestreamProcess.run(["deploy", "render"], in: scratch.url)
+        let refused = try await FirestreamProcess.run(["deploy", "render"], in: scratch.url)
         #expect(refused.status == 1)
         #expect(
             refused.stderr.contains("firestream.json:3:19: error: replicaCount: the embedded log runs in one pod; 2 replicas need a Kafka cluster"))
         #expect(refused.stderr.contains("firestream.json: cannot deploy: 2 problem(s) above"))
         #expect(!FileManager.default.fileExists(atPath: scratch.url.appending(path: "deploy").path))
         let stubs = try Stubs()
-        let rendered = try FirestreamProcess.run(["deploy", "render", "--target", "vm"], in: stubs.project.url)
+        let rendered = try await FirestreamProcess.run(["deploy", "render", "--target", "vm"], in: stubs.project.url)
         #expect(rendered.status == 0, "\(rendered.stderr)")
         #expect(rendered.stdout.hasPrefix("wrote 14 files to deploy/vm/ (target vm, namespace firestream-demo)"))
         #expect(try stubs.project.read("deploy/vm/cloud-init.yaml").hasPrefix("#cloud-config\n"))

@@ -22,14 +22,14 @@ extension KafkaClusterTests {
             environment["CONTAINERS_CONF"] = scratch.url.appending(path: "containers.conf").path
             environment["BUILDAH_ISOLATION"] = "chroot"
             let tag = "localhost/firestream-test:\(UUID().uuidString.prefix(8).lowercased())"
-            let built = try await FirestreamProcess.detached(
+            let built = try await FirestreamProcess.run(
                 ["image", "build", "--builder", "buildah", "--tag", tag], in: scratch.url, environment: environment)
             #expect(built.status == 0, "\(built.stdout)\n\(built.stderr)")
             #expect(built.stdout.contains("built \(tag) with buildah: firestream, its libraries, Plotly.js, on scratch"), "\(built.stdout)")
 
             let buildah = URL(fileURLWithPath: "/usr/bin/env")
             func buildahRun(_ arguments: [String]) async throws -> String {
-                let outcome = try await FirestreamProcess.detached(
+                let outcome = try await FirestreamProcess.run(
                     ["buildah"] + arguments, in: scratch.url, executable: buildah, environment: environment)
                 #expect(outcome.status == 0, "buildah \(arguments): \(outcome.stderr)")
                 return outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -53,28 +53,34 @@ extension KafkaClusterTests {
             up.standardOutput = try FileHandle(forWritingTo: log)
             up.standardError = up.standardOutput
             try up.run()
-            defer {
+            // Stopped before `scratch` (the container's storage) goes, whether the checks pass or throw.
+            func stopContainer() async {
                 // buildah leaves the container's process running when it is stopped itself.
-                _ = try? FirestreamProcess.run(["pkill", "-f", "firestream up --port \(port) "], in: scratch.url, executable: buildah)
+                _ = try? await FirestreamProcess.run(["pkill", "-f", "firestream up --port \(port) "], in: scratch.url, executable: buildah)
                 up.terminate()
-                up.waitUntilExit()
-                // The container and the image go with the test's own storage, in `scratch`.
+                await up.exited()
             }
-            var health = ""
-            let deadline = ContinuousClock.now + .seconds(60)
-            while health != "ok", ContinuousClock.now < deadline, up.isRunning {
-                health =
-                    (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)).map {
-                        String(decoding: $0.0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                    } ?? ""
-                if health != "ok" { try await Task.sleep(for: .milliseconds(200)) }
+            do {
+                var health = ""
+                let deadline = ContinuousClock.now + .seconds(60)
+                while health != "ok", ContinuousClock.now < deadline, up.isRunning {
+                    health =
+                        (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)).map {
+                            String(decoding: $0.0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                        } ?? ""
+                    if health != "ok" { try await Task.sleep(for: .milliseconds(200)) }
+                }
+                let printed = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                #expect(health == "ok", "\(printed)")
+                let (plotly, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/plotly.min.js")!)
+                #expect((response as? HTTPURLResponse)?.statusCode == 200)
+                #expect(plotly.count > 1_000_000)
+                #expect(try String(contentsOf: log, encoding: .utf8).contains("data:   /var/lib/firestream/.firestream"))
+            } catch {
+                await stopContainer()
+                throw error
             }
-            let printed = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            #expect(health == "ok", "\(printed)")
-            let (plotly, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/plotly.min.js")!)
-            #expect((response as? HTTPURLResponse)?.statusCode == 200)
-            #expect(plotly.count > 1_000_000)
-            #expect(try String(contentsOf: log, encoding: .utf8).contains("data:   /var/lib/firestream/.firestream"))
+            await stopContainer()
         }
     }
 }

@@ -36,26 +36,27 @@ import Testing
         return found!
     }
 
-    static func kcat(_ arguments: [String], input: String = "", in directory: URL) throws -> FirestreamProcess.Outcome {
-        try FirestreamProcess.run(["timeout", "60", "kcat"] + arguments, in: directory, input: input, executable: env)
+    static func kcat(_ arguments: [String], input: String = "", in directory: URL) async throws -> FirestreamProcess.Outcome {
+        try await FirestreamProcess.run(["timeout", "60", "kcat"] + arguments, in: directory, input: input, executable: env)
     }
 
     @Test func kcatListsProducesAndConsumesAndTheGatewaySeesItsRecords() async throws {
         let scratch = TemporaryDirectory("fs-kafka")
         let up = try RuntimeCommandTests.Running(
             ["up", "--port", "0", "--kafka-port", "0", "--rate", "20", "--status-interval", "1"], in: scratch.url)
-        defer { _ = up.stop() }
+        defer { up.interrupt() }
         let kafka = try await Self.kafkaPort(up)
         let http = try await up.port()
         let bootstrap = "127.0.0.1:\(kafka)"
 
-        let listing = try Self.kcat(["-b", bootstrap, "-L"], in: scratch.url)
+        let listing = try await Self.kcat(["-b", bootstrap, "-L"], in: scratch.url)
         #expect(listing.status == 0, "\(listing.stderr)")
         #expect(listing.stdout.contains("broker 1 at 127.0.0.1:\(kafka)"))
         #expect(listing.stdout.contains("topic \"wiener\" with 1 partitions"))
 
         // Produced by kcat into a topic it creates by asking for it, read by HTTP.
-        let produced = try Self.kcat(["-b", bootstrap, "-P", "-t", "from-kcat", "-K", ":"], input: "d1:{\"x\":1}\nd2:{\"x\":2}\n", in: scratch.url)
+        let produced = try await Self.kcat(
+            ["-b", bootstrap, "-P", "-t", "from-kcat", "-K", ":"], input: "d1:{\"x\":1}\nd2:{\"x\":2}\n", in: scratch.url)
         #expect(produced.status == 0, "\(produced.stderr)")
         let (body, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(http)/topics/from-kcat/records")!)
         let records = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])["records"] as? [[String: Any]]
@@ -64,14 +65,15 @@ import Testing
 
         // The demo's outputs, consumed by kcat from the beginning.
         try await up.waitFor(app: "wiener", outputs: 5)
-        let consumed = try Self.kcat(["-b", bootstrap, "-C", "-t", "wiener", "-o", "beginning", "-c", "5", "-e", "-f", "%k %s\\n"], in: scratch.url)
+        let consumed = try await Self.kcat(
+            ["-b", bootstrap, "-C", "-t", "wiener", "-o", "beginning", "-c", "5", "-e", "-f", "%k %s\\n"], in: scratch.url)
         #expect(consumed.status == 0, "\(consumed.stderr)")
         let lines = consumed.stdout.split(separator: "\n")
         #expect(lines.count == 5)
         #expect(lines.allSatisfy { $0.hasPrefix("device-") && $0.contains("\"measurement\"") })
 
         // App outputs are the app's: a client may not write them.
-        let refused = try Self.kcat(["-b", bootstrap, "-P", "-t", "wiener"], input: "{}\n", in: scratch.url)
+        let refused = try await Self.kcat(["-b", bootstrap, "-P", "-t", "wiener"], input: "{}\n", in: scratch.url)
         #expect(refused.stderr.contains("Topic authorization failed") || refused.stderr.contains("TOPIC_AUTHORIZATION_FAILED"), "\(refused.stderr)")
 
         // A consumer that follows the topic (its fetch waiting) does not hold up a graceful stop.
@@ -86,7 +88,7 @@ import Testing
         defer { follower.terminate() }
         // Once it has printed records it is connected, and its next fetch waits at the end.
         try await eventually("kcat to follow wiener") { ((try? Data(contentsOf: followed))?.count ?? 0) > 0 }
-        #expect(up.stop() == 0, "\(up.text)")
+        #expect(await up.stop() == 0, "\(up.text)")
         #expect(up.text.contains("Stopped: every app finished its step"))
     }
 
@@ -100,29 +102,29 @@ import Testing
         let before = "127.0.0.1:\(try await Self.kafkaPort(first))"
         let lines = (0..<50).map { "k\($0 % 7):v\($0)" }.joined(separator: "\n") + "\n"
         // kcat exits once every record is acknowledged (acks=all: durable).
-        let produced = try Self.kcat(["-b", before, "-P", "-t", "events", "-K:", "-X", "acks=all"], input: lines, in: scratch.url)
+        let produced = try await Self.kcat(["-b", before, "-P", "-t", "events", "-K:", "-X", "acks=all"], input: lines, in: scratch.url)
         #expect(produced.status == 0, "\(produced.stderr)")
         // A consumer group reads them all and commits as it leaves (durably, before the answer).
-        let group = try Self.kcat(
+        let group = try await Self.kcat(
             ["-b", before, "-G", "survivors", "-X", "auto.offset.reset=earliest", "-e", "-q", "-f", "%s\\n", "events"], in: scratch.url)
         #expect(group.status == 0, "\(group.stderr)")
         #expect(group.stdout.split(separator: "\n").count == 50)
         kill(first.process.processIdentifier, SIGKILL)
-        first.process.waitUntilExit()
+        await first.process.exited()
 
         let second = try RuntimeCommandTests.Running(arguments, in: scratch.url)
-        defer { _ = second.stop() }
+        defer { second.interrupt() }
         let after = "127.0.0.1:\(try await Self.kafkaPort(second))"
         var values: [String] = []
         for partition in 0..<2 {
-            let read = try Self.kcat(
+            let read = try await Self.kcat(
                 ["-b", after, "-C", "-t", "events", "-p", "\(partition)", "-o", "beginning", "-e", "-q", "-f", "%s\\n"], in: scratch.url)
             #expect(read.status == 0, "\(read.stderr)")
             values += read.stdout.split(separator: "\n").map(String.init)
         }
         #expect(values.sorted() == (0..<50).map { "v\($0)" }.sorted(), "every acknowledged record is back, once")
         // The group's committed offsets survived: it resumes at the end and reads nothing again.
-        let resumed = try Self.kcat(
+        let resumed = try await Self.kcat(
             ["-b", after, "-G", "survivors", "-X", "auto.offset.reset=earliest", "-e", "-q", "-f", "%s\\n", "events"], in: scratch.url)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.isEmpty, "read again after the restart: \(resumed.stdout.prefix(200))")
@@ -133,10 +135,10 @@ import Testing
         let scratch = TemporaryDirectory("fs-kafka")
         let up = try RuntimeCommandTests.Running(
             ["up", "--port", "0", "--kafka-port", "0", "--rate", "20", "--status-interval", "1"], in: scratch.url)
-        defer { _ = up.stop() }
+        defer { up.interrupt() }
         let kafka = try await Self.kafkaPort(up)
         try await up.waitFor(app: "wiener", outputs: 5)
-        let outcome = try FirestreamProcess.run(
+        let outcome = try await FirestreamProcess.run(
             ["timeout", "120", "python3", Self.clientsScript.path, client, "127.0.0.1:\(kafka)"], in: scratch.url, executable: Self.env)
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
         #expect(outcome.stdout.contains("\(client): ok"))
@@ -148,9 +150,9 @@ import Testing
     func consumerGroupsShareRebalanceAndCommit(client: String) async throws {
         let scratch = TemporaryDirectory("fs-kafka")
         let up = try RuntimeCommandTests.Running(["up", "--no-http", "--kafka-port", "0", "--status-interval", "0"], in: scratch.url)
-        defer { _ = up.stop() }
+        defer { up.interrupt() }
         let kafka = try await Self.kafkaPort(up)
-        let outcome = try FirestreamProcess.run(
+        let outcome = try await FirestreamProcess.run(
             ["timeout", "300", "python3", Self.groupsScript.path, client, "127.0.0.1:\(kafka)"], in: scratch.url, executable: Self.env)
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
         #expect(outcome.stdout.contains("\(client): ok"), "\(outcome.stdout)")
@@ -168,10 +170,11 @@ import Testing
             kafka = try await kafkaPort(up)
             http = try await up.port()
         } catch {
-            _ = up.stop()
+            _ = await up.stop()
             throw error
         }
-        let outcome = try FirestreamProcess.run(["timeout", "300", "python3", script.path, "127.0.0.1:\(kafka)"], in: scratch.url, executable: env)
+        let outcome = try await FirestreamProcess.run(
+            ["timeout", "300", "python3", script.path, "127.0.0.1:\(kafka)"], in: scratch.url, executable: env)
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")
         for client in clients { #expect(outcome.stdout.contains("\(client): ok"), "\(outcome.stdout)") }
         return (up, http)
@@ -182,7 +185,7 @@ import Testing
     @Test func transactionalProducersCommitAbortAndAreFencedAndTheGatewayReadsCommittedRecords() async throws {
         let scratch = TemporaryDirectory("fs-kafka")
         let (up, http) = try await Self.runScript(Self.transactionsScript, clients: ["confluent-kafka", "kafka-python"], in: scratch)
-        defer { _ = up.stop() }
+        defer { up.interrupt() }
 
         let url = URL(string: "http://127.0.0.1:\(http)/topics/tx-ck-in/records?limit=100")!
         let (body, _) = try await URLSession.shared.data(from: url)
@@ -196,7 +199,7 @@ import Testing
         let scratch = TemporaryDirectory("fs-kafka")
         let (up, http) = try await Self.runScript(
             Self.compressionScript, clients: ["kcat", "confluent-kafka", "kafka-python", "aiokafka"], in: scratch)
-        defer { _ = up.stop() }
+        defer { up.interrupt() }
 
         let log = try Log(directory: scratch.url.appendingPathComponent(".firestream").path, readOnly: true)
         for client in ["kcat", "confluent-kafka", "kafka-python", "aiokafka"] {
@@ -219,8 +222,8 @@ import Testing
     }
 
     /// A token made by `firestream token create` in `directory`: the secret and its config entry.
-    static func createToken(_ name: String, scopes: [String], in directory: URL) throws -> (token: String, entry: String) {
-        let created = try FirestreamProcess.run(
+    static func createToken(_ name: String, scopes: [String], in directory: URL) async throws -> (token: String, entry: String) {
+        let created = try await FirestreamProcess.run(
             ["token", "create", "--name", name, "--format", "json"] + scopes.flatMap { ["--scope", $0] }, in: directory)
         #expect(created.status == 0, "\(created.stderr)")
         let lines = created.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -232,14 +235,14 @@ import Testing
     /// client without credentials are refused (kafka_sasl.py has the steps).
     @Test func everyClientSignsInWithEachMechanismAndTokenScopesDecide() async throws {
         let scratch = TemporaryDirectory("fs-kafka")
-        let writer = try Self.createToken("writer", scopes: ["topic:sasl-*:admin"], in: scratch.url)
-        let reader = try Self.createToken("reader", scopes: ["topic:sasl-*:read"], in: scratch.url)
+        let writer = try await Self.createToken("writer", scopes: ["topic:sasl-*:admin"], in: scratch.url)
+        let reader = try await Self.createToken("reader", scopes: ["topic:sasl-*:read"], in: scratch.url)
         try scratch.write("firestream.json", #"{"gateway": {"tokens": ["# + writer.entry + ", " + reader.entry + "]}}")
         let up = try RuntimeCommandTests.Running(["up", "--no-http", "--kafka-port", "0", "--status-interval", "0"], in: scratch.url)
-        defer { _ = up.stop() }
+        defer { up.interrupt() }
         let kafka = try await Self.kafkaPort(up)
         #expect(up.text.contains("SASL_PLAINTEXT: PLAIN, SCRAM-SHA-256/512"))
-        let outcome = try FirestreamProcess.run(
+        let outcome = try await FirestreamProcess.run(
             ["timeout", "300", "python3", Self.saslScript.path, "127.0.0.1:\(kafka)", writer.token, reader.token], in: scratch.url,
             executable: Self.env)
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\n--- firestream up:\n\(up.text)")

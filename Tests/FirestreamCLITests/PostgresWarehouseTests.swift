@@ -48,12 +48,12 @@ extension KafkaClusterTests {
             try await first.waitFor("Running.")
             #expect(first.text.contains("warehouse: PostgreSQL (managed) at postgresql://firestream_reader:"), "\(first.text)")
             try await eventually("rows in latest", within: .seconds(60)) {
-                (try? await FirestreamProcess.detached(["sql", "--format", "csv", "SELECT count(*) FROM latest"], in: scratch.url).stdout)
+                (try? await FirestreamProcess.run(["sql", "--format", "csv", "SELECT count(*) FROM latest"], in: scratch.url).stdout)
                     == "count\r\n5\r\n"
             }
             // A crash: PostgreSQL outlives the killed `up`; the next one stops it and goes on.
             kill(first.process.processIdentifier, SIGKILL)
-            first.process.waitUntilExit()
+            await first.process.exited()
             let second = try RuntimeCommandTests.Running(arguments, in: scratch.url)
             try await second.waitFor("Running.")
             try await second.waitFor(app: "wiener", outputs: 50)
@@ -67,16 +67,16 @@ extension KafkaClusterTests {
             #expect(credentials.port == port && credentials.host == "127.0.0.1")
 
             // psql, as the read-only user: it reads, and cannot write.
-            let psql = try await FirestreamProcess.detached(
+            let psql = try await FirestreamProcess.run(
                 ["-X", "-A", "-t", credentials.readerURL, "-c", "SELECT count(*) FROM latest"], in: scratch.url,
                 executable: URL(fileURLWithPath: "/usr/bin/psql"))
             #expect(psql.status == 0 && psql.stdout == "5\n", "\(psql.stderr)")
-            let write = try await FirestreamProcess.detached(
+            let write = try await FirestreamProcess.run(
                 ["-X", credentials.readerURL, "-c", "DELETE FROM points"], in: scratch.url, executable: URL(fileURLWithPath: "/usr/bin/psql"))
             #expect(write.status != 0 && write.stderr.contains("cannot execute DELETE in a read-only transaction"), "\(write.stderr)")
 
             // psycopg, SQLAlchemy and pandas, as a BI tool's driver would connect.
-            let clients = try await FirestreamProcess.detached(
+            let clients = try await FirestreamProcess.run(
                 ["python3", Self.repository.appending(path: "Tests/Interop/postgres_clients.py").path, credentials.readerURL], in: scratch.url,
                 executable: URL(fileURLWithPath: "/usr/bin/env"), environment: nil)
             #expect(clients.status == 0, "\(clients.stdout)\(clients.stderr)")
@@ -96,7 +96,7 @@ extension KafkaClusterTests {
             #expect((sql?["rows"] as? [[Any]])?.first.map { "\($0)" } == #"[5, "on"]"#, "\(String(decoding: answer, as: UTF8.self))")
             for catalog in [
                 try await URLSession.shared.data(from: URL(string: "\(base)/catalog")!).0,
-                Data(try await FirestreamProcess.detached(["catalog", "--format", "json"], in: scratch.url).stdout.utf8),
+                Data(try await FirestreamProcess.run(["catalog", "--format", "json"], in: scratch.url).stdout.utf8),
             ] {
                 let tables = (try JSONSerialization.jsonObject(with: catalog) as? [String: Any])?["tables"] as? [[String: Any]] ?? []
                 let latestEntry = tables.first { $0["name"] as? String == "latest" }
@@ -109,7 +109,7 @@ extension KafkaClusterTests {
             // latest holds, per device, a row that is that device's output at its offset.
             let points = try await rows("SELECT _offset, device_id, measurement FROM points ORDER BY _offset", in: scratch)
             let latest = try await rows("SELECT _offset, device_id, measurement FROM latest ORDER BY device_id", in: scratch)
-            #expect(second.stop() == 0, "\(second.text)")
+            #expect(await second.stop() == 0, "\(second.text)")
             let outputs = try await rows(
                 "SELECT offset, value->>'$.device_id', value->>'$.measurement' FROM records('wiener') ORDER BY offset", in: scratch, engine: "sqlite")
             #expect(points.count > 50, "the table filled (\(points.count) rows)")
@@ -126,7 +126,7 @@ extension KafkaClusterTests {
 
         /// `firestream sql` as CSV, parsed as (offset, device, measurement) rows.
         func rows(_ query: String, in scratch: TemporaryDirectory, engine: String = "postgres") async throws -> [Output] {
-            let outcome = try await FirestreamProcess.detached(["sql", "--warehouse", engine, "--format", "csv", query], in: scratch.url)
+            let outcome = try await FirestreamProcess.run(["sql", "--warehouse", engine, "--format", "csv", query], in: scratch.url)
             #expect(outcome.status == 0, "\(outcome.stderr)")
             return outcome.stdout.split(separator: "\r\n").dropFirst().compactMap { line in
                 let fields = line.split(separator: ",")

@@ -55,7 +55,7 @@ extension KafkaClusterTests {
                 ["up", "--no-http", "--no-kafka", "--rate", "400", "--status-interval", "1", "--data-dir", data], in: scratch.url,
                 environment: Self.environment)
             try await up.waitFor(app: "py", outputs: 3000)
-            #expect(up.stop() == 0, "\(up.text)")
+            #expect(await up.stop() == 0, "\(up.text)")
             let swift = try Self.records("wiener-swift", in: data)
             let python = try Self.records("wiener", in: data)
             let compared = min(swift.count, python.count)
@@ -98,7 +98,7 @@ extension KafkaClusterTests {
                 ["up", "--port", "0", "--no-kafka", "--status-interval", "0", "--data-dir", scratch.url.appending(path: "data").path],
                 in: scratch.url,
                 environment: Self.environment)
-            defer { _ = up.stop() }
+            defer { up.interrupt() }
             let port = try await up.port()
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/topics/clicks")!)
             request.httpMethod = "POST"
@@ -176,7 +176,7 @@ extension KafkaClusterTests.PythonAppTests {
             }
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...300, using: &random)))
             kill(up.process.processIdentifier, SIGKILL)
-            up.process.waitUntilExit()
+            await up.process.exited()
         }
         #expect(workerKills >= 16, "the Python worker was killed only \(workerKills) times (seed \(seed))")
         let last = try RuntimeCommandTests.Running(arguments, in: scratch.url, environment: Self.environment)
@@ -186,7 +186,7 @@ extension KafkaClusterTests.PythonAppTests {
             Issue.record("the last run did not start: \(last.text)")
             throw error
         }
-        #expect(last.stop() == 0, "\(last.text)")
+        #expect(await last.stop() == 0, "\(last.text)")
 
         // The Python Wiener alone, in this process, until it has read every reading.
         setenv("PYTHONPATH", Self.environment["PYTHONPATH"]!, 1)
@@ -234,23 +234,23 @@ extension KafkaClusterTests.PythonAppTests {
     /// and whose app `apps test` runs.
     @Test func thePythonTemplateValidatesAndItsTestsPass() async throws {
         let scratch = TemporaryDirectory("fs-template")
-        let created = try FirestreamProcess.run(["init", "shop", "--template", "python", "--yes"], in: scratch.url)
+        let created = try await FirestreamProcess.run(["init", "shop", "--template", "python", "--yes"], in: scratch.url)
         #expect(created.status == 0, "\(created.stderr)")
         let project = scratch.url.appending(path: "shop")
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONPATH"] = Self.environment["PYTHONPATH"]
-        let validated = try await FirestreamProcess.detached(["validate"], in: project, environment: environment)
+        let validated = try await FirestreamProcess.run(["validate"], in: project, environment: environment)
         #expect(validated.status == 0, "\(validated.stderr)")
         #expect(validated.stdout.contains("2 app(s)"))
         let python = URL(fileURLWithPath: "/usr/bin/env")
-        let tests = try await FirestreamProcess.detached(
+        let tests = try await FirestreamProcess.run(
             ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], in: project, executable: python, environment: environment)
         #expect(tests.status == 0, "\(tests.stdout)\(tests.stderr)")
         #expect(tests.stdout.contains("2 passed"))
         try
             "{\"device_id\": \"d\", \"event_time\": 0, \"magnitude\": 2.0, \"direction\": 1}\n{\"device_id\": \"d\", \"event_time\": 4000, \"magnitude\": 2.0, \"direction\": 1}\n"
             .write(to: project.appending(path: "sample.jsonl"), atomically: true, encoding: .utf8)
-        let run = try await FirestreamProcess.detached(
+        let run = try await FirestreamProcess.run(
             ["apps", "test", "apps/wiener.py:Wiener", "--input", "sample.jsonl"], in: project, environment: environment)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(
@@ -264,7 +264,7 @@ extension KafkaClusterTests.PythonAppTests {
             "from firestream import Map\n\nclass Upper(Map):\n    inputs = [\"in\"]\n    output = \"out\"\n\n    def map(self, record):\n        return record.upper()\n"
         try upper.write(to: project.appending(path: "apps/upper.py"), atomically: true, encoding: .utf8)
         try "\"a\"\n".write(to: project.appending(path: "words.jsonl"), atomically: true, encoding: .utf8)
-        let text = try await FirestreamProcess.detached(
+        let text = try await FirestreamProcess.run(
             ["apps", "test", "apps/upper.py:Upper", "--input", "words.jsonl", "--format", "json"], in: project, environment: environment)
         #expect(text.stdout == "{\"output\":\"A\",\"key\":null}\n", "\(text.stderr)")
     }

@@ -64,10 +64,16 @@ import Testing
         }
 
         /// Sends SIGINT and waits; returns the exit status.
-        func stop() -> Int32 {
+        func stop() async -> Int32 {
             kill(process.processIdentifier, SIGINT)
-            process.waitUntilExit()
+            await process.exited()
             return process.terminationStatus
+        }
+
+        /// Sends SIGINT and returns at once: for a `defer`, which cannot wait (the process ends
+        /// on its own; Foundation reaps it).
+        func interrupt() {
+            if process.isRunning { kill(process.processIdentifier, SIGINT) }
         }
     }
 
@@ -75,7 +81,7 @@ import Testing
         let scratch = TemporaryDirectory()
         let up = try Running(["up", "--kafka-port", "0", "--port", "0", "--rate", "50", "--status-interval", "1"], in: scratch.url)
         try await up.waitFor(app: "wiener", outputs: 25)
-        #expect(up.stop() == 0)
+        #expect(await up.stop() == 0)
         let text = up.text
         // The project is named after its directory (a DNS label: lower case).
         #expect(text.contains("project \"\(scratch.url.lastPathComponent.lowercased())\""))
@@ -84,19 +90,19 @@ import Testing
         #expect(text.contains("Stopped: every app finished its step"))
         #expect(FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent(".firestream/topics/wiener/0").path))
 
-        let listed = try FirestreamProcess.run(["topics", "list"], in: scratch.url)
+        let listed = try await FirestreamProcess.run(["topics", "list"], in: scratch.url)
         #expect(listed.status == 0)
         #expect(listed.stdout.contains("metronome"))
         #expect(!listed.stdout.contains("__wiener.journal"))
-        let tail = try FirestreamProcess.run(["topics", "tail", "wiener", "--from-beginning", "--format", "json"], in: scratch.url)
+        let tail = try await FirestreamProcess.run(["topics", "tail", "wiener", "--from-beginning", "--format", "json"], in: scratch.url)
         let lines = tail.stdout.split(separator: "\n")
         #expect(lines.count > 20)
         let objects = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         #expect(objects.map { $0["offset"] as! Int } == Array(0..<objects.count))
         #expect(objects.allSatisfy { ($0["value"] as? [String: Any])?["measurement"] is Double })
-        let last = try FirestreamProcess.run(["topics", "tail", "metronome", "--last", "3"], in: scratch.url)
+        let last = try await FirestreamProcess.run(["topics", "tail", "metronome", "--last", "3"], in: scratch.url)
         #expect(last.stdout.split(separator: "\n").count == 3)
-        let described = try FirestreamProcess.run(["topics", "describe", "wiener"], in: scratch.url)
+        let described = try await FirestreamProcess.run(["topics", "describe", "wiener"], in: scratch.url)
         #expect(described.stdout.contains("retention:  1w"))
     }
 
@@ -104,26 +110,26 @@ import Testing
         let scratch = TemporaryDirectory()
         let first = try Running(["up", "--kafka-port", "0", "--port", "0", "--status-interval", "0"], in: scratch.url)
         try await first.waitFor("Running.")
-        let second = try FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"], in: scratch.url)
+        let second = try await FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"], in: scratch.url)
         #expect(second.status == 1)
         #expect(second.stderr.contains("another firestream process (pid \(first.process.processIdentifier)) is using"))
-        let create = try FirestreamProcess.run(["topics", "create", "clicks"], in: scratch.url)
+        let create = try await FirestreamProcess.run(["topics", "create", "clicks"], in: scratch.url)
         #expect(create.status == 1)
         #expect(create.stderr.contains("stop it first"))
-        #expect(first.stop() == 0)
-        let created = try FirestreamProcess.run(["topics", "create", "clicks", "--partitions", "3"], in: scratch.url)
+        #expect(await first.stop() == 0)
+        let created = try await FirestreamProcess.run(["topics", "create", "clicks", "--partitions", "3"], in: scratch.url)
         #expect(created.stdout == "created topic clicks with 3 partitions\n")
-        let refused = try FirestreamProcess.run(["topics", "delete", "clicks"], in: scratch.url)
+        let refused = try await FirestreamProcess.run(["topics", "delete", "clicks"], in: scratch.url)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("pass --yes to confirm"))
-        let deleted = try FirestreamProcess.run(["topics", "delete", "clicks", "--yes"], in: scratch.url)
+        let deleted = try await FirestreamProcess.run(["topics", "delete", "clicks", "--yes"], in: scratch.url)
         #expect(deleted.status == 0)
     }
 
     @Test func tailFollowsARunningUp() async throws {
         let scratch = TemporaryDirectory()
         let up = try Running(["up", "--kafka-port", "0", "--port", "0", "--rate", "20", "--status-interval", "1"], in: scratch.url)
-        defer { _ = up.stop() }
+        defer { up.interrupt() }
         try await up.waitFor(app: "wiener", outputs: 1)
         let follower = Process()
         follower.executableURL = FirestreamProcess.binary
@@ -142,7 +148,7 @@ import Testing
             lines().count >= 50
         }
         kill(follower.processIdentifier, SIGINT)
-        follower.waitUntilExit()
+        await follower.exited()
         let objects = try lines().map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
         let offsets = objects.compactMap { $0["offset"] as? Int }
         #expect(offsets.count == objects.count)
@@ -154,10 +160,10 @@ import Testing
         let first = try Running(["up", "--kafka-port", "0", "--port", "0", "--status-interval", "0"], in: scratch.url)
         let busy = try await first.port()
         let other = TemporaryDirectory()
-        let second = try FirestreamProcess.run(["up", "--kafka-port", "0", "--port", String(busy)], in: other.url)
+        let second = try await FirestreamProcess.run(["up", "--kafka-port", "0", "--port", String(busy)], in: other.url)
         #expect(second.status == 1)
         #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(busy): address already in use"))
-        #expect(first.stop() == 0)
+        #expect(await first.stop() == 0)
     }
 
     /// 2,000 partitions need ~8,000 open files: `up` raises its soft limit (1,024 here) to the
@@ -167,23 +173,23 @@ import Testing
         try scratch.write("firestream.json", #"{"topics": [{"name": "big", "partitions": 2000}]}"#)
         let shell = URL(fileURLWithPath: "/bin/sh")
         let binary = FirestreamProcess.binary.path
-        let tooLow = try FirestreamProcess.run(["-c", "ulimit -n 2048 && exec '\(binary)' validate"], in: scratch.url, executable: shell)
+        let tooLow = try await FirestreamProcess.run(["-c", "ulimit -n 2048 && exec '\(binary)' validate"], in: scratch.url, executable: shell)
         #expect(tooLow.status == 1)
         #expect(tooLow.stderr.contains("the log needs about 8028 open files for 2007 partitions"))
         #expect(tooLow.stderr.contains("may open only 2048; raise the limit (ulimit -n 9052)"))
-        let refused = try FirestreamProcess.run(["-c", "ulimit -n 2048 && exec '\(binary)' up --port 0"], in: scratch.url, executable: shell)
+        let refused = try await FirestreamProcess.run(["-c", "ulimit -n 2048 && exec '\(binary)' up --port 0"], in: scratch.url, executable: shell)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("may open only 2048"))
         #expect(
             !FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent(".firestream/topics/big").path), "nothing was half-created")
 
-        let hard = try FirestreamProcess.run(["-c", "ulimit -Hn"], in: scratch.url, executable: shell).stdout.trimmingCharacters(
+        let hard = try await FirestreamProcess.run(["-c", "ulimit -Hn"], in: scratch.url, executable: shell).stdout.trimmingCharacters(
             in: .whitespacesAndNewlines)
         // A machine whose hard limit is below what 2,000 partitions need gets the refusal above only.
         guard hard == "unlimited" || Int(hard) ?? 0 >= 9052 else { return }
         let up = try Running(["-c", "ulimit -Sn 1024 && exec '\(binary)' up --port 0 --status-interval 0"], in: scratch.url, executable: shell)
         try await up.waitFor("Running.")
-        #expect(up.stop() == 0)
+        #expect(await up.stop() == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.appendingPathComponent(".firestream/topics/big").path).count == 2001)
     }
 
@@ -191,15 +197,15 @@ import Testing
     @Test func exposedGatewaysNeedTokens() async throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"topics": [{"name": "in"}]}"#)
-        let open = try FirestreamProcess.run(["up", "--kafka-port", "0", "--host", "0.0.0.0", "--port", "0"], in: scratch.url)
+        let open = try await FirestreamProcess.run(["up", "--kafka-port", "0", "--host", "0.0.0.0", "--port", "0"], in: scratch.url)
         #expect(open.status == 1)
         #expect(open.stderr.contains("refusing to listen on 0.0.0.0 without authentication"))
         try scratch.write("firestream.json", #"{"topics": [{"name": "in"}], "kafka": {"listener": "0.0.0.0:0"}}"#)
-        let openKafka = try FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
+        let openKafka = try await FirestreamProcess.run(["up", "--port", "0"], in: scratch.url)
         #expect(openKafka.status == 1)
         #expect(openKafka.stderr.contains("refusing to listen for Kafka clients on 0.0.0.0 without authentication"))
 
-        let created = try FirestreamProcess.run(
+        let created = try await FirestreamProcess.run(
             ["token", "create", "--name", "ingest", "--scope", "topic:in:write", "--format", "json"], in: scratch.url)
         #expect(created.status == 0)
         let lines = created.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -208,10 +214,10 @@ import Testing
         #expect(!entry.contains(token), "the config entry holds the hash, not the token")
         try scratch.write(
             "firestream.json", #"{"topics": [{"name": "in"}], "kafka": {"listener": "0.0.0.0:0"}, "gateway": {"tokens": ["# + entry + "]}}")
-        #expect(try FirestreamProcess.run(["validate"], in: scratch.url).status == 0)
+        #expect(try await FirestreamProcess.run(["validate"], in: scratch.url).status == 0)
 
         let up = try Running(["up", "--host", "0.0.0.0", "--port", "0", "--status-interval", "0"], in: scratch.url)
-        defer { _ = up.stop() }
+        defer { up.interrupt() }
         let port = try await up.port()
         #expect(up.text.contains("1 token(s) required"))
         #expect(up.text.contains("kafka:  0.0.0.0:") && up.text.contains("SASL_PLAINTEXT"))
@@ -229,14 +235,14 @@ import Testing
         #expect(try await post(["Authorization": "Bearer \(token)"]) == 200)
     }
 
-    @Test func upRefusesAnInvalidConfig() throws {
+    @Test func upRefusesAnInvalidConfig() async throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"apps": [{"name": "w", "kind": "wiener", "settings": {"input": 3}}]}"#)
-        let outcome = try FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"], in: scratch.url)
+        let outcome = try await FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"], in: scratch.url)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("apps[\"w\"].settings.input: expected a non-empty string"))
         try scratch.write("firestream.json", #"{"replicas": 1}"#)
-        let invalid = try FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"], in: scratch.url)
+        let invalid = try await FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"], in: scratch.url)
         #expect(invalid.status == 1)
         #expect(invalid.stderr.contains("firestream.json:1:2: error: replicas: unknown key"))
     }
@@ -250,10 +256,10 @@ import Testing
         (["--rate", "nan"], "--rate must be between 0 and 1000000"),
         (["--port", "99999999999999999999"], "--port"),
     ])
-    func outOfRangeFlagsAreRefusedBeforeAnythingStarts(flags: [String], message: String) throws {
+    func outOfRangeFlagsAreRefusedBeforeAnythingStarts(flags: [String], message: String) async throws {
         let scratch = TemporaryDirectory()
         try scratch.write("firestream.json", #"{"topics": [{"name": "t"}]}"#)
-        let outcome = try FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"] + flags, in: scratch.url)
+        let outcome = try await FirestreamProcess.run(["up", "--kafka-port", "0", "--port", "0"] + flags, in: scratch.url)
         #expect(outcome.status != 0)
         #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent(".firestream").path))

@@ -22,7 +22,7 @@ import Testing
     }
 
     func sql(_ arguments: [String], input: String = "", in scratch: TemporaryDirectory) async throws -> FirestreamProcess.Outcome {
-        try await FirestreamProcess.detached(["sql"] + arguments + ["--data-dir", "data"], in: scratch.url, input: input)
+        try await FirestreamProcess.run(["sql"] + arguments + ["--data-dir", "data"], in: scratch.url, input: input)
     }
 
     @Test func printsATableCSVAndJSON() async throws {
@@ -59,7 +59,7 @@ import Testing
         let scratch = TemporaryDirectory("fs-sql")
         try scratch.write(
             "firestream.json", #"{"name": "t", "tables": [{"name": "points", "from": "wienr", "columns": {"device_id": {}}}]}"#)
-        let outcome = try await FirestreamProcess.detached(["validate"], in: scratch.url)
+        let outcome = try await FirestreamProcess.run(["validate"], in: scratch.url)
         #expect(outcome.status == 0, "a warning, not an error")
         #expect(
             outcome.stderr.contains(

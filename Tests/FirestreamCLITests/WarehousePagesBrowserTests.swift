@@ -18,7 +18,7 @@ extension KafkaClusterTests.DashboardBrowserTests {
             """)
         let up = try RuntimeCommandTests.Running(
             ["up", "--kafka-port", "0", "--port", "0", "--rate", "5", "--status-interval", "0"], in: scratch.url)
-        defer { _ = up.stop() }
+        defer { up.interrupt() }
         let port = try await up.port()
         let base = "http://127.0.0.1:\(port)"
         // A hostile value: drawn as text, it must never run.
@@ -116,7 +116,7 @@ extension KafkaClusterTests.DashboardBrowserTests {
     /// catalog page then shows only what the token may read.
     @Test func warehousePagesSignInThroughTheDashboardAndSeeOnlyWhatTheTokenReads() async throws {
         let scratch = TemporaryDirectory()
-        let created = try FirestreamProcess.run(
+        let created = try await FirestreamProcess.run(
             ["token", "create", "--name", "analyst", "--scope", "topic:wiener:read", "--format", "json"], in: scratch.url)
         let lines = created.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         let token = try #require(lines.first { $0.hasPrefix("fst_") }, "\(created.stdout)\(created.stderr)")
@@ -124,7 +124,7 @@ extension KafkaClusterTests.DashboardBrowserTests {
         try scratch.write("firestream.json", #"{"name": "signed", "gateway": {"tokens": ["# + entry + "]}}")
         let up = try RuntimeCommandTests.Running(
             ["up", "--kafka-port", "0", "--port", "0", "--rate", "5", "--status-interval", "0"], in: scratch.url)
-        defer { _ = up.stop() }
+        defer { up.interrupt() }
         let base = "http://127.0.0.1:\(try await up.port())"
 
         try await Self.withBrowserPage(profile: scratch.url.appendingPathComponent("chromium")) { devtools in

