@@ -153,6 +153,7 @@ public struct Gateway: Sendable {
         router.addRoutes(operationsRoutes(hub: hub, limiter: limiter))
         router.addRoutes(dashboardRoutes())
         router.addRoutes(topicRoutes())
+        router.addRoutes(groupRoutes())
         router.addRoutes(sqlRoutes())
         router.addRoutes(liveRoutes(hub: hub))
         return router

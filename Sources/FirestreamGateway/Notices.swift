@@ -23,6 +23,32 @@ struct TopicListing: Encodable {
     var topics: [Item]
 }
 
+/// `GET /topics/{t}`.
+struct TopicDescription: Encodable {
+    struct Partition: Encodable {
+        var partition: Int
+        /// The first offset still stored, and the offset the next record gets.
+        var start: Int64
+        var end: Int64
+        /// Milliseconds since 1970 of the newest record; null when the partition is empty.
+        var lastTimestamp: Int64?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(partition, forKey: .partition)
+            try container.encode(start, forKey: .start)
+            try container.encode(end, forKey: .end)
+            try container.encode(lastTimestamp, forKey: .lastTimestamp)  // null, not left out
+        }
+
+        enum CodingKeys: String, CodingKey { case partition, start, end, lastTimestamp }
+    }
+
+    var name: String
+    var records: Int64
+    var partitions: [Partition]
+}
+
 /// `GET /session`, `POST /login`, `POST /logout`.
 struct SessionAnswer: Encodable {
     /// Whether the gateway needs a token (only in `GET /session`).

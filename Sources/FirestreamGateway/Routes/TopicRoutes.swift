@@ -14,6 +14,7 @@ extension Gateway {
     func topicRoutes() -> RouteCollection<GatewayContext> {
         let routes = RouteCollection(context: GatewayContext.self)
         routes.get("topics") { request, _ in json(try await listTopics(for: try principal(request))) }
+        routes.get("topics/:topic") { request, context in try await describeTopic(request, context) }
         routes.get("topics/:topic/records") { request, context in try await consume(request, context) }
         routes.post("topics/:topic") { request, context in try await ingest(request, context) }
         return routes
@@ -31,6 +32,32 @@ extension Gateway {
             items.append(TopicListing.Item(name: name, partitions: partitions, records: records))
         }
         return jsonText(TopicListing(topics: items))
+    }
+
+    /// `GET /topics/{t}`: each partition's first and next offset and its last record's time, so
+    /// a watcher can tell what is new without reading records.
+    func describeTopic(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let name = try context.parameters.require("topic")
+        _ = try authorize(request, .read, topic: name)
+        guard let partitions = try await storage.partitionCount(of: name) else { return failure(404, "unknown topic \"\(name)\"") }
+        var described: [TopicDescription.Partition] = []
+        for partition in 0..<partitions {
+            let bounds = try await storage.bounds(of: name, partition: partition)
+            described.append(
+                TopicDescription.Partition(
+                    partition: partition, start: bounds.lowerBound, end: bounds.upperBound,
+                    lastTimestamp: try await lastTimestamp(of: name, partition: partition, bounds: bounds)))
+        }
+        let records = described.reduce(Int64(0)) { $0 + ($1.end - $1.start) }
+        return json(jsonText(TopicDescription(name: name, records: records, partitions: described)))
+    }
+
+    /// The timestamp of the partition's newest record; nil when it holds none.
+    private func lastTimestamp(of topic: String, partition: Int, bounds: Range<Int64>) async throws -> Int64? {
+        guard !bounds.isEmpty else { return nil }
+        let reader = try await storage.cursor(on: topic, partition: partition, from: bounds.upperBound - 1, whenRemoved: .skip)
+        defer { reader.close() }
+        return try await reader.poll(maxBytes: 1 << 20, maxRecords: 1).records.last?.timestamp
     }
 
     /// 416: `offset` was removed by retention before it was read.
