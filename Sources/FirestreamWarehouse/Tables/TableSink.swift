@@ -59,42 +59,65 @@ public struct TableSink: Runnable {
         }
     }
 
+    /// Reads the partition from `stored` and commits its rows batch by batch. One batch commits
+    /// while the next is read and decoded (decoding JSON and writing the database take about as
+    /// long each); the store still receives the batches one at a time, in order.
     private func fill(from partition: Int, at stored: Int64?, storage: any RecordStorage) async throws {
         var start = stored ?? 0
         if stored == nil { start = try await storage.bounds(of: table.topic, partition: partition).lowerBound }
         let reader = try await storage.cursor(on: table.topic, partition: partition, from: start, whenRemoved: .skip)
         defer { reader.close() }
-        while !Task.isCancelled {
-            let batch = try await reader.next(maxBytes: 4 << 20, maxRecords: 10_000)
-            if batch.isEmpty { return }
-            if let skipped = batch.skipped {
-                report(
-                    "table \(table.name): records \(skipped.lowerBound)..<\(skipped.upperBound) of \(table.topic)/\(partition) were removed by retention before they were read"
-                )
-            }
-            var rows: [TableBatch.Row] = []
-            var deadLetters: [ProducerRecord] = []
-            for record in batch.records {
-                switch RowDecoder.row(record, for: table) {
-                case .success(let values):
-                    rows.append(TableBatch.Row(values: values, partition: partition, offset: record.offset, timestamp: record.timestamp))
-                case .failure(let problem):
-                    deadLetters.append(deadLetter(record, partition: partition, reason: problem.description))
+        var committing: Task<Void, any Error>?
+        do {
+            while !Task.isCancelled {
+                let batch = try await reader.next(maxBytes: 4 << 20, maxRecords: 10_000)
+                if batch.isEmpty { break }
+                if let skipped = batch.skipped {
+                    report(
+                        "table \(table.name): records \(skipped.lowerBound)..<\(skipped.upperBound) of \(table.topic)/\(partition) were removed by retention before they were read"
+                    )
+                }
+                let (rows, deadLetters) = decode(batch.records, partition: partition)
+                if !deadLetters.isEmpty {
+                    report(
+                        "table \(table.name): \(deadLetters.count) record(s) of \(table.topic)/\(partition) go to \(table.deadLetter): \(deadLetterReason(deadLetters[0]))"
+                    )
+                    _ = try await storage.append(deadLetters, to: table.deadLetter)
+                }
+                let next = batch.records.last.map { $0.offset + 1 } ?? reader.position
+                let commit = TableBatch(table: table.name, partition: partition, rows: rows, next: next)
+                let (read, passed, refused) = (batch.records.count, rows.count, deadLetters.count)
+                try await committing?.value
+                committing = Task { [store, counters, table] in
+                    try await store.apply(commit)
+                    counters.records.add(read, ordering: .relaxed)
+                    counters.outputs.add(passed, ordering: .relaxed)
+                    counters.deadLetters.add(refused, ordering: .relaxed)
+                    counters.record(position: next, topic: table.topic, partition: partition)
                 }
             }
-            if !deadLetters.isEmpty {
-                report(
-                    "table \(table.name): \(deadLetters.count) record(s) of \(table.topic)/\(partition) go to \(table.deadLetter): \(deadLetterReason(deadLetters[0]))"
-                )
-                _ = try await storage.append(deadLetters, to: table.deadLetter)
-            }
-            let next = batch.records.last.map { $0.offset + 1 } ?? reader.position
-            try await store.apply(TableBatch(table: table.name, partition: partition, rows: rows, next: next))
-            counters.records.add(batch.records.count, ordering: .relaxed)
-            counters.outputs.add(rows.count, ordering: .relaxed)
-            counters.deadLetters.add(deadLetters.count, ordering: .relaxed)
-            counters.record(position: next, topic: table.topic, partition: partition)
+            try await committing?.value
+        } catch {
+            // A commit under way finishes (or fails) before the store may be closed.
+            _ = try? await committing?.value
+            throw error
         }
+    }
+
+    /// The records' rows, and dead letters for those that cannot become one.
+    private func decode(_ records: [ConsumerRecord], partition: Int) -> ([TableBatch.Row], [ProducerRecord]) {
+        var rows: [TableBatch.Row] = []
+        var deadLetters: [ProducerRecord] = []
+        rows.reserveCapacity(records.count)
+        for record in records {
+            switch RowDecoder.row(record, for: table) {
+            case .success(let values):
+                rows.append(TableBatch.Row(values: values, partition: partition, offset: record.offset, timestamp: record.timestamp))
+            case .failure(let problem):
+                deadLetters.append(deadLetter(record, partition: partition, reason: problem.description))
+            }
+        }
+        return (rows, deadLetters)
     }
 
     private func expire(olderThan retention: Int64) async throws {
