@@ -14,6 +14,11 @@ enum DurabilityChoice: String, ExpressibleByArgument, CaseIterable {
     case os
 }
 
+/// What `up --with` adds beside the stack.
+enum Companion: String, ExpressibleByArgument, CaseIterable {
+    case airflow
+}
+
 /// `firestream up`: runs the whole stack in this process until Ctrl-C.
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,6 +75,7 @@ struct UpCommand: AsyncParsableCommand {
               firestream up --config deploy/firestream.yaml --data-dir /var/lib/fs
               firestream topics tail wiener --follow  # in another terminal
               kcat -b 127.0.0.1:9092 -C -t wiener     # the same topic, as a Kafka client
+              firestream up --with airflow            # and Airflow on :8080, running dags/
             """
     )
 
@@ -122,6 +128,21 @@ struct UpCommand: AsyncParsableCommand {
     var warehouse: WarehouseConfig.Engine?
 
     @Option(
+        name: .customLong("with"),
+        help: ArgumentHelp(
+            "Also run a companion: airflow (`airflow standalone` wired to this gateway; docs/airflow.md).",
+            discussion:
+                "airflow runs from the virtualenv --airflow-venv names (Airflow 3 and integrations/airflow installed), with the connection firestream_default, the project's dags/ folder, and its UI on --airflow-port."
+        ))
+    var with: [Companion] = []
+
+    @Option(help: "The virtualenv holding Airflow and the Firestream provider (default: <data dir>/airflow/venv).")
+    var airflowVenv: String?
+
+    @Option(help: "Port of Airflow's UI and API under --with airflow.")
+    var airflowPort: Int = 8080
+
+    @Option(
         help: ArgumentHelp(
             "Journal bytes between app state snapshots, e.g. 64Mi (the default).",
             discussion: "Smaller: faster restarts and less disk for journals, more writes."))
@@ -140,7 +161,23 @@ struct UpCommand: AsyncParsableCommand {
         if cluster.address.kafka != nil && kafkaPort != nil {
             throw ValidationError("--kafka-port is the embedded log's Kafka listener; with --kafka the cluster serves Kafka clients")
         }
+        if with.contains(.airflow) && noHTTP { throw ValidationError("--with airflow talks to the HTTP gateway; it cannot run with --no-http") }
+        if !(1...65535).contains(airflowPort) { throw ValidationError("--airflow-port must be between 1 and 65535") }
         _ = try snapshotBytes()
+    }
+
+    /// `--with airflow`'s settings: the virtualenv, AIRFLOW_HOME under the data directory, dags/ in the project.
+    private func airflowOptions(_ project: ProjectLocation) throws -> AirflowOptions? {
+        guard with.contains(.airflow) else { return nil }
+        let base = project.dataDirectory + "/airflow"
+        let virtualenv = airflowVenv.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? base + "/venv"
+        let options = AirflowOptions(
+            virtualenv: virtualenv, home: base + "/home", dagsFolder: project.directory + "/dags", port: airflowPort)
+        if let problem = options.problem() {
+            printError("error: \(problem)")
+            throw ExitCode.failure
+        }
+        return options
     }
 
     private func snapshotBytes() throws -> Int64 {
@@ -172,6 +209,7 @@ struct UpCommand: AsyncParsableCommand {
             statusInterval: statusInterval, gateway: gateway, kafka: noKafka || !kafka.enabled ? nil : kafka,
             cluster: embedded || noApps ? nil : try cluster.options(project.config), stopSignals: [.sigint, .sigterm])
         options.runsProject = !noApps
+        options.airflow = try airflowOptions(project)
         var config = project.config
         if let warehouse { config.warehouse.engine = warehouse }
         let stack = EmbeddedStack(config: config, options: options)

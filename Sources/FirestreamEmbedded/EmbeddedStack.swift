@@ -36,6 +36,8 @@ public struct EmbeddedStack: Sendable {
         /// Off: no apps, sources or effects (not even the demo): the log, its Kafka listener and
         /// the gateway only, a local cluster for workers and `up --kafka` (`up --no-apps`).
         public var runsProject = true
+        /// `airflow standalone` beside the stack (`up --with airflow`); it needs the gateway.
+        public var airflow: AirflowOptions?
         /// Signals that stop the stack gracefully (a second one exits at once); none: it stops
         /// when the calling task is cancelled.
         public var stopSignals: [UnixSignal]
@@ -131,6 +133,9 @@ public struct EmbeddedStack: Sendable {
         // taking requests, then sources stop, apps finish their steps, effects stop, and last
         // the housekeeping and the stop notice.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // Airflow signs in with a token of its own when the gateway needs one (never stored).
+        let airflowToken = options.airflow != nil && !config.gateway.tokens.isEmpty ? AccessToken.generate() : nil
+        let gatewayURL = AsyncStream<String>.makeStream()
         if !options.stopSignals.isEmpty {
             services.append(.init(service: StopNotice(signals: options.stopSignals, report: report)))
         }
@@ -147,7 +152,8 @@ public struct EmbeddedStack: Sendable {
             services.append(.init(service: kafkaServer(kafka, log: log, runnables: runnables, report: report)))
         }
         if let gatewayOptions = options.gateway {
-            let gateway = makeGateway(gatewayOptions, storage: storage, runnables: runnables, signatures: signatures, queries: queries)
+            let gateway = makeGateway(
+                gatewayOptions, storage: storage, runnables: runnables, signatures: signatures, queries: queries, extraToken: airflowToken)
             services.append(
                 .init(
                     service: GatewayService(gateway: gateway) { port in
@@ -156,7 +162,15 @@ public struct EmbeddedStack: Sendable {
                         let host = gatewayOptions.host
                         report("  http:   http://\(host == "0.0.0.0" ? "localhost" : host):\(port) (listening on \(host); \(auth))")
                         report("Running. Press Ctrl-C to stop.")
+                        gatewayURL.continuation.yield(AirflowOptions.gatewayURL(host: host, port: port))
                     }))
+        }
+        if let airflow = options.airflow {
+            // After the gateway: a graceful shutdown stops Airflow before the gateway it talks to.
+            services.append(
+                .init(
+                    service: AirflowStandalone(options: airflow, gatewayURL: gatewayURL.stream, token: airflowToken, report: report),
+                    successTerminationBehavior: .ignore))
         }
         let quiet = Logger(label: "firestream.services") { _ in SwiftLogNoOpLogHandler() }
         try await ServiceGroup(
@@ -167,13 +181,17 @@ public struct EmbeddedStack: Sendable {
 
     private func makeGateway(
         _ options: Gateway.Options, storage: any RecordStorage, runnables: [any Runnable], signatures: [String: WebhookSignature],
-        queries: (any QueryEngine)?
+        queries: (any QueryEngine)?, extraToken: String? = nil
     ) -> Gateway {
+        var access = AccessPolicy(config.gateway, protectedTopics: owned(by: runnables).owned)
+        if let extraToken {
+            access.tokens.append(TokenCredential(name: "airflow", digest: Digests.sha256(extraToken.utf8), scopes: [TokenScope(.everything)]))
+        }
         let keyPointers = Dictionary(
             uniqueKeysWithValues: config.topics.compactMap { topic in topic.key.flatMap(JSONPointer.init).map { (topic.name, $0) } })
         return Gateway(
             storage: storage, options: options, keyPointers: keyPointers, signatures: signatures,
-            access: AccessPolicy(config.gateway, protectedTopics: owned(by: runnables).owned),
+            access: access,
             appPositions: {
                 runnables.flatMap { runnable in
                     runnable.counters.inputPositions.map {

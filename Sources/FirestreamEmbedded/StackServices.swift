@@ -49,6 +49,7 @@ struct StopNotice: Service {
                 report("Stopping: finishing the current step (Ctrl-C again to exit at once)…")
                 continue
             }
+            ChildGroups.killAll()
             exit(130)
         }
     }

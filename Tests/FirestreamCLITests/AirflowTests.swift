@@ -65,6 +65,84 @@ extension KafkaClusterTests {
             #expect(described.contains(#""records":6"#), "\(described)")
         }
 
+        /// A DAG scheduled on a topic through `FirestreamNewRecordsTrigger`; each run writes the
+        /// batch it was started for to `airflow-runs`.
+        static let eventDag = """
+            from datetime import datetime
+
+            from airflow.sdk import Asset, AssetWatcher, dag, task
+
+            from airflow_provider_firestream.hooks.firestream import FirestreamHook
+            from airflow_provider_firestream.triggers.records import FirestreamNewRecordsTrigger
+
+            EVENTS = Asset(
+                name="firestream_airflow_events",
+                uri="firestream://topics/airflow-events",
+                watchers=[AssetWatcher(name="events", trigger=FirestreamNewRecordsTrigger(topic="airflow-events", start="earliest", poll_interval=1.0))],
+            )
+
+
+            @dag(schedule=[EVENTS], start_date=datetime(2026, 1, 1), catchup=False)
+            def on_events():
+                @task
+                def record_the_batch(triggering_asset_events=None, run_id=None):
+                    batches = [event.extra.get("payload", event.extra) for event in triggering_asset_events[EVENTS]]
+                    FirestreamHook().produce("airflow-runs", [{"run": run_id, "batches": batches}])
+
+                record_the_batch()
+
+
+            on_events()
+            """
+
+        /// `up --with airflow`: `airflow standalone` from the virtualenv, wired to the gateway;
+        /// an AssetWatcher on a topic starts exactly one DAG run per posted batch, and Ctrl-C
+        /// stops Airflow with Firestream.
+        @Test func upWithAirflowStartsOneDagRunPerBatchAndStopsWithIt() async throws {
+            _ = try Self.airflow()
+            let scratch = TemporaryDirectory("fs-airflow")
+            try scratch.write("firestream.json", #"{"topics": [{"name": "airflow-events"}, {"name": "airflow-runs"}]}"#)
+            try FileManager.default.createDirectory(at: scratch.url.appending(path: "dags"), withIntermediateDirectories: true)
+            try scratch.write("dags/on_events.py", Self.eventDag)
+            let airflowPort = try freePort()
+            let up = try RuntimeCommandTests.Running(
+                [
+                    "up", "--no-apps", "--with", "airflow", "--airflow-venv", Self.venv.deletingLastPathComponent().path, "--airflow-port",
+                    String(airflowPort), "--port", "0", "--kafka-port", "0", "--status-interval", "0",
+                ], in: scratch.url)
+            defer { up.interrupt() }
+            let port = try await up.port()
+            try await up.waitFor("  airflow: http://127.0.0.1:\(airflowPort) (airflow standalone from")
+            let log = scratch.url.appending(path: ".firestream/airflow/home/standalone.log")
+            func tail() -> String { String(((try? String(contentsOf: log, encoding: .utf8)) ?? "").suffix(3000)) }
+            try await eventually("Airflow to answer (\(tail()))", within: .seconds(240)) {
+                (try? await Self.get(port: airflowPort, path: "/api/v2/monitor/health"))?.contains("healthy") == true
+            }
+
+            func runs() async throws -> [[String: Any]] {
+                let answer = try await Self.get(port: port, path: "/topics/airflow-runs/records")
+                let records = (try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any])?["records"] as? [[String: Any]] ?? []
+                return records.compactMap { ($0["value"] as? [String: Any])?["batches"] as? [[String: Any]] }.flatMap { $0 }
+            }
+            // Three batches, each posted once the run of the one before has finished.
+            for (index, batch) in [3, 2, 1].enumerated() {
+                let lines = (0..<batch).map { "{\"batch\":\(index),\"n\":\($0)}\n" }.joined()
+                #expect(try await Self.post(port: port, topic: "airflow-events", ndjson: lines) == 200)
+                try await eventually("DAG run \(index + 1) (\(tail()))", within: .seconds(180)) { try await runs().count > index }
+            }
+            let seen = try await runs()
+            #expect(seen.map { $0["count"] as? Int } == [3, 2, 1], "\(seen)")
+            #expect(seen.map { $0["from"] as? [String: Int] } == [["0": 0], ["0": 3], ["0": 5]], "\(seen)")
+
+            // Ctrl-C stops Airflow (its whole process group) and then Firestream, gracefully.
+            #expect(await up.stop() == 0, "\(up.text)")
+            try await eventually("every Airflow process to end", within: .seconds(60)) {
+                try await FirestreamProcess.run(
+                    ["-f", "^airflow |\(Self.venv.path)/airflow "], in: scratch.url, executable: URL(fileURLWithPath: "/usr/bin/pgrep")
+                ).status == 1
+            }
+        }
+
         static func post(port: Int, topic: String, ndjson: String) async throws -> Int {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/topics/\(topic)")!)
             request.httpMethod = "POST"

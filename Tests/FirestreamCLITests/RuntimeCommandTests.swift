@@ -255,6 +255,10 @@ import Testing
         (["--rate", "1e300"], "--rate must be between 0 and 1000000"),
         (["--rate", "nan"], "--rate must be between 0 and 1000000"),
         (["--port", "99999999999999999999"], "--port"),
+        (["--with", "airflow", "--airflow-venv", "/nonexistent/venv"], "--with airflow: no Airflow in /nonexistent/venv"),
+        (["--with", "airflow", "--no-http"], "--with airflow talks to the HTTP gateway; it cannot run with --no-http"),
+        (["--with", "dagster"], "--with"),
+        (["--airflow-port", "0"], "--airflow-port must be between 1 and 65535"),
     ])
     func outOfRangeFlagsAreRefusedBeforeAnythingStarts(flags: [String], message: String) async throws {
         let scratch = TemporaryDirectory()
