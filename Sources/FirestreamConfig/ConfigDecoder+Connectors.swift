@@ -58,7 +58,7 @@ extension ConfigDecoder {
                 item, itemPath,
                 keys: [
                     "name", "kind", "enabled", "topic", "url", "headers", "body", "start", "batch", "maxAttempts", "backoff", "timeout", "signature",
-                    "deadLetter",
+                    "deadLetter", "airflow",
                 ])
             guard let kindNode = required("kind", in: fields, of: item, itemPath), let kindText = string(kindNode, itemPath / "kind") else {
                 continue
@@ -90,9 +90,43 @@ extension ConfigDecoder {
             {
                 effect.deadLetter = text
             }
+            effect.airflow = airflowTarget(kind: kind, fields: fields, item: item, path: itemPath)
             result.append(effect)
         }
         return result
+    }
+
+    /// An `airflow` effect's `airflow` object (required there, refused elsewhere).
+    private mutating func airflowTarget(kind: EffectConfig.Kind, fields: [String: LocatedNode], item: LocatedNode, path: ConfigPath)
+        -> EffectConfig.Airflow?
+    {
+        guard kind == .airflow else {
+            if let node = fields["airflow"] { error(at: node, path / "airflow", "airflow applies only to effects of kind \"airflow\"") }
+            return nil
+        }
+        for key in ["body", "signature"] where fields[key] != nil {
+            error(at: fields[key]!, path / key, "\(key) applies only to webhook effects: an airflow effect sends asset events")
+        }
+        guard let node = required("airflow", in: fields, of: item, path) else { return nil }
+        let airflowPath = path / "airflow"
+        let parts = object(node, airflowPath, keys: ["asset", "username", "passwordEnv"])
+        guard case .object = node.value, let assetNode = required("asset", in: parts, of: node, airflowPath),
+            let asset = nonEmptyString(assetNode, airflowPath / "asset")
+        else { return nil }
+        var target = EffectConfig.Airflow(asset: asset)
+        if let userNode = parts["username"] { target.username = nonEmptyString(userNode, airflowPath / "username") }
+        if let envNode = parts["passwordEnv"], let env = nonEmptyString(envNode, airflowPath / "passwordEnv") {
+            if env.contains(where: { !($0.isLetter || $0.isNumber || $0 == "_") }) {
+                error(
+                    at: envNode, airflowPath / "passwordEnv", "\"\(env)\" is not an environment variable name",
+                    hint: "name the variable that holds the password (letters, digits, _), never the password itself")
+            }
+            target.passwordEnv = env
+        }
+        if (target.username == nil) != (target.passwordEnv == nil) {
+            error(at: node, airflowPath, "username and passwordEnv go together: give both, or neither (Airflow with every user an admin)")
+        }
+        return target
     }
 
     /// Name, topic and URL, required by every connector.

@@ -150,12 +150,19 @@ public enum ConfigRenderer {
             ("topic", .string(effect.topic)), ("url", .string(effect.url)),
         ]
         if !effect.headers.isEmpty { members.append(("headers", headers(effect.headers))) }
+        if effect.kind == .webhook { members.append(("body", .string(effect.body.rawValue))) }
         members += [
-            ("body", .string(effect.body.rawValue)), ("start", .string(effect.start.rawValue)),
+            ("start", .string(effect.start.rawValue)),
             ("batch", .number(String(effect.batch))), ("maxAttempts", .number(String(effect.maxAttempts))),
             ("backoff", tree(effect.backoff)), ("timeout", .string(effect.timeout.text)),
         ]
         if let signature = effect.signature { members.append(("signature", tree(signature))) }
+        if let airflow = effect.airflow {
+            var parts: [(String, JSONValue)] = [("asset", .string(airflow.asset))]
+            if let username = airflow.username { parts.append(("username", .string(username))) }
+            if let passwordEnv = airflow.passwordEnv { parts.append(("passwordEnv", .string(passwordEnv))) }
+            members.append(("airflow", .object(parts)))
+        }
         members.append(("deadLetter", .string(effect.deadLetter)))
         return .object(members)
     }

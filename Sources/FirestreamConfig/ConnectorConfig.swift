@@ -44,6 +44,25 @@ public struct EffectConfig: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         /// POSTs batches of records to a URL.
         case webhook
+        /// Turns each batch into an asset event in Apache Airflow 3 at `url` (see `airflow`).
+        case airflow
+    }
+
+    /// Kind `airflow`: the asset whose events the batches become, and how to sign in.
+    public struct Airflow: Sendable, Equatable {
+        /// The asset's URI, as the DAG declares it.
+        public var asset: String
+        /// A user of Airflow's simple auth manager; without one, the effect asks for the token
+        /// Airflow gives when every user is an admin.
+        public var username: String?
+        /// The environment variable holding `username`'s password (never the password itself).
+        public var passwordEnv: String?
+
+        public init(asset: String, username: String? = nil, passwordEnv: String? = nil) {
+            self.asset = asset
+            self.username = username
+            self.passwordEnv = passwordEnv
+        }
     }
 
     /// What each POST carries.
@@ -81,6 +100,8 @@ public struct EffectConfig: Sendable, Equatable {
     public var signature: SignatureConfig?
     /// Where records go after `maxAttempts` failures (default `<name>.dlq`).
     public var deadLetter: String
+    /// Kind `airflow` only.
+    public var airflow: Airflow?
 
     public init(name: String, kind: Kind, topic: String, url: String) {
         self.name = name

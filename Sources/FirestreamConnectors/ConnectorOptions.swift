@@ -90,6 +90,8 @@ extension WebhookEffect {
         public var signature: WebhookSignature?
         /// Where records go after `maxAttempts` failures.
         public var deadLetter: String
+        /// Kind `airflow`: each batch is an asset event in Airflow at `url` instead of a POST to it.
+        public var airflow: AirflowTarget?
 
         public init(name: String, topic: String, url: String) {
             self.name = name

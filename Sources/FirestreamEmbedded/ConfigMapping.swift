@@ -70,6 +70,18 @@ extension WebhookEffect.Options {
             try WebhookSignature(signature, environment: environment, owner: "effects \"\(config.name)\"")
         }
         deadLetter = config.deadLetter
+        if let target = config.airflow {
+            var password: String?
+            if let env = target.passwordEnv {
+                guard let value = environment[env], !value.isEmpty else {
+                    throw StackError(
+                        "effects \"\(config.name)\": airflow.passwordEnv names \(env), which is not set; export \(env)=<password> before firestream up"
+                    )
+                }
+                password = value
+            }
+            airflow = AirflowTarget(asset: target.asset, username: target.username, password: password)
+        }
     }
 }
 

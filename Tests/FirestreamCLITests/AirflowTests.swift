@@ -93,23 +93,52 @@ extension KafkaClusterTests {
 
 
             on_events()
+
+
+            PUSHED = Asset(name="firestream_airflow_pushed", uri="firestream://topics/airflow-pushed")
+
+
+            @dag(schedule=[PUSHED], start_date=datetime(2026, 1, 1), catchup=False)
+            def on_pushed():
+                @task
+                def record_the_events(triggering_asset_events=None, run_id=None):
+                    events = [event.extra for event in triggering_asset_events[PUSHED]]
+                    FirestreamHook().produce("airflow-runs", [{"run": run_id, "pushed": events}])
+
+                record_the_events()
+
+
+            on_pushed()
             """
 
         /// `up --with airflow`: `airflow standalone` from the virtualenv, wired to the gateway;
-        /// an AssetWatcher on a topic starts exactly one DAG run per posted batch, and Ctrl-C
-        /// stops Airflow with Firestream.
+        /// an AssetWatcher on a topic starts exactly one DAG run per posted batch; an `airflow`
+        /// effect signs in as a user of its own and turns a topic's records into asset events;
+        /// and Ctrl-C stops Airflow with Firestream.
         @Test func upWithAirflowStartsOneDagRunPerBatchAndStopsWithIt() async throws {
             _ = try Self.airflow()
             let scratch = TemporaryDirectory("fs-airflow")
-            try scratch.write("firestream.json", #"{"topics": [{"name": "airflow-events"}, {"name": "airflow-runs"}]}"#)
+            let airflowPort = try freePort()
+            try scratch.write(
+                "firestream.json",
+                """
+                {"topics": [{"name": "airflow-events"}, {"name": "airflow-runs"}, {"name": "airflow-pushed"}],
+                 "effects": [{"name": "to-airflow", "kind": "airflow", "topic": "airflow-pushed", "url": "http://127.0.0.1:\(airflowPort)",
+                              "airflow": {"asset": "firestream://topics/airflow-pushed", "username": "firestream", "passwordEnv": "TEST_AIRFLOW_PASSWORD"}}]}
+                """)
             try FileManager.default.createDirectory(at: scratch.url.appending(path: "dags"), withIntermediateDirectories: true)
             try scratch.write("dags/on_events.py", Self.eventDag)
-            let airflowPort = try freePort()
+            // A user of Airflow's own for the effect, with a password Airflow reads from this file.
+            try scratch.write("passwords.json", #"{"firestream": "s3cret-for-tests"}"#)
             let up = try RuntimeCommandTests.Running(
                 [
-                    "up", "--no-apps", "--with", "airflow", "--airflow-venv", Self.venv.deletingLastPathComponent().path, "--airflow-port",
-                    String(airflowPort), "--port", "0", "--kafka-port", "0", "--status-interval", "0",
-                ], in: scratch.url)
+                    "up", "--with", "airflow", "--airflow-venv", Self.venv.deletingLastPathComponent().path, "--airflow-port", String(airflowPort),
+                    "--port", "0", "--kafka-port", "0", "--status-interval", "0",
+                ], in: scratch.url,
+                environment: [
+                    "TEST_AIRFLOW_PASSWORD": "s3cret-for-tests", "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "firestream:admin",
+                    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": scratch.url.appending(path: "passwords.json").path,
+                ])
             defer { up.interrupt() }
             let port = try await up.port()
             try await up.waitFor("  airflow: http://127.0.0.1:\(airflowPort) (airflow standalone from")
@@ -119,10 +148,10 @@ extension KafkaClusterTests {
                 (try? await Self.get(port: airflowPort, path: "/api/v2/monitor/health"))?.contains("healthy") == true
             }
 
-            func runs() async throws -> [[String: Any]] {
+            func runs(_ field: String = "batches") async throws -> [[String: Any]] {
                 let answer = try await Self.get(port: port, path: "/topics/airflow-runs/records")
                 let records = (try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any])?["records"] as? [[String: Any]] ?? []
-                return records.compactMap { ($0["value"] as? [String: Any])?["batches"] as? [[String: Any]] }.flatMap { $0 }
+                return records.compactMap { ($0["value"] as? [String: Any])?[field] as? [[String: Any]] }.flatMap { $0 }
             }
             // Three batches, each posted once the run of the one before has finished.
             for (index, batch) in [3, 2, 1].enumerated() {
@@ -133,6 +162,20 @@ extension KafkaClusterTests {
             let seen = try await runs()
             #expect(seen.map { $0["count"] as? Int } == [3, 2, 1], "\(seen)")
             #expect(seen.map { $0["from"] as? [String: Int] } == [["0": 0], ["0": 3], ["0": 5]], "\(seen)")
+
+            // Firestream → Airflow: the effect's asset events start the DAG scheduled on the asset.
+            let pushed = (0..<4).map { "{\"pushed\":\($0)}\n" }.joined()
+            #expect(try await Self.post(port: port, topic: "airflow-pushed", ndjson: pushed) == 200)
+            func pushedValues() async throws -> [Int] {
+                try await runs("pushed").flatMap { ($0["values"] as? [[String: Int]] ?? []).compactMap { $0["pushed"] } }
+            }
+            try await eventually("the pushed DAG run (\(tail()); \(up.text.suffix(1500)))", within: .seconds(180)) {
+                try await pushedValues().count >= 4
+            }
+            #expect(try await pushedValues().sorted() == [0, 1, 2, 3])
+            let events = try await runs("pushed")
+            #expect(events.allSatisfy { ($0["firestream"] as? [String: Any])?["topic"] as? String == "airflow-pushed" }, "\(events)")
+            #expect(events.allSatisfy { $0["from_rest_api"] as? Bool == true }, "\(events)")
 
             // Ctrl-C stops Airflow (its whole process group) and then Firestream, gracefully.
             #expect(await up.stop() == 0, "\(up.text)")

@@ -265,6 +265,25 @@ let invalidCases: [InvalidCase] = [
         text: #"{"effects": [{"name": "e", "kind": "webhook", "topic": "t", "url": "https://x/h", "backoff": {"initial": "1m", "max": "1s"}}]}"#,
         expected: [("effects[0].backoff", "1:119", "max (1s) is shorter than initial (1m)")]),
     InvalidCase(
+        name: "airflow effect without its asset", text: #"{"effects": [{"name": "e", "kind": "airflow", "topic": "t", "url": "http://x:8080"}]}"#,
+        expected: [("effects[0]", "1:14", "missing required key \"airflow\"")]),
+    InvalidCase(
+        name: "airflow user without a password variable",
+        text:
+            #"{"effects": [{"name": "e", "kind": "airflow", "topic": "t", "url": "http://x:8080", "airflow": {"asset": "a://b", "username": "admin"}}]}"#,
+        expected: [
+            ("effects[0].airflow", "1:96", "username and passwordEnv go together: give both, or neither (Airflow with every user an admin)")
+        ]),
+    InvalidCase(
+        name: "airflow settings on a webhook",
+        text: #"{"effects": [{"name": "e", "kind": "webhook", "topic": "t", "url": "http://x/h", "airflow": {"asset": "a://b"}}]}"#,
+        expected: [("effects[0].airflow", "1:93", "airflow applies only to effects of kind \"airflow\"")]),
+    InvalidCase(
+        name: "a body for airflow",
+        text:
+            #"{"effects": [{"name": "e", "kind": "airflow", "topic": "t", "url": "http://x:8080", "body": "values", "airflow": {"asset": "a://b"}}]}"#,
+        expected: [("effects[0].body", "1:93", "body applies only to webhook effects: an airflow effect sends asset events")]),
+    InvalidCase(
         name: "signature secret written inline", text: #"{"topics": [{"name": "t", "signature": {"secretEnv": "abc-123!"}}]}"#,
         expected: [("topics[0].signature.secretEnv", "1:54", "\"abc-123!\" is not an environment variable name")]),
     InvalidCase(

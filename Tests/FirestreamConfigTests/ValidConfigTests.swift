@@ -159,7 +159,9 @@ import Testing
               ],
               "effects": [
                 {"name": "alerts", "kind": "webhook", "topic": "wiener", "url": "https://example.com/hook", "batch": 50,
-                 "signature": {"secretEnv": "ALERT_SECRET"}}
+                 "signature": {"secretEnv": "ALERT_SECRET"}},
+                {"name": "to-airflow", "kind": "airflow", "topic": "wiener", "url": "http://127.0.0.1:8080",
+                 "airflow": {"asset": "firestream://topics/wiener", "username": "admin", "passwordEnv": "AIRFLOW_PASSWORD"}}
               ]
             }
             """
@@ -173,6 +175,10 @@ import Testing
         let effect = parsed.effects[0]
         #expect(effect.batch == 50 && effect.maxAttempts == 5 && effect.deadLetter == "alerts.dlq" && effect.body == .records)
         #expect(effect.signature?.header == "X-Firestream-Signature")
+        #expect(
+            parsed.effects[1].airflow == EffectConfig.Airflow(asset: "firestream://topics/wiener", username: "admin", passwordEnv: "AIRFLOW_PASSWORD")
+        )
+        #expect(effect.airflow == nil)
         let rendered = JSONText.render(ConfigRenderer.tree(parsed))
         let (again, _) = ConfigLoader.parse(rendered, format: .json, defaultName: "x")
         #expect(again == parsed)
