@@ -156,7 +156,10 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             // `firestream init --template python` writes these files.
-            resources: [.embedInCode("Templates/python/wiener.py"), .embedInCode("Templates/python/test_wiener.py")]
+            resources: [
+                .embedInCode("Templates/python/wiener.py"), .embedInCode("Templates/python/test_wiener.py"),
+                .embedInCode("Templates/airflow/wiener_positions.py"),
+            ]
         ),
         .executableTarget(name: "firestream", dependencies: ["FirestreamCLI"]),
         .target(name: "FirestreamExamples", dependencies: ["FirestreamStreams"], path: "examples/FirestreamExamples"),

@@ -22,6 +22,8 @@ struct InitCommand: ParsableCommand {
               firestream init my-pipeline --yes                 # defaults, in ./my-pipeline
               firestream init --name metrics --services kafka,postgresql --format yaml --yes
               firestream init --services "" --yes               # no services, just the local stack
+              firestream init shop --template python --yes      # a Python app and its test
+              firestream init ops --template airflow --yes      # the demo and a DAG on its topic
             """
     )
 
@@ -37,11 +39,14 @@ struct InitCommand: ParsableCommand {
     @Option(help: "Comma-separated Kubernetes targets `deploy render` writes: k3s, k3d, flux, helm, vm (default: k3s).")
     var targets: String?
 
-    @Option(help: "demo (the built-in demo runs; no app files) or python (a Python Wiener app in apps/, its test in tests/).")
+    @Option(
+        help:
+            "demo (the built-in demo runs; no app files), python (a Python Wiener app in apps/, its test in tests/) or airflow (the demo, and a DAG in dags/ that runs on each batch of its wiener topic; adds the airflow service)."
+    )
     var template: Template = .demo
 
     enum Template: String, ExpressibleByArgument {
-        case demo, python
+        case demo, python, airflow
     }
 
     @Option(help: "Config file format: json or yaml (default: json).")
@@ -87,6 +92,7 @@ struct InitCommand: ParsableCommand {
         } else if !yes {
             printError("note: standard input is not a terminal, so init uses the flags and defaults (pass --yes to skip this note)")
         }
+        if template == .airflow && !answers.services.contains(.airflow) { answers.services.append(.airflow) }
         var config = ProjectScaffold.config(name: answers.name, services: answers.services)
         config.deploy.targets = answers.targets
         if template == .python { config = Self.pythonProject(config) }
@@ -106,7 +112,17 @@ struct InitCommand: ParsableCommand {
         let serviceList = answers.services.isEmpty ? "none" : answers.services.map(\.rawValue).joined(separator: ", ")
         print("Created \(written.displayPath) for project \"\(answers.name)\" (services: \(serviceList))")
         if outcome.updatedGitignore { print("Added .firestream/ to .gitignore") }
-        if template == .python { try writePythonFiles(into: target) }
+        if template == .python {
+            try writeTemplateFiles(
+                [("apps/wiener.py", PackageResources.wiener_py), ("tests/test_wiener.py", PackageResources.test_wiener_py)], into: target)
+            print("Python: python3 -m pip install <firestream checkout>/python && python3 -m pytest tests")
+        }
+        if template == .airflow {
+            try writeTemplateFiles([("dags/wiener_positions.py", PackageResources.wiener_positions_py)], into: target)
+            print("Airflow, once, in the project directory: python3 -m venv .firestream/airflow/venv")
+            print("         .firestream/airflow/venv/bin/pip install apache-airflow==3.3.2 <firestream checkout>/integrations/airflow")
+            print("         firestream up --with airflow   (docs/airflow.md)")
+        }
         let cd = target.path == ConfigLoader.currentDirectory.standardizedFileURL.path ? "" : "cd \(directory) && "
         print("Next: \(cd)firestream validate && firestream up")
         print("      Kubernetes: firestream deploy render --target \(answers.targets[0].rawValue)   (needs gateway.tokens: firestream token create)")
@@ -142,10 +158,8 @@ struct InitCommand: ParsableCommand {
         return config
     }
 
-    private func writePythonFiles(into directory: URL) throws {
-        let files = [
-            ("apps/wiener.py", PackageResources.wiener_py), ("tests/test_wiener.py", PackageResources.test_wiener_py),
-        ]
+    /// Writes the template's files, refusing to replace one without --force.
+    private func writeTemplateFiles(_ files: [(String, [UInt8])], into directory: URL) throws {
         for (path, bytes) in files {
             let url = directory.appending(path: path)
             if FileManager.default.fileExists(atPath: url.path) && !force {
@@ -156,6 +170,5 @@ struct InitCommand: ParsableCommand {
             try Data(bytes).write(to: url, options: .atomic)
             print("Created \(path)")
         }
-        print("Python: python3 -m pip install <firestream checkout>/python && python3 -m pytest tests")
     }
 }

@@ -186,6 +186,31 @@ extension KafkaClusterTests {
             }
         }
 
+        /// `init --template airflow` writes a DAG that Airflow loads: scheduled on the demo's
+        /// `wiener` topic through the provider's trigger.
+        @Test func theAirflowTemplatesDagLoadsInAirflow() async throws {
+            _ = try Self.airflow()
+            let scratch = TemporaryDirectory("fs-airflow")
+            let created = try await FirestreamProcess.run(["init", "ops", "--template", "airflow", "--yes"], in: scratch.url)
+            #expect(created.status == 0, "\(created.stderr)")
+            #expect(created.stdout.contains("Created dags/wiener_positions.py"))
+            #expect(try scratch.read("ops/firestream.json").contains("\"service_name\": \"airflow\""))
+            let check = """
+                import runpy
+                found = runpy.run_path("dags/wiener_positions.py")
+                dag = found["wiener_positions"]()
+                trigger = found["WIENER"].watchers[0].trigger
+                print(dag.dag_id, trigger.topic, trigger.serialize()[0], sorted(dag.task_ids))
+                """
+            let loaded = try await FirestreamProcess.run(
+                ["-c", check], in: scratch.url.appending(path: "ops"), executable: Self.venv.appending(path: "python"))
+            #expect(loaded.status == 0, "\(loaded.stderr)")
+            #expect(
+                loaded.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                    == "wiener_positions wiener airflow_provider_firestream.triggers.records.FirestreamNewRecordsTrigger ['latest_positions']",
+                "\(loaded.stdout) \(loaded.stderr)")
+        }
+
         static func post(port: Int, topic: String, ndjson: String) async throws -> Int {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/topics/\(topic)")!)
             request.httpMethod = "POST"
