@@ -105,8 +105,32 @@ extension DeployPlan {
             return .object([
                 ("executor", .string("LocalExecutor")),
                 ("scheduler", .object([("replicas", replicas), ("resources", resources)])),
+                // The provider's connection to this project's gateway, its token from the deploy Secret.
+                ("env", .array([.object([("name", .string("AIRFLOW_CONN_FIRESTREAM_DEFAULT")), ("value", .string(airflowConnection))])])),
+                ("extraEnv", .string(airflowTokenVariable)),
             ])
         }
+    }
+
+    /// Airflow's `firestream_default` connection: the gateway's Service inside the cluster; the
+    /// token is read from `FIRESTREAM_TOKEN` (the provider's `extra.token_env`).
+    var airflowConnection: String {
+        let gateway = "http://\(name).\(namespace).svc.cluster.local:\(config.service.ports.first ?? Self.httpPort)"
+        return #"{"conn_type": "firestream", "host": "\#(gateway)", "extra": {"token_env": "FIRESTREAM_TOKEN"}}"#
+    }
+
+    /// `FIRESTREAM_TOKEN` from the key `FIRESTREAM_AIRFLOW_TOKEN` of the deploy Secret, optional
+    /// (without it the provider sends no token, and a gateway with tokens answers 401).
+    var airflowTokenVariable: String {
+        """
+        - name: FIRESTREAM_TOKEN
+          valueFrom:
+            secretKeyRef:
+              name: \(secretName)
+              key: FIRESTREAM_AIRFLOW_TOKEN
+              optional: true
+
+        """
     }
 
     static func tree(_ resources: ResourceRequirements) -> JSONValue {

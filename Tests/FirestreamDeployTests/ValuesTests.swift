@@ -71,6 +71,16 @@ import Testing
         let airflow = try values("airflow")
         #expect(airflow["scheduler.replicas"] == .number("3"))
         sizes(airflow, at: "scheduler")
+        // The provider's connection: the gateway's Service, the token from the deploy Secret.
+        guard case .array(let env) = airflow["env"], case .object(let variable) = env.first else {
+            Issue.record("no env in \(airflow)")
+            return
+        }
+        #expect(variable.first { $0.0 == "name" }?.1 == .string("AIRFLOW_CONN_FIRESTREAM_DEFAULT"))
+        guard case .string(let connection) = variable.first(where: { $0.0 == "value" })?.1 else { return }
+        #expect(connection.contains(#""host": "http://"#) && connection.contains(".svc.cluster.local:8000\""), "\(connection)")
+        guard case .string(let extra) = airflow["extraEnv"] else { return }
+        #expect(extra.contains("key: FIRESTREAM_AIRFLOW_TOKEN") && extra.contains("optional: true"), "\(extra)")
     }
 
     @Test func freeFormValuesWinOverDerivedOnes() throws {

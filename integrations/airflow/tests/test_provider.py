@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import entry_points
 from types import SimpleNamespace
 
@@ -37,5 +38,8 @@ def test_settings_from_a_url_or_a_host_and_port():
     assert _settings(connection("http://127.0.0.1", port=8001))["base_url"] == "http://127.0.0.1:8001"
     settings = _settings(connection("firestream.internal", port=443, extra={"scheme": "https", "token": "fs_y", "retries": 5}))
     assert settings == {"base_url": "https://firestream.internal:443", "token": "fs_y", "timeout": 30.0, "retries": 5}
+    os.environ["TEST_FIRESTREAM_TOKEN"] = "fst_from_env"
+    assert _settings(connection("http://gw:8000", extra={"token_env": "TEST_FIRESTREAM_TOKEN"}))["token"] == "fst_from_env"
+    assert _settings(connection("http://gw:8000", extra={"token_env": "UNSET_FIRESTREAM_TOKEN"}))["token"] is None
     with pytest.raises(ValueError, match="has no host"):
         _settings(connection(""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Iterable, Mapping
 
 from airflow.sdk import BaseHook
@@ -13,8 +14,9 @@ def _settings(connection: Any) -> dict[str, Any]:
     """Base URL, token and client settings from an Airflow connection.
 
     ``host`` may be a whole URL (``http://127.0.0.1:8000``) or a host name with ``port`` beside it
-    (then ``extra.scheme`` says http or https, default http); the token is the password (or
-    ``extra.token``); ``extra.timeout`` and ``extra.retries`` tune the client.
+    (then ``extra.scheme`` says http or https, default http); the token is the password, or
+    ``extra.token``, or the environment variable ``extra.token_env`` names (as Firestream's
+    Kubernetes bundle wires it); ``extra.timeout`` and ``extra.retries`` tune the client.
     """
     extra = connection.extra_dejson or {}
     host = (connection.host or "").strip()
@@ -29,7 +31,7 @@ def _settings(connection: Any) -> dict[str, Any]:
         base = f"{scheme}://{host}" + (f":{connection.port}" if connection.port else "")
     return {
         "base_url": base,
-        "token": connection.password or extra.get("token") or None,
+        "token": connection.password or extra.get("token") or (os.environ.get(extra["token_env"]) if extra.get("token_env") else None) or None,
         "timeout": float(extra.get("timeout", 30)),
         "retries": int(extra.get("retries", 3)),
     }
