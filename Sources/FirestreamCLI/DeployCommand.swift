@@ -188,7 +188,9 @@ func renderBundle(config: String?, env: String?, target: DeployTarget?, out: Str
     if !report.diagnostics.isEmpty { printError(DiagnosticRenderer.text(report), terminator: "") }
     guard let loaded = report.config else { throw ExitCode.failure }
     let chosen = target ?? loaded.deploy.targets.first ?? .k3s
-    switch DeployBundle.render(loaded, target: chosen) {
+    let airflow = loaded.services.contains { $0.serviceName == .airflow && $0.enabled }
+    let dags = airflow ? try projectDags(in: (report.directory ?? ConfigLoader.currentDirectory).appending(path: "dags")) : [:]
+    switch DeployBundle.render(loaded, target: chosen, dags: dags) {
     case .failure(let problems):
         var located = report
         located.diagnostics = report.locating(problems.diagnostics)
@@ -204,6 +206,42 @@ func renderBundle(config: String?, env: String?, target: DeployTarget?, out: Str
             out.map { ConfigLoader.resolve($0, against: cwd) }
             ?? (report.directory ?? cwd).appending(path: "deploy").appending(path: env ?? chosen.rawValue)
         return (bundle, folder)
+    }
+}
+
+/// The project's Airflow DAGs (`dags/*.py`) for the bundle's ConfigMap: at most 900 KB together
+/// (a ConfigMap holds 1 MiB); names a ConfigMap cannot hold are skipped with a note.
+func projectDags(in folder: URL) throws -> [String: String] {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return [:] }
+    var dags: [String: String] = [:]
+    var total = 0
+    for name in names.sorted() where name.hasSuffix(".py") {
+        guard name.utf8.allSatisfy({ $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") })
+        else {
+            printError("note: dags/\(name) is not shipped to Airflow: a ConfigMap key holds letters, digits, '-', '_' and '.' only")
+            continue
+        }
+        let url = folder.appending(path: name)
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            printError("note: dags/\(name) is not shipped to Airflow: it is not UTF-8 text")
+            continue
+        }
+        total += text.utf8.count
+        guard total <= 900_000 else {
+            printError(
+                "error: dags/ holds more than 900 KB of DAGs, more than a ConfigMap holds; ship them with the chart's dags.gitSync (services[].values)"
+            )
+            throw ExitCode.failure
+        }
+        dags[name] = text
+    }
+    return dags
+}
+
+extension UInt8 {
+    fileprivate var isASCIIAlphanumeric: Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
 }
 

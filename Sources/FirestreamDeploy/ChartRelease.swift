@@ -102,14 +102,43 @@ extension DeployPlan {
                 ),
             ])
         case .airflow:
-            return .object([
+            var members: [(String, JSONValue)] = [
                 ("executor", .string("LocalExecutor")),
                 ("scheduler", .object([("replicas", replicas), ("resources", resources)])),
                 // The provider's connection to this project's gateway, its token from the deploy Secret.
                 ("env", .array([.object([("name", .string("AIRFLOW_CONN_FIRESTREAM_DEFAULT")), ("value", .string(airflowConnection))])])),
                 ("extraEnv", .string(airflowTokenVariable)),
-            ])
+            ]
+            if let dagObject = airflowDags {
+                // A folder inside the DAGs folder: the chart's own DAG volume (git-sync, a claim) may hold the rest.
+                members += [
+                    (
+                        "volumes",
+                        .array([
+                            .object([("name", .string("firestream-dags")), ("configMap", .object([("name", .string(dagObject.metadata.name))]))])
+                        ])
+                    ),
+                    (
+                        "volumeMounts",
+                        .array([
+                            .object([
+                                ("name", .string("firestream-dags")), ("mountPath", .string(Self.airflowDagsPath)), ("readOnly", .bool(true)),
+                            ])
+                        ])
+                    ),
+                ]
+            }
+            return .object(members)
         }
+    }
+
+    /// Where the project's DAGs appear in Airflow's pods (the official image's DAGs folder).
+    static let airflowDagsPath = "/opt/airflow/dags/firestream"
+
+    /// The ConfigMap of the project's DAGs, when there are some and Airflow is in the stack.
+    var airflowDags: KubeObject? {
+        guard has(.airflow), !dags.isEmpty else { return nil }
+        return KubeObject("v1", "ConfigMap", meta("\(name)-airflow-dags", component: "airflow-dags"), data: dags)
     }
 
     /// Airflow's `firestream_default` connection: the gateway's Service inside the cluster; the

@@ -42,10 +42,13 @@ public struct DeployBundle: Sendable {
     public let warnings: [Diagnostic]
 
     /// The bundle, or the problems (deploy rules) that keep the config from running in a cluster.
-    public static func render(_ config: ProjectConfig, target: DeployTarget) -> Result<DeployBundle, DeployRulesError> {
+    /// `dags`: the project's DAG files (name → text), shipped to Airflow when its service is on.
+    public static func render(_ config: ProjectConfig, target: DeployTarget, dags: [String: String] = [:]) -> Result<
+        DeployBundle, DeployRulesError
+    > {
         let problems = DeployRules.check(config, target: target)
         if problems.hasErrors { return .failure(DeployRulesError(diagnostics: problems)) }
-        let plan = DeployPlan(config, target: target)
+        let plan = DeployPlan(config, target: target, dags: dags)
         return .success(DeployBundle(plan: plan, files: plan.files(), warnings: problems))
     }
 
@@ -103,6 +106,13 @@ extension DeployPlan {
                 name: object.metadata.name)
         }
         manifests += sparkApplications()
+        if let dagObject = airflowDags {
+            manifests.append(
+                BundleFile(
+                    "airflow/configmap-\(dagObject.metadata.name).yaml", .manifest,
+                    YAMLText.file("The project's Airflow DAGs (dags/*.py), mounted into the airflow chart's pods.", [dagObject]), kind: "ConfigMap",
+                    name: dagObject.metadata.name))
+        }
         var extra: [BundleFile] = []
         switch target {
         case .k3s, .k3d, .vm: manifests += helmCharts()

@@ -16,6 +16,9 @@ public struct DeployPlan: Sendable {
     public let target: DeployTarget
     public let namespace: String
     public let log: Log
+    /// The project's DAG files for Airflow (file name → text): a ConfigMap mounted into the
+    /// chart's pods when the airflow service is enabled.
+    public let dags: [String: String]
 
     /// The container paths every Firestream pod uses.
     static let configDirectory = "/etc/firestream"
@@ -24,9 +27,10 @@ public struct DeployPlan: Sendable {
     static let kafkaPort = 9092
     static let healthPort = 8081
 
-    public init(_ config: ProjectConfig, target: DeployTarget) {
+    public init(_ config: ProjectConfig, target: DeployTarget, dags: [String: String] = [:]) {
         self.config = config
         self.target = target
+        self.dags = dags
         namespace = config.deploy.namespace ?? config.name
         if !config.kafka.bootstrap.isEmpty {
             log = .kafka(bootstrap: config.kafka.bootstrap.map(\.description).joined(separator: ","))

@@ -189,4 +189,21 @@ import Testing
         #expect(rendered.stdout.hasPrefix("wrote 14 files to deploy/vm/ (target vm, namespace firestream-demo)"))
         #expect(try stubs.project.read("deploy/vm/cloud-init.yaml").hasPrefix("#cloud-config\n"))
     }
+
+    /// With Airflow in the stack, `deploy render` ships the project's dags/*.py in a ConfigMap.
+    @Test func renderShipsTheProjectsDagsToAirflow() async throws {
+        let scratch = TemporaryDirectory()
+        let example = Self.example.deletingLastPathComponent().deletingLastPathComponent().appending(path: "kubernetes-kafka/firestream.yaml")
+        try scratch.write("firestream.yaml", String(contentsOf: example, encoding: .utf8))
+        try FileManager.default.createDirectory(at: scratch.url.appending(path: "dags"), withIntermediateDirectories: true)
+        try scratch.write("dags/positions.py", "print('positions')\n")
+        try scratch.write("dags/not a key.py", "print('skipped')\n")
+        try scratch.write("dags/notes.txt", "not a DAG\n")
+        let rendered = try await FirestreamProcess.run(["deploy", "render", "--target", "helm", "--out", "out"], in: scratch.url)
+        #expect(rendered.status == 0, "\(rendered.stderr)")
+        #expect(rendered.stderr.contains("note: dags/not a key.py is not shipped to Airflow"), "\(rendered.stderr)")
+        let configMap = try scratch.read("out/airflow/configmap-firestream-stack-airflow-dags.yaml")
+        #expect(configMap.contains("positions.py: |") && !configMap.contains("skipped") && !configMap.contains("notes.txt"), "\(configMap)")
+        #expect(try scratch.read("out/services/values-airflow.yaml").contains("mountPath: /opt/airflow/dags/firestream"))
+    }
 }

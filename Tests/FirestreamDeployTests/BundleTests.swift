@@ -69,6 +69,22 @@ import Testing
         #expect(bundle.files.contains { $0.path == "spark/sparkapplication-spark-pi.yaml" })
     }
 
+    @Test func theProjectsDagsShipToAirflowAsAConfigMapMountedInItsPods() throws {
+        let config = try Fixtures.load(Fixtures.root.appending(path: "examples/kubernetes-kafka/firestream.yaml"))
+        guard case .success(let bundle) = DeployBundle.render(config, target: .helm, dags: ["wiener_positions.py": "print('dag')\n"]) else {
+            Issue.record("the bundle did not render")
+            return
+        }
+        let configMap = try #require(bundle.files.first { $0.path.hasPrefix("airflow/configmap-") })
+        #expect(configMap.contents.contains("wiener_positions.py: |") && configMap.contents.contains("print('dag')"), "\(configMap.contents)")
+        let values = try #require(bundle.files.first { $0.path == "services/values-airflow.yaml" }).contents
+        #expect(values.contains("mountPath: /opt/airflow/dags/firestream") && values.contains("name: firestream-stack-airflow-dags"), "\(values)")
+        // Without DAGs, no ConfigMap and no volume.
+        let plain = try Fixtures.bundle(config, .helm)
+        #expect(!plain.files.contains { $0.path.hasPrefix("airflow/") })
+        #expect(!(try #require(plain.files.first { $0.path == "services/values-airflow.yaml" }).contents.contains("volumes")))
+    }
+
     @Test func onAKafkaClusterTheGatewayAndWorkersAreDeployments() throws {
         let bundle = try Fixtures.bundle(Fixtures.load(Self.stack), .k3s)
         let workers = try #require(bundle.files.first { $0.path == "firestream/deployment-firestream-stack-worker.yaml" }).contents

@@ -19,6 +19,16 @@ import Testing
             for target in DeployTarget.allCases {
                 bundles.append(("\(project)-\(target.rawValue)", try Fixtures.bundle(config, target)))
             }
+            // With Airflow in the stack, the project's DAGs too (a ConfigMap and the chart's volumes).
+            if config.services.contains(where: { $0.serviceName == .airflow && $0.enabled }) {
+                let dags = ["wiener_positions.py": "print('a DAG')\n", "reports.py": "print('another')\n"]
+                for target in DeployTarget.allCases {
+                    switch DeployBundle.render(config, target: target, dags: dags) {
+                    case .success(let bundle): bundles.append(("\(project)-dags-\(target.rawValue)", bundle))
+                    case .failure(let problems): Issue.record("\(problems.diagnostics)")
+                    }
+                }
+            }
             let text = try String(contentsOf: url, encoding: .utf8)
             for environment in ["prod"] where text.contains("environments") {
                 bundles.append(("\(project)-\(environment)", try Fixtures.bundle(Fixtures.load(url, environment: environment), .flux)))
