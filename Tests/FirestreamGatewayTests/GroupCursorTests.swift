@@ -62,6 +62,19 @@ import Testing
         #expect(latest["next"] as? [String: Int] == ["0": 5, "1": 5])
     }
 
+    @Test func aFetchStopsAtTheResponseSizeLimitAndItsNextSaysWhereToGoOn() async throws {
+        let gateway = try await LiveGateway(options: Gateway.Options(port: 0, maxResponseBytes: 64 << 10))
+        defer { Task { await gateway.stop() } }
+        let topic = try gateway.log.createTopic("big")
+        let value = "\"" + String(repeating: "x", count: 10_000) + "\""
+        _ = try await topic.partitions[0].append((0..<20).map { _ in ProducerRecord(key: nil, value: Array(value.utf8), timestamp: 0) })
+        let answer = try gateway.json(try await gateway.send("POST", "/groups/readers/topics/big/fetch?limit=20").body)
+        let records = answer["records"] as? [[String: Any]] ?? []
+        #expect(answer["truncated"] as? Bool == true)
+        #expect((1..<20).contains(records.count), "\(records.count)")
+        #expect(answer["next"] as? [String: Int] == ["0": records.count])
+    }
+
     @Test func badCursorRequestsAreRefusedWithTheirReasonAndCommitNothing() async throws {
         let gateway = try await LiveGateway()
         defer { Task { await gateway.stop() } }

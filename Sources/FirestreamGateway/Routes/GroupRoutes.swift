@@ -67,11 +67,9 @@ extension Gateway {
         guard reset == "earliest" || reset == "latest" else { return failure(400, "reset must be earliest or latest, not \"\(reset)\"") }
         // Every partition gets a share of the limit, so a busy one cannot starve the others.
         let share = max(1, limit / partitions)
-        var rendered: [String] = []
-        var size = 0
+        var page = RecordPage(maxBytes: options.maxResponseBytes)
         var next: [String: Int64] = [:]
         var end: [String: Int64] = [:]
-        var truncated = false
         for partition in 0..<partitions {
             let bounds = try await storage.bounds(of: topic, partition: partition)
             end[String(partition)] = bounds.upperBound
@@ -80,32 +78,23 @@ extension Gateway {
             var position = max(committed ?? (reset == "latest" ? bounds.upperBound : bounds.lowerBound), bounds.lowerBound)
             position = min(position, bounds.upperBound)
             defer { next[String(partition)] = position }
-            guard position < bounds.upperBound, rendered.count < limit, !truncated else { continue }
+            guard position < bounds.upperBound, page.count < limit, !page.truncated else { continue }
             let reader = try await storage.cursor(on: topic, partition: partition, from: position, whenRemoved: .skip)
             defer { reader.close() }
             var taken = 0
-            reading: while taken < share, rendered.count < limit, reader.position < bounds.upperBound {
+            reading: while taken < share, page.count < limit, reader.position < bounds.upperBound {
                 let batch = try await reader.poll(
-                    maxBytes: min(1 << 20, options.maxResponseBytes), maxRecords: min(share - taken, limit - rendered.count))
+                    maxBytes: min(1 << 20, options.maxResponseBytes), maxRecords: min(share - taken, limit - page.count))
                 if batch.records.isEmpty { break }
                 for record in batch.records {
-                    let text = RecordJSON.render(topic: topic, partition: partition, record)
-                    if !rendered.isEmpty && size + text.utf8.count > options.maxResponseBytes {
-                        truncated = true
-                        break reading
-                    }
-                    rendered.append(text)
-                    size += text.utf8.count + 1
+                    guard page.add(RecordJSON.render(topic: topic, partition: partition, record)) else { break reading }
                     taken += 1
                     position = record.offset + 1
                 }
             }
         }
-        if truncated { metrics.truncatedResponses.increment() }
-        let body =
-            "{\"records\":[" + rendered.joined(separator: ",") + "],\"next\":" + jsonText(next) + ",\"end\":" + jsonText(end)
-            + (truncated ? ",\"truncated\":true}" : "}")
-        return json(body)
+        if page.truncated { metrics.truncatedResponses.increment() }
+        return json(page.answer(extra: "\"next\":" + jsonText(next) + ",\"end\":" + jsonText(end)))
     }
 
     func groupCommit(_ request: Request, _ context: GatewayContext) async throws -> Response {

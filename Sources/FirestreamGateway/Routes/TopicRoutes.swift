@@ -92,35 +92,24 @@ extension Gateway {
         defer { reader.close() }
         // At most `limit` records and `maxResponseBytes` of JSON (at least one record): a
         // client continues from `next`.
-        var rendered: [String] = []
-        var size = 0
-        var truncated = false
+        var page = RecordPage(maxBytes: options.maxResponseBytes)
         var next = reader.position
-        reading: while rendered.count < limit && reader.position < bounds.upperBound {
+        reading: while page.count < limit && reader.position < bounds.upperBound {
             let batch: PartitionReader.Batch
             do {
-                batch = try await reader.poll(maxBytes: min(1 << 20, options.maxResponseBytes), maxRecords: limit - rendered.count)
+                batch = try await reader.poll(maxBytes: min(1 << 20, options.maxResponseBytes), maxRecords: limit - page.count)
             } catch let error as LogError {
                 guard case .offsetOutOfRange(let requested, let start, _) = error else { throw error }
                 return removedByRetention(requested, start: start)
             }
             if batch.records.isEmpty { break }
             for record in batch.records {
-                let text = RecordJSON.render(topic: name, partition: partitionIndex, record)
-                if !rendered.isEmpty && size + text.utf8.count > options.maxResponseBytes {
-                    truncated = true
-                    break reading
-                }
-                rendered.append(text)
-                size += text.utf8.count + 1
+                guard page.add(RecordJSON.render(topic: name, partition: partitionIndex, record)) else { break reading }
                 next = record.offset + 1
             }
         }
-        if truncated { metrics.truncatedResponses.increment() }
-        let body =
-            "{\"records\":[" + rendered.joined(separator: ",") + "],\"next\":\(next),\"end\":\(max(bounds.upperBound, next))"
-            + (truncated ? ",\"truncated\":true}" : "}")
-        return json(body)
+        if page.truncated { metrics.truncatedResponses.increment() }
+        return json(page.answer(extra: "\"next\":\(next),\"end\":\(max(bounds.upperBound, next))"))
     }
 
     func ingest(_ request: Request, _ context: GatewayContext) async throws -> Response {
@@ -214,4 +203,31 @@ extension Gateway {
         return placed
     }
 
+}
+
+/// Rendered records up to a response's byte budget (the first always fits), for the REST reads.
+struct RecordPage {
+    let maxBytes: Int
+    private(set) var items: [String] = []
+    private(set) var size = 0
+    /// Set once a record did not fit: the answer says `"truncated": true`.
+    private(set) var truncated = false
+
+    var count: Int { items.count }
+
+    /// Adds `text` unless it would pass the budget; false (and truncated) when it did not fit.
+    mutating func add(_ text: String) -> Bool {
+        if !items.isEmpty && size + text.utf8.count > maxBytes {
+            truncated = true
+            return false
+        }
+        items.append(text)
+        size += text.utf8.count + 1
+        return true
+    }
+
+    /// `{"records": [...], <extra>}`, with `"truncated": true` when a record did not fit.
+    func answer(extra: String) -> String {
+        "{\"records\":[" + items.joined(separator: ",") + "]," + extra + (truncated ? ",\"truncated\":true}" : "}")
+    }
 }
