@@ -102,34 +102,40 @@ extension DeployPlan {
                 ),
             ])
         case .airflow:
-            var members: [(String, JSONValue)] = [
-                ("executor", .string("LocalExecutor")),
-                ("scheduler", .object([("replicas", replicas), ("resources", resources)])),
-                // The provider's connection to this project's gateway, its token from the deploy Secret.
-                ("env", .array([.object([("name", .string("AIRFLOW_CONN_FIRESTREAM_DEFAULT")), ("value", .string(airflowConnection))])])),
-                ("extraEnv", .string(airflowTokenVariable)),
-            ]
-            if let dagObject = airflowDags {
-                // A folder inside the DAGs folder: the chart's own DAG volume (git-sync, a claim) may hold the rest.
-                members += [
-                    (
-                        "volumes",
-                        .array([
-                            .object([("name", .string("firestream-dags")), ("configMap", .object([("name", .string(dagObject.metadata.name))]))])
-                        ])
-                    ),
-                    (
-                        "volumeMounts",
-                        .array([
-                            .object([
-                                ("name", .string("firestream-dags")), ("mountPath", .string(Self.airflowDagsPath)), ("readOnly", .bool(true)),
-                            ])
-                        ])
-                    ),
-                ]
-            }
-            return .object(members)
+            return airflowValues(replicas: replicas, resources: resources)
         }
+    }
+
+    /// The airflow chart's values: the executor, the scheduler's size, the provider's connection,
+    /// and the project's DAGs when there are some.
+    private func airflowValues(replicas: JSONValue, resources: JSONValue) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("executor", .string("LocalExecutor")),
+            ("scheduler", .object([("replicas", replicas), ("resources", resources)])),
+            // The provider's connection to this project's gateway, its token from the deploy Secret.
+            ("env", .array([.object([("name", .string("AIRFLOW_CONN_FIRESTREAM_DEFAULT")), ("value", .string(airflowConnection))])])),
+            ("extraEnv", .string(airflowTokenVariable)),
+        ]
+        if let dagObject = airflowDags {
+            // A folder inside the DAGs folder: the chart's own DAG volume (git-sync, a claim) may hold the rest.
+            members += [
+                (
+                    "volumes",
+                    .array([
+                        .object([("name", .string("firestream-dags")), ("configMap", .object([("name", .string(dagObject.metadata.name))]))])
+                    ])
+                ),
+                (
+                    "volumeMounts",
+                    .array([
+                        .object([
+                            ("name", .string("firestream-dags")), ("mountPath", .string(Self.airflowDagsPath)), ("readOnly", .bool(true)),
+                        ])
+                    ])
+                ),
+            ]
+        }
+        return .object(members)
     }
 
     /// Where the project's DAGs appear in Airflow's pods (the official image's DAGs folder).
