@@ -107,10 +107,9 @@ struct AirflowStandalone: Service {
         report(
             "  airflow: http://127.0.0.1:\(options.port) (airflow standalone from \(options.virtualenv); DAGs: \(options.dagsFolder); log: \(options.logPath); the admin password is in \(options.home)/simple_auth_manager_passwords.json.generated)"
         )
-        let ended = Task.detached { ChildGroups.wait(pid) }
         let status = await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
-                await ended.value
+                await ChildGroups.exit(of: pid)
             } onGracefulShutdown: {
                 ChildGroups.stop(pid, grace: .seconds(30))
             }

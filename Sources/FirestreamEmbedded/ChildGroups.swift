@@ -37,8 +37,16 @@ enum ChildGroups {
         return pid
     }
 
-    /// Blocks until the child ends (call it off the shared pool); how it ended, in words.
-    static func wait(_ pid: pid_t) -> String {
+    /// Waits, on a thread of its own (never the shared pool's few), until the child ends; how it
+    /// ended, in words.
+    static func exit(of pid: pid_t) async -> String {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: wait(pid)) }
+        }
+    }
+
+    /// Blocks until the child ends; how it ended, in words.
+    private static func wait(_ pid: pid_t) -> String {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         running.withLock { _ = $0.remove(pid) }
