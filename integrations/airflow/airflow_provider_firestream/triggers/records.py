@@ -68,10 +68,8 @@ class FirestreamNewRecordsTrigger(BaseEventTrigger):
     # The cursor: in the asset's state store when the triggerer gives one, else in memory.
 
     def _state(self) -> Any:
-        store = getattr(self, "asset_state_store", None)
-        if store is None:
-            return None
-        return store._single_accessor() if hasattr(store, "_single_accessor") else store
+        """The watched asset's state store (its ``aget``/``aset`` act on the one watched asset)."""
+        return getattr(self, "asset_state_store", None)
 
     async def _load(self) -> dict[str, int] | None:
         state = self._state()
