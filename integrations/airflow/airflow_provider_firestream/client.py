@@ -45,22 +45,18 @@ def _reason(response: httpx.Response) -> str:
 
 
 def _encode_records(records: Iterable[Any]) -> bytes:
-    """Records as NDJSON: a dict, list, number or bool is JSON; a str is sent as the JSON text it holds
-    when it parses, else as a JSON string."""
+    """Records as NDJSON, one compact JSON value per line: a dict, list, number or bool as itself;
+    a str as the JSON it holds when it parses (pretty-printed text is compacted), else as a string."""
     lines = []
     for record in records:
         if isinstance(record, (bytes, bytearray)):
             record = record.decode("utf-8")
         if isinstance(record, str):
             try:
-                json.loads(record)
-                lines.append(record.strip())
-                continue
+                record = json.loads(record)
             except ValueError:
                 pass
-        lines.append(json.dumps(record, separators=(",", ":")))
-    if any("\n" in line for line in lines):
-        raise ValueError("a record's JSON text spans lines; send it as a dict instead")
+        lines.append(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

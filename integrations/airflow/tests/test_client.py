@@ -29,11 +29,12 @@ def test_produce_sends_ndjson_with_the_token_and_returns_offsets():
     assert seen["url"] == "http://firestream.test:8000/topics/my%20topic?key=k"
     assert seen["auth"] == "Bearer fs_secret"
     assert seen["type"] == "application/x-ndjson"
-    assert seen["body"] == '{"a":1}\n{"b": 2}\n'
+    assert seen["body"] == '{"a":1}\n{"b":2}\n'
 
 
-def test_text_that_is_not_json_is_sent_as_a_json_string():
+def test_text_that_is_not_json_is_sent_as_a_json_string_and_json_text_is_compacted():
     assert _encode_records(["plain words", 3, True]) == b'"plain words"\n3\ntrue\n'
+    assert _encode_records(['{\n  "pretty": [1,\n 2]\n}', "caf\u00e9"]) == '{"pretty":[1,2]}\n"caf\u00e9"\n'.encode()
 
 
 def test_retryable_statuses_are_asked_again_and_then_succeed():
