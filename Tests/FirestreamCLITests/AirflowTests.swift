@@ -114,15 +114,17 @@ extension KafkaClusterTests {
         /// `up --with airflow`: `airflow standalone` from the virtualenv, wired to the gateway;
         /// an AssetWatcher on a topic starts exactly one DAG run per posted batch; an `airflow`
         /// effect signs in as a user of its own and turns a topic's records into asset events;
-        /// and Ctrl-C stops Airflow with Firestream.
+        /// and Ctrl-C stops Airflow with Firestream. The gateway needs tokens: Airflow's come from `up`.
         @Test func upWithAirflowStartsOneDagRunPerBatchAndStopsWithIt() async throws {
             _ = try Self.airflow()
             let scratch = TemporaryDirectory("fs-airflow")
             let airflowPort = try freePort()
+            let tester = try await KafkaClientTests.createToken("tester", scopes: ["admin"], in: scratch.url)
             try scratch.write(
                 "firestream.json",
                 """
-                {"topics": [{"name": "airflow-events"}, {"name": "airflow-runs"}, {"name": "airflow-pushed"}],
+                {"gateway": {"tokens": [\(tester.entry)]},
+                 "topics": [{"name": "airflow-events"}, {"name": "airflow-runs"}, {"name": "airflow-pushed"}],
                  "effects": [{"name": "to-airflow", "kind": "airflow", "topic": "airflow-pushed", "url": "http://127.0.0.1:\(airflowPort)",
                               "airflow": {"asset": "firestream://topics/airflow-pushed", "username": "firestream", "passwordEnv": "TEST_AIRFLOW_PASSWORD"}}]}
                 """)
@@ -141,6 +143,7 @@ extension KafkaClusterTests {
                 ])
             defer { up.interrupt() }
             let port = try await up.port()
+            #expect(try await Self.exchange(port: port, path: "/topics").status == 401)
             try await up.waitFor("  airflow: http://127.0.0.1:\(airflowPort) (airflow standalone from")
             let log = scratch.url.appending(path: ".firestream/airflow/home/standalone.log")
             func tail() -> String { String(((try? String(contentsOf: log, encoding: .utf8)) ?? "").suffix(3000)) }
@@ -149,14 +152,14 @@ extension KafkaClusterTests {
             }
 
             func runs(_ field: String = "batches") async throws -> [[String: Any]] {
-                let answer = try await Self.get(port: port, path: "/topics/airflow-runs/records")
+                let answer = try await Self.get(port: port, path: "/topics/airflow-runs/records", token: tester.token)
                 let records = (try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any])?["records"] as? [[String: Any]] ?? []
                 return records.compactMap { ($0["value"] as? [String: Any])?[field] as? [[String: Any]] }.flatMap { $0 }
             }
             // Three batches, each posted once the run of the one before has finished.
             for (index, batch) in [3, 2, 1].enumerated() {
                 let lines = (0..<batch).map { "{\"batch\":\(index),\"n\":\($0)}\n" }.joined()
-                #expect(try await Self.post(port: port, topic: "airflow-events", ndjson: lines) == 200)
+                #expect(try await Self.post(port: port, topic: "airflow-events", ndjson: lines, token: tester.token) == 200)
                 try await eventually("DAG run \(index + 1) (\(tail()))", within: .seconds(180)) { try await runs().count > index }
             }
             let seen = try await runs()
@@ -165,7 +168,7 @@ extension KafkaClusterTests {
 
             // Firestream → Airflow: the effect's asset events start the DAG scheduled on the asset.
             let pushed = (0..<4).map { "{\"pushed\":\($0)}\n" }.joined()
-            #expect(try await Self.post(port: port, topic: "airflow-pushed", ndjson: pushed) == 200)
+            #expect(try await Self.post(port: port, topic: "airflow-pushed", ndjson: pushed, token: tester.token) == 200)
             func pushedValues() async throws -> [Int] {
                 try await runs("pushed").flatMap { ($0["values"] as? [[String: Int]] ?? []).compactMap { $0["pushed"] } }
             }
@@ -211,18 +214,25 @@ extension KafkaClusterTests {
                 "\(loaded.stdout) \(loaded.stderr)")
         }
 
-        static func post(port: Int, topic: String, ndjson: String) async throws -> Int {
+        static func post(port: Int, topic: String, ndjson: String, token: String? = nil) async throws -> Int {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/topics/\(topic)")!)
             request.httpMethod = "POST"
             request.httpBody = Data(ndjson.utf8)
             request.setValue("application/x-ndjson", forHTTPHeaderField: "Content-Type")
+            if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
             let (_, response) = try await URLSession.shared.data(for: request)
             return (response as? HTTPURLResponse)?.statusCode ?? 0
         }
 
-        static func get(port: Int, path: String) async throws -> String {
-            let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
-            return String(decoding: data, as: UTF8.self)
+        static func get(port: Int, path: String, token: String? = nil) async throws -> String {
+            try await exchange(port: port, path: path, token: token).body
+        }
+
+        static func exchange(port: Int, path: String, token: String? = nil) async throws -> (status: Int, body: String) {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
         }
     }
 }
