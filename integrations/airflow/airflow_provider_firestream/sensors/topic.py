@@ -61,6 +61,13 @@ class FirestreamTopicSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self._progress: Progress | None = None
+        self._hook: FirestreamHook | None = None
+
+    def _client(self) -> FirestreamClient:
+        """One client for every poke of this sensor (a hook per poke opened a new connection pool each time)."""
+        if self._hook is None:
+            self._hook = FirestreamHook(self.firestream_conn_id)
+        return self._hook.get_conn()
 
     def _start_offsets(self, client: FirestreamClient) -> dict[str, int]:
         if isinstance(self.start, Mapping):
@@ -72,7 +79,7 @@ class FirestreamTopicSensor(BaseSensorOperator):
         raise ValueError(f"start must be 'end', 'earliest' or a dict of partition → offset, not {self.start!r}")
 
     def poke(self, context: Any) -> PokeReturnValue:
-        client = FirestreamHook(self.firestream_conn_id).get_conn()
+        client = self._client()
         try:
             if self._progress is None:
                 self._progress = Progress(self._start_offsets(client), self.min_records, self.match)
@@ -99,7 +106,7 @@ class FirestreamTopicSensor(BaseSensorOperator):
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        start = self._start_offsets(FirestreamHook(self.firestream_conn_id).get_conn())
+        start = self._start_offsets(self._client())
         self.log.info("Deferring: waiting for %d new record(s) in %s after offsets %s", self.min_records, self.topic, start)
         self.defer(
             trigger=FirestreamTopicTrigger(
